@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* What every cvmctl verb shares: exit codes, usage errors, reading input files, output. */
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cvm/macro.h"
+
+#define EXIT_ACCEPTED 0
+#define EXIT_REJECTED 1 /* verification ran and refused, or a runtime failure */
+#define EXIT_USAGE 2    /* bad arguments or an unreadable input file */
+
+/* Prints "cvmctl: <message>" and "Try 'cvmctl --help'." to stderr; returns EXIT_USAGE. */
+int cli_usage_error(const char *fmt, ...) _printf_(1, 2);
+/* Prints "cvmctl: <message>" to stderr and returns the given exit code. */
+int cli_error(int exit_code, const char *fmt, ...) _printf_(2, 3);
+/* Reads an input file (bounded by CVM_INPUT_MAX); on failure prints an error naming the file
+ * and returns -errno. */
+int cli_read_file(const char *path, uint8_t **ret, size_t *ret_size);
+/* Writes one JSON document to stdout, pretty or compact. Returns 0 or -EIO. */
+int cli_print_json(json_object *o, bool pretty);
+/* Parses --at: RFC 3339, or "now". Returns 0 or EXIT_USAGE after printing the error. */
+int cli_parse_at(const char *s, int64_t *ret);
+/* Flushes stdout and reports a write error (a full disk, a closed pipe) as a failure. */
+int cli_finish_stdout(int exit_code);
+
+/* Verbs: argv[0] is the verb name. Each returns an exit code. */
+int verb_verify(int argc, char *argv[]);
+int verb_collateral(int argc, char *argv[]);

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cvmctl: the operator's tool. Offline verbs (verify, collateral) need no daemon. */
+#include <getopt.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#include "cli.h"
+
+#ifndef CVM_VERSION
+#define CVM_VERSION "0.1.0"
+#endif
+
+typedef struct Verb {
+        const char *name;
+        int min_args; /* counted without the verb itself */
+        int (*run)(int argc, char *argv[]);
+        const char *summary;
+} Verb;
+
+static const Verb verbs[] = {
+        { "verify", 1, verb_verify, "verify snp REPORT ...      verify SEV-SNP evidence offline" },
+        { "collateral", 2, verb_collateral, "collateral fetch snp REPORT fetch AMD KDS collateral into the cache" },
+};
+
+static void help(void) {
+        printf("cvmctl - operate cvmd and verify confidential-computing evidence\n"
+               "\n"
+               "Usage: cvmctl [--help] [--version] VERB [ARGS...]\n"
+               "\n"
+               "Verbs:\n");
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                printf("  %s\n", verbs[i].summary);
+        printf("\n"
+               "Each verb takes --help. Exit status: 0 accepted or done, 1 rejected or failed,\n"
+               "2 usage error or unreadable input.\n");
+}
+
+int main(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                {},
+        };
+        int c;
+
+        /* Nothing secret passes through cvmctl today, but keys will: no core dumps, ever. */
+        (void) prctl(PR_SET_DUMPABLE, 0);
+
+        /* '+': stop at the first non-option, the verb; its own options follow it. */
+        while ((c = getopt_long(argc, argv, "+hV", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return cli_finish_stdout(0);
+                case 'V':
+                        printf("cvmctl %s\n", CVM_VERSION);
+                        return cli_finish_stdout(0);
+                default:
+                        return cli_usage_error("unknown option '%s'", argv[optind - 1]);
+                }
+
+        if (optind >= argc)
+                return cli_usage_error("missing verb");
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
+                int verb_argc = argc - optind;
+                char **verb_argv = argv + optind;
+                bool wants_help = false;
+
+                if (!streq(verb_argv[0], verbs[i].name))
+                        continue;
+                /* --help is honoured whatever else is missing */
+                for (int k = 1; k < verb_argc; k++)
+                        if (streq(verb_argv[k], "--help") || streq(verb_argv[k], "-h"))
+                                wants_help = true;
+                if (!wants_help && verb_argc - 1 < verbs[i].min_args)
+                        return cli_usage_error("'%s' needs more arguments: cvmctl %s", verbs[i].name,
+                                               verbs[i].summary);
+                optind = 0; /* re-initialise getopt for the verb's own options */
+                return cli_finish_stdout(verbs[i].run(verb_argc, verb_argv));
+        }
+        return cli_usage_error("unknown verb '%s'", argv[optind]);
+}

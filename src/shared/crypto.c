@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <string.h>
+
+#include "cvm/crypto.h"
+
+void openssl_clear_errors(void) {
+        ERR_clear_error();
+}
+
+int x509_parse_one(const uint8_t *data, size_t size, X509 **ret) {
+        _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *sk = NULL;
+        int r;
+
+        r = x509_parse_many(data, size, &sk);
+        if (r < 0)
+                return r;
+        if (sk_X509_num(sk) != 1)
+                return -EBADMSG;
+        *ret = sk_X509_shift(sk);
+        return 0;
+}
+
+static bool looks_like_pem(const uint8_t *data, size_t size) {
+        return memmem(data, size, "-----BEGIN", 10) != NULL;
+}
+
+int x509_parse_many(const uint8_t *data, size_t size, STACK_OF(X509) **ret) {
+        _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *sk = NULL;
+
+        if (size == 0 || size > INT_MAX)
+                return -EBADMSG;
+        sk = sk_X509_new_null();
+        if (!sk)
+                return -ENOMEM;
+
+        if (looks_like_pem(data, size)) {
+                _cleanup_(BIO_freep) BIO *bio = BIO_new_mem_buf(data, (int) size);
+                X509 *c;
+
+                if (!bio)
+                        return -ENOMEM;
+                while ((c = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
+                        if (!sk_X509_push(sk, c)) {
+                                X509_free(c);
+                                return -ENOMEM;
+                        }
+                }
+                openssl_clear_errors(); /* the loop always ends with "no start line" */
+        } else {
+                const unsigned char *p = data;
+                X509 *c = d2i_X509(NULL, &p, (long) size);
+
+                if (!c) {
+                        openssl_clear_errors();
+                        return -EBADMSG;
+                }
+                /* Trailing bytes after a DER certificate mean it is not what it claims to be. */
+                if (p != data + size) {
+                        X509_free(c);
+                        return -EBADMSG;
+                }
+                if (!sk_X509_push(sk, c)) {
+                        X509_free(c);
+                        return -ENOMEM;
+                }
+        }
+        if (sk_X509_num(sk) == 0)
+                return -EBADMSG;
+        *ret = TAKE_PTR(sk);
+        return 0;
+}
+
+int x509_crl_parse(const uint8_t *data, size_t size, X509_CRL **ret) {
+        X509_CRL *crl;
+
+        if (size == 0 || size > INT_MAX)
+                return -EBADMSG;
+        if (looks_like_pem(data, size)) {
+                _cleanup_(BIO_freep) BIO *bio = BIO_new_mem_buf(data, (int) size);
+                if (!bio)
+                        return -ENOMEM;
+                crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
+        } else {
+                const unsigned char *p = data;
+                crl = d2i_X509_CRL(NULL, &p, (long) size);
+                if (crl && p != data + size) {
+                        X509_CRL_free(crl);
+                        crl = NULL;
+                }
+        }
+        if (!crl) {
+                openssl_clear_errors();
+                return -EBADMSG;
+        }
+        *ret = crl;
+        return 0;
+}
+
+int x509_spki_sha256(X509 *cert, uint8_t ret[32]) {
+        _cleanup_free_ unsigned char *der = NULL;
+        unsigned char *p = NULL;
+        unsigned int n = 0;
+        int len;
+
+        len = i2d_PUBKEY(X509_get0_pubkey(cert), &p);
+        if (len <= 0) {
+                openssl_clear_errors();
+                return -EBADMSG;
+        }
+        der = p;
+        if (!EVP_Digest(der, (size_t) len, ret, &n, EVP_sha256(), NULL) || n != 32) {
+                openssl_clear_errors();
+                return -EIO;
+        }
+        return 0;
+}
+
+int asn1_time_to_unix(const ASN1_TIME *t, int64_t *ret) {
+        struct tm tm = {};
+        time_t v;
+
+        if (!t || ASN1_TIME_to_tm(t, &tm) != 1) {
+                openssl_clear_errors();
+                return -EBADMSG;
+        }
+        v = timegm(&tm);
+        if (v == (time_t) -1)
+                return -EBADMSG;
+        *ret = (int64_t) v;
+        return 0;
+}
+
+int x509_not_before(X509 *cert, int64_t *ret) {
+        return asn1_time_to_unix(X509_get0_notBefore(cert), ret);
+}
+
+int x509_not_after(X509 *cert, int64_t *ret) {
+        return asn1_time_to_unix(X509_get0_notAfter(cert), ret);
+}
+
+Validity x509_validity_at(X509 *cert, int64_t at) {
+        int64_t nb, na;
+
+        if (x509_not_before(cert, &nb) < 0 || x509_not_after(cert, &na) < 0)
+                return VALIDITY_EXPIRED; /* unreadable dates never pass */
+        if (at < nb)
+                return VALIDITY_NOT_YET_VALID;
+        if (at > na)
+                return VALIDITY_EXPIRED;
+        return VALIDITY_OK;
+}
+
+static char *name_cn(const X509_NAME *name) {
+        int idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+        const ASN1_STRING *s;
+        unsigned char *utf8 = NULL;
+        char *ret;
+        int len;
+
+        if (idx < 0)
+                return NULL;
+        s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx));
+        len = ASN1_STRING_to_UTF8(&utf8, s);
+        if (len < 0) {
+                openssl_clear_errors();
+                return NULL;
+        }
+        /* An embedded NUL would let "SEV-VCEK\0evil" pass as "SEV-VCEK". */
+        if (memchr(utf8, 0, (size_t) len)) {
+                OPENSSL_free(utf8);
+                return NULL;
+        }
+        ret = strndup((char *) utf8, (size_t) len);
+        OPENSSL_free(utf8);
+        return ret;
+}
+
+char *x509_subject_cn(X509 *cert) {
+        return name_cn(X509_get_subject_name(cert));
+}
+
+char *x509_issuer_cn(X509 *cert) {
+        return name_cn(X509_get_issuer_name(cert));
+}
+
+int x509_signed_by(X509 *cert, EVP_PKEY *issuer_key) {
+        int r = X509_verify(cert, issuer_key);
+
+        openssl_clear_errors();
+        if (r < 0)
+                return -EBADMSG;
+        return r == 1;
+}
+
+bool x509_sig_is_rsa_pss_sha384(X509 *cert) {
+        int mdnid = NID_undef, pknid = NID_undef;
+        uint32_t flags = 0;
+
+        if (X509_get_signature_nid(cert) != NID_rsassaPss)
+                return false;
+        if (!X509_get_signature_info(cert, &mdnid, &pknid, NULL, &flags)) {
+                openssl_clear_errors();
+                return false;
+        }
+        return mdnid == NID_sha384 && (flags & X509_SIG_INFO_VALID);
+}
+
+bool pkey_is_ec_curve(EVP_PKEY *key, int curve_nid) {
+        char name[64];
+        size_t len = 0;
+
+        if (!key || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC)
+                return false;
+        if (!EVP_PKEY_get_group_name(key, name, sizeof(name), &len)) {
+                openssl_clear_errors();
+                return false;
+        }
+        return OBJ_sn2nid(name) == curve_nid || OBJ_ln2nid(name) == curve_nid ||
+               EC_curve_nist2nid(name) == curve_nid;
+}
+
+int ecdsa_verify_digest(EVP_PKEY *key, const uint8_t *digest, size_t digest_size, const BIGNUM *r,
+                        const BIGNUM *s) {
+        _cleanup_(ECDSA_SIG_freep) ECDSA_SIG *sig = ECDSA_SIG_new();
+        _cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *ctx = NULL;
+        _cleanup_(BN_freep) BIGNUM *rr = BN_dup(r), *ss = BN_dup(s);
+        unsigned char *der = NULL;
+        int len, ok;
+
+        if (!sig || !rr || !ss)
+                return -ENOMEM;
+        if (!ECDSA_SIG_set0(sig, rr, ss))
+                return -ENOMEM;
+        rr = ss = NULL; /* owned by sig now */
+        len = i2d_ECDSA_SIG(sig, &der);
+        if (len <= 0) {
+                openssl_clear_errors();
+                return -ENOMEM;
+        }
+        ctx = EVP_PKEY_CTX_new(key, NULL);
+        if (!ctx || EVP_PKEY_verify_init(ctx) <= 0) {
+                OPENSSL_free(der);
+                openssl_clear_errors();
+                return -EIO;
+        }
+        ok = EVP_PKEY_verify(ctx, der, (size_t) len, digest, digest_size);
+        OPENSSL_free(der);
+        openssl_clear_errors();
+        return ok == 1;
+}

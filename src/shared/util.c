@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cvm/util.h"
+
+char *hex_encode(const void *p, size_t n) {
+        static const char digits[] = "0123456789abcdef";
+        const uint8_t *b = p;
+        char *s;
+
+        if (n > (SIZE_MAX - 1) / 2)
+                return NULL;
+        s = malloc(n * 2 + 1);
+        if (!s)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                s[2 * i] = digits[b[i] >> 4];
+                s[2 * i + 1] = digits[b[i] & 0xf];
+        }
+        s[2 * n] = '\0';
+        return s;
+}
+
+static int unhex_digit(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -EINVAL;
+}
+
+int hex_decode(const char *s, uint8_t **ret, size_t *ret_size) {
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t len, n;
+
+        if (!s)
+                return -EINVAL;
+        if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+                s += 2;
+        len = strlen(s);
+        if (len % 2 != 0)
+                return -EINVAL;
+        n = len / 2;
+        buf = malloc(n ? n : 1);
+        if (!buf)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                int hi = unhex_digit(s[2 * i]), lo = unhex_digit(s[2 * i + 1]);
+                if (hi < 0 || lo < 0)
+                        return -EINVAL;
+                buf[i] = (uint8_t) (hi << 4 | lo);
+        }
+        *ret = TAKE_PTR(buf);
+        *ret_size = n;
+        return 0;
+}
+
+int hex_decode_exact(const char *s, void *dst, size_t n) {
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t size;
+        int r;
+
+        r = hex_decode(s, &buf, &size);
+        if (r < 0)
+                return r;
+        if (size != n)
+                return -EINVAL;
+        memcpy(dst, buf, n);
+        return 0;
+}
+
+bool memeqbyte(uint8_t byte, const void *p, size_t n) {
+        const uint8_t *b = p;
+
+        for (size_t i = 0; i < n; i++)
+                if (b[i] != byte)
+                        return false;
+        return true;
+}
+
+bool memeqzero(const void *p, size_t n) {
+        return memeqbyte(0, p, n);
+}
+
+char *strdup_vprintf(const char *fmt, va_list ap) {
+        char *s;
+
+        if (vasprintf(&s, fmt, ap) < 0)
+                return NULL;
+        return s;
+}
+
+char *strdup_printf(const char *fmt, ...) {
+        va_list ap;
+        char *s;
+
+        va_start(ap, fmt);
+        s = strdup_vprintf(fmt, ap);
+        va_end(ap);
+        return s;
+}
+
+int read_file_bounded(const char *path, size_t max, uint8_t **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ uint8_t *buf = NULL;
+        struct stat st;
+        size_t size = 0;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if ((uint64_t) st.st_size > max)
+                return -EFBIG;
+
+        buf = malloc(max + 1);
+        if (!buf)
+                return -ENOMEM;
+        /* Read until EOF rather than trusting st_size: the file may change under us. */
+        for (;;) {
+                ssize_t k = read(fd, buf + size, max + 1 - size);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                size += (size_t) k;
+                if (size > max)
+                        return -EFBIG;
+        }
+        buf[size] = 0;
+        *ret = TAKE_PTR(buf);
+        *ret_size = size;
+        return 0;
+}
+
+int mkdir_p(const char *path, mode_t mode) {
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = '\0';
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                *s = '/';
+        }
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+int write_file_atomic(const char *path, const void *p, size_t n, mode_t mode) {
+        _cleanup_free_ char *tmp = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        const uint8_t *b = p;
+        size_t done = 0;
+        int r;
+
+        tmp = strdup_printf("%s.tmp.%d", path, (int) getpid());
+        if (!tmp)
+                return -ENOMEM;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (fd < 0)
+                return -errno;
+        while (done < n) {
+                ssize_t k = write(fd, b + done, n - done);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = -errno;
+                        goto fail;
+                }
+                done += (size_t) k;
+        }
+        if (fsync(fd) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        if (rename(tmp, path) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        return 0;
+fail:
+        (void) unlink(tmp);
+        return r;
+}
+
+static int parse_digits(const char **s, int n, int *ret) {
+        int v = 0;
+
+        for (int i = 0; i < n; i++) {
+                if (!isdigit((unsigned char) (*s)[i]))
+                        return -EINVAL;
+                v = v * 10 + ((*s)[i] - '0');
+        }
+        *s += n;
+        *ret = v;
+        return 0;
+}
+
+static int expect_char(const char **s, char c) {
+        if (**s != c)
+                return -EINVAL;
+        (*s)++;
+        return 0;
+}
+
+int parse_rfc3339(const char *s, int64_t *ret) {
+        int year, mon, day, hour, min, sec, off = 0;
+        struct tm tm = {};
+        time_t t;
+
+        if (!s || parse_digits(&s, 4, &year) < 0 || expect_char(&s, '-') < 0 ||
+            parse_digits(&s, 2, &mon) < 0 || expect_char(&s, '-') < 0 || parse_digits(&s, 2, &day) < 0)
+                return -EINVAL;
+        if (*s != 'T' && *s != 't' && *s != ' ')
+                return -EINVAL;
+        s++;
+        if (parse_digits(&s, 2, &hour) < 0 || expect_char(&s, ':') < 0 || parse_digits(&s, 2, &min) < 0 ||
+            expect_char(&s, ':') < 0 || parse_digits(&s, 2, &sec) < 0)
+                return -EINVAL;
+        if (*s == '.') {
+                s++;
+                if (!isdigit((unsigned char) *s))
+                        return -EINVAL;
+                while (isdigit((unsigned char) *s))
+                        s++;
+        }
+        if (*s == 'Z' || *s == 'z')
+                s++;
+        else if (*s == '+' || *s == '-') {
+                int sign = *s == '-' ? -1 : 1, oh, om;
+                s++;
+                if (parse_digits(&s, 2, &oh) < 0 || expect_char(&s, ':') < 0 || parse_digits(&s, 2, &om) < 0 ||
+                    oh > 23 || om > 59)
+                        return -EINVAL;
+                off = sign * (oh * 3600 + om * 60);
+        } else
+                return -EINVAL;
+        if (*s != '\0')
+                return -EINVAL;
+        if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60)
+                return -EINVAL;
+
+        tm.tm_year = year - 1900;
+        tm.tm_mon = mon - 1;
+        tm.tm_mday = day;
+        tm.tm_hour = hour;
+        tm.tm_min = min;
+        tm.tm_sec = sec;
+        t = timegm(&tm);
+        if (t == (time_t) -1)
+                return -EINVAL;
+        /* timegm() normalises 31 February into March: refuse dates that do not exist. */
+        if (tm.tm_mday != day || tm.tm_mon != mon - 1)
+                return -EINVAL;
+        *ret = (int64_t) t - off;
+        return 0;
+}
+
+const char *format_rfc3339(int64_t t, char *buf, size_t size) {
+        time_t tt = (time_t) t;
+        struct tm tm;
+
+        if (!gmtime_r(&tt, &tm) || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                snprintf(buf, size, "@%lld", (long long) t);
+        return buf;
+}
