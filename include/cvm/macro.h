@@ -47,3 +47,8 @@ static inline bool streq_ptr(const char *a, const char *b) {
         return a && b && strcmp(a, b) == 0;
 }
 #define streq(a, b) (strcmp((a), (b)) == 0)
+
+static inline char *mfree_str(char *p) {
+        free(p);
+        return NULL;
+}

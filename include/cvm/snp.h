@@ -84,6 +84,11 @@ typedef struct SnpReport {
 /* Parses exactly SNP_REPORT_SIZE bytes. On failure returns -EBADMSG and a malloc'ed reason
  * naming the offending field; *ret is left untouched. */
 int snp_report_parse(const uint8_t *data, size_t size, SnpReport *ret, char **ret_reason);
+/* Decodes a TCB_VERSION in the Milan/Genoa or the Turin byte layout. */
+void snp_tcb_decode(const uint8_t raw[8], bool turin, SnpTcb *ret);
+/* Re-decodes every TCB field for the given layout: a v2 report does not say which it uses,
+ * so the verifier decides once the certificates have named the product. */
+void snp_report_set_turin(SnpReport *r, bool turin);
 SnpSigningKey snp_report_signing_key(const SnpReport *r);
 bool snp_report_is_turin(const SnpReport *r);
 /* The product from CPUID_FAM_ID/CPUID_MOD_ID (v3+); -ENOENT for v2, -EOPNOTSUPP for CPUs with
