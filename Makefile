@@ -64,7 +64,7 @@ LIBS := $(BUILD)/libcvm-launcher.a $(LIBS)
 endif
 
 UNIT_TESTS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test-*.c))
-TEST_HELPERS := $(BUILD)/tests/vector-runner $(BUILD)/tests/kds-server $(BUILD)/tests/snp-bitflip
+TEST_HELPERS := $(BUILD)/tests/vector-runner $(BUILD)/tests/kds-server
 FUZZ_SRC     := $(filter-out tests/fuzz/fuzz-main.c,$(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_REPLAY  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz-replay/%,$(FUZZ_SRC))
 FUZZ_BIN     := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
@@ -99,10 +99,6 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
 
 $(BUILD)/tests/vector-runner: $(BUILD)/obj/tests/vectors/vector-runner.o $(LIBS)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(BUILD)/tests/snp-bitflip: $(BUILD)/obj/tests/vectors/snp-bitflip.o $(LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

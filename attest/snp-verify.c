@@ -246,11 +246,18 @@ static void verify_tcb_binding(Ctx *c, const SnpLeafInfo *li, const SnpTcb *t, b
                 { "fmcSPL", li->fmc_spl, turin ? t->fmc : -1 },
         };
 
-        for (size_t i = 0; i < ELEMENTSOF(f); i++)
-                if (f[i].spl != f[i].tcb && n < sizeof(diff))
-                        n += (size_t) snprintf(diff + n, sizeof(diff) - n, "%s%s %s is %d, REPORTED_TCB has %d",
-                                               n ? "; " : "", f[i].name, f[i].spl < 0 ? "(absent)" : "",
-                                               f[i].spl, f[i].tcb);
+        for (size_t i = 0; i < ELEMENTSOF(f); i++) {
+                char spl[16] = "absent", tcb[16] = "none";
+
+                if (f[i].spl == f[i].tcb || n >= sizeof(diff))
+                        continue;
+                if (f[i].spl >= 0)
+                        snprintf(spl, sizeof(spl), "%d", f[i].spl);
+                if (f[i].tcb >= 0)
+                        snprintf(tcb, sizeof(tcb), "%d", f[i].tcb);
+                n += (size_t) snprintf(diff + n, sizeof(diff) - n, "%sleaf %s is %s, REPORTED_TCB has %s",
+                                       n ? "; " : "", f[i].name, spl, tcb);
+        }
         if (n > 0)
                 return failed(c, "tcb.binding", "%s", diff);
         if (turin)
