@@ -11,6 +11,8 @@
 
 #include "cvm/macro.h"
 
+DEFINE_CLEANUP(json_object *, json_object_put)
+
 typedef enum CheckStatus {
         CHECK_PASS,
         CHECK_FAIL,

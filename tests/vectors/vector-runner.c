@@ -17,8 +17,6 @@ typedef struct Counts {
         unsigned passed, failed, skipped;
 } Counts;
 
-DEFINE_CLEANUP(json_object *, json_object_put)
-
 static int read_all(const char *path, uint8_t **ret, size_t *ret_size) {
         return read_file_bounded(path, CVM_INPUT_MAX, ret, ret_size);
 }
