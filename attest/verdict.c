@@ -144,7 +144,7 @@ static void print_claims(json_object *obj, const char *prefix, FILE *f) {
                         if (p)
                                 print_claims(val, p, f);
                 } else
-                        fprintf(f, "  %s%-*s %s\n", prefix, (int) (24 - strlen(prefix)), key,
+                        fprintf(f, "  %s%-*s %s\n", prefix, (int) (34 - strlen(prefix)), key,
                                 json_object_is_type(val, json_type_null) ? "-"
                                                                          : json_object_get_string(val));
         }

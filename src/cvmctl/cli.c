@@ -43,7 +43,7 @@ int cli_read_file(const char *path, uint8_t **ret, size_t *ret_size) {
 
 int cli_print_json(json_object *o, bool pretty) {
         const char *s = json_object_to_json_string_ext(
-                o, (pretty ? JSON_C_TO_STRING_PRETTY : JSON_C_TO_STRING_PLAIN) | JSON_C_TO_STRING_NOSLASHESCAPE);
+                o, (pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN) | JSON_C_TO_STRING_NOSLASHESCAPE);
 
         if (!s)
                 return -ENOMEM;

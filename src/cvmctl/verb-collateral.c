@@ -35,10 +35,6 @@ static void help(void) {
                "unreadable file.\n");
 }
 
-static void json_unrefp(json_object **p) {
-        if (*p)
-                (void) json_object_put(*p);
-}
 
 typedef struct FileList {
         char **paths;
@@ -100,7 +96,7 @@ typedef struct Args {
 
 static int fetch_snp(const Args *a) {
         _cleanup_(snp_chain_freep) SnpChain *chain = snp_chain_new();
-        _cleanup_(json_unrefp) json_object *o = NULL;
+        _cleanup_(json_object_putp) json_object *o = NULL;
         _cleanup_(file_list_done) FileList files = {};
         _cleanup_free_ char *cache = NULL, *reason = NULL, *error = NULL;
         _cleanup_free_ uint8_t *data = NULL;
