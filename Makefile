@@ -109,7 +109,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
 
-$(BUILD)/tests/vector-runner: $(BUILD)/obj/tests/vectors/vector-runner.o $(LIBS)
+$(BUILD)/tests/vector-runner: $(patsubst tests/%.c,$(BUILD)/obj/tests/%.o,$(wildcard tests/vectors/*.c)) $(LIBS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

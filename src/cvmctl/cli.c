@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "cvm/util.h"
+#include "cvm/verdict.h"
 
 int cli_usage_error(const char *fmt, ...) {
         va_list ap;
@@ -68,4 +69,14 @@ int cli_finish_stdout(int exit_code) {
                 return exit_code == EXIT_ACCEPTED ? EXIT_REJECTED : exit_code;
         }
         return exit_code;
+}
+
+int cli_print_verdict(const Verdict *v, bool json) {
+        if (json) {
+                _cleanup_(json_object_putp) json_object *o = verdict_to_json(v);
+                if (!o || cli_print_json(o, true) < 0)
+                        return cli_error(EXIT_REJECTED, "cannot write the verdict");
+        } else
+                verdict_print(v, stdout);
+        return v->accepted && !v->oom ? EXIT_ACCEPTED : EXIT_REJECTED;
 }

@@ -28,6 +28,14 @@ int cli_parse_at(const char *s, int64_t *ret);
 /* Flushes stdout and reports a write error (a full disk, a closed pipe) as a failure. */
 int cli_finish_stdout(int exit_code);
 
+/* Prints a verdict as JSON or as the human report; returns EXIT_ACCEPTED when accepted,
+ * EXIT_REJECTED otherwise (or when it cannot be written). */
+struct Verdict;
+int cli_print_verdict(const struct Verdict *v, bool json);
+
 /* Verbs: argv[0] is the verb name. Each returns an exit code. */
 int verb_verify(int argc, char *argv[]);
 int verb_collateral(int argc, char *argv[]);
+
+/* "cvmctl verify TEE ...": argv[0] is the TEE name, getopt already reset. */
+int verify_snp_main(int argc, char *argv[]);

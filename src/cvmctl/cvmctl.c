@@ -20,7 +20,7 @@ typedef struct Verb {
 } Verb;
 
 static const Verb verbs[] = {
-        { "verify", 1, verb_verify, "verify snp REPORT ...      verify SEV-SNP evidence offline" },
+        { "verify", 1, verb_verify, "verify TEE EVIDENCE ...     verify attestation evidence (snp)" },
         { "collateral", 2, verb_collateral, "collateral fetch snp REPORT fetch AMD KDS collateral into the cache" },
 };
 

@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cvmctl verify snp: verify SEV-SNP evidence against pinned AMD roots and a policy. */
+#include <dirent.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "cvm/crypto.h"
+#include "cvm/kds.h"
+#include "cvm/policy.h"
+#include "cvm/snp.h"
+#include "cvm/util.h"
+
+static void help_snp(void) {
+        printf("Usage: cvmctl verify snp REPORT [OPTIONS]\n"
+               "\n"
+               "Verify an AMD SEV-SNP attestation report (1184 bytes): its ECDSA P-384 signature, the\n"
+               "VCEK/VLEK -> ASK/ASVK -> ARK chain up to a pinned AMD root, validity at the verification\n"
+               "time, revocation, and the binding of the leaf to REPORTED_TCB and CHIP_ID; then the policy.\n"
+               "\n"
+               "Options:\n"
+               "  --certs DIR|FILE    certificates (DER or PEM; a KDS cert_chain file; a directory takes\n"
+               "                      every certificate file in it). May be repeated.\n"
+               "  --cert-table FILE   the extended report's GHCB certificate table\n"
+               "  --crl FILE          AMD CRL (DER or PEM), signed by the ARK\n"
+               "  --policy FILE       policy file (JSON); without it, accepted equals authentic\n"
+               "  --report-data HEX   expected REPORT_DATA (up to 64 bytes, zero-padded)\n"
+               "  --at TIME           verification time, RFC 3339 (default: now)\n"
+               "  --offline           never contact AMD KDS; use only the given files and the cache\n"
+               "  --kds-url URL       KDS base URL (default https://kdsintf.amd.com)\n"
+               "  --cache DIR         collateral cache (default /var/cache/cvmd as root)\n"
+               "  --product NAME      Milan, Genoa or Turin: where a version 2 report leaves it open\n"
+               "  --json              one JSON object on stdout\n"
+               "  -h, --help          show this help\n"
+               "\n"
+               "Missing certificates are taken from the cache or fetched from KDS unless --offline.\n"
+               "Exit status: 0 accepted, 1 rejected (including malformed evidence), 2 usage error or\n"
+               "unreadable file.\n");
+}
+
+typedef struct SnpArgs {
+        const char *report;
+        char **certs;
+        size_t n_certs;
+        const char *cert_table;
+        const char *crl;
+        const char *policy;
+        const char *report_data;
+        int64_t at;
+        bool offline;
+        const char *kds_url;
+        const char *cache;
+        const char *product;
+        bool json;
+} SnpArgs;
+
+enum {
+        ARG_CERTS = 0x100,
+        ARG_CERT_TABLE,
+        ARG_CRL,
+        ARG_POLICY,
+        ARG_REPORT_DATA,
+        ARG_AT,
+        ARG_OFFLINE,
+        ARG_KDS_URL,
+        ARG_CACHE,
+        ARG_PRODUCT,
+        ARG_JSON,
+};
+
+/* Certificates from a directory: every regular file that holds certificates or a CRL. */
+static int load_cert_dir(SnpChain *chain, const char *dir, Verdict *v) {
+        struct dirent **names = NULL;
+        int n, rc = 0;
+
+        n = scandir(dir, &names, NULL, alphasort);
+        if (n < 0)
+                return cli_error(EXIT_USAGE, "%s: cannot list directory: %m", dir);
+        for (int i = 0; i < n; i++) {
+                _cleanup_free_ char *path = NULL, *reason = NULL;
+                _cleanup_free_ uint8_t *data = NULL;
+                _cleanup_(X509_CRL_freep) X509_CRL *crl = NULL;
+                _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *sk = NULL;
+                struct stat st;
+                size_t size;
+
+                if (rc == 0 && names[i]->d_name[0] != '.' &&
+                    (path = strdup_printf("%s/%s", dir, names[i]->d_name)) && stat(path, &st) >= 0 &&
+                    S_ISREG(st.st_mode)) {
+                        if (cli_read_file(path, &data, &size) < 0)
+                                rc = EXIT_USAGE;
+                        else if (x509_parse_many(data, size, &sk) >= 0) {
+                                if (snp_chain_add_data(chain, data, size, &reason) < 0)
+                                        verdict_check(v, "chain.load", CHECK_FAIL, "%s: %s", path, reason);
+                        } else if (x509_crl_parse(data, size, &crl) >= 0) {
+                                if (snp_chain_set_crl(chain, crl) < 0)
+                                        rc = cli_error(EXIT_REJECTED, "out of memory");
+                        } else
+                                fprintf(stderr, "cvmctl: ignoring %s: not a certificate or CRL\n", path);
+                }
+                free(names[i]);
+        }
+        free(names);
+        return rc;
+}
+
+/* Loads every certificate source named on the command line into the chain. Unreadable files
+ * are usage errors (exit 2); files that read but do not parse are evidence problems, recorded
+ * as a failed check so the verdict says what was wrong. */
+static int load_certs(const SnpArgs *a, SnpChain *chain, Verdict *v) {
+        int rc;
+
+        for (size_t i = 0; i < a->n_certs; i++) {
+                _cleanup_free_ uint8_t *data = NULL;
+                _cleanup_free_ char *reason = NULL;
+                struct stat st;
+                size_t size;
+
+                if (stat(a->certs[i], &st) < 0)
+                        return cli_error(EXIT_USAGE, "%s: %m", a->certs[i]);
+                if (S_ISDIR(st.st_mode)) {
+                        rc = load_cert_dir(chain, a->certs[i], v);
+                        if (rc != 0)
+                                return rc;
+                        continue;
+                }
+                if (cli_read_file(a->certs[i], &data, &size) < 0)
+                        return EXIT_USAGE;
+                if (snp_chain_add_data(chain, data, size, &reason) < 0)
+                        verdict_check(v, "chain.load", CHECK_FAIL, "%s: %s", a->certs[i], reason);
+        }
+        if (a->cert_table) {
+                _cleanup_free_ uint8_t *data = NULL;
+                _cleanup_free_ char *reason = NULL;
+                size_t size;
+
+                if (cli_read_file(a->cert_table, &data, &size) < 0)
+                        return EXIT_USAGE;
+                if (snp_chain_add_cert_table(chain, data, size, &reason) < 0)
+                        verdict_check(v, "chain.load", CHECK_FAIL, "%s: %s", a->cert_table, reason);
+        }
+        if (a->crl) {
+                _cleanup_free_ uint8_t *data = NULL;
+                _cleanup_(X509_CRL_freep) X509_CRL *crl = NULL;
+                size_t size;
+
+                if (cli_read_file(a->crl, &data, &size) < 0)
+                        return EXIT_USAGE;
+                if (x509_crl_parse(data, size, &crl) < 0)
+                        verdict_check(v, "chain.load", CHECK_FAIL, "%s: not a DER or PEM X.509 CRL", a->crl);
+                else if (snp_chain_set_crl(chain, crl) < 0)
+                        return cli_error(EXIT_REJECTED, "out of memory");
+        }
+        return 0;
+}
+
+static void kds_progress(void *userdata, const char *message) {
+        fprintf(stderr, "cvmctl: %s\n", message);
+}
+
+/* Fills what the chain lacks from the cache or AMD KDS. A failure is recorded in the verdict,
+ * which then fails on the missing certificates. */
+static int complete_chain(const SnpArgs *a, const uint8_t *data, size_t size, SnpChain *chain, bool want_crl,
+                          Verdict *v) {
+        _cleanup_free_ char *cache = NULL, *error = NULL;
+        SnpReport report;
+        KdsOptions o = {};
+        SnpProduct product = _SNP_PRODUCT_INVALID;
+        int r;
+
+        if (snp_chain_leaf(chain) && snp_chain_intermediate(chain) && chain->cert[SNP_ROLE_ARK] &&
+            (!want_crl || chain->crl))
+                return 0;
+        if (snp_report_parse(data, size, &report, NULL) < 0)
+                return 0; /* snp_verify() reports why */
+        if (a->cache)
+                cache = strdup(a->cache);
+        else if (kds_default_cache_dir(&cache) < 0)
+                return cli_error(EXIT_REJECTED, "out of memory");
+        if (!cache)
+                return cli_error(EXIT_REJECTED, "out of memory");
+        if (snp_report_product(&report, &product) < 0 && a->product)
+                product = snp_product_from_string(a->product);
+
+        o.base_url = a->kds_url;
+        o.cache_dir = cache;
+        o.offline = a->offline;
+        o.http = (HttpOptions) { .progress = kds_progress };
+        r = kds_complete_chain(&o, &report, product, a->at, want_crl, chain, &error);
+        if (r < 0)
+                verdict_check(v, "collateral", CHECK_FAIL, "%s", error ? error : strerror(-r));
+        return 0;
+}
+
+static int check_report_data(const char *hex, const SnpAppraisal *ap, Verdict *v) {
+        _cleanup_free_ uint8_t *want = NULL;
+        uint8_t padded[64] = {};
+        size_t n;
+
+        if (hex_decode(hex, &want, &n) < 0 || n == 0 || n > 64)
+                return cli_usage_error("--report-data: '%s' is not 1 to 64 bytes of hex", hex);
+        if (!ap->parsed)
+                return 0;
+        memcpy(padded, want, n);
+        if (memcmp(padded, ap->report.report_data, 64) != 0)
+                verdict_check(v, "report-data", CHECK_FAIL,
+                              "REPORT_DATA differs from the expected value given with --report-data");
+        else
+                verdict_check(v, "report-data", CHECK_PASS, "REPORT_DATA equals the expected value");
+        return 0;
+}
+
+static int verify_snp(const SnpArgs *a) {
+        _cleanup_(snp_chain_freep) SnpChain *chain = snp_chain_new();
+        _cleanup_(policy_freep) Policy *policy = NULL;
+        _cleanup_free_ SnpAnchor *anchors = NULL;
+        _cleanup_free_ SnpAppraisal *ap = calloc(1, sizeof(SnpAppraisal));
+        _cleanup_free_ uint8_t *data = NULL;
+        _cleanup_free_ char *reason = NULL;
+        _cleanup_(verdict_done) Verdict v = {};
+        SnpVerifyParams params = { .at = a->at };
+        size_t size, n_anchors = 0;
+        char at[32];
+        int rc;
+
+        if (!chain || !ap || verdict_init(&v, "sev-snp") < 0)
+                return cli_error(EXIT_REJECTED, "out of memory");
+        if (cli_read_file(a->report, &data, &size) < 0)
+                return EXIT_USAGE;
+        if (a->policy && policy_load(a->policy, &policy, &reason) < 0)
+                return cli_error(EXIT_USAGE, "%s", reason ? reason : "invalid policy");
+        if (a->report_data) {
+                _cleanup_free_ uint8_t *tmp = NULL;
+                size_t n;
+                if (hex_decode(a->report_data, &tmp, &n) < 0 || n == 0 || n > 64)
+                        return cli_usage_error("--report-data: '%s' is not 1 to 64 bytes of hex", a->report_data);
+        }
+
+        rc = load_certs(a, chain, &v);
+        if (rc != 0)
+                return rc;
+        rc = complete_chain(a, data, size, chain, policy && policy_snp_requires_crl(policy), &v);
+        if (rc != 0)
+                return rc;
+
+        if (policy) {
+                if (policy_snp_anchors(policy, &anchors, &n_anchors) < 0)
+                        return cli_error(EXIT_REJECTED, "out of memory");
+                params.anchors = anchors;
+                params.require_crl = policy_snp_requires_crl(policy);
+        } else
+                params.anchors = snp_builtin_anchors(&params.n_anchors);
+        if (anchors)
+                params.n_anchors = n_anchors;
+
+        if (snp_verify(data, size, chain, &params, ap, &v) < 0)
+                return cli_error(EXIT_REJECTED, "out of memory while verifying");
+        /* A chain file that failed to load is a failed check even if the rest verified. */
+        if (verdict_has_failed_check(&v))
+                v.authentic = false;
+
+        if (a->report_data)
+                (void) check_report_data(a->report_data, ap, &v);
+        if (policy && ap->parsed)
+                policy_evaluate_snp(policy, ap, &v);
+        v.accepted = v.authentic && v.n_reasons == 0 && !v.oom;
+        json_object_object_add(v.claims, "verified_at", json_object_new_string(format_rfc3339(a->at, at, sizeof(at))));
+
+        return cli_print_verdict(&v, a->json);
+}
+
+int verify_snp_main(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "certs", required_argument, NULL, ARG_CERTS },
+                { "cert-table", required_argument, NULL, ARG_CERT_TABLE },
+                { "crl", required_argument, NULL, ARG_CRL },
+                { "policy", required_argument, NULL, ARG_POLICY },
+                { "report-data", required_argument, NULL, ARG_REPORT_DATA },
+                { "at", required_argument, NULL, ARG_AT },
+                { "offline", no_argument, NULL, ARG_OFFLINE },
+                { "kds-url", required_argument, NULL, ARG_KDS_URL },
+                { "cache", required_argument, NULL, ARG_CACHE },
+                { "product", required_argument, NULL, ARG_PRODUCT },
+                { "json", no_argument, NULL, ARG_JSON },
+                {},
+        };
+        _cleanup_free_ char **certs = NULL;
+        SnpArgs a = { .at = (int64_t) time(NULL) };
+        int c;
+
+        certs = calloc((size_t) argc, sizeof(char *));
+        if (!certs)
+                return cli_error(EXIT_REJECTED, "out of memory");
+        a.certs = certs;
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help_snp();
+                        return 0;
+                case ARG_CERTS:
+                        a.certs[a.n_certs++] = optarg;
+                        break;
+                case ARG_CERT_TABLE:
+                        a.cert_table = optarg;
+                        break;
+                case ARG_CRL:
+                        a.crl = optarg;
+                        break;
+                case ARG_POLICY:
+                        a.policy = optarg;
+                        break;
+                case ARG_REPORT_DATA:
+                        a.report_data = optarg;
+                        break;
+                case ARG_AT:
+                        if (cli_parse_at(optarg, &a.at) != 0)
+                                return EXIT_USAGE;
+                        break;
+                case ARG_OFFLINE:
+                        a.offline = true;
+                        break;
+                case ARG_KDS_URL:
+                        a.kds_url = optarg;
+                        break;
+                case ARG_CACHE:
+                        a.cache = optarg;
+                        break;
+                case ARG_PRODUCT:
+                        if (snp_product_from_string(optarg) < 0)
+                                return cli_usage_error("--product: '%s' is not Milan, Genoa or Turin", optarg);
+                        a.product = optarg;
+                        break;
+                case ARG_JSON:
+                        a.json = true;
+                        break;
+                default:
+                        return cli_usage_error("verify snp: invalid option '%s'", argv[optind - 1]);
+                }
+        /* argv[0] is "snp"; the report is the only positional argument. */
+        if (optind >= argc)
+                return cli_usage_error("verify snp: missing REPORT file");
+        if (optind + 1 < argc)
+                return cli_usage_error("verify snp: unexpected argument '%s'", argv[optind + 1]);
+        a.report = argv[optind];
+        return verify_snp(&a);
+}
