@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* Appraisal policy: a JSON file (README.md "Policy files") that turns verified evidence into accepted or
+ * denied. Policy files are untrusted input and are parsed strictly: unknown keys, wrong types,
+ * wrong hex lengths, duplicate keys, NUL bytes and anything that is not plain RFC 8259 JSON are
+ * errors naming the JSON path. Each TEE has its own section, parsed and evaluated separately
+ * ("snp" now; "tdx" and "gpu" later). Evaluation only adds reasons to a Verdict; it never touches
+ * Verdict.authentic or Verdict.accepted. Nothing here logs. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cvm/macro.h"
+#include "cvm/snp.h"
+#include "cvm/verdict.h"
+
+/* Largest policy file accepted. */
+#define POLICY_SIZE_MAX (1024u * 1024u)
+
+/* A list of fixed-size byte strings (digests); `set` distinguishes an absent key (no
+ * restriction) from an empty list (nothing matches). */
+typedef struct PolicyDigestList {
+        bool set;
+        size_t n;
+        uint8_t *items; /* n × the field's size */
+} PolicyDigestList;
+
+/* Minimum TCB components, compared with REPORTED_TCB; -1 = no minimum. */
+typedef struct PolicySnpTcb {
+        int fmc, bl, tee, snp, ucode;
+} PolicySnpTcb;
+
+/* The "snp" section. Every field holds its documented default when the key is absent. */
+typedef struct PolicySnp {
+        PolicyDigestList measurements; /* 48 bytes each */
+        bool allow_debug;              /* default false */
+        bool allow_smt;                /* default true */
+        bool allow_migration_agent;    /* default false */
+        bool require_single_socket;    /* default false */
+        unsigned max_vmpl;             /* 0..3, default 3 */
+        PolicySnpTcb min_tcb;          /* default: all -1 */
+        unsigned min_report_version;   /* 0 = none, else 2..5 */
+        bool products_set;
+        bool products[_SNP_PRODUCT_MAX];
+        bool allow_vlek;                     /* default true */
+        PolicyDigestList id_key_digests;     /* 48 bytes each */
+        PolicyDigestList author_key_digests; /* 48 bytes each */
+        bool host_data_set;
+        uint8_t host_data[32];
+        bool report_data_set;
+        uint8_t report_data[64];
+        bool require_crl; /* default false */
+        bool min_guest_svn_set;
+        uint32_t min_guest_svn;
+        bool min_abi_set;
+        uint8_t min_abi_major, min_abi_minor;
+        SnpAnchor *simulator_arks; /* label points to a static string */
+        size_t n_simulator_arks;
+} PolicySnp;
+
+typedef struct Policy {
+        char *name;        /* NULL when absent */
+        char *description; /* NULL when absent */
+        bool has_snp;      /* the file has an "snp" section */
+        PolicySnp snp;     /* defaults when !has_snp */
+} Policy;
+
+/* Parses a policy from `size` bytes of JSON (no NUL terminator needed; a NUL byte anywhere is an
+ * error). On failure returns a negative errno (-EINVAL for a bad policy, -EFBIG when larger than
+ * POLICY_SIZE_MAX, -ENOMEM) and, when ret_reason is not NULL, a malloc'ed reason naming the JSON
+ * path ("snp.alow_debug: unknown key"); *ret is left untouched. */
+int policy_parse(const char *json, size_t size, Policy **ret, char **ret_reason);
+/* Reads (at most POLICY_SIZE_MAX bytes) and parses a policy file; the reason starts with the
+ * file name. */
+int policy_load(const char *path, Policy **ret, char **ret_reason);
+Policy *policy_free(Policy *p);
+DEFINE_CLEANUP(Policy *, policy_free)
+
+/* A policy with every default and no sections, as the parser starts from; NULL on OOM. */
+Policy *policy_new(void);
+
+bool policy_has_snp(const Policy *p);
+bool policy_snp_requires_crl(const Policy *p);
+
+/* The ARKs to trust for SEV-SNP: the built-in AMD anchors, then the simulator ARKs the policy
+ * names ("snp.trusted_simulator_arks"). p may be NULL: built-in anchors only. *ret is a malloc'ed
+ * copy (free() it); the labels are static strings. */
+int policy_snp_anchors(const Policy *p, SnpAnchor **ret, size_t *ret_n);
+
+/* Evaluates the snp section against an appraisal: one reason "policy.snp.<rule>: ..." per broken
+ * rule, naming the claim. A policy without an "snp" section accepts no SEV-SNP evidence (one
+ * reason, "policy.snp: ..."); p == NULL evaluates the built-in defaults, as for "snp": {}. An
+ * appraisal whose report did not parse is denied. Touches nothing in v but its reasons (and
+ * v->oom through verdict_reason). */
+void policy_evaluate_snp(const Policy *p, const SnpAppraisal *a, Verdict *v);
