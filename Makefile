@@ -15,7 +15,7 @@ BINDIR     ?= $(PREFIX)/bin
 SBINDIR    ?= $(PREFIX)/sbin
 DATADIR    ?= $(PREFIX)/share
 MANDIR     ?= $(DATADIR)/man
-PKGS       := libcurl json-c openssl libxml-2.0
+PKGS       := libcurl json-c openssl libxml-2.0 xmlsec1-openssl libvirt
 TEST_PKGS  := cmocka libmicrohttpd
 
 ifneq ($(SANITIZE),)
@@ -64,7 +64,7 @@ LIBS := $(BUILD)/libcvm-launcher.a $(LIBS)
 endif
 
 UNIT_TESTS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test-*.c))
-TEST_HELPERS := $(BUILD)/tests/vector-runner $(BUILD)/tests/kds-server
+TEST_HELPERS := $(BUILD)/tests/vector-runner $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
 FUZZ_SRC     := $(filter-out tests/fuzz/fuzz-main.c,$(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_REPLAY  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz-replay/%,$(FUZZ_SRC))
 FUZZ_BIN     := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
@@ -114,7 +114,8 @@ $(BUILD)/tests/vector-runner: $(patsubst tests/%.c,$(BUILD)/obj/tests/%.o,$(wild
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/kds-server: $(BUILD)/obj/tests/helpers/kds-server.o $(LIBS)
+# Test helpers (local servers and the like): one program per file in tests/helpers/.
+$(BUILD)/tests/%: $(BUILD)/obj/tests/helpers/%.o $(LIBS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
