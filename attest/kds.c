@@ -188,6 +188,21 @@ static void ctx_progress(Ctx *c, const char *fmt, ...) {
                 c->o->http.progress(c->o->http.userdata, m);
 }
 
+/* The cache had nothing usable for `what`: offline that is the end (naming the stale file or
+ * the missing one), online it is announced and the caller fetches. */
+static int cache_miss(Ctx *c, const char *stale, const char *path, const char *what) {
+        if (c->o->offline) {
+                if (stale)
+                        return ctx_error(c, -ESTALE, "%s (offline: not fetching another)", stale);
+                if (!path)
+                        return ctx_error(c, -ENOENT, "no %s: offline and no cache directory", what);
+                return ctx_error(c, -ENOENT, "no %s in the cache (%s), and offline", what, path);
+        }
+        if (stale)
+                ctx_progress(c, "The %s, fetching it again", stale);
+        return 0;
+}
+
 static void ctx_file_used(Ctx *c, KdsItem item, const char *path, bool fetched) {
         if (c->o->file_used)
                 c->o->file_used(c->o->file_userdata, item, path, fetched);
@@ -239,8 +254,7 @@ static int fetch(Ctx *c, KdsItem item, const char *url, uint8_t **ret, size_t *r
         ctx_progress(c, "Fetching %s from %s", item_names[item], url);
         r = http_get(&c->o->http, url, ret, ret_size, NULL, &error);
         if (r < 0)
-                return ctx_error(c, r, "cannot fetch the %s: %s", item_names[item],
-                                 error ? error : strerror(-r));
+                return ctx_error(c, r, "cannot fetch the %s: %s", item_names[item], error ? error : strerror(-r));
         return 0;
 }
 
@@ -271,8 +285,8 @@ static int vcek_check(X509 *cert, SnpProduct p, const SnpReport *r, char **ret_r
         }
         if (leaf_product(cert) != p) {
                 _cleanup_free_ char *cn = x509_issuer_cn(cert);
-                *ret_reason = strdup_printf("it is issued by '%s', not SEV-%s", cn ? cn : "(none)",
-                                            snp_product_to_string(p));
+                *ret_reason =
+                        strdup_printf("it is issued by '%s', not SEV-%s", cn ? cn : "(none)", snp_product_to_string(p));
                 return -EBADMSG;
         }
         if (snp_leaf_info_parse(cert, &info, &reason) < 0) {
@@ -333,24 +347,23 @@ static int get_vcek(Ctx *c, SnpProduct p) {
                 } else if (r != -ENOENT)
                         return ctx_error(c, r, "cannot read the cached VCEK %s: %s", path, strerror(-r));
         }
-        if (c->o->offline) {
-                if (stale)
-                        return ctx_error(c, -ESTALE, "%s (offline: not fetching another)", stale);
-                if (!path)
-                        return ctx_error(c, -ENOENT, "no %s VCEK: offline and no cache directory",
-                                         snp_product_to_string(p));
-                return ctx_error(c, -ENOENT, "no %s VCEK for this CHIP_ID and REPORTED_TCB in the cache (%s), and offline",
-                                 snp_product_to_string(p), path);
+        {
+                _cleanup_free_ char *what =
+                        strdup_printf("%s VCEK for this CHIP_ID and REPORTED_TCB", snp_product_to_string(p));
+                if (!what)
+                        return -ENOMEM;
+                r = cache_miss(c, stale, path, what);
+                if (r < 0)
+                        return r;
         }
-        if (stale)
-                ctx_progress(c, "The %s, fetching it again", stale);
 
         r = kds_vcek_url(c->o->base_url, p, c->r, &url);
         if (r < 0)
                 return r;
         r = fetch(c, KDS_ITEM_VCEK, url, &data, &size);
         if (r == -ENOENT)
-                return ctx_error(c, -ENOENT, "KDS has no %s VCEK for this CHIP_ID and REPORTED_TCB (GET %s: 404 Not Found)",
+                return ctx_error(c, -ENOENT,
+                                 "KDS has no %s VCEK for this CHIP_ID and REPORTED_TCB (GET %s: 404 Not Found)",
                                  snp_product_to_string(p), url);
         if (r < 0)
                 return r;
@@ -369,7 +382,7 @@ static int get_vcek(Ctx *c, SnpProduct p) {
 
 /* Checks a cert_chain bundle: it must hold the product's intermediate (ASK, or ASVK for vlek)
  * and ARK. With check_time, every certificate must be valid at c->at. */
-static int chain_bundle_check(Ctx *c, STACK_OF(X509) *sk, SnpProduct p, bool vlek, bool check_time,
+static int chain_bundle_check(Ctx *c, STACK_OF(X509) * sk, SnpProduct p, bool vlek, bool check_time,
                               char **ret_reason) {
         SnpCertRole want = vlek ? SNP_ROLE_ASVK : SNP_ROLE_ASK;
         bool have_intermediate = false, have_ark = false;
@@ -386,9 +399,8 @@ static int chain_bundle_check(Ctx *c, STACK_OF(X509) *sk, SnpProduct p, bool vle
                         have_ark = true;
                 else {
                         _cleanup_free_ char *cn = x509_subject_cn(x);
-                        *ret_reason = strdup_printf("it holds '%s', which is not the %s %s or ARK",
-                                                    cn ? cn : "(no CN)", snp_product_to_string(p),
-                                                    snp_cert_role_to_string(want));
+                        *ret_reason = strdup_printf("it holds '%s', which is not the %s %s or ARK", cn ? cn : "(no CN)",
+                                                    snp_product_to_string(p), snp_cert_role_to_string(want));
                         return -EBADMSG;
                 }
                 if (check_time && (v = x509_validity_at(x, c->at)) != VALIDITY_OK) {
@@ -408,7 +420,7 @@ static int chain_bundle_check(Ctx *c, STACK_OF(X509) *sk, SnpProduct p, bool vle
 }
 
 /* Adds the intermediate and ARK of a checked bundle where the chain lacks them. */
-static int chain_bundle_add(Ctx *c, STACK_OF(X509) *sk, const char *source) {
+static int chain_bundle_add(Ctx *c, STACK_OF(X509) * sk, const char *source) {
         for (int i = 0; i < sk_X509_num(sk); i++) {
                 _cleanup_free_ char *reason = NULL;
                 X509 *x = sk_X509_value(sk, i);
@@ -460,17 +472,14 @@ static int get_cert_chain(Ctx *c, SnpProduct p, bool vlek) {
                         return ctx_error(c, r, "cannot read the cached %s %s: %s", item_names[item], path,
                                          strerror(-r));
         }
-        if (c->o->offline) {
-                if (stale)
-                        return ctx_error(c, -ESTALE, "%s (offline: not fetching another)", stale);
-                if (!path)
-                        return ctx_error(c, -ENOENT, "no %s %s: offline and no cache directory",
-                                         snp_product_to_string(p), item_names[item]);
-                return ctx_error(c, -ENOENT, "no %s %s in the cache (%s), and offline", snp_product_to_string(p),
-                                 item_names[item], path);
+        {
+                _cleanup_free_ char *what = strdup_printf("%s %s", snp_product_to_string(p), item_names[item]);
+                if (!what)
+                        return -ENOMEM;
+                r = cache_miss(c, stale, path, what);
+                if (r < 0)
+                        return r;
         }
-        if (stale)
-                ctx_progress(c, "The %s, fetching it again", stale);
 
         r = kds_cert_chain_url(c->o->base_url, p, vlek, &url);
         if (r < 0)
@@ -481,8 +490,8 @@ static int get_cert_chain(Ctx *c, SnpProduct p, bool vlek) {
         if (x509_parse_many(data, size, &sk) < 0)
                 return ctx_error(c, -EBADMSG, "the answer from %s holds no certificate", url);
         if (chain_bundle_check(c, sk, p, vlek, false, &reason) < 0)
-                return ctx_error(c, -EBADMSG, "the answer from %s is not the %s %s: %s", url,
-                                 snp_product_to_string(p), item_names[item], reason ? reason : "invalid");
+                return ctx_error(c, -EBADMSG, "the answer from %s is not the %s %s: %s", url, snp_product_to_string(p),
+                                 item_names[item], reason ? reason : "invalid");
         r = chain_bundle_add(c, sk, url);
         if (r < 0)
                 return r;
@@ -537,17 +546,14 @@ static int get_crl(Ctx *c, SnpProduct p, bool vlek) {
                         return ctx_error(c, r, "cannot read the cached %s %s: %s", item_names[item], path,
                                          strerror(-r));
         }
-        if (c->o->offline) {
-                if (stale)
-                        return ctx_error(c, -ESTALE, "%s (offline: not fetching another)", stale);
-                if (!path)
-                        return ctx_error(c, -ENOENT, "no %s %s: offline and no cache directory",
-                                         snp_product_to_string(p), item_names[item]);
-                return ctx_error(c, -ENOENT, "no %s %s in the cache (%s), and offline", snp_product_to_string(p),
-                                 item_names[item], path);
+        {
+                _cleanup_free_ char *what = strdup_printf("%s %s", snp_product_to_string(p), item_names[item]);
+                if (!what)
+                        return -ENOMEM;
+                r = cache_miss(c, stale, path, what);
+                if (r < 0)
+                        return r;
         }
-        if (stale)
-                ctx_progress(c, "The %s, fetching it again", stale);
 
         r = kds_crl_url(c->o->base_url, p, vlek, &url);
         if (r < 0)
@@ -581,8 +587,8 @@ static SnpProduct chain_product(const SnpChain *chain) {
 
 /* v2 reports: find the VCEK by trying the products the CHIP_ID shape allows. */
 static int probe_vcek(Ctx *c, SnpProduct *ret) {
-        static const SnpProduct turin[] = { SNP_PRODUCT_TURIN };
-        static const SnpProduct milan_genoa[] = { SNP_PRODUCT_MILAN, SNP_PRODUCT_GENOA };
+        static const SnpProduct turin[] = {SNP_PRODUCT_TURIN};
+        static const SnpProduct milan_genoa[] = {SNP_PRODUCT_MILAN, SNP_PRODUCT_GENOA};
         _cleanup_free_ char *misses = NULL;
         const SnpProduct *candidates;
         size_t n;
@@ -612,13 +618,15 @@ static int probe_vcek(Ctx *c, SnpProduct *ret) {
                         *c->ret_error = mfree_str(*c->ret_error);
                 }
         }
-        return ctx_error(c, -ENOENT, "the version %" PRIu32 " report does not name its product, and no VCEK was found "
-                         "for any product it could be: %s", c->r->version, misses ? misses : "not found");
+        return ctx_error(c, -ENOENT,
+                         "the version %" PRIu32 " report does not name its product, and no VCEK was found "
+                         "for any product it could be: %s",
+                         c->r->version, misses ? misses : "not found");
 }
 
-int kds_complete_chain(const KdsOptions *o, const SnpReport *r, int product, int64_t at, bool want_crl,
-                       SnpChain *chain, char **ret_error) {
-        Ctx c = { .o = o, .r = r, .at = at, .chain = chain, .ret_error = ret_error };
+int kds_complete_chain(const KdsOptions *o, const SnpReport *r, int product, int64_t at, bool want_crl, SnpChain *chain,
+                       char **ret_error) {
+        Ctx c = {.o = o, .r = r, .at = at, .chain = chain, .ret_error = ret_error};
         SnpSigningKey key;
         SnpProduct p;
         bool vlek;
@@ -631,8 +639,10 @@ int kds_complete_chain(const KdsOptions *o, const SnpReport *r, int product, int
 
         key = snp_report_signing_key(r);
         if (key != SNP_SIGNING_KEY_VCEK && key != SNP_SIGNING_KEY_VLEK)
-                return ctx_error(&c, -EBADMSG, "the report names no signing key (KEY_INFO signing key %d): "
-                                 "there is nothing to fetch for it", (int) key);
+                return ctx_error(&c, -EBADMSG,
+                                 "the report names no signing key (KEY_INFO signing key %d): "
+                                 "there is nothing to fetch for it",
+                                 (int) key);
         vlek = key == SNP_SIGNING_KEY_VLEK || chain->cert[SNP_ROLE_VLEK];
 
         p = product >= 0 && product < _SNP_PRODUCT_MAX ? (SnpProduct) product : chain_product(chain);
@@ -662,7 +672,8 @@ int kds_complete_chain(const KdsOptions *o, const SnpReport *r, int product, int
                         return k;
         }
         if (!product_is_valid(p))
-                return ctx_error(&c, -EINVAL, "cannot tell whether the report comes from a Milan, Genoa or Turin "
+                return ctx_error(&c, -EINVAL,
+                                 "cannot tell whether the report comes from a Milan, Genoa or Turin "
                                  "processor: name the product");
 
         if (!snp_chain_intermediate(chain) || !chain->cert[SNP_ROLE_ARK]) {

@@ -151,16 +151,6 @@ int policy_read_string(json_object *v, const char *path, size_t max_len, const c
         return 0;
 }
 
-static int unhex(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 int policy_read_hex(json_object *v, const char *path, void *dst, size_t n, char **reason) {
         uint8_t *out = dst;
         const char *s;
@@ -174,7 +164,7 @@ int policy_read_hex(json_object *v, const char *path, void *dst, size_t n, char 
         if (r < 0)
                 return r;
         for (size_t i = 0; i < len; i++)
-                if (unhex(s[i]) < 0)
+                if (unhex_digit(s[i]) < 0)
                         return policy_error(reason, path,
                                             "expected %zu bytes (%zu hex digits), got a non-hex character at "
                                             "position %zu",
@@ -186,7 +176,7 @@ int policy_read_hex(json_object *v, const char *path, void *dst, size_t n, char 
                 return policy_error(reason, path, "expected %zu bytes (%zu hex digits), got %zu", n, 2 * n, len / 2);
         }
         for (size_t i = 0; i < n; i++)
-                out[i] = (uint8_t) (unhex(s[2 * i]) << 4 | unhex(s[2 * i + 1]));
+                out[i] = (uint8_t) (unhex_digit(s[2 * i]) << 4 | unhex_digit(s[2 * i + 1]));
         return 0;
 }
 
@@ -340,7 +330,7 @@ static int scan_hex4(Scan *sc, unsigned *ret) {
         if (sc->n - sc->i < 4)
                 return scan_error(sc, "truncated \\u escape");
         for (size_t k = 0; k < 4; k++) {
-                int d = unhex(sc->s[sc->i + k]);
+                int d = unhex_digit(sc->s[sc->i + k]);
                 if (d < 0)
                         return scan_error(sc, "invalid \\u escape");
                 u = u << 4 | (unsigned) d;

@@ -29,18 +29,6 @@ SnpChain *snp_chain_free(SnpChain *c) {
         return NULL;
 }
 
-static int chain_error(char **ret_reason, int r, const char *fmt, ...) _printf_(3, 4);
-static int chain_error(char **ret_reason, int r, const char *fmt, ...) {
-        va_list ap;
-
-        if (ret_reason) {
-                va_start(ap, fmt);
-                *ret_reason = strdup_vprintf(fmt, ap);
-                va_end(ap);
-        }
-        return r;
-}
-
 static void chain_invalidate(SnpChain *c) {
         c->link_leaf = c->link_intermediate = c->link_ark = c->crl_signature = -1;
         c->leaf_info_ok = c->ark_digest_ok = false;
@@ -52,19 +40,19 @@ int snp_chain_add_cert(SnpChain *c, X509 *cert, char **ret_reason) {
 
         if (role < 0) {
                 _cleanup_free_ char *cn = x509_subject_cn(cert);
-                return chain_error(ret_reason, -EBADMSG,
-                                   "certificate with subject CN '%s' is not an AMD SEV-SNP certificate (expected "
-                                   "SEV-VCEK, SEV-VLEK, SEV-<product>, SEV-VLEK-<product> or ARK-<product>)",
-                                   cn ? cn : "(none)");
+                return set_reason(ret_reason, -EBADMSG,
+                                  "certificate with subject CN '%s' is not an AMD SEV-SNP certificate (expected "
+                                  "SEV-VCEK, SEV-VLEK, SEV-<product>, SEV-VLEK-<product> or ARK-<product>)",
+                                  cn ? cn : "(none)");
         }
         if (c->cert[role]) {
                 if (X509_cmp(c->cert[role], cert) == 0)
                         return 0;
-                return chain_error(ret_reason, -EEXIST, "two different %s certificates were given",
-                                   snp_cert_role_to_string(role));
+                return set_reason(ret_reason, -EEXIST, "two different %s certificates were given",
+                                  snp_cert_role_to_string(role));
         }
         if ((role == SNP_ROLE_VCEK && c->cert[SNP_ROLE_VLEK]) || (role == SNP_ROLE_VLEK && c->cert[SNP_ROLE_VCEK]))
-                return chain_error(ret_reason, -EEXIST, "both a VCEK and a VLEK were given; a report has one signer");
+                return set_reason(ret_reason, -EEXIST, "both a VCEK and a VLEK were given; a report has one signer");
         if (!X509_up_ref(cert))
                 return -ENOMEM;
         c->cert[role] = cert;
@@ -78,7 +66,7 @@ int snp_chain_add_data(SnpChain *c, const uint8_t *data, size_t size, char **ret
 
         r = x509_parse_many(data, size, &sk);
         if (r < 0)
-                return chain_error(ret_reason, r, "no DER or PEM certificate could be parsed");
+                return set_reason(ret_reason, r, "no DER or PEM certificate could be parsed");
         for (int i = 0; i < sk_X509_num(sk); i++) {
                 r = snp_chain_add_cert(c, sk_X509_value(sk, i), ret_reason);
                 if (r < 0)
@@ -112,8 +100,8 @@ int snp_chain_add_cert_table(SnpChain *c, const uint8_t *data, size_t size, char
                 if (entries[i].role == SNP_CERT_TABLE_CRL) {
                         _cleanup_(X509_CRL_freep) X509_CRL *crl = NULL;
                         if (x509_crl_parse(entries[i].data, entries[i].size, &crl) < 0)
-                                return chain_error(ret_reason, -EBADMSG, "certificate table entry %zu (CRL) does not parse",
-                                                   i);
+                                return set_reason(ret_reason, -EBADMSG,
+                                                  "certificate table entry %zu (CRL) does not parse", i);
                         r = snp_chain_set_crl(c, crl);
                         if (r < 0)
                                 return r;
@@ -121,8 +109,8 @@ int snp_chain_add_cert_table(SnpChain *c, const uint8_t *data, size_t size, char
                 }
                 r = snp_chain_add_data(c, entries[i].data, entries[i].size, &reason);
                 if (r < 0)
-                        return chain_error(ret_reason, r, "certificate table entry %zu (%s): %s", i,
-                                           snp_cert_table_role_to_string(entries[i].role), reason ? reason : "invalid");
+                        return set_reason(ret_reason, r, "certificate table entry %zu (%s): %s", i,
+                                          snp_cert_table_role_to_string(entries[i].role), reason ? reason : "invalid");
         }
         return 0;
 }

@@ -48,18 +48,6 @@ SnpCertRole snp_cert_identify(X509 *cert, SnpProduct *ret_product) {
 
 #define AMD_OID_PREFIX "1.3.6.1.4.1.3704.1."
 
-static int leaf_error(char **ret_reason, const char *fmt, ...) _printf_(2, 3);
-static int leaf_error(char **ret_reason, const char *fmt, ...) {
-        va_list ap;
-
-        if (ret_reason) {
-                va_start(ap, fmt);
-                *ret_reason = strdup_vprintf(fmt, ap);
-                va_end(ap);
-        }
-        return -EBADMSG;
-}
-
 /* The extnValue bytes of the extension with the given AMD OID suffix; NULL data when absent.
  * -EBADMSG when the extension appears twice: the binding would be ambiguous. */
 static int find_ext(X509 *cert, const char *suffix, const uint8_t **ret, size_t *ret_size) {
@@ -96,7 +84,8 @@ static int ext_spl(X509 *cert, const char *suffix, const char *name, int *ret, c
 
         r = find_ext(cert, suffix, &p, &n);
         if (r < 0)
-                return leaf_error(ret_reason, "leaf extension %s (" AMD_OID_PREFIX "%s) appears twice", name, suffix);
+                return set_reason(ret_reason, -EBADMSG, "leaf extension %s (" AMD_OID_PREFIX "%s) appears twice", name,
+                                  suffix);
         if (!p) {
                 *ret = -1;
                 return 0;
@@ -106,7 +95,7 @@ static int ext_spl(X509 *cert, const char *suffix, const char *name, int *ret, c
         if (!ai || q != p + n || !ASN1_INTEGER_get_int64(&v, ai) || v < 0 || v > 255) {
                 ASN1_INTEGER_free(ai);
                 openssl_clear_errors();
-                return leaf_error(ret_reason, "leaf extension %s is not an INTEGER in 0..255", name);
+                return set_reason(ret_reason, -EBADMSG, "leaf extension %s is not an INTEGER in 0..255", name);
         }
         ASN1_INTEGER_free(ai);
         *ret = (int) v;
@@ -122,17 +111,16 @@ static int ext_ia5(X509 *cert, const char *suffix, const char *name, char *buf, 
         buf[0] = '\0';
         r = find_ext(cert, suffix, &p, &n);
         if (r < 0)
-                return leaf_error(ret_reason, "leaf extension %s appears twice", name);
+                return set_reason(ret_reason, -EBADMSG, "leaf extension %s appears twice", name);
         if (!p)
                 return 0;
         q = p;
         s = d2i_ASN1_IA5STRING(NULL, &q, (long) n);
         len = s ? ASN1_STRING_length(s) : -1;
-        if (!s || q != p + n || len < 0 || (size_t) len >= size ||
-            memchr(ASN1_STRING_get0_data(s), 0, (size_t) len)) {
+        if (!s || q != p + n || len < 0 || (size_t) len >= size || memchr(ASN1_STRING_get0_data(s), 0, (size_t) len)) {
                 ASN1_STRING_free(s);
                 openssl_clear_errors();
-                return leaf_error(ret_reason, "leaf extension %s is not a short IA5String", name);
+                return set_reason(ret_reason, -EBADMSG, "leaf extension %s is not a short IA5String", name);
         }
         memcpy(buf, ASN1_STRING_get0_data(s), (size_t) len);
         buf[len] = '\0';
@@ -141,7 +129,7 @@ static int ext_ia5(X509 *cert, const char *suffix, const char *name, char *buf, 
 }
 
 int snp_leaf_info_parse(X509 *leaf, SnpLeafInfo *ret, char **ret_reason) {
-        SnpLeafInfo info = { .struct_version = -1 };
+        SnpLeafInfo info = {.struct_version = -1};
         const uint8_t *p;
         size_t n;
         int r;
@@ -164,7 +152,7 @@ int snp_leaf_info_parse(X509 *leaf, SnpLeafInfo *ret, char **ret_reason) {
 
         r = find_ext(leaf, "4", &p, &n);
         if (r < 0)
-                return leaf_error(ret_reason, "leaf extension hwID appears twice");
+                return set_reason(ret_reason, -EBADMSG, "leaf extension hwID appears twice");
         if (p) {
                 /* AMD stores the bare bytes (64, or 8 on Turin). Some tools wrap them in a DER
                  * OCTET STRING; accept that form too, nothing else. */
@@ -175,11 +163,13 @@ int snp_leaf_info_parse(X509 *leaf, SnpLeafInfo *ret, char **ret_reason) {
                         memcpy(info.hwid, p + 2, p[1]);
                         info.hwid_size = p[1];
                 } else
-                        return leaf_error(ret_reason, "leaf extension hwID has %zu bytes; expected 64 or 8", n);
+                        return set_reason(ret_reason, -EBADMSG, "leaf extension hwID has %zu bytes; expected 64 or 8",
+                                          n);
         }
 
         if (info.bl_spl < 0 || info.tee_spl < 0 || info.snp_spl < 0 || info.ucode_spl < 0)
-                return leaf_error(ret_reason, "leaf lacks one of the blSPL, teeSPL, snpSPL, ucodeSPL extensions");
+                return set_reason(ret_reason, -EBADMSG,
+                                  "leaf lacks one of the blSPL, teeSPL, snpSPL, ucodeSPL extensions");
         *ret = info;
         return 0;
 }

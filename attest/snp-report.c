@@ -53,25 +53,13 @@ typedef struct ReservedRange {
         const char *what;
 } ReservedRange;
 
-static int fail(char **ret_reason, const char *fmt, ...) _printf_(2, 3);
-static int fail(char **ret_reason, const char *fmt, ...) {
-        va_list ap;
-
-        if (ret_reason) {
-                va_start(ap, fmt);
-                *ret_reason = strdup_vprintf(fmt, ap);
-                va_end(ap);
-        }
-        return -EBADMSG;
-}
-
 static int check_reserved(const uint8_t *data, const ReservedRange *ranges, size_t n, char **ret_reason) {
         for (size_t i = 0; i < n; i++)
                 for (size_t o = ranges[i].start; o < ranges[i].end; o++)
                         if (data[o] != 0)
-                                return fail(ret_reason,
-                                            "reserved byte 0x%03zx (%s, 0x%03zx-0x%03zx) is 0x%02x, must be zero", o,
-                                            ranges[i].what, ranges[i].start, ranges[i].end - 1, data[o]);
+                                return set_reason(ret_reason, -EBADMSG,
+                                                  "reserved byte 0x%03zx (%s, 0x%03zx-0x%03zx) is 0x%02x, must be zero",
+                                                  o, ranges[i].what, ranges[i].start, ranges[i].end - 1, data[o]);
         return 0;
 }
 
@@ -88,97 +76,102 @@ int snp_report_parse(const uint8_t *data, size_t size, SnpReport *ret, char **re
         int k = 0;
 
         if (size == 0)
-                return fail(ret_reason, "report is empty; an SEV-SNP report is exactly %u bytes", SNP_REPORT_SIZE);
+                return set_reason(ret_reason, -EBADMSG, "report is empty; an SEV-SNP report is exactly %u bytes",
+                                  SNP_REPORT_SIZE);
         if (size != SNP_REPORT_SIZE)
-                return fail(ret_reason, "report is %zu bytes; an SEV-SNP report is exactly %u bytes (%s)", size,
-                            SNP_REPORT_SIZE, size < SNP_REPORT_SIZE ? "truncated" : "trailing data");
+                return set_reason(ret_reason, -EBADMSG,
+                                  "report is %zu bytes; an SEV-SNP report is exactly %u bytes (%s)", size,
+                                  SNP_REPORT_SIZE, size < SNP_REPORT_SIZE ? "truncated" : "trailing data");
         r = calloc(1, sizeof(*r));
         if (!r)
                 return -ENOMEM;
         memcpy(r->raw, data, SNP_REPORT_SIZE);
 
         /* Sequential reads in layout order; each one bounded. Offsets in comments. */
-        k |= reader_le32(&rd, &r->version);                         /* 0x000 */
-        k |= reader_le32(&rd, &r->guest_svn);                       /* 0x004 */
-        k |= reader_le64(&rd, &r->policy);                          /* 0x008 */
-        k |= reader_copy(&rd, r->family_id, 16);                    /* 0x010 */
-        k |= reader_copy(&rd, r->image_id, 16);                     /* 0x020 */
-        k |= reader_le32(&rd, &r->vmpl);                            /* 0x030 */
-        k |= reader_le32(&rd, &r->signature_algo);                  /* 0x034 */
-        k |= read_tcb_raw(&rd, current);                            /* 0x038 */
-        k |= reader_le64(&rd, &r->platform_info);                   /* 0x040 */
-        k |= reader_le32(&rd, &r->key_info);                        /* 0x048 */
-        k |= reader_skip(&rd, 4);                                   /* 0x04C reserved */
-        k |= reader_copy(&rd, r->report_data, 64);                  /* 0x050 */
-        k |= reader_copy(&rd, r->measurement, 48);                  /* 0x090 */
-        k |= reader_copy(&rd, r->host_data, 32);                    /* 0x0C0 */
-        k |= reader_copy(&rd, r->id_key_digest, 48);                /* 0x0E0 */
-        k |= reader_copy(&rd, r->author_key_digest, 48);            /* 0x110 */
-        k |= reader_copy(&rd, r->report_id, 32);                    /* 0x140 */
-        k |= reader_copy(&rd, r->report_id_ma, 32);                 /* 0x160 */
-        k |= read_tcb_raw(&rd, reported);                           /* 0x180 */
-        k |= reader_u8(&rd, &r->cpuid_fam_id);                      /* 0x188 */
-        k |= reader_u8(&rd, &r->cpuid_mod_id);                      /* 0x189 */
-        k |= reader_u8(&rd, &r->cpuid_step);                        /* 0x18A */
-        k |= reader_skip(&rd, 21);                                  /* 0x18B reserved */
-        k |= reader_copy(&rd, r->chip_id, 64);                      /* 0x1A0 */
-        k |= read_tcb_raw(&rd, committed);                          /* 0x1E0 */
-        k |= reader_u8(&rd, &r->current_build);                     /* 0x1E8 */
-        k |= reader_u8(&rd, &r->current_minor);                     /* 0x1E9 */
-        k |= reader_u8(&rd, &r->current_major);                     /* 0x1EA */
-        k |= reader_skip(&rd, 1);                                   /* 0x1EB reserved */
-        k |= reader_u8(&rd, &r->committed_build);                   /* 0x1EC */
-        k |= reader_u8(&rd, &r->committed_minor);                   /* 0x1ED */
-        k |= reader_u8(&rd, &r->committed_major);                   /* 0x1EE */
-        k |= reader_skip(&rd, 1);                                   /* 0x1EF reserved */
-        k |= read_tcb_raw(&rd, launch);                             /* 0x1F0 */
-        k |= reader_le64(&rd, &r->launch_mit_vector);               /* 0x1F8 */
-        k |= reader_le64(&rd, &r->current_mit_vector);              /* 0x200 */
-        k |= reader_seek(&rd, 0x2A0);                               /* 0x208 reserved */
-        k |= reader_copy(&rd, r->signature_r, 72);                  /* 0x2A0 */
-        k |= reader_copy(&rd, r->signature_s, 72);                  /* 0x2E8 */
+        k |= reader_le32(&rd, &r->version);              /* 0x000 */
+        k |= reader_le32(&rd, &r->guest_svn);            /* 0x004 */
+        k |= reader_le64(&rd, &r->policy);               /* 0x008 */
+        k |= reader_copy(&rd, r->family_id, 16);         /* 0x010 */
+        k |= reader_copy(&rd, r->image_id, 16);          /* 0x020 */
+        k |= reader_le32(&rd, &r->vmpl);                 /* 0x030 */
+        k |= reader_le32(&rd, &r->signature_algo);       /* 0x034 */
+        k |= read_tcb_raw(&rd, current);                 /* 0x038 */
+        k |= reader_le64(&rd, &r->platform_info);        /* 0x040 */
+        k |= reader_le32(&rd, &r->key_info);             /* 0x048 */
+        k |= reader_skip(&rd, 4);                        /* 0x04C reserved */
+        k |= reader_copy(&rd, r->report_data, 64);       /* 0x050 */
+        k |= reader_copy(&rd, r->measurement, 48);       /* 0x090 */
+        k |= reader_copy(&rd, r->host_data, 32);         /* 0x0C0 */
+        k |= reader_copy(&rd, r->id_key_digest, 48);     /* 0x0E0 */
+        k |= reader_copy(&rd, r->author_key_digest, 48); /* 0x110 */
+        k |= reader_copy(&rd, r->report_id, 32);         /* 0x140 */
+        k |= reader_copy(&rd, r->report_id_ma, 32);      /* 0x160 */
+        k |= read_tcb_raw(&rd, reported);                /* 0x180 */
+        k |= reader_u8(&rd, &r->cpuid_fam_id);           /* 0x188 */
+        k |= reader_u8(&rd, &r->cpuid_mod_id);           /* 0x189 */
+        k |= reader_u8(&rd, &r->cpuid_step);             /* 0x18A */
+        k |= reader_skip(&rd, 21);                       /* 0x18B reserved */
+        k |= reader_copy(&rd, r->chip_id, 64);           /* 0x1A0 */
+        k |= read_tcb_raw(&rd, committed);               /* 0x1E0 */
+        k |= reader_u8(&rd, &r->current_build);          /* 0x1E8 */
+        k |= reader_u8(&rd, &r->current_minor);          /* 0x1E9 */
+        k |= reader_u8(&rd, &r->current_major);          /* 0x1EA */
+        k |= reader_skip(&rd, 1);                        /* 0x1EB reserved */
+        k |= reader_u8(&rd, &r->committed_build);        /* 0x1EC */
+        k |= reader_u8(&rd, &r->committed_minor);        /* 0x1ED */
+        k |= reader_u8(&rd, &r->committed_major);        /* 0x1EE */
+        k |= reader_skip(&rd, 1);                        /* 0x1EF reserved */
+        k |= read_tcb_raw(&rd, launch);                  /* 0x1F0 */
+        k |= reader_le64(&rd, &r->launch_mit_vector);    /* 0x1F8 */
+        k |= reader_le64(&rd, &r->current_mit_vector);   /* 0x200 */
+        k |= reader_seek(&rd, 0x2A0);                    /* 0x208 reserved */
+        k |= reader_copy(&rd, r->signature_r, 72);       /* 0x2A0 */
+        k |= reader_copy(&rd, r->signature_s, 72);       /* 0x2E8 */
         if (k != 0 || rd.off != 0x330)
-                return fail(ret_reason, "report layout could not be read");
+                return set_reason(ret_reason, -EBADMSG, "report layout could not be read");
 
         if (r->version < 2 || r->version > 5)
-                return fail(ret_reason, "unknown report VERSION %u (supported: 2, 3, 5)", r->version);
+                return set_reason(ret_reason, -EBADMSG, "unknown report VERSION %u (supported: 2, 3, 5)", r->version);
         if (r->version == 4)
                 /* AMD has not published the v4 layout; guessing it would be verifying bytes we
                  * cannot interpret. */
-                return fail(ret_reason, "report VERSION 4 has no published layout (supported: 2, 3, 5)");
+                return set_reason(ret_reason, -EBADMSG,
+                                  "report VERSION 4 has no published layout (supported: 2, 3, 5)");
         r->has_cpuid = r->version >= 3;
         r->has_mit_vectors = r->version >= 5;
 
         if (r->signature_algo != 1)
-                return fail(ret_reason, "SIGNATURE_ALGO is %u; only 1 (ECDSA P-384 with SHA-384) is defined",
-                            r->signature_algo);
+                return set_reason(ret_reason, -EBADMSG,
+                                  "SIGNATURE_ALGO is %u; only 1 (ECDSA P-384 with SHA-384) is defined",
+                                  r->signature_algo);
         if (r->vmpl > 3)
-                return fail(ret_reason, "VMPL is %u; valid levels are 0-3", r->vmpl);
+                return set_reason(ret_reason, -EBADMSG, "VMPL is %u; valid levels are 0-3", r->vmpl);
         if (!(r->policy & SNP_POLICY_RESERVED_1))
-                return fail(ret_reason, "POLICY 0x%llx: bit 17 is reserved and must be 1",
-                            (unsigned long long) r->policy);
+                return set_reason(ret_reason, -EBADMSG, "POLICY 0x%llx: bit 17 is reserved and must be 1",
+                                  (unsigned long long) r->policy);
         if (r->policy >> 26)
-                return fail(ret_reason, "POLICY 0x%llx: reserved bits 63:26 must be zero",
-                            (unsigned long long) r->policy);
+                return set_reason(ret_reason, -EBADMSG, "POLICY 0x%llx: reserved bits 63:26 must be zero",
+                                  (unsigned long long) r->policy);
         if (r->key_info >> 5)
-                return fail(ret_reason, "KEY_INFO 0x%x: reserved bits 31:5 must be zero", r->key_info);
+                return set_reason(ret_reason, -EBADMSG, "KEY_INFO 0x%x: reserved bits 31:5 must be zero", r->key_info);
         signing_key = (r->key_info >> 2) & 7;
         if (signing_key != SNP_SIGNING_KEY_VCEK && signing_key != SNP_SIGNING_KEY_VLEK &&
             signing_key != SNP_SIGNING_KEY_NONE)
-                return fail(ret_reason, "KEY_INFO SIGNING_KEY %u is reserved (0 VCEK, 1 VLEK, 7 none)", signing_key);
+                return set_reason(ret_reason, -EBADMSG, "KEY_INFO SIGNING_KEY %u is reserved (0 VCEK, 1 VLEK, 7 none)",
+                                  signing_key);
 
         {
                 const ReservedRange common[] = {
-                        { 0x04C, 0x050, "after KEY_INFO" },
-                        { 0x1EB, 0x1EC, "after CURRENT_MAJOR" },
-                        { 0x1EF, 0x1F0, "after COMMITTED_MAJOR" },
-                        { 0x2A0 + 48, 0x2A0 + 72, "SIGNATURE R high bytes" },
-                        { 0x2E8 + 48, 0x2E8 + 72, "SIGNATURE S high bytes" },
-                        { 0x330, 0x4A0, "after SIGNATURE" },
+                        {0x04C, 0x050, "after KEY_INFO"},
+                        {0x1EB, 0x1EC, "after CURRENT_MAJOR"},
+                        {0x1EF, 0x1F0, "after COMMITTED_MAJOR"},
+                        {0x2A0 + 48, 0x2A0 + 72, "SIGNATURE R high bytes"},
+                        {0x2E8 + 48, 0x2E8 + 72, "SIGNATURE S high bytes"},
+                        {0x330, 0x4A0, "after SIGNATURE"},
                 };
-                const ReservedRange v2[] = { { 0x188, 0x1A0, "v2 CPUID area" }, { 0x1F8, 0x2A0, "v2-v4 tail" } };
-                const ReservedRange v3[] = { { 0x18B, 0x1A0, "after CPUID_STEP" }, { 0x1F8, 0x2A0, "v2-v4 tail" } };
-                const ReservedRange v5[] = { { 0x18B, 0x1A0, "after CPUID_STEP" }, { 0x208, 0x2A0, "v5 tail" } };
+                const ReservedRange v2[] = {{0x188, 0x1A0, "v2 CPUID area"}, {0x1F8, 0x2A0, "v2-v4 tail"}};
+                const ReservedRange v3[] = {{0x18B, 0x1A0, "after CPUID_STEP"}, {0x1F8, 0x2A0, "v2-v4 tail"}};
+                const ReservedRange v5[] = {{0x18B, 0x1A0, "after CPUID_STEP"}, {0x208, 0x2A0, "v5 tail"}};
                 int q = check_reserved(data, common, ELEMENTSOF(common), ret_reason);
                 if (q < 0)
                         return q;
@@ -202,14 +195,14 @@ int snp_report_parse(const uint8_t *data, size_t size, SnpReport *ret, char **re
                 const struct {
                         const uint8_t *raw;
                         const char *name;
-                } tcbs[] = { { current, "CURRENT_TCB" },
-                             { reported, "REPORTED_TCB" },
-                             { committed, "COMMITTED_TCB" },
-                             { launch, "LAUNCH_TCB" } };
+                } tcbs[] = {{current, "CURRENT_TCB"},
+                            {reported, "REPORTED_TCB"},
+                            {committed, "COMMITTED_TCB"},
+                            {launch, "LAUNCH_TCB"}};
                 for (size_t i = 0; i < ELEMENTSOF(tcbs); i++)
                         if (!tcb_reserved_zero(tcbs[i].raw, turin))
-                                return fail(ret_reason, "%s has non-zero reserved bytes (%s layout)", tcbs[i].name,
-                                            turin ? "Turin" : "Milan/Genoa");
+                                return set_reason(ret_reason, -EBADMSG, "%s has non-zero reserved bytes (%s layout)",
+                                                  tcbs[i].name, turin ? "Turin" : "Milan/Genoa");
         }
         snp_tcb_decode(current, turin, &r->current_tcb);
         snp_tcb_decode(reported, turin, &r->reported_tcb);
@@ -221,7 +214,7 @@ int snp_report_parse(const uint8_t *data, size_t size, SnpReport *ret, char **re
 }
 
 void snp_report_set_turin(SnpReport *r, bool turin) {
-        SnpTcb *tcbs[] = { &r->current_tcb, &r->reported_tcb, &r->committed_tcb, &r->launch_tcb };
+        SnpTcb *tcbs[] = {&r->current_tcb, &r->reported_tcb, &r->committed_tcb, &r->launch_tcb};
 
         for (size_t i = 0; i < ELEMENTSOF(tcbs); i++) {
                 uint8_t raw[8];
@@ -297,15 +290,21 @@ static json_object *bits_claims(const char *const names[], size_t n, uint64_t va
 
 json_object *snp_report_claims(const SnpReport *r) {
         static const char *const policy_bits[] = {
-                [16] = "smt",           [18] = "migrate_ma",          [19] = "debug",
-                [20] = "single_socket", [21] = "cxl_allow",           [22] = "mem_aes_256_xts",
-                [23] = "rapl_dis",      [24] = "ciphertext_hiding",   [25] = "page_swap_disable",
+                [16] = "smt",           [18] = "migrate_ma",        [19] = "debug",
+                [20] = "single_socket", [21] = "cxl_allow",         [22] = "mem_aes_256_xts",
+                [23] = "rapl_dis",      [24] = "ciphertext_hiding", [25] = "page_swap_disable",
         };
         static const char *const platform_bits[] = {
-                "smt_en", "tsme_en", "ecc_en", "rapl_dis", "ciphertext_hiding_en", "alias_check_complete",
-                NULL /* bit 6: reserved in ABI 1.58, set on Turin */, "tio_en",
+                "smt_en",
+                "tsme_en",
+                "ecc_en",
+                "rapl_dis",
+                "ciphertext_hiding_en",
+                "alias_check_complete",
+                NULL /* bit 6: reserved in ABI 1.58, set on Turin */,
+                "tio_en",
         };
-        static const char *const signing_keys[8] = { [0] = "VCEK", [1] = "VLEK", [7] = "NONE" };
+        static const char *const signing_keys[8] = {[0] = "VCEK", [1] = "VLEK", [7] = "NONE"};
         json_object *o = json_object_new_object();
         char fw[16];
 
@@ -328,8 +327,8 @@ json_object *snp_report_claims(const SnpReport *r) {
         json_object_object_add(o, "signature_algo", json_object_new_int64(r->signature_algo));
         json_object_object_add(o, "current_tcb", tcb_claims(&r->current_tcb));
         add_hex_u64(o, "platform_info", r->platform_info);
-        json_object_object_add(o, "platform_flags", bits_claims(platform_bits, ELEMENTSOF(platform_bits),
-                                                                r->platform_info));
+        json_object_object_add(o, "platform_flags",
+                               bits_claims(platform_bits, ELEMENTSOF(platform_bits), r->platform_info));
         add_hex_u64(o, "key_info", r->key_info);
         json_object_object_add(o, "author_key_en", json_object_new_boolean(r->key_info & 1));
         json_object_object_add(o, "mask_chip_key", json_object_new_boolean((r->key_info >> 1) & 1));

@@ -148,8 +148,7 @@ static void verify_ark_pin(Ctx *c, SnpChain *chain, SnpProduct product, const Sn
                 chain->ark_digest_ok = true;
         }
         for (size_t i = 0; i < p->n_anchors; i++)
-                if (p->anchors[i].product == product &&
-                    memcmp(p->anchors[i].spki_sha256, chain->ark_digest, 32) == 0)
+                if (p->anchors[i].product == product && memcmp(p->anchors[i].spki_sha256, chain->ark_digest, 32) == 0)
                         return pass(c, "chain.ark-pinned", "ARK key matches the pinned %s",
                                     p->anchors[i].label ? p->anchors[i].label : "anchor");
         hex = hex_encode(chain->ark_digest, 32);
@@ -183,8 +182,8 @@ static void verify_chain_signatures(Ctx *c, SnpChain *chain, X509 *leaf, X509 *i
                 pass(c, "chain.leaf-signature", "intermediate signed the leaf (RSASSA-PSS SHA-384)");
 }
 
-static void verify_validity(Ctx *c, X509 *leaf, const char *leaf_name, X509 *inter, const char *inter_name,
-                            X509 *ark, int64_t at) {
+static void verify_validity(Ctx *c, X509 *leaf, const char *leaf_name, X509 *inter, const char *inter_name, X509 *ark,
+                            int64_t at) {
         char why[160], t[32];
 
         if (!cert_valid_at(ark, "ARK", at, why, sizeof(why)) ||
@@ -216,8 +215,8 @@ static void verify_revocation(Ctx *c, SnpChain *chain, X509 *inter, X509 *ark, c
         }
         if (!chain->crl_signature)
                 return failed(c, "chain.revocation", "CRL signature does not verify with the ARK key");
-        if (asn1_time_to_unix(X509_CRL_get0_lastUpdate(crl), &this_update) < 0 ||
-            !X509_CRL_get0_nextUpdate(crl) || asn1_time_to_unix(X509_CRL_get0_nextUpdate(crl), &next_update) < 0)
+        if (asn1_time_to_unix(X509_CRL_get0_lastUpdate(crl), &this_update) < 0 || !X509_CRL_get0_nextUpdate(crl) ||
+            asn1_time_to_unix(X509_CRL_get0_nextUpdate(crl), &next_update) < 0)
                 return failed(c, "chain.revocation", "CRL lacks a readable thisUpdate/nextUpdate");
         if (p->at < this_update || p->at > next_update)
                 return failed(c, "chain.revocation", "CRL is not current at the verification time (%s to %s)",
@@ -239,11 +238,11 @@ static void verify_tcb_binding(Ctx *c, const SnpLeafInfo *li, const SnpTcb *t, b
                 int spl;
                 int tcb;
         } f[] = {
-                { "blSPL", li->bl_spl, t->bl },
-                { "teeSPL", li->tee_spl, t->tee },
-                { "snpSPL", li->snp_spl, t->snp },
-                { "ucodeSPL", li->ucode_spl, t->ucode },
-                { "fmcSPL", li->fmc_spl, turin ? t->fmc : -1 },
+                {"blSPL", li->bl_spl, t->bl},
+                {"teeSPL", li->tee_spl, t->tee},
+                {"snpSPL", li->snp_spl, t->snp},
+                {"ucodeSPL", li->ucode_spl, t->ucode},
+                {"fmcSPL", li->fmc_spl, turin ? t->fmc : -1},
         };
 
         for (size_t i = 0; i < ELEMENTSOF(f); i++) {
@@ -310,7 +309,7 @@ int snp_verify(const uint8_t *data, size_t size, SnpChain *chain, const SnpVerif
                SnpAppraisal *ret_appraisal, Verdict *v) {
         _cleanup_free_ SnpAppraisal *a = calloc(1, sizeof(SnpAppraisal));
         _cleanup_free_ char *reason = NULL;
-        Ctx c = { .v = v, .ok = true };
+        Ctx c = {.v = v, .ok = true};
         X509 *leaf, *inter, *ark;
         SnpCertRole leaf_role;
         SnpSigningKey sk;
@@ -342,7 +341,8 @@ int snp_verify(const uint8_t *data, size_t size, SnpChain *chain, const SnpVerif
                 pass(&c, "report.signing-key", "signed by the %s", sk == SNP_SIGNING_KEY_VLEK ? "VLEK" : "VCEK");
 
         if (!leaf || !inter || !ark) {
-                failed(&c, "chain.complete", "missing %s%s%s; give them with --certs or --cert-table, or fetch them from KDS",
+                failed(&c, "chain.complete",
+                       "missing %s%s%s; give them with --certs or --cert-table, or fetch them from KDS",
                        !leaf ? (sk == SNP_SIGNING_KEY_VLEK ? "the VLEK " : "the VCEK ") : "",
                        !inter ? (sk == SNP_SIGNING_KEY_VLEK ? "the ASVK " : "the ASK ") : "", !ark ? "the ARK" : "");
                 goto done;

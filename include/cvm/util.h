@@ -16,6 +16,8 @@
 #define CVM_INPUT_MAX (4u * 1024u * 1024u)
 
 char *hex_encode(const void *p, size_t n);
+/* The value of one hex digit, or -EINVAL. */
+int unhex_digit(char c);
 /* Decodes an even-length hex string (an optional "0x" prefix is allowed). */
 int hex_decode(const char *s, uint8_t **ret, size_t *ret_size);
 /* Decodes hex into exactly n bytes; -EINVAL if the length differs. */
@@ -25,6 +27,9 @@ bool memeqzero(const void *p, size_t n);
 bool memeqbyte(uint8_t byte, const void *p, size_t n);
 
 char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
+/* For parsers that explain a refusal: stores a malloc'ed message in *ret_reason (when
+ * ret_reason is not NULL) and returns r. */
+int set_reason(char **ret_reason, int r, const char *fmt, ...) _printf_(3, 4);
 char *strdup_vprintf(const char *fmt, va_list ap) _printf_(1, 0);
 
 /* Reads a whole regular file of at most max bytes; -EFBIG when larger. The buffer gets one

@@ -65,20 +65,34 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata) {
 
 const char *http_status_phrase(long status) {
         switch (status) {
-        case 200: return "OK";
-        case 301: return "Moved Permanently";
-        case 302: return "Found";
-        case 400: return "Bad Request";
-        case 401: return "Unauthorized";
-        case 403: return "Forbidden";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 429: return "Too Many Requests";
-        case 500: return "Internal Server Error";
-        case 502: return "Bad Gateway";
-        case 503: return "Service Unavailable";
-        case 504: return "Gateway Timeout";
-        default: return "";
+        case 200:
+                return "OK";
+        case 301:
+                return "Moved Permanently";
+        case 302:
+                return "Found";
+        case 400:
+                return "Bad Request";
+        case 401:
+                return "Unauthorized";
+        case 403:
+                return "Forbidden";
+        case 404:
+                return "Not Found";
+        case 405:
+                return "Method Not Allowed";
+        case 429:
+                return "Too Many Requests";
+        case 500:
+                return "Internal Server Error";
+        case 502:
+                return "Bad Gateway";
+        case 503:
+                return "Service Unavailable";
+        case 504:
+                return "Gateway Timeout";
+        default:
+                return "";
         }
 }
 
@@ -140,7 +154,7 @@ static char *url_host(const char *url) {
 }
 
 static void sleep_ms(uint64_t ms) {
-        struct timespec ts = { .tv_sec = (time_t) (ms / 1000), .tv_nsec = (long) (ms % 1000) * 1000000L };
+        struct timespec ts = {.tv_sec = (time_t) (ms / 1000), .tv_nsec = (long) (ms % 1000) * 1000000L};
 
         while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
                 ;
@@ -181,15 +195,14 @@ static int set_error(char **ret_error, int r, const char *fmt, ...) {
         return r;
 }
 
-static CURLcode setup_handle(CURL *c, const HttpOptions *o, const char *url, bool https, Body *body,
-                             char *errbuf) {
+static CURLcode setup_handle(CURL *c, const HttpOptions *o, const char *url, bool https, Body *body, char *errbuf) {
         CURLcode cc;
 
-#define SET(opt, val)                                                                              \
-        do {                                                                                       \
-                cc = curl_easy_setopt(c, opt, val);                                                \
-                if (cc != CURLE_OK)                                                                \
-                        return cc;                                                                 \
+#define SET(opt, val)                                                                                                  \
+        do {                                                                                                           \
+                cc = curl_easy_setopt(c, opt, val);                                                                    \
+                if (cc != CURLE_OK)                                                                                    \
+                        return cc;                                                                                     \
         } while (false)
 
         SET(CURLOPT_URL, url);
@@ -218,7 +231,7 @@ int http_get(const HttpOptions *options, const char *url, uint8_t **ret_body, si
         _cleanup_(curl_easy_cleanupp) CURL *c = NULL;
         _cleanup_free_ char *host = NULL;
         char errbuf[CURL_ERROR_SIZE];
-        HttpOptions o = options ? *options : (HttpOptions) {};
+        HttpOptions o = options ? *options : (HttpOptions){};
         Body body = {};
         unsigned attempts;
         long status = 0;
@@ -250,15 +263,16 @@ int http_get(const HttpOptions *options, const char *url, uint8_t **ret_body, si
                 return -EINVAL;
         https = url_scheme_is(url, "https");
         if (!https && !url_scheme_is(url, "http"))
-                return set_error(ret_error, -EPROTONOSUPPORT, "refusing to fetch '%s': only http:// and https:// URLs are allowed",
-                                 url);
+                return set_error(ret_error, -EPROTONOSUPPORT,
+                                 "refusing to fetch '%s': only http:// and https:// URLs are allowed", url);
         host = url_host(url);
         if (!host)
                 return -ENOMEM;
 
         (void) pthread_once(&curl_once, curl_init_once);
         if (curl_init_result != CURLE_OK)
-                return set_error(ret_error, -EIO, "cannot initialise libcurl: %s", curl_easy_strerror(curl_init_result));
+                return set_error(ret_error, -EIO, "cannot initialise libcurl: %s",
+                                 curl_easy_strerror(curl_init_result));
 
         c = curl_easy_init();
         if (!c)
@@ -278,7 +292,8 @@ int http_get(const HttpOptions *options, const char *url, uint8_t **ret_body, si
                 cc = setup_handle(c, &o, url, https, &body, errbuf);
                 if (cc != CURLE_OK) {
                         r = cc == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EIO;
-                        return set_error(ret_error, r, "GET %s: cannot set up libcurl: %s", url, curl_easy_strerror(cc));
+                        return set_error(ret_error, r, "GET %s: cannot set up libcurl: %s", url,
+                                         curl_easy_strerror(cc));
                 }
 
                 cc = curl_easy_perform(c);
@@ -332,8 +347,9 @@ int http_get(const HttpOptions *options, const char *url, uint8_t **ret_body, si
                 if (delay_ms > (uint64_t) o.max_retry_after_sec * 1000)
                         delay_ms = (uint64_t) o.max_retry_after_sec * 1000;
                 if (retry_after > 0)
-                        delay_ms = (uint64_t) (retry_after < (curl_off_t) o.max_retry_after_sec ? retry_after
-                                                                                                 : (curl_off_t) o.max_retry_after_sec) *
+                        delay_ms = (uint64_t) (retry_after < (curl_off_t) o.max_retry_after_sec
+                                                       ? retry_after
+                                                       : (curl_off_t) o.max_retry_after_sec) *
                                    1000;
                 format_delay(delay_ms, delay, sizeof(delay));
                 if (status)

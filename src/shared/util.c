@@ -27,7 +27,7 @@ char *hex_encode(const void *p, size_t n) {
         return s;
 }
 
-static int unhex_digit(char c) {
+int unhex_digit(char c) {
         if (c >= '0' && c <= '9')
                 return c - '0';
         if (c >= 'a' && c <= 'f')
@@ -96,6 +96,17 @@ char *strdup_vprintf(const char *fmt, va_list ap) {
         if (vasprintf(&s, fmt, ap) < 0)
                 return NULL;
         return s;
+}
+
+int set_reason(char **ret_reason, int r, const char *fmt, ...) {
+        va_list ap;
+
+        if (ret_reason) {
+                va_start(ap, fmt);
+                *ret_reason = strdup_vprintf(fmt, ap);
+                va_end(ap);
+        }
+        return r;
 }
 
 char *strdup_printf(const char *fmt, ...) {
