@@ -94,3 +94,29 @@ for name, data in seeds.items():
     open(os.path.join(d, name), "wb").write(data)
 PY
 echo "seeds written under $out"
+
+# Guest channel frames: each message type, and broken frames.
+python3 - tests/fuzz/corpus/guest-frame <<'PY'
+import base64, json, os, struct, sys
+d = sys.argv[1]; os.makedirs(d, exist_ok=True)
+b = lambda x: base64.b64encode(x).decode()
+def frame(obj):
+    body = obj if isinstance(obj, bytes) else json.dumps(obj, separators=(",", ":")).encode()
+    return struct.pack(">I", len(body)) + body
+msgs = {
+    "hello": {"type": "hello", "version": 1},
+    "challenge": {"type": "challenge", "nonce": b(bytes(range(32))), "tee": "sev-snp", "gpus": 2},
+    "evidence": {"type": "evidence", "tee": "sev-snp", "report": b(bytes(1184)), "cert_table": "",
+                 "gpu_reports": [b(b"\x11" * 200)], "gpu_chains": [b(b"-----BEGIN CERTIFICATE-----")],
+                 "pubkey": b(bytes(range(32)))},
+    "key-release": {"type": "key_release", "enc": b(bytes(32)), "ciphertext": b(bytes(64)), "token": "t.o.k"},
+    "ack": {"type": "ack", "confirmation": b(bytes(32))},
+    "error": {"type": "error", "reason": "no GPU"},
+}
+for name, m in msgs.items():
+    open(os.path.join(d, name), "wb").write(frame(m))
+open(os.path.join(d, "oversized-header"), "wb").write(b"\x7f\xff\xff\xff{}")
+open(os.path.join(d, "short-body"), "wb").write(struct.pack(">I", 50) + b"{}")
+open(os.path.join(d, "not-object"), "wb").write(frame(b"[1,2,3]"))
+open(os.path.join(d, "unknown-key"), "wb").write(frame({"type": "hello", "version": 1, "extra": True}))
+PY

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* The guest channel protocol, shared by cvmd (host) and cvm-agent (guest). A frame is a 4-byte
+ * big-endian length followed by that many bytes of one JSON object, at most PROTO_FRAME_MAX;
+ * binary fields are base64. The guest is hostile: every frame is bounded before anything is
+ * allocated, every message is parsed strictly (unknown keys, wrong types, wrong sizes are
+ * errors), and a state table permits each message once and in order. The protocol is
+ * described in README.md, "Guest channel protocol". */
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cvm/macro.h"
+
+#define PROTO_VERSION 1
+#define PROTO_FRAME_MAX (1024u * 1024u)
+#define PROTO_NONCE_SIZE 32u
+#define PROTO_PUBKEY_SIZE 32u /* X25519 */
+#define PROTO_CONFIRM_SIZE 32u
+#define PROTO_GPUS_MAX 16u
+
+typedef enum ProtoMsgType {
+        PROTO_HELLO,
+        PROTO_CHALLENGE,
+        PROTO_EVIDENCE,
+        PROTO_KEY_RELEASE,
+        PROTO_ACK,
+        PROTO_ERROR,
+        _PROTO_MSG_MAX,
+        _PROTO_MSG_INVALID = -EINVAL,
+} ProtoMsgType;
+
+const char *proto_msg_type_to_string(ProtoMsgType t);
+
+typedef struct ProtoBlob {
+        uint8_t *data;
+        size_t size;
+} ProtoBlob;
+
+/* One message. Only the fields of its type are meaningful. */
+typedef struct ProtoMsg {
+        ProtoMsgType type;
+        /* hello (agent -> host) */
+        uint32_t version;
+        /* challenge (host -> agent) */
+        uint8_t nonce[PROTO_NONCE_SIZE];
+        char tee[16]; /* "sev-snp", "tdx" */
+        uint32_t gpus;
+        /* evidence (agent -> host); tee as above */
+        ProtoBlob report; /* SNP report or TDX quote */
+        ProtoBlob cert_table;
+        ProtoBlob gpu_reports[PROTO_GPUS_MAX];
+        ProtoBlob gpu_chains[PROTO_GPUS_MAX]; /* PEM text */
+        size_t n_gpus;
+        uint8_t pubkey[PROTO_PUBKEY_SIZE];
+        /* key_release (host -> agent) */
+        ProtoBlob enc;        /* HPKE encapsulated key */
+        ProtoBlob ciphertext; /* HPKE-sealed key bundle */
+        char *token;          /* signed result token */
+        /* ack (agent -> host) */
+        uint8_t confirmation[PROTO_CONFIRM_SIZE];
+        /* error (either way) */
+        char *reason;
+} ProtoMsg;
+
+void proto_msg_done(ProtoMsg *m);
+
+/* Message <-> JSON object. Decoding refuses unknown keys, missing keys, wrong types, bad base64
+ * and wrong sizes, with a reason naming the field. */
+int proto_msg_to_json(const ProtoMsg *m, json_object **ret);
+int proto_msg_from_json(json_object *o, ProtoMsg *ret, char **ret_reason);
+
+/* A whole frame in memory: header + JSON body. Decoding requires the declared length to match
+ * the buffer exactly. */
+int proto_frame_encode(const ProtoMsg *m, uint8_t **ret, size_t *ret_size);
+int proto_frame_decode(const uint8_t *frame, size_t size, ProtoMsg *ret, char **ret_reason);
+
+/* Blocking I/O on a stream socket with an absolute CLOCK_MONOTONIC deadline (microseconds).
+ * -ETIMEDOUT when the deadline passes, -EMSGSIZE for a frame over PROTO_FRAME_MAX (refused
+ * before reading its body), -ECONNRESET when the peer closes mid-frame, -EBADMSG for a
+ * malformed message. */
+int proto_send(int fd, const ProtoMsg *m, uint64_t deadline_usec);
+int proto_recv(int fd, uint64_t deadline_usec, ProtoMsg *ret, char **ret_reason);
+uint64_t proto_now_usec(void);
+
+/* Which side of the channel a state table is for. */
+typedef enum ProtoRole {
+        PROTO_ROLE_HOST,
+        PROTO_ROLE_AGENT,
+} ProtoRole;
+
+/* The exchange: agent Hello -> host Challenge -> agent Evidence -> host KeyRelease -> agent
+ * Ack. Each side checks every message it receives against what the sequence permits next; an
+ * Error from the peer, or anything else, ends the exchange. */
+typedef struct ProtoState {
+        ProtoRole role;
+        unsigned step; /* index into the role's expected inbound sequence */
+        bool closed;
+} ProtoState;
+
+static inline ProtoState proto_state_init(ProtoRole role) {
+        return (ProtoState) { .role = role };
+}
+/* 0 when `t` is the message the sequence permits now (and advances), -EPROTO otherwise (and
+ * closes the state), -ECONNABORTED for an Error message. */
+int proto_state_receive(ProtoState *s, ProtoMsgType t, char **ret_reason);
+/* True once every inbound message of the role has been received. */
+bool proto_state_done(const ProtoState *s);
+
+/* Bindings between the nonce, the guest's key and the evidence (ARCHITECTURE.md §2):
+ *   REPORT_DATA = SHA-512("cvmd-attest-v1" || nonce || pubkey)
+ *   GPU nonce i = SHA-256("cvmd-gpu-v1" || nonce || pubkey || be32(i)) */
+void proto_report_data(const uint8_t nonce[PROTO_NONCE_SIZE], const uint8_t pubkey[PROTO_PUBKEY_SIZE],
+                       uint8_t ret[64]);
+void proto_gpu_nonce(const uint8_t nonce[PROTO_NONCE_SIZE], const uint8_t pubkey[PROTO_PUBKEY_SIZE], uint32_t index,
+                     uint8_t ret[32]);
+
+/* Strict base64 (RFC 4648, padded, no whitespace). */
+char *base64_encode(const uint8_t *p, size_t n);
+int base64_decode(const char *s, size_t len, uint8_t **ret, size_t *ret_size);

@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Guest channel: frames, strict message decoding, the state table, socket I/O limits
+ * (timeout, oversized frame, peer hang-up), nonces and the binding derivations. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "cvm/guest-proto.h"
+#include "cvm/nonce.h"
+#include "cvm/util.h"
+
+static void fill(uint8_t *p, size_t n, uint8_t start) {
+        for (size_t i = 0; i < n; i++)
+                p[i] = (uint8_t) (start + i);
+}
+
+static void blob_set(ProtoBlob *b, const void *p, size_t n) {
+        b->data = malloc(n ? n : 1);
+        assert_non_null(b->data);
+        memcpy(b->data, p, n);
+        b->size = n;
+}
+
+static void make_evidence(ProtoMsg *m, size_t gpus) {
+        uint8_t report[1184];
+
+        *m = (ProtoMsg) { .type = PROTO_EVIDENCE };
+        snprintf(m->tee, sizeof(m->tee), "sev-snp");
+        fill(report, sizeof(report), 7);
+        blob_set(&m->report, report, sizeof(report));
+        blob_set(&m->cert_table, "", 0);
+        for (size_t i = 0; i < gpus; i++) {
+                blob_set(&m->gpu_reports[i], report, 100 + i);
+                blob_set(&m->gpu_chains[i], "-----BEGIN CERTIFICATE-----", 27);
+        }
+        m->n_gpus = gpus;
+        fill(m->pubkey, sizeof(m->pubkey), 0x20);
+}
+
+static void roundtrip(const ProtoMsg *in, ProtoMsg *out) {
+        _cleanup_free_ uint8_t *frame = NULL;
+        char *reason = NULL;
+        size_t size;
+
+        assert_int_equal(proto_frame_encode(in, &frame, &size), 0);
+        assert_int_equal(proto_frame_decode(frame, size, out, &reason), 0);
+        assert_null(reason);
+        assert_int_equal(out->type, in->type);
+}
+
+static void test_roundtrip_every_message(void **state) {
+        ProtoMsg in = {}, out = {};
+
+        in = (ProtoMsg) { .type = PROTO_HELLO, .version = PROTO_VERSION };
+        roundtrip(&in, &out);
+        assert_int_equal(out.version, PROTO_VERSION);
+        proto_msg_done(&out);
+
+        in = (ProtoMsg) { .type = PROTO_CHALLENGE, .gpus = 8 };
+        fill(in.nonce, sizeof(in.nonce), 1);
+        snprintf(in.tee, sizeof(in.tee), "tdx");
+        roundtrip(&in, &out);
+        assert_memory_equal(out.nonce, in.nonce, sizeof(in.nonce));
+        assert_string_equal(out.tee, "tdx");
+        assert_int_equal(out.gpus, 8);
+        proto_msg_done(&out);
+
+        make_evidence(&in, 8);
+        roundtrip(&in, &out);
+        assert_int_equal(out.report.size, 1184);
+        assert_memory_equal(out.report.data, in.report.data, 1184);
+        assert_int_equal(out.cert_table.size, 0);
+        assert_int_equal(out.n_gpus, 8);
+        assert_int_equal(out.gpu_reports[7].size, 107);
+        assert_memory_equal(out.pubkey, in.pubkey, 32);
+        proto_msg_done(&in);
+        proto_msg_done(&out);
+
+        in = (ProtoMsg) { .type = PROTO_KEY_RELEASE };
+        {
+                uint8_t enc[32], ct[48];
+                fill(enc, 32, 3);
+                fill(ct, 48, 9);
+                blob_set(&in.enc, enc, 32);
+                blob_set(&in.ciphertext, ct, 48);
+                in.token = strdup("eyJ0b2tlbiI6MX0");
+        }
+        roundtrip(&in, &out);
+        assert_int_equal(out.ciphertext.size, 48);
+        assert_string_equal(out.token, "eyJ0b2tlbiI6MX0");
+        proto_msg_done(&in);
+        proto_msg_done(&out);
+
+        in = (ProtoMsg) { .type = PROTO_ERROR, .reason = strdup("no GPU") };
+        roundtrip(&in, &out);
+        assert_string_equal(out.reason, "no GPU");
+        proto_msg_done(&in);
+        proto_msg_done(&out);
+}
+
+static int decode_text(const char *json, char **ret_reason) {
+        size_t n = strlen(json);
+        _cleanup_free_ uint8_t *f = malloc(n + 4);
+        ProtoMsg m = {};
+        int r;
+
+        assert_non_null(f);
+        f[0] = (uint8_t) (n >> 24);
+        f[1] = (uint8_t) (n >> 16);
+        f[2] = (uint8_t) (n >> 8);
+        f[3] = (uint8_t) n;
+        memcpy(f + 4, json, n);
+        r = proto_frame_decode(f, n + 4, &m, ret_reason);
+        proto_msg_done(&m);
+        return r;
+}
+
+static void expect_refused(const char *json, const char *needle) {
+        char *reason = NULL;
+
+        assert_int_equal(decode_text(json, &reason), -EBADMSG);
+        assert_non_null(reason);
+        if (!strstr(reason, needle))
+                fail_msg("reason '%s' lacks '%s'", reason, needle);
+        free(reason);
+}
+
+static void test_strict_decoding(void **state) {
+        static const char nonce[] = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        char buf[512];
+
+        expect_refused("[1]", "not a JSON object");
+        expect_refused("{\"type\":\"hello\"}", "missing 'version'");
+        expect_refused("{\"type\":\"hello\",\"version\":1,\"x\":1}", "unknown key");
+        expect_refused("{\"type\":\"hello\",\"version\":\"1\"}", "wrong type");
+        expect_refused("{\"type\":\"shutdown\"}", "unknown message type");
+        expect_refused("{\"version\":1}", "no \"type\"");
+        expect_refused("{\"type\":\"hello\",\"version\":1} x", "exactly one JSON object");
+        snprintf(buf, sizeof(buf), "{\"type\":\"challenge\",\"nonce\":\"%s\",\"tee\":\"sgx\",\"gpus\":1}", nonce);
+        expect_refused(buf, "not sev-snp or tdx");
+        snprintf(buf, sizeof(buf), "{\"type\":\"challenge\",\"nonce\":\"%s\",\"tee\":\"tdx\",\"gpus\":17}", nonce);
+        expect_refused(buf, "gpus");
+        expect_refused("{\"type\":\"challenge\",\"nonce\":\"AAEC\",\"tee\":\"tdx\",\"gpus\":1}", "3 bytes");
+        expect_refused("{\"type\":\"challenge\",\"nonce\":\"A A=\",\"tee\":\"tdx\",\"gpus\":1}", "not base64");
+        expect_refused("{\"type\":\"evidence\",\"tee\":\"tdx\",\"report\":\"AA==\",\"cert_table\":\"\","
+                       "\"gpu_reports\":[\"AA==\"],\"gpu_chains\":[],\"pubkey\":\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"}",
+                       "1 GPU reports but 0 GPU chains");
+        snprintf(buf, sizeof(buf), "{\"type\":\"challenge\",\"nonce\":\"%s\",\"tee\":\"tdx\",\"gpus\":1}", nonce);
+        assert_int_equal(decode_text(buf, NULL), 0);
+}
+
+static void test_frame_limits(void **state) {
+        uint8_t hdr[8] = { 0x00, 0x10, 0x00, 0x01, '{', '}', 0, 0 }; /* 1 MiB + 1 */
+        ProtoMsg m = {};
+        char *reason = NULL;
+
+        assert_int_equal(proto_frame_decode(hdr, sizeof(hdr), &m, &reason), -EMSGSIZE);
+        free(reason);
+        hdr[1] = 0;
+        hdr[3] = 5; /* declares 5 bytes, carries 4 */
+        reason = NULL;
+        assert_int_equal(proto_frame_decode(hdr, sizeof(hdr), &m, &reason), -EBADMSG);
+        free(reason);
+        assert_int_equal(proto_frame_decode(hdr, 3, &m, NULL), -EBADMSG);
+        hdr[3] = 0;
+        assert_int_equal(proto_frame_decode(hdr, 4, &m, NULL), -EBADMSG); /* empty */
+}
+
+static void test_socket_io(void **state) {
+        int sv[2];
+        ProtoMsg in = { .type = PROTO_HELLO, .version = 1 }, out = {};
+        char *reason = NULL;
+        uint64_t t0;
+
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+        assert_int_equal(proto_send(sv[0], &in, proto_now_usec() + 1000000), 0);
+        assert_int_equal(proto_recv(sv[1], proto_now_usec() + 1000000, &out, NULL), 0);
+        assert_int_equal(out.type, PROTO_HELLO);
+        proto_msg_done(&out);
+
+        /* nothing arrives: the deadline ends the wait */
+        t0 = proto_now_usec();
+        assert_int_equal(proto_recv(sv[1], t0 + 100000, &out, &reason), -ETIMEDOUT);
+        assert_true(proto_now_usec() - t0 >= 100000);
+        free(reason);
+
+        /* an oversized header is refused before any body is read */
+        assert_int_equal(write(sv[0], "\x7f\xff\xff\xff", 4), 4);
+        reason = NULL;
+        assert_int_equal(proto_recv(sv[1], proto_now_usec() + 1000000, &out, &reason), -EMSGSIZE);
+        assert_non_null(strstr(reason, "exceeds"));
+        free(reason);
+
+        /* the peer hangs up in the middle of a frame */
+        assert_int_equal(write(sv[0], "\x00\x00\x00\x10{\"ty", 8), 8);
+        close(sv[0]);
+        reason = NULL;
+        assert_int_equal(proto_recv(sv[1], proto_now_usec() + 1000000, &out, &reason), -ECONNRESET);
+        free(reason);
+        close(sv[1]);
+}
+
+static void test_state_table(void **state) {
+        ProtoState h = proto_state_init(PROTO_ROLE_HOST), a = proto_state_init(PROTO_ROLE_AGENT);
+        char *reason = NULL;
+
+        assert_int_equal(proto_state_receive(&h, PROTO_HELLO, NULL), 0);
+        assert_int_equal(proto_state_receive(&h, PROTO_EVIDENCE, NULL), 0);
+        assert_false(proto_state_done(&h));
+        assert_int_equal(proto_state_receive(&h, PROTO_ACK, NULL), 0);
+        assert_true(proto_state_done(&h));
+        /* nothing more is permitted */
+        assert_int_equal(proto_state_receive(&h, PROTO_ACK, &reason), -EPROTO);
+        free(reason);
+
+        /* evidence before hello: out of order, and the channel stays closed */
+        h = proto_state_init(PROTO_ROLE_HOST);
+        reason = NULL;
+        assert_int_equal(proto_state_receive(&h, PROTO_EVIDENCE, &reason), -EPROTO);
+        assert_non_null(strstr(reason, "expected hello"));
+        free(reason);
+        assert_int_equal(proto_state_receive(&h, PROTO_HELLO, NULL), -EPROTO);
+
+        /* a repeated message is out of order too */
+        assert_int_equal(proto_state_receive(&a, PROTO_CHALLENGE, NULL), 0);
+        assert_int_equal(proto_state_receive(&a, PROTO_CHALLENGE, NULL), -EPROTO);
+
+        a = proto_state_init(PROTO_ROLE_AGENT);
+        assert_int_equal(proto_state_receive(&a, PROTO_ERROR, NULL), -ECONNABORTED);
+        assert_false(proto_state_done(&a));
+}
+
+static void test_bindings_known_answers(void **state) {
+        uint8_t nonce[32], pub[32], rd[64], gn[32], want_rd[64], want_gn[32];
+
+        fill(nonce, 32, 0);
+        fill(pub, 32, 32);
+        /* python3: hashlib.sha512(b"cvmd-attest-v1" + bytes(range(64))) */
+        assert_int_equal(hex_decode_exact("94f9810677c9961e24ab3bd29d365eba530ac4bb69d66029261ba3bf8b497902719ab891"
+                                          "b87a80df6f440bf1b540eb1b38ecca35048cf4b60753992e8e5e1d41",
+                                          want_rd, 64),
+                         0);
+        /* hashlib.sha256(b"cvmd-gpu-v1" + bytes(range(64)) + (3).to_bytes(4, "big")) */
+        assert_int_equal(hex_decode_exact("9ca1bb5f5da0a159ea9ee66530e1ecf4bcbda60de7bad22d2d1c4ecf813237c0", want_gn, 32),
+                         0);
+        proto_report_data(nonce, pub, rd);
+        proto_gpu_nonce(nonce, pub, 3, gn);
+        assert_memory_equal(rd, want_rd, 64);
+        assert_memory_equal(gn, want_gn, 32);
+}
+
+static void test_nonce_single_use_and_expiry(void **state) {
+        static NonceStore s;
+        uint8_t a[32], b[32], c[32];
+
+        memset(&s, 0, sizeof(s));
+        assert_int_equal(nonce_issue(&s, 1000, 500, a), 0);
+        assert_int_equal(nonce_issue(&s, 1000, 500, b), 0);
+        assert_memory_not_equal(a, b, 32);
+        assert_int_equal(nonce_consume(&s, a, 1200), 0);
+        assert_int_equal(nonce_consume(&s, a, 1201), -ENOENT); /* replay */
+        assert_int_equal(nonce_consume(&s, b, 1500), -ESTALE); /* expired */
+        assert_int_equal(nonce_consume(&s, b, 1200), -ENOENT); /* and gone */
+        memset(c, 0x5a, 32);
+        assert_int_equal(nonce_consume(&s, c, 1200), -ENOENT); /* never issued */
+        for (size_t i = 0; i < NONCE_STORE_MAX; i++)
+                assert_int_equal(nonce_issue(&s, 2000, 500, c), 0);
+        assert_int_equal(nonce_issue(&s, 2000, 500, c), -EBUSY);
+        assert_int_equal(nonce_issue(&s, 2600, 500, c), 0); /* expired slots are reused */
+}
+
+static void test_base64(void **state) {
+        uint8_t *out = NULL;
+        size_t n;
+
+        assert_int_equal(base64_decode("aGk=", 4, &out, &n), 0);
+        assert_int_equal(n, 2);
+        assert_memory_equal(out, "hi", 2);
+        free(out);
+        assert_int_equal(base64_decode("aGk", 3, &out, &n), -EINVAL);
+        assert_int_equal(base64_decode("a=k=", 4, &out, &n), -EINVAL);
+        assert_int_equal(base64_decode("aG\nk", 4, &out, &n), -EINVAL);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_roundtrip_every_message),
+                cmocka_unit_test(test_strict_decoding),
+                cmocka_unit_test(test_frame_limits),
+                cmocka_unit_test(test_socket_io),
+                cmocka_unit_test(test_state_table),
+                cmocka_unit_test(test_bindings_known_answers),
+                cmocka_unit_test(test_nonce_single_use_and_expiry),
+                cmocka_unit_test(test_base64),
+        };
+        return cmocka_run_group_tests_name("guest-proto", tests, NULL, NULL);
+}
