@@ -53,9 +53,11 @@ ATTEST_SRC   := $(wildcard attest/*.c)
 GPU_SRC      := $(wildcard gpu/*.c)
 LAUNCHER_SRC := $(wildcard launcher/*.c)
 CVMCTL_SRC   := $(wildcard src/cvmctl/*.c)
+AGENT_SRC    := $(filter-out src/agent/cvm-agent.c,$(wildcard src/agent/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIBS := $(BUILD)/libcvm-attest.a $(BUILD)/libcvm-shared.a
+AGENT_LIB := $(BUILD)/libcvm-agent.a
 ifneq ($(GPU_SRC),)
 LIBS := $(BUILD)/libcvm-gpu.a $(LIBS)
 endif
@@ -80,7 +82,7 @@ endif
 CVM_VECTORS ?= $(abspath ../shared/vectors)
 export CVM_VECTORS
 
-all: $(BUILD)/cvmctl
+all: $(BUILD)/cvmctl $(BUILD)/cvm-agent
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -96,6 +98,7 @@ $(BUILD)/libcvm-shared.a: $(call obj,$(SHARED_SRC))
 $(BUILD)/libcvm-attest.a: $(call obj,$(ATTEST_SRC))
 $(BUILD)/libcvm-gpu.a: $(call obj,$(GPU_SRC))
 $(BUILD)/libcvm-launcher.a: $(call obj,$(LAUNCHER_SRC))
+$(BUILD)/libcvm-agent.a: $(call obj,$(AGENT_SRC))
 $(BUILD)/%.a:
 	@mkdir -p $(dir $@)
 	$(Q)$(AR) rcs $@ $^
@@ -104,7 +107,11 @@ $(BUILD)/cvmctl: $(call obj,$(CVMCTL_SRC)) $(LIBS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
+$(BUILD)/cvm-agent: $(BUILD)/obj/src/agent/cvm-agent.o $(AGENT_LIB) $(LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(AGENT_LIB) $(LIBS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
@@ -138,7 +145,7 @@ check: deps
 	@$(MAKE) --no-print-directory check-build
 	@BUILD=$(BUILD) tests/run-all.sh
 
-check-build: $(BUILD)/cvmctl $(UNIT_TESTS) $(TEST_HELPERS) $(FUZZ_REPLAY)
+check-build: $(BUILD)/cvmctl $(BUILD)/cvm-agent $(UNIT_TESTS) $(TEST_HELPERS) $(FUZZ_REPLAY)
 
 demo: deps
 	@$(MAKE) --no-print-directory $(BUILD)/cvmctl
@@ -158,8 +165,11 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRC) $(LDLIBS)
 
-install: $(BUILD)/cvmctl
+UNITDIR ?= $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
+install: $(BUILD)/cvmctl $(BUILD)/cvm-agent $(BUILD)/cvm-agent
 	install -Dm0755 $(BUILD)/cvmctl $(DESTDIR)$(BINDIR)/cvmctl
+	install -Dm0755 $(BUILD)/cvm-agent $(DESTDIR)$(SBINDIR)/cvm-agent
+	install -Dm0644 systemd/cvm-agent.service $(DESTDIR)$(UNITDIR)/cvm-agent.service
 
 analyze:
 	cppcheck --quiet --enable=warning,portability --inline-suppr -Iinclude src attest gpu launcher

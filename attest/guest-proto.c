@@ -120,6 +120,8 @@ int proto_msg_to_json(const ProtoMsg *m, json_object **ret) {
                 break;
         case PROTO_CHALLENGE:
                 r = add_b64(o, "nonce", m->nonce, sizeof(m->nonce));
+                if (r >= 0)
+                        r = add_b64(o, "vm_uuid", m->vm_uuid, sizeof(m->vm_uuid));
                 json_object_object_add(o, "tee", json_object_new_string(m->tee));
                 json_object_object_add(o, "gpus", json_object_new_int64(m->gpus));
                 break;
@@ -298,10 +300,12 @@ static int decode(json_object *o, ProtoMsg *m, char **ret_reason) {
         case PROTO_CHALLENGE: {
                 static const Field f[] = { { "type", json_type_string },
                                            { "nonce", json_type_string },
+                                           { "vm_uuid", json_type_string },
                                            { "tee", json_type_string },
                                            { "gpus", json_type_int } };
                 if ((r = check_members(o, f, ELEMENTSOF(f), what, ret_reason)) < 0 ||
                     (r = get_b64_exact(o, "nonce", what, m->nonce, sizeof(m->nonce), ret_reason)) < 0 ||
+                    (r = get_b64_exact(o, "vm_uuid", what, m->vm_uuid, sizeof(m->vm_uuid), ret_reason)) < 0 ||
                     (r = get_tee(o, what, m->tee, ret_reason)) < 0)
                         return r;
                 return get_u32(o, "gpus", what, PROTO_GPUS_MAX, &m->gpus, ret_reason);

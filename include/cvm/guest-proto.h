@@ -49,6 +49,7 @@ typedef struct ProtoMsg {
         uint8_t nonce[PROTO_NONCE_SIZE];
         char tee[16]; /* "sev-snp", "tdx" */
         uint32_t gpus;
+        uint8_t vm_uuid[16]; /* the VM the keys are for: part of the HPKE aad */
         /* evidence (agent -> host); tee as above */
         ProtoBlob report; /* SNP report or TDX quote */
         ProtoBlob cert_table;

@@ -105,7 +105,7 @@ def frame(obj):
     return struct.pack(">I", len(body)) + body
 msgs = {
     "hello": {"type": "hello", "version": 1},
-    "challenge": {"type": "challenge", "nonce": b(bytes(range(32))), "tee": "sev-snp", "gpus": 2},
+    "challenge": {"type": "challenge", "nonce": b(bytes(range(32))), "vm_uuid": b(bytes(16)), "tee": "sev-snp", "gpus": 2},
     "evidence": {"type": "evidence", "tee": "sev-snp", "report": b(bytes(1184)), "cert_table": "",
                  "gpu_reports": [b(b"\x11" * 200)], "gpu_chains": [b(b"-----BEGIN CERTIFICATE-----")],
                  "pubkey": b(bytes(range(32)))},

@@ -141,16 +141,16 @@ static void test_strict_decoding(void **state) {
         expect_refused("{\"type\":\"shutdown\"}", "unknown message type");
         expect_refused("{\"version\":1}", "no \"type\"");
         expect_refused("{\"type\":\"hello\",\"version\":1} x", "exactly one JSON object");
-        snprintf(buf, sizeof(buf), "{\"type\":\"challenge\",\"nonce\":\"%s\",\"tee\":\"sgx\",\"gpus\":1}", nonce);
+        snprintf(buf, sizeof(buf), "{\"type\":\"challenge\",\"nonce\":\"%s\",\"vm_uuid\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"tee\":\"sgx\",\"gpus\":1}", nonce);
         expect_refused(buf, "not sev-snp or tdx");
-        snprintf(buf, sizeof(buf), "{\"type\":\"challenge\",\"nonce\":\"%s\",\"tee\":\"tdx\",\"gpus\":17}", nonce);
+        snprintf(buf, sizeof(buf), "{\"type\":\"challenge\",\"nonce\":\"%s\",\"vm_uuid\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"tee\":\"tdx\",\"gpus\":17}", nonce);
         expect_refused(buf, "gpus");
-        expect_refused("{\"type\":\"challenge\",\"nonce\":\"AAEC\",\"tee\":\"tdx\",\"gpus\":1}", "3 bytes");
-        expect_refused("{\"type\":\"challenge\",\"nonce\":\"A A=\",\"tee\":\"tdx\",\"gpus\":1}", "not base64");
+        expect_refused("{\"type\":\"challenge\",\"nonce\":\"AAEC\",\"vm_uuid\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"tee\":\"tdx\",\"gpus\":1}", "3 bytes");
+        expect_refused("{\"type\":\"challenge\",\"nonce\":\"A A=\",\"vm_uuid\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"tee\":\"tdx\",\"gpus\":1}", "not base64");
         expect_refused("{\"type\":\"evidence\",\"tee\":\"tdx\",\"report\":\"AA==\",\"cert_table\":\"\","
                        "\"gpu_reports\":[\"AA==\"],\"gpu_chains\":[],\"pubkey\":\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"}",
                        "1 GPU reports but 0 GPU chains");
-        snprintf(buf, sizeof(buf), "{\"type\":\"challenge\",\"nonce\":\"%s\",\"tee\":\"tdx\",\"gpus\":1}", nonce);
+        snprintf(buf, sizeof(buf), "{\"type\":\"challenge\",\"nonce\":\"%s\",\"vm_uuid\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"tee\":\"tdx\",\"gpus\":1}", nonce);
         assert_int_equal(decode_text(buf, NULL), 0);
 }
 

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cvm-agent: runs inside the confidential guest and answers cvmd's attestation challenge. */
+#include <getopt.h>
+#include <linux/vm_sockets.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "cvm/util.h"
+
+#define DEFAULT_VSOCK_PORT 4050u
+
+static void help(void) {
+        printf("Usage: cvm-agent [OPTIONS]\n"
+               "\n"
+               "Answers cvmd's attestation challenge from inside the confidential VM: collects the SEV-SNP\n"
+               "report or TDX quote (configfs-tsm, or /dev/sev-guest) and each GPU's report (NVML), bound to a\n"
+               "fresh key; opens the sealed data keys, confirms them, installs them, and then sets the GPUs\n"
+               "ready for work.\n"
+               "\n"
+               "Options:\n"
+               "  --listen ADDR         vsock:PORT (default vsock:%u) or unix:PATH\n"
+               "  --once                serve one exchange and exit with its outcome\n"
+               "  --evidence SOURCE     auto (default), tsm or sev-guest\n"
+               "  --simulate snp        simulated SEV-SNP evidence from --sim-dir (development only)\n"
+               "  --sim-dir DIR         the simulator's snp/ directory (cvmctl sim init)\n"
+               "  --sim-host-data HEX   the HOST_DATA the simulated hypervisor sets (32 bytes)\n"
+               "  --keys-dir DIR        install keys as 0400 files here (must be tmpfs)\n"
+               "  --keyring-user USER   install keys as \"user\" keys cvmd:<id> in USER's keyring\n"
+               "  --vm-uuid UUID        refuse challenges for any other VM\n"
+               "  --timeout SEC         per-message timeout (default 60)\n"
+               "  -h, --help            show this help\n",
+               DEFAULT_VSOCK_PORT);
+}
+
+static int parse_uuid(const char *s, uint8_t ret[16]) {
+        char hex[33];
+        size_t n = 0;
+
+        for (; *s && n < 32; s++)
+                if (*s != '-')
+                        hex[n++] = *s;
+        hex[n] = '\0';
+        return *s == '\0' && n == 32 ? hex_decode_exact(hex, ret, 16) : -EINVAL;
+}
+
+static int listen_on(const char *addr) {
+        int fd;
+
+        if (strncmp(addr, "vsock:", 6) == 0) {
+                struct sockaddr_vm sa = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY };
+                char *end;
+                unsigned long port = strtoul(addr + 6, &end, 10);
+                if (*end || port == 0 || port > UINT32_MAX)
+                        return -EINVAL;
+                sa.svm_port = (unsigned) port;
+                fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (fd < 0)
+                        return -errno;
+                if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fd, 4) < 0) {
+                        int r = -errno;
+                        close(fd);
+                        return r;
+                }
+                return fd;
+        }
+        if (strncmp(addr, "unix:", 5) == 0) {
+                struct sockaddr_un sa = { .sun_family = AF_UNIX };
+                const char *path = addr + 5;
+                struct stat st;
+                if (strlen(path) == 0 || strlen(path) >= sizeof(sa.sun_path))
+                        return -EINVAL;
+                memcpy(sa.sun_path, path, strlen(path));
+                /* A stale socket from an earlier run may be replaced; nothing else. */
+                if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+                        (void) unlink(path);
+                fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (fd < 0)
+                        return -errno;
+                if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fd, 4) < 0) {
+                        int r = -errno;
+                        close(fd);
+                        return r;
+                }
+                return fd;
+        }
+        return -EINVAL;
+}
+
+int main(int argc, char *argv[]) {
+        enum { ARG_LISTEN = 0x100, ARG_ONCE, ARG_EVIDENCE, ARG_SIMULATE, ARG_SIM_DIR, ARG_SIM_HOST_DATA, ARG_KEYS_DIR,
+               ARG_KEYRING_USER, ARG_VM_UUID, ARG_TIMEOUT };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "listen", required_argument, NULL, ARG_LISTEN },
+                { "once", no_argument, NULL, ARG_ONCE },
+                { "evidence", required_argument, NULL, ARG_EVIDENCE },
+                { "simulate", required_argument, NULL, ARG_SIMULATE },
+                { "sim-dir", required_argument, NULL, ARG_SIM_DIR },
+                { "sim-host-data", required_argument, NULL, ARG_SIM_HOST_DATA },
+                { "keys-dir", required_argument, NULL, ARG_KEYS_DIR },
+                { "keyring-user", required_argument, NULL, ARG_KEYRING_USER },
+                { "vm-uuid", required_argument, NULL, ARG_VM_UUID },
+                { "timeout", required_argument, NULL, ARG_TIMEOUT },
+                {},
+        };
+        AgentConfig c = { .source = EVIDENCE_AUTO, .timeout_usec = 60u * 1000000u };
+        char vsock_default[32];
+        const char *addr = NULL;
+        bool once = false;
+        int lfd, opt;
+
+        (void) secret_init(); /* locked, non-dumpable memory for keys; also PR_SET_DUMPABLE 0 */
+        while ((opt = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (opt) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_LISTEN:
+                        addr = optarg;
+                        break;
+                case ARG_ONCE:
+                        once = true;
+                        break;
+                case ARG_EVIDENCE:
+                        if (streq(optarg, "auto"))
+                                c.source = EVIDENCE_AUTO;
+                        else if (streq(optarg, "tsm"))
+                                c.source = EVIDENCE_TSM;
+                        else if (streq(optarg, "sev-guest"))
+                                c.source = EVIDENCE_SEV_GUEST;
+                        else {
+                                fprintf(stderr, "cvm-agent: --evidence: '%s' is not auto, tsm or sev-guest\n", optarg);
+                                return 2;
+                        }
+                        break;
+                case ARG_SIMULATE:
+                        if (!streq(optarg, "snp")) {
+                                fprintf(stderr, "cvm-agent: --simulate: '%s' is not supported (snp)\n", optarg);
+                                return 2;
+                        }
+                        c.source = EVIDENCE_SIM_SNP;
+                        break;
+                case ARG_SIM_DIR:
+                        c.sim_dir = optarg;
+                        break;
+                case ARG_SIM_HOST_DATA:
+                        if (hex_decode_exact(optarg, c.sim_host_data, 32) < 0) {
+                                fprintf(stderr, "cvm-agent: --sim-host-data: expected 32 bytes of hex\n");
+                                return 2;
+                        }
+                        break;
+                case ARG_KEYS_DIR:
+                        c.keys_dir = optarg;
+                        break;
+                case ARG_KEYRING_USER:
+                        c.keyring_user = optarg;
+                        break;
+                case ARG_VM_UUID:
+                        if (parse_uuid(optarg, c.vm_uuid) < 0) {
+                                fprintf(stderr, "cvm-agent: --vm-uuid: '%s' is not a UUID\n", optarg);
+                                return 2;
+                        }
+                        c.has_vm_uuid = true;
+                        break;
+                case ARG_TIMEOUT: {
+                        char *end;
+                        unsigned long sec = strtoul(optarg, &end, 10);
+                        if (*end || sec == 0 || sec > 3600) {
+                                fprintf(stderr, "cvm-agent: --timeout: expected 1..3600 seconds\n");
+                                return 2;
+                        }
+                        c.timeout_usec = sec * 1000000u;
+                        break;
+                }
+                default:
+                        fprintf(stderr, "Try 'cvm-agent --help'.\n");
+                        return 2;
+                }
+        if (optind < argc) {
+                fprintf(stderr, "cvm-agent: unexpected argument '%s'\nTry 'cvm-agent --help'.\n", argv[optind]);
+                return 2;
+        }
+        if (c.source == EVIDENCE_SIM_SNP && !c.sim_dir) {
+                fprintf(stderr, "cvm-agent: --simulate snp needs --sim-dir\n");
+                return 2;
+        }
+        if (!c.keys_dir && !c.keyring_user) {
+                fprintf(stderr, "cvm-agent: give --keys-dir and/or --keyring-user: where the keys go\n");
+                return 2;
+        }
+        if (!addr) {
+                snprintf(vsock_default, sizeof(vsock_default), "vsock:%u", DEFAULT_VSOCK_PORT);
+                addr = vsock_default;
+        }
+        lfd = listen_on(addr);
+        if (lfd < 0) {
+                fprintf(stderr, "cvm-agent: cannot listen on %s: %s\n", addr, strerror(-lfd));
+                return 1;
+        }
+        fprintf(stderr, "cvm-agent: listening on %s\n", addr);
+        for (;;) {
+                _cleanup_free_ char *reason = NULL;
+                int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC), r;
+
+                if (fd < 0) {
+                        if (errno == EINTR || errno == ECONNABORTED)
+                                continue;
+                        fprintf(stderr, "cvm-agent: accept: %m\n");
+                        return 1;
+                }
+                r = agent_session_run(&c, fd, &reason);
+                close(fd);
+                if (r < 0)
+                        fprintf(stderr, "cvm-agent: exchange failed: %s\n", reason ? reason : strerror(-r));
+                else
+                        fprintf(stderr, "cvm-agent: keys received, confirmed and installed\n");
+                if (once)
+                        return r < 0 ? 1 : 0;
+        }
+}

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cvmctl attest-guest: run one attestation exchange with a guest agent by hand. */
+#include <getopt.h>
+#include <linux/vm_sockets.h>
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cvm/appraise.h"
+#include "cvm/crypto.h"
+#include "cvm/exchange.h"
+#include "cvm/kek.h"
+#include "cvm/keystore.h"
+#include "cvm/token.h"
+#include "cvm/util.h"
+
+static void help(void) {
+        printf("Usage: cvmctl attest-guest --channel ADDR --policy FILE --key ID... [OPTIONS]\n"
+               "\n"
+               "Runs one attestation exchange with the cvm-agent in a guest: challenge, evidence,\n"
+               "verification against the policy, and only if it is accepted: the data keys unwrapped with\n"
+               "their KEK, sealed with HPKE to the guest's attested key and released; the guest confirms.\n"
+               "\n"
+               "Options:\n"
+               "  --channel ADDR        vsock:CID:PORT or unix:PATH\n"
+               "  --policy FILE         policy file (required: no policy, no keys)\n"
+               "  --key ID              a data key to release (repeatable; from --keys-dir)\n"
+               "  --keys-dir DIR        wrapped keys (default $CVMD_KEYS_DIR or /var/lib/cvmd/keys)\n"
+               "  --tee snp|tdx         the evidence to ask for (default snp)\n"
+               "  --gpus N              GPUs whose evidence is required (default 0)\n"
+               "  --vm-uuid UUID        the VM the keys are for (bound into the sealing)\n"
+               "  --launch-digest HEX   expected launch digest (SNP HOST_DATA / TDX MRCONFIGID)\n"
+               "  --token-key FILE      EC P-256 private key (PEM) to sign the result token; default ephemeral\n"
+               "  --timeout SEC         per-message timeout (default 30)\n"
+               "  --json                one JSON object on stdout\n"
+               "\n"
+               "Exit status: 0 keys released and confirmed, 1 refused or failed, 2 usage error.\n");
+}
+
+/* What the exchange's callbacks need. */
+typedef struct AttestCtx {
+        AppraiseConfig appraise;
+        const char *keys_dir;
+        char **keys;
+        size_t n_keys;
+} AttestCtx;
+
+static int unwrap_keys(void *userdata, Secret **ret_bundle, char **ret_reason) {
+        AttestCtx *u = userdata;
+        _cleanup_(secret_freep) Secret *bundle = NULL;
+        int r;
+
+        r = key_bundle_new(&bundle);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < u->n_keys; i++) {
+                _cleanup_(secret_freep) Secret *key = NULL;
+                _cleanup_free_ char *why = NULL;
+                KeyEnvelope e = {};
+
+                r = keystore_read(u->keys_dir, u->keys[i], &e, &why);
+                if (r < 0)
+                        return set_reason(ret_reason, r, "key '%s': %s", u->keys[i], why ? why : strerror(-r));
+                r = kek_unwrap_envelope(&e, NULL, &key, &why);
+                key_envelope_done(&e);
+                if (r < 0)
+                        return set_reason(ret_reason, r, "key '%s': %s", u->keys[i], why ? why : strerror(-r));
+                r = key_bundle_add(&bundle, u->keys[i], key);
+                if (r < 0)
+                        return set_reason(ret_reason, r, "key '%s': %s", u->keys[i], strerror(-r));
+        }
+        *ret_bundle = TAKE_PTR(bundle);
+        return 0;
+}
+
+static int appraise(void *userdata, const ExchangeEvidence *e, Verdict *v) {
+        AttestCtx *a = userdata;
+
+        return appraise_evidence(&a->appraise, e, v);
+}
+
+static int connect_channel(const char *addr) {
+        int fd;
+
+        if (strncmp(addr, "vsock:", 6) == 0) {
+                struct sockaddr_vm sa = { .svm_family = AF_VSOCK };
+                unsigned long cid, port;
+                char *end;
+                cid = strtoul(addr + 6, &end, 10);
+                if (*end != ':' || cid > UINT32_MAX)
+                        return -EINVAL;
+                port = strtoul(end + 1, &end, 10);
+                if (*end || port == 0 || port > UINT32_MAX)
+                        return -EINVAL;
+                sa.svm_cid = (unsigned) cid;
+                sa.svm_port = (unsigned) port;
+                fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (fd < 0)
+                        return -errno;
+                if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                        int r = -errno;
+                        close(fd);
+                        return r;
+                }
+                return fd;
+        }
+        if (strncmp(addr, "unix:", 5) == 0) {
+                struct sockaddr_un sa = { .sun_family = AF_UNIX };
+                if (strlen(addr + 5) == 0 || strlen(addr + 5) >= sizeof(sa.sun_path))
+                        return -EINVAL;
+                memcpy(sa.sun_path, addr + 5, strlen(addr + 5));
+                fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (fd < 0)
+                        return -errno;
+                if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                        int r = -errno;
+                        close(fd);
+                        return r;
+                }
+                return fd;
+        }
+        return -EINVAL;
+}
+
+static int parse_uuid(const char *s, uint8_t ret[16]) {
+        char hex[33];
+        size_t n = 0;
+
+        for (; *s && n < 32; s++)
+                if (*s != '-')
+                        hex[n++] = *s;
+        hex[n] = '\0';
+        return *s == '\0' && n == 32 ? hex_decode_exact(hex, ret, 16) : -EINVAL;
+}
+
+static int load_token_key(const char *path, EVP_PKEY **ret) {
+        _cleanup_free_ uint8_t *data = NULL;
+        _cleanup_(BIO_freep) BIO *b = NULL;
+        size_t size;
+        EVP_PKEY *k;
+
+        if (cli_read_file(path, &data, &size) < 0)
+                return -EIO;
+        b = BIO_new_mem_buf(data, (int) size);
+        k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+        explicit_bzero(data, size);
+        openssl_clear_errors();
+        if (!k || !pkey_is_ec_curve(k, NID_X9_62_prime256v1)) {
+                EVP_PKEY_free(k);
+                return -EINVAL;
+        }
+        *ret = k;
+        return 0;
+}
+
+int verb_attest_guest(int argc, char *argv[]) {
+        enum { ARG_CHANNEL = 0x100, ARG_POLICY, ARG_KEY, ARG_KEYS_DIR, ARG_TEE, ARG_GPUS, ARG_VM_UUID,
+               ARG_LAUNCH_DIGEST, ARG_TOKEN_KEY, ARG_TIMEOUT, ARG_JSON };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "channel", required_argument, NULL, ARG_CHANNEL },
+                { "policy", required_argument, NULL, ARG_POLICY },
+                { "key", required_argument, NULL, ARG_KEY },
+                { "keys-dir", required_argument, NULL, ARG_KEYS_DIR },
+                { "tee", required_argument, NULL, ARG_TEE },
+                { "gpus", required_argument, NULL, ARG_GPUS },
+                { "vm-uuid", required_argument, NULL, ARG_VM_UUID },
+                { "launch-digest", required_argument, NULL, ARG_LAUNCH_DIGEST },
+                { "token-key", required_argument, NULL, ARG_TOKEN_KEY },
+                { "timeout", required_argument, NULL, ARG_TIMEOUT },
+                { "json", no_argument, NULL, ARG_JSON },
+                {},
+        };
+        _cleanup_free_ char **keys = calloc((size_t) argc + 1, sizeof(char *));
+        _cleanup_(policy_freep) Policy *policy = NULL;
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *token_key = NULL;
+        _cleanup_free_ char *reason = NULL;
+        static NonceStore nonces;
+        const char *channel = NULL, *policy_path = NULL, *keys_dir = NULL, *token_key_path = NULL;
+        ExchangeHost h = { .tee = "sev-snp", .timeout_usec = 30u * 1000000u, .nonces = &nonces,
+                           .nonce_ttl_usec = 120u * 1000000u };
+        AttestCtx u = {};
+        AppraiseConfig *ac = &u.appraise;
+        ExchangeResult res = {};
+        bool json = false;
+        int c, fd, r, rc;
+
+        if (!keys)
+                return cli_error(EXIT_REJECTED, "out of memory");
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return EXIT_ACCEPTED;
+                case ARG_CHANNEL:
+                        channel = optarg;
+                        break;
+                case ARG_POLICY:
+                        policy_path = optarg;
+                        break;
+                case ARG_KEY:
+                        if (!key_id_is_valid(optarg))
+                                return cli_usage_error("--key: '%s' is not a valid key ID", optarg);
+                        keys[u.n_keys++] = optarg;
+                        break;
+                case ARG_KEYS_DIR:
+                        keys_dir = optarg;
+                        break;
+                case ARG_TEE:
+                        if (streq(optarg, "snp") || streq(optarg, "sev-snp"))
+                                h.tee = "sev-snp";
+                        else if (streq(optarg, "tdx"))
+                                h.tee = "tdx";
+                        else
+                                return cli_usage_error("--tee: '%s' is not snp or tdx", optarg);
+                        break;
+                case ARG_GPUS: {
+                        char *end;
+                        unsigned long n = strtoul(optarg, &end, 10);
+                        if (*end || n > PROTO_GPUS_MAX)
+                                return cli_usage_error("--gpus: expected 0..%u", PROTO_GPUS_MAX);
+                        h.gpus = (uint32_t) n;
+                        break;
+                }
+                case ARG_VM_UUID:
+                        if (parse_uuid(optarg, h.vm_uuid) < 0)
+                                return cli_usage_error("--vm-uuid: '%s' is not a UUID", optarg);
+                        break;
+                case ARG_LAUNCH_DIGEST:
+                        if (hex_decode_exact(optarg, ac->launch_digest, 48) < 0)
+                                return cli_usage_error("--launch-digest: expected 48 bytes of hex (SHA-384)");
+                        ac->has_launch_digest = true;
+                        break;
+                case ARG_TOKEN_KEY:
+                        token_key_path = optarg;
+                        break;
+                case ARG_TIMEOUT: {
+                        char *end;
+                        unsigned long sec = strtoul(optarg, &end, 10);
+                        if (*end || sec == 0 || sec > 3600)
+                                return cli_usage_error("--timeout: expected 1..3600 seconds");
+                        h.timeout_usec = sec * 1000000u;
+                        break;
+                }
+                case ARG_JSON:
+                        json = true;
+                        break;
+                default:
+                        return cli_usage_error("attest-guest: invalid option '%s'", argv[optind - 1]);
+                }
+        if (optind < argc)
+                return cli_usage_error("attest-guest: unexpected argument '%s'", argv[optind]);
+        if (!channel || !policy_path || u.n_keys == 0)
+                return cli_usage_error("attest-guest needs --channel, --policy and at least one --key");
+
+        (void) secret_init();
+        if (policy_load(policy_path, &policy, &reason) < 0)
+                return cli_error(EXIT_USAGE, "%s", reason ? reason : "invalid policy");
+        if (token_key_path ? load_token_key(token_key_path, &token_key) < 0 : token_key_generate(&token_key) < 0)
+                return cli_error(token_key_path ? EXIT_USAGE : EXIT_REJECTED, "%s: not an EC P-256 private key",
+                                 token_key_path ? token_key_path : "token key");
+        ac->policy = policy;
+        u.keys = keys;
+        u.keys_dir = keystore_dir(keys_dir);
+        h.appraise = appraise;
+        h.unwrap_keys = unwrap_keys;
+        h.userdata = &u;
+        h.token_key = token_key;
+
+        fd = connect_channel(channel);
+        if (fd == -EINVAL)
+                return cli_usage_error("--channel: '%s' is not vsock:CID:PORT or unix:PATH", channel);
+        if (fd < 0)
+                return cli_error(EXIT_REJECTED, "cannot connect to %s: %s", channel, strerror(-fd));
+        fprintf(stderr, "cvmctl: connected to %s; challenging the guest\n", channel);
+        r = exchange_host_run(&h, fd, &res);
+        close(fd);
+        if (r < 0)
+                return cli_error(EXIT_REJECTED, "exchange failed: %s", strerror(-r));
+
+        rc = res.released && res.confirmed ? EXIT_ACCEPTED : EXIT_REJECTED;
+        if (json) {
+                _cleanup_(json_object_putp) json_object *o = verdict_to_json(&res.verdict);
+                if (!o) {
+                        exchange_result_done(&res);
+                        return cli_error(EXIT_REJECTED, "out of memory");
+                }
+                json_object_object_add(o, "released", json_object_new_boolean(res.released));
+                json_object_object_add(o, "confirmed", json_object_new_boolean(res.confirmed));
+                json_object_object_add(o, "error", res.error ? json_object_new_string(res.error) : NULL);
+                json_object_object_add(o, "token", res.token ? json_object_new_string(res.token) : NULL);
+                if (cli_print_json(o, true) < 0)
+                        rc = EXIT_REJECTED;
+        } else {
+                verdict_print(&res.verdict, stdout);
+                printf("\nKeys released:  %s\nConfirmed:      %s\n", res.released ? "yes" : "no",
+                       res.confirmed ? "yes" : "no");
+                if (res.error)
+                        printf("Outcome:        %s\n", res.error);
+        }
+        exchange_result_done(&res);
+        return rc;
+}
