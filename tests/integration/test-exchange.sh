@@ -1,0 +1,82 @@
+#!/bin/bash
+# The attestation-gated key release end to end with the real programs: a simulated SEV-SNP
+# guest (cvm-agent --simulate snp) and the host (cvmctl attest-guest) over a unix socket, a data
+# key wrapped under a file KEK. The guest ends up with exactly the original key; a policy that
+# does not name the simulator releases nothing; and no key byte appears in any output or log.
+set -uo pipefail
+BUILD=${BUILD:-build}
+CVMCTL=$PWD/$BUILD/cvmctl
+AGENT=$PWD/$BUILD/cvm-agent
+passed=0 failed=0
+tmp=$(mktemp -d)
+keys=$(mktemp -d /dev/shm/cvmd-test-keys.XXXXXX)
+agent_pid=
+cleanup() { [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null; rm -rf "$tmp" "$keys"; }
+trap cleanup EXIT
+ok() { passed=$((passed + 1)); }
+bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
+cd "$tmp" || exit 1
+
+"$CVMCTL" sim init sim --product Genoa --json > sim.json 2> sim.err || { bad "sim init: $(cat sim.err)"; }
+digest=$(jq -r '.trusted_simulator_arks[0].spki_sha256' sim.json)
+head -c 32 /dev/urandom > kek.bin && chmod 0600 kek.bin
+head -c 32 /dev/urandom > datakey.bin
+"$CVMCTL" key wrap --kek "file:$tmp/kek.bin" --kid train-1 --keys-dir wrapped < datakey.bin > wrap.out 2> wrap.err \
+        && ok || bad "key wrap: $(cat wrap.err)"
+printf '{"name": "sim", "snp": {"allow_debug": false, "trusted_simulator_arks": [{"product": "Genoa", "spki_sha256": "%s"}]}}\n' \
+        "$digest" > trusting.json
+echo '{"name": "production", "snp": {"allow_debug": false}}' > production.json
+uuid=6f1c2a9e-4b7d-4e21-9a43-0c5d8e7f1a26
+
+start_agent() { # log
+        rm -f agent.sock
+        "$AGENT" --listen "unix:$tmp/agent.sock" --once --simulate snp --sim-dir sim/snp --keys-dir "$keys" \
+                --vm-uuid "$uuid" --timeout 10 2> "$1" &
+        agent_pid=$!
+        for _ in $(seq 50); do [ -S agent.sock ] && break; sleep 0.1; done
+}
+
+# --- accepted: the key arrives, confirmed, byte for byte
+start_agent agent-ok.log
+"$CVMCTL" attest-guest --channel "unix:$tmp/agent.sock" --policy trusting.json --key train-1 --keys-dir wrapped \
+        --vm-uuid "$uuid" --json > host-ok.json 2> host-ok.err
+status=$?
+wait "$agent_pid"; agent_status=$?; agent_pid=
+[ "$status" -eq 0 ] && ok || bad "accepted exchange: exit $status: $(cat host-ok.err) $(jq -c '{error, reasons}' host-ok.json)"
+[ "$agent_status" -eq 0 ] && ok || bad "agent exit $agent_status: $(cat agent-ok.log)"
+jq -e '.authentic and .accepted and .released and .confirmed and (.token | split(".") | length == 3)' host-ok.json >/dev/null \
+        && ok || bad "host verdict: $(jq -c '{authentic, accepted, released, confirmed, error}' host-ok.json)"
+cmp -s "$keys/train-1" datakey.bin && ok || bad "the guest's key differs from the original"
+[ "$(stat -c %a "$keys/train-1")" = 400 ] && ok || bad "installed key mode is $(stat -c %a "$keys/train-1")"
+
+# --- refused: a production policy does not trust the simulator; nothing is released
+rm -f "$keys"/*
+start_agent agent-refused.log
+"$CVMCTL" attest-guest --channel "unix:$tmp/agent.sock" --policy production.json --key train-1 --keys-dir wrapped \
+        --vm-uuid "$uuid" --json > host-refused.json 2> host-refused.err
+status=$?
+wait "$agent_pid"; agent_status=$?; agent_pid=
+[ "$status" -eq 1 ] && ok || bad "refused exchange exit $status"
+jq -e '(.released | not) and (.error | test("chain.ark-pinned"))' host-refused.json >/dev/null && ok \
+        || bad "refusal: $(jq -c '{released, error}' host-refused.json)"
+[ "$agent_status" -eq 1 ] && grep -q "host refused" agent-refused.log && ok || bad "agent: $(cat agent-refused.log)"
+[ -z "$(ls -A "$keys")" ] && ok || bad "a key was installed after a refusal"
+
+# --- usage errors
+"$CVMCTL" attest-guest --channel "unix:$tmp/agent.sock" --key train-1 > /dev/null 2>&1; [ $? -eq 2 ] && ok || bad "missing --policy"
+"$CVMCTL" attest-guest --channel bogus:1 --policy trusting.json --key k > /dev/null 2>&1; [ $? -eq 2 ] && ok || bad "bad channel"
+"$AGENT" --simulate tdx --keys-dir "$keys" > /dev/null 2>&1; [ $? -eq 2 ] && ok || bad "agent: unsupported simulate"
+
+# --- no key byte in any output or log of the run
+hex=$(xxd -p datakey.bin | tr -d '\n')
+b64=$(base64 -w0 datakey.bin)
+leak=0
+for f in *.log *.json *.err *.out; do
+        if grep -qiF "$hex" "$f" || grep -qF "$b64" "$f" || grep -qaF -f <(head -c 16 datakey.bin) "$f" 2>/dev/null; then
+                echo "key bytes found in $f"; leak=1
+        fi
+done
+[ "$leak" -eq 0 ] && ok || bad "key material leaked into output"
+
+echo "exchange: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
