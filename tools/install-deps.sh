@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="build-essential pkg-config clang libssl-dev libcurl4-openssl-dev libjson-c-dev
 libsystemd-dev libvirt-dev libxml2-dev libxml2-utils libxmlsec1-dev libsqlite3-dev
-libmicrohttpd-dev libcmocka-dev jq openssl"
+libmicrohttpd-dev libcmocka-dev jq openssl softhsm2 opensc libp11-kit-dev"
 
 missing=""
 for p in $PACKAGES; do

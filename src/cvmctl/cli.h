@@ -36,6 +36,9 @@ int cli_print_verdict(const struct Verdict *v, bool json);
 /* Verbs: argv[0] is the verb name. Each returns an exit code. */
 int verb_verify(int argc, char *argv[]);
 int verb_collateral(int argc, char *argv[]);
+int verb_attest_guest(int argc, char *argv[]);
+int verb_sim(int argc, char *argv[]);
+int verb_key(int argc, char *argv[]);
 
 /* "cvmctl verify TEE ...": argv[0] is the TEE name, getopt already reset. */
 int verify_snp_main(int argc, char *argv[]);
