@@ -159,7 +159,7 @@ bench: deps
 #   build/fuzz/fuzz-snp-report tests/fuzz/corpus/snp-report
 FUZZ_CFLAGS := -std=gnu17 -D_GNU_SOURCE -Iinclude -g -O1 -fsanitize=fuzzer,address,undefined \
                $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-FUZZ_LIB_SRC := $(SHARED_SRC) $(ATTEST_SRC) $(GPU_SRC)
+FUZZ_LIB_SRC := $(SHARED_SRC) $(ATTEST_SRC) $(GPU_SRC) $(LAUNCHER_SRC)
 fuzz: $(FUZZ_BIN)
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p $(dir $@)

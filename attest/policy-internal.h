@@ -65,3 +65,13 @@ void policy_snp_init(PolicySnp *s);
 void policy_snp_done(PolicySnp *s);
 /* A PolicyFieldParser for the top-level "snp" key; data is the Policy. */
 int policy_snp_parse(json_object *v, const char *path, void *data, char **reason);
+
+/* The "tdx" section (policy-tdx.c). */
+void policy_tdx_init(PolicyTdx *s);
+void policy_tdx_done(PolicyTdx *s);
+int policy_tdx_parse(json_object *v, const char *path, void *data, char **reason);
+
+/* The "gpu" section (policy-gpu.c). */
+void policy_gpu_init(PolicyGpu *s);
+void policy_gpu_done(PolicyGpu *s);
+int policy_gpu_parse(json_object *v, const char *path, void *data, char **reason);

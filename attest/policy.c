@@ -716,13 +716,9 @@ static int parse_description(json_object *v, const char *path, void *data, char 
         return p->description ? 0 : -ENOMEM;
 }
 
-static int parse_unsupported(json_object *v, const char *path, void *data, char **reason) {
-        return policy_error(reason, path, "section not supported by this version");
-}
-
 static const PolicyField top_fields[] = {
         { "name", parse_name },       { "description", parse_description }, { "snp", policy_snp_parse },
-        { "tdx", parse_unsupported }, { "gpu", parse_unsupported },
+        { "tdx", policy_tdx_parse }, { "gpu", policy_gpu_parse },
 };
 
 Policy *policy_new(void) {
@@ -731,6 +727,8 @@ Policy *policy_new(void) {
         if (!p)
                 return NULL;
         policy_snp_init(&p->snp);
+        policy_tdx_init(&p->tdx);
+        policy_gpu_init(&p->gpu);
         return p;
 }
 
@@ -740,6 +738,8 @@ Policy *policy_free(Policy *p) {
         free(p->name);
         free(p->description);
         policy_snp_done(&p->snp);
+        policy_tdx_done(&p->tdx);
+        policy_gpu_done(&p->gpu);
         free(p);
         return NULL;
 }

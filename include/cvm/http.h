@@ -50,3 +50,14 @@ int http_get(const HttpOptions *o, const char *url, uint8_t **ret_body, size_t *
 
 /* "Too Many Requests" for 429 and so on; "" for codes it does not know. */
 const char *http_status_phrase(long status);
+
+/* POSTs `size` bytes of `content_type` to url (OCSP requests): the same URL rules, limits and
+ * errors as http_get(), one attempt (no retry loop). */
+int http_post(const HttpOptions *o, const char *url, const char *content_type, const void *body, size_t size,
+              uint8_t **ret_body, size_t *ret_size, long *ret_status, char **ret_error);
+
+/* As http_get(), and on success also returns the values of the named response headers of the
+ * final response: ret_values[i] malloc'ed, NULL where the response had no such header (Intel
+ * PCS sends the collateral issuer chains in headers). */
+int http_get_headers(const HttpOptions *o, const char *url, const char *const *names, size_t n_names,
+                     char **ret_values, uint8_t **ret_body, size_t *ret_size, long *ret_status, char **ret_error);

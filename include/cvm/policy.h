@@ -65,7 +65,57 @@ typedef struct Policy {
         char *description; /* NULL when absent */
         bool has_snp;      /* the file has an "snp" section */
         PolicySnp snp;     /* defaults when !has_snp */
+        bool has_tdx;      /* the file has a "tdx" section */
+        struct PolicyTdx {
+                PolicyDigestList mrtds;           /* 48 bytes each */
+                PolicyDigestList mrseams;         /* 48 bytes each */
+                bool rtmr_set[4];                 /* expected RTMR0..3 */
+                uint8_t rtmr[4][48];
+                bool allow_debug;                 /* default false (TD_ATTRIBUTES bit 0) */
+                bool require_sept_ve_disable;     /* default true (TD_ATTRIBUTES bit 28) */
+                unsigned accepted_tcb_statuses;   /* 1 << TdxTcbStatus; default UpToDate, SWHardeningNeeded */
+                bool allowed_advisory_ids_set;    /* absent: any advisory */
+                char **allowed_advisory_ids;
+                size_t n_allowed_advisory_ids;
+                bool min_tee_tcb_svn_set;         /* per-byte minimum of TEE_TCB_SVN */
+                uint8_t min_tee_tcb_svn[16];
+                bool mrconfigid_set;
+                uint8_t mrconfigid[48];
+                int64_t max_collateral_age_sec;   /* 0: no limit */
+                bool report_data_set;
+                uint8_t report_data[64];
+        } tdx;                                    /* defaults when !has_tdx */
+        bool has_gpu;                             /* the file has a "gpu" section */
+        struct PolicyGpu {
+                unsigned gpu_count;               /* exact number of GPUs; 0 (default): any, at least one */
+                char min_driver_version[64];      /* "" (default): no minimum */
+                char min_vbios_version[24];       /* "" (default): no minimum */
+                bool allowed_rim_ids_set;         /* absent: any RIM id */
+                char **allowed_rim_ids;
+                size_t n_allowed_rim_ids;
+                bool allow_debug_rims;            /* default false */
+                bool require_ocsp;                /* default false */
+                bool require_measurements;        /* default true: measurements must be "match" */
+                bool require_nonce;               /* default true: the CLI must have been given --nonce */
+        } gpu;                                    /* defaults when !has_gpu */
 } Policy;
+
+typedef struct PolicyGpu PolicyGpu;
+struct NvBoardAppraisal;
+bool policy_has_gpu(const Policy *p);
+bool policy_gpu_requires_ocsp(const Policy *p);
+/* Evaluates the gpu section against a board appraisal: one reason "policy.gpu.<rule>: ..." per
+ * broken rule. A policy without a "gpu" section accepts no GPU evidence; p == NULL evaluates the
+ * defaults, as for "gpu": {}. */
+void policy_evaluate_gpu(const Policy *p, const struct NvBoardAppraisal *a, Verdict *v);
+
+typedef struct PolicyTdx PolicyTdx;
+struct TdxAppraisal;
+bool policy_has_tdx(const Policy *p);
+/* Evaluates the tdx section against an appraisal at time `at` (for the collateral age): one
+ * reason "policy.tdx.<rule>: ..." per broken rule. A policy without a "tdx" section accepts no
+ * TDX evidence; p == NULL evaluates the defaults, as for "tdx": {}. */
+void policy_evaluate_tdx(const Policy *p, const struct TdxAppraisal *a, int64_t at, Verdict *v);
 
 /* Parses a policy from `size` bytes of JSON (no NUL terminator needed; a NUL byte anywhere is an
  * error). On failure returns a negative errno (-EINVAL for a bad policy, -EFBIG when larger than

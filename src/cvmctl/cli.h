@@ -39,6 +39,10 @@ int verb_collateral(int argc, char *argv[]);
 int verb_attest_guest(int argc, char *argv[]);
 int verb_sim(int argc, char *argv[]);
 int verb_key(int argc, char *argv[]);
+int verb_render(int argc, char *argv[]);
+int verb_host(int argc, char *argv[]);
 
 /* "cvmctl verify TEE ...": argv[0] is the TEE name, getopt already reset. */
 int verify_snp_main(int argc, char *argv[]);
+int verify_tdx_main(int argc, char *argv[]);
+int verify_gpu_main(int argc, char *argv[]);

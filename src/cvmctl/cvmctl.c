@@ -25,6 +25,8 @@ static const Verb verbs[] = {
         { "sim", 1, verb_sim, "sim init DIR                simulated roots and chains for development" },
         { "collateral", 2, verb_collateral, "collateral fetch snp REPORT fetch AMD KDS collateral into the cache" },
         { "key", 1, verb_key, "key wrap|list|check ...     wrapped data keys (--kek URI --kid ID < KEY)" },
+        { "render", 1, verb_render, "render SPEC --host-caps F --domcaps F | --connect URI   print a launch's domain XML" },
+        { "host", 0, verb_host, "host [--connect URI] [--json]  what this host offers confidential guests" },
 };
 
 static void help(void) {

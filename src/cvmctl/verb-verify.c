@@ -11,6 +11,8 @@ static const struct {
         const char *summary;
 } tees[] = {
         { "snp", verify_snp_main, "AMD SEV-SNP attestation report" },
+        { "tdx", verify_tdx_main, "Intel TDX quote (v4, v5)" },
+        { "gpu", verify_gpu_main, "NVIDIA confidential GPU attestation reports (H100, Blackwell)" },
 };
 
 static void help(void) {

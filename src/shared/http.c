@@ -362,3 +362,216 @@ int http_get(const HttpOptions *options, const char *url, uint8_t **ret_body, si
                 sleep_ms(delay_ms);
         }
 }
+
+DEFINE_CLEANUP(struct curl_slist *, curl_slist_free_all)
+
+int http_post(const HttpOptions *options, const char *url, const char *content_type, const void *data, size_t size,
+              uint8_t **ret_body, size_t *ret_size, long *ret_status, char **ret_error) {
+        _cleanup_(curl_easy_cleanupp) CURL *c = NULL;
+        _cleanup_(curl_slist_free_allp) struct curl_slist *headers = NULL;
+        _cleanup_free_ char *ct = NULL;
+        char errbuf[CURL_ERROR_SIZE] = "";
+        HttpOptions o = options ? *options : (HttpOptions) {};
+        Body body = {};
+        long status = 0;
+        bool https, retry;
+        CURLcode cc;
+        int r;
+
+        if (o.connect_timeout_sec <= 0)
+                o.connect_timeout_sec = HTTP_CONNECT_TIMEOUT_SEC_DEFAULT;
+        if (o.timeout_sec <= 0)
+                o.timeout_sec = HTTP_TIMEOUT_SEC_DEFAULT;
+        if (o.max_body == 0)
+                o.max_body = HTTP_MAX_BODY_DEFAULT;
+        body.max = o.max_body;
+        if (ret_status)
+                *ret_status = 0;
+        if (!url || !content_type || (!data && size > 0) || size > (size_t) LONG_MAX)
+                return -EINVAL;
+        https = url_scheme_is(url, "https");
+        if (!https && !url_scheme_is(url, "http"))
+                return set_error(ret_error, -EPROTONOSUPPORT,
+                                 "refusing to post to '%s': only http:// and https:// URLs are allowed", url);
+        (void) pthread_once(&curl_once, curl_init_once);
+        if (curl_init_result != CURLE_OK)
+                return set_error(ret_error, -EIO, "cannot initialise libcurl: %s", curl_easy_strerror(curl_init_result));
+        c = curl_easy_init();
+        ct = strdup_printf("Content-Type: %s", content_type);
+        if (!c || !ct)
+                return -ENOMEM;
+        headers = curl_slist_append(NULL, ct);
+        if (!headers)
+                return -ENOMEM;
+        cc = setup_handle(c, &o, url, https, &body, errbuf);
+        if (cc == CURLE_OK)
+                cc = curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) size);
+        if (cc == CURLE_OK)
+                cc = curl_easy_setopt(c, CURLOPT_POSTFIELDS, data ? data : "");
+        if (cc == CURLE_OK)
+                cc = curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+        if (cc == CURLE_OK)
+                /* A redirect must not turn the POST into a GET or carry it elsewhere silently. */
+                cc = curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+        if (cc != CURLE_OK)
+                return set_error(ret_error, cc == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EIO,
+                                 "POST %s: cannot set up libcurl: %s", url, curl_easy_strerror(cc));
+
+        cc = curl_easy_perform(c);
+        if (cc != CURLE_OK) {
+                bool too_large = (cc == CURLE_WRITE_ERROR && body.too_large) || cc == CURLE_FILESIZE_EXCEEDED;
+                body_reset(&body);
+                if (too_large)
+                        return set_error(ret_error, -EFBIG, "POST %s: response body larger than %zu bytes, refused", url,
+                                         o.max_body);
+                r = curl_code_to_errno(cc, &retry);
+                return set_error(ret_error, r, "POST %s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+        }
+        (void) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        if (ret_status)
+                *ret_status = status;
+        if (status != 200) {
+                body_reset(&body);
+                return set_error(ret_error, status == 404 ? -ENOENT : -EIO, "POST %s: HTTP %ld%s%s", url, status,
+                                 *http_status_phrase(status) ? " " : "", http_status_phrase(status));
+        }
+        if (!body.data) {
+                body.data = malloc(1);
+                if (!body.data)
+                        return -ENOMEM;
+                body.data[0] = 0;
+        }
+        *ret_body = body.data;
+        *ret_size = body.size;
+        return 0;
+}
+
+/* Copies the named response headers of the last transfer on c; absent ones stay NULL. */
+static int capture_headers(CURL *c, const char *const *names, size_t n, char **values) {
+        for (size_t i = 0; i < n; i++) {
+                struct curl_header *h = NULL;
+
+                values[i] = NULL;
+                if (curl_easy_header(c, names[i], 0, CURLH_HEADER, -1, &h) != CURLHE_OK || !h || !h->value)
+                        continue;
+                values[i] = strdup(h->value);
+                if (!values[i]) {
+                        for (size_t k = 0; k < i; k++)
+                                values[k] = mfree_str(values[k]);
+                        return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+int http_get_headers(const HttpOptions *options, const char *url, const char *const *names, size_t n_names,
+                     char **ret_values, uint8_t **ret_body, size_t *ret_size, long *ret_status, char **ret_error) {
+        _cleanup_(curl_easy_cleanupp) CURL *c = NULL;
+        char errbuf[CURL_ERROR_SIZE];
+        HttpOptions o = options ? *options : (HttpOptions) {};
+        Body body = {};
+        unsigned attempts;
+        bool https;
+        int r = -EIO;
+
+        if (o.connect_timeout_sec <= 0)
+                o.connect_timeout_sec = HTTP_CONNECT_TIMEOUT_SEC_DEFAULT;
+        if (o.timeout_sec <= 0)
+                o.timeout_sec = HTTP_TIMEOUT_SEC_DEFAULT;
+        if (o.max_retries == 0)
+                o.max_retries = HTTP_MAX_RETRIES_DEFAULT;
+        else if (o.max_retries == HTTP_MAX_RETRIES_NONE)
+                o.max_retries = 0;
+        if (o.max_retries > 100)
+                o.max_retries = 100;
+        if (o.backoff_initial_ms == 0)
+                o.backoff_initial_ms = HTTP_BACKOFF_INITIAL_MS_DEFAULT;
+        if (o.max_retry_after_sec == 0)
+                o.max_retry_after_sec = HTTP_MAX_RETRY_AFTER_SEC_DEFAULT;
+        if (o.max_body == 0)
+                o.max_body = HTTP_MAX_BODY_DEFAULT;
+        attempts = o.max_retries + 1;
+        body.max = o.max_body;
+        if (ret_status)
+                *ret_status = 0;
+        if (!url || (n_names > 0 && (!names || !ret_values)))
+                return -EINVAL;
+        https = url_scheme_is(url, "https");
+        if (!https && !url_scheme_is(url, "http"))
+                return set_error(ret_error, -EPROTONOSUPPORT, "refusing to fetch '%s': only http:// and https:// URLs are allowed",
+                                 url);
+        (void) pthread_once(&curl_once, curl_init_once);
+        if (curl_init_result != CURLE_OK)
+                return set_error(ret_error, -EIO, "cannot initialise libcurl: %s", curl_easy_strerror(curl_init_result));
+        c = curl_easy_init();
+        if (!c)
+                return set_error(ret_error, -ENOMEM, "cannot initialise libcurl for '%s'", url);
+
+        for (unsigned attempt = 1;; attempt++) {
+                _cleanup_free_ char *what = NULL;
+                curl_off_t retry_after = 0;
+                bool retry = false;
+                uint64_t delay_ms;
+                long status = 0;
+                char delay[32];
+                CURLcode cc;
+
+                body_reset(&body);
+                errbuf[0] = 0;
+                curl_easy_reset(c);
+                cc = setup_handle(c, &o, url, https, &body, errbuf);
+                if (cc != CURLE_OK)
+                        return set_error(ret_error, cc == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EIO,
+                                         "GET %s: cannot set up libcurl: %s", url, curl_easy_strerror(cc));
+                cc = curl_easy_perform(c);
+                if (cc == CURLE_OK) {
+                        (void) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+                        if (ret_status)
+                                *ret_status = status;
+                        if (status == 200) {
+                                if (!body.data && !(body.data = calloc(1, 1)))
+                                        return -ENOMEM;
+                                r = capture_headers(c, names, n_names, ret_values);
+                                if (r < 0) {
+                                        body_reset(&body);
+                                        return r;
+                                }
+                                *ret_body = body.data;
+                                *ret_size = body.size;
+                                return 0;
+                        }
+                        body_reset(&body);
+                        if (status == 404)
+                                return set_error(ret_error, -ENOENT, "GET %s: HTTP 404 Not Found", url);
+                        r = -EIO;
+                        retry = status_is_retryable(status);
+                        what = strdup_printf("HTTP %ld%s%s", status, *http_status_phrase(status) ? " " : "",
+                                             http_status_phrase(status));
+                        if (status == 429 || status == 503)
+                                (void) curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &retry_after);
+                } else {
+                        bool too_large = (cc == CURLE_WRITE_ERROR && body.too_large) || cc == CURLE_FILESIZE_EXCEEDED;
+                        body_reset(&body);
+                        if (too_large)
+                                return set_error(ret_error, -EFBIG, "GET %s: response body larger than %zu bytes, refused",
+                                                 url, o.max_body);
+                        r = curl_code_to_errno(cc, &retry);
+                        what = strdup(errbuf[0] ? errbuf : curl_easy_strerror(cc));
+                }
+                if (!what)
+                        return -ENOMEM;
+                if (!retry || attempt >= attempts)
+                        return set_error(ret_error, r, "GET %s: %s%s", url, what, attempt > 1 ? " (gave up after retries)" : "");
+                delay_ms = (uint64_t) o.backoff_initial_ms << (attempt - 1 < 20 ? attempt - 1 : 20);
+                if (delay_ms > (uint64_t) o.max_retry_after_sec * 1000)
+                        delay_ms = (uint64_t) o.max_retry_after_sec * 1000;
+                if (retry_after > 0)
+                        delay_ms = (uint64_t) (retry_after < (curl_off_t) o.max_retry_after_sec ? retry_after
+                                                                                                 : (curl_off_t) o.max_retry_after_sec) *
+                                   1000;
+                format_delay(delay_ms, delay, sizeof(delay));
+                report_progress(&o, "GET %s: %s; retrying in %s (attempt %u of %u)", url, what, delay, attempt + 1,
+                                attempts);
+                sleep_ms(delay_ms);
+        }
+}

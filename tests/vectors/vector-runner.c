@@ -82,6 +82,10 @@ static void run_tee(const char *root, const char *tee, Counts *counts) {
 
                         if (streq(tee, "snp"))
                                 run = run_snp_case;
+                        if (streq(tee, "nvidia"))
+                                run = run_nvidia_case;
+                        if (streq(tee, "tdx"))
+                                run = run_tdx_case;
                         if (run)
                                 run(sub, names[i]->d_name, counts);
                         else {

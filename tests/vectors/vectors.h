@@ -20,3 +20,5 @@ bool vector_fields_match(json_object *fields, json_object *claims, char *why, si
 
 /* dir: the case folder; id: its name. Each prints one line and counts the outcome. */
 void run_snp_case(const char *dir, const char *id, Counts *counts);
+void run_nvidia_case(const char *dir, const char *id, Counts *counts);
+void run_tdx_case(const char *dir, const char *id, Counts *counts);

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* Shared by the appraisal dispatcher (appraise.c) and each TEE's appraisal. Each fills v's
+ * checks, reasons and claims and sets v->authentic; appraise_evidence() decides v->accepted. */
+
+#include "cvm/appraise.h"
+
+int appraise_snp(const AppraiseConfig *c, const ExchangeEvidence *e, Verdict *v);
+
+/* A binding check: passes when got equals want (constant time), named `name`. */
+void appraise_check_equal(Verdict *v, const char *name, const uint8_t *got, const uint8_t *want, size_t n,
+                          const char *what);

@@ -1,0 +1,503 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cvmctl verify gpu: verify NVIDIA confidential GPU evidence (one or several GPUs) against the
+ * pinned NVIDIA roots, RIMs or a golden list, OCSP and a policy. */
+#include <dirent.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "cvm/crypto.h"
+#include "cvm/gpu.h"
+#include "cvm/kds.h"
+#include "cvm/nvidia-fetch.h"
+#include "cvm/policy.h"
+#include "cvm/util.h"
+
+#define GPUS_MAX 64u
+#define RIMS_MAX 256u
+
+static void help_gpu(void) {
+        printf("Usage: cvmctl verify gpu REPORT... --chain PEM... [OPTIONS]\n"
+               "\n"
+               "Verify NVIDIA confidential-computing GPU attestation reports (SPDM GET_MEASUREMENTS request +\n"
+               "MEASUREMENTS response): the ECDSA P-384 signature with the device leaf key, the 5-certificate\n"
+               "chain to the pinned NVIDIA Device Identity CA at the verification time, the FWID binding, the\n"
+               "nonce, and the measurements against the driver and VBIOS RIMs (or a golden list); then OCSP\n"
+               "and the policy. Several reports (an HGX board) are verified together: every one must pass.\n"
+               "\n"
+               "Options:\n"
+               "  --chain PEM         the GPU's certificate chain, leaf first; one per REPORT, in order\n"
+               "  --nonce HEX         expected nonce (32 bytes): once for every GPU, or once per REPORT\n"
+               "  --rim FILE          a signed RIM (SWID XML); may be repeated\n"
+               "  --rim-dir DIR       every *.xml in DIR is a RIM\n"
+               "  --golden FILE       compare against a golden list instead of RIMs: a JSON array of\n"
+               "                      {\"index\": RIM index, \"values\": [\"hex\", ...]}\n"
+               "  --policy FILE       policy file (JSON, \"gpu\" section)\n"
+               "  --at TIME           verification time, RFC 3339 (default: now)\n"
+               "  --ocsp              check the chains with OCSP (also when the policy requires it)\n"
+               "  --offline           never contact NVIDIA: RIMs and OCSP answers from the cache only\n"
+               "  --cache DIR         collateral cache (default /var/cache/cvmd as root)\n"
+               "  --rim-url URL       RIM service (default https://rim.attestation.nvidia.com)\n"
+               "  --ocsp-url URL      OCSP responder (default https://ocsp.ndis.nvidia.com)\n"
+               "  --json              one JSON object on stdout\n"
+               "  -h, --help          show this help\n"
+               "\n"
+               "Without --rim, --rim-dir or --golden the RIMs each report names are taken from the cache or\n"
+               "the RIM service. Accepted means authentic, measurements \"match\" and no policy denial.\n"
+               "Exit status: 0 accepted, 1 rejected (including malformed evidence), 2 usage error or\n"
+               "unreadable file.\n");
+}
+
+typedef struct GpuArgs {
+        char **reports, **chains, **nonces, **rims;
+        size_t n_reports, n_chains, n_nonces, n_rims;
+        const char *rim_dir, *golden, *policy, *cache, *rim_url, *ocsp_url;
+        int64_t at;
+        bool offline, ocsp, json;
+} GpuArgs;
+
+enum {
+        ARG_CHAIN = 0x100,
+        ARG_NONCE,
+        ARG_RIM,
+        ARG_RIM_DIR,
+        ARG_GOLDEN,
+        ARG_POLICY,
+        ARG_AT,
+        ARG_OCSP,
+        ARG_OFFLINE,
+        ARG_CACHE,
+        ARG_RIM_URL,
+        ARG_OCSP_URL,
+        ARG_JSON,
+};
+
+typedef struct State {
+        uint8_t *reports[GPUS_MAX];
+        size_t report_sizes[GPUS_MAX];
+        NvChain *chains[GPUS_MAX];
+        uint8_t nonces[GPUS_MAX][NV_NONCE_SIZE];
+        NvRim *rims[RIMS_MAX];
+        size_t n_rims;
+        NvGolden *golden;
+} State;
+
+static void state_done(State *s) {
+        for (size_t i = 0; i < GPUS_MAX; i++) {
+                free(s->reports[i]);
+                nv_chain_free(s->chains[i]);
+        }
+        for (size_t i = 0; i < s->n_rims; i++)
+                nv_rim_free(s->rims[i]);
+        nv_golden_free(s->golden);
+}
+
+/* The id a RIM was stored under: its file name without ".xml", when that is a valid id. */
+static char *rim_id_from_path(const char *path) {
+        const char *base = strrchr(path, '/');
+        size_t n;
+        char *id;
+
+        base = base ? base + 1 : path;
+        n = strlen(base);
+        if (n <= 4 || !streq(base + n - 4, ".xml"))
+                return NULL;
+        id = strndup(base, n - 4);
+        if (id && !nv_rim_id_is_valid(id))
+                id = mfree_str(id);
+        return id;
+}
+
+/* Adds one RIM. A file that cannot be read is a usage error; one that does not parse is evidence
+ * trouble, recorded as a failed check. */
+static int add_rim_data(State *s, const uint8_t *data, size_t size, const char *what, const char *id, Verdict *v) {
+        _cleanup_free_ char *reason = NULL;
+        NvRim *rim = NULL;
+        int r;
+
+        if (s->n_rims >= RIMS_MAX)
+                return cli_error(EXIT_USAGE, "more than %u RIMs", RIMS_MAX);
+        r = nv_rim_parse(data, size, &rim, &reason);
+        if (r == -ENOMEM)
+                return cli_error(EXIT_REJECTED, "out of memory");
+        if (r < 0) {
+                verdict_check(v, "rim.load", CHECK_FAIL, "%s: %s", what, reason ?: "malformed RIM");
+                return 0;
+        }
+        if (id)
+                rim->id = strdup(id);
+        s->rims[s->n_rims++] = rim;
+        return 0;
+}
+
+static int add_rim_file(State *s, const char *path, Verdict *v) {
+        _cleanup_free_ uint8_t *data = NULL;
+        _cleanup_free_ char *id = rim_id_from_path(path);
+        size_t size;
+
+        if (cli_read_file(path, &data, &size) < 0)
+                return EXIT_USAGE;
+        return add_rim_data(s, data, size, path, id, v);
+}
+
+static int add_rim_dir(State *s, const char *dir, Verdict *v) {
+        struct dirent **names = NULL;
+        int n, rc = 0;
+
+        n = scandir(dir, &names, NULL, alphasort);
+        if (n < 0)
+                return cli_error(EXIT_USAGE, "%s: cannot list directory: %m", dir);
+        for (int i = 0; i < n; i++) {
+                size_t len = strlen(names[i]->d_name);
+                _cleanup_free_ char *p = NULL;
+
+                if (rc == 0 && names[i]->d_name[0] != '.' && len > 4 && streq(names[i]->d_name + len - 4, ".xml")) {
+                        p = strdup_printf("%s/%s", dir, names[i]->d_name);
+                        rc = p ? add_rim_file(s, p, v) : cli_error(EXIT_REJECTED, "out of memory");
+                }
+                free(names[i]);
+        }
+        free(names);
+        return rc;
+}
+
+static void progress(void *userdata, const char *message) {
+        fprintf(stderr, "cvmctl: %s\n", message);
+}
+
+/* The RIMs the reports name, from the cache or the RIM service; a RIM that cannot be had is
+ * recorded, and verification then fails on the missing RIM. */
+static int fetch_rims(State *s, const GpuArgs *a, const NvFetchOptions *fo, Verdict *v) {
+        char *tried[2 * GPUS_MAX] = {};
+        size_t n_tried = 0;
+        int ret = 0;
+
+        for (size_t i = 0; i < a->n_reports && ret == 0; i++) {
+                NvReport *r = calloc(1, sizeof(NvReport));
+                char *ids[2] = {};
+
+                if (!r)
+                        return cli_error(EXIT_REJECTED, "out of memory");
+                if (nv_report_parse(s->reports[i], s->report_sizes[i], r, NULL) >= 0) {
+                        (void) nv_report_driver_rim_id(r, &ids[0]);
+                        (void) nv_report_vbios_rim_id(r, &ids[1]);
+                }
+                free(r);
+                for (size_t k = 0; k < 2; k++) {
+                        _cleanup_free_ char *id = ids[k], *err = NULL;
+                        _cleanup_free_ uint8_t *xml = NULL;
+                        bool have = false;
+                        size_t size;
+                        int rc;
+
+                        if (!id)
+                                continue;
+                        for (size_t j = 0; j < n_tried; j++)
+                                have = have || streq(tried[j], id);
+                        if (have || ret != 0)
+                                continue;
+                        tried[n_tried++] = TAKE_PTR(id);
+                        rc = nv_rim_get(fo, tried[n_tried - 1], &xml, &size, &err);
+                        if (rc == -ENOMEM)
+                                ret = cli_error(EXIT_REJECTED, "out of memory");
+                        else if (rc < 0)
+                                verdict_check(v, "rim.fetch", CHECK_FAIL, "%s", err ?: strerror(-rc));
+                        else
+                                ret = add_rim_data(s, xml, size, tried[n_tried - 1], tried[n_tried - 1], v);
+                }
+        }
+        for (size_t j = 0; j < n_tried; j++)
+                free(tried[j]);
+        return ret;
+}
+
+/* OCSP for every GPU chain (certificates 1..3: BROM, provisioner ICA, identity CA; the leaf and
+ * the root are not checked, as upstream) and every RIM that was used (all but the root). */
+static bool run_ocsp(State *s, const GpuArgs *a, const NvFetchOptions *fo, const NvBoardAppraisal *b, Verdict *v) {
+        bool all = true;
+
+        for (size_t i = 0; i < a->n_reports; i++) {
+                _cleanup_free_ char *why = NULL, *name = strdup_printf("gpu%zu.ocsp", i);
+                int k = s->chains[i] ? nv_ocsp_check_chain(fo, s->chains[i]->certs, 1, NV_CHAIN_LENGTH - 1, a->at, &why)
+                                     : 0;
+                if (!name) {
+                        v->oom = true;
+                        return false;
+                }
+                if (k > 0)
+                        verdict_check(v, name, CHECK_PASS, "certificates 1-3 of the chain are good according to OCSP");
+                else {
+                        verdict_check(v, name, CHECK_FAIL, "%s", why ?: k < 0 ? strerror(-k) : "no chain");
+                        all = false;
+                }
+        }
+        for (size_t j = 0; j < s->n_rims; j++) {
+                NvRim *rim = s->rims[j];
+                _cleanup_free_ char *why = NULL, *name = NULL;
+                bool used = false;
+                int k;
+
+                for (size_t i = 0; i < b->n_gpus; i++)
+                        used = used || (rim->id && (streq(b->gpus[i].driver_rim_id, rim->id) ||
+                                                    streq(b->gpus[i].vbios_rim_id, rim->id)));
+                if (!used || rim->verified != 1)
+                        continue;
+                name = strdup_printf("rim.%s.ocsp", rim->id);
+                k = nv_ocsp_check_chain(fo, rim->certs, 0, (size_t) sk_X509_num(rim->certs) - 1, a->at, &why);
+                if (!name) {
+                        v->oom = true;
+                        return false;
+                }
+                if (k > 0)
+                        verdict_check(v, name, CHECK_PASS, "the RIM signer chain is good according to OCSP");
+                else {
+                        verdict_check(v, name, CHECK_FAIL, "%s", why ?: strerror(-k));
+                        all = false;
+                }
+        }
+        return all;
+}
+
+static void print_gpus(json_object *gpus) {
+        printf("\nGPUs:\n");
+        for (size_t i = 0; i < json_object_array_length(gpus); i++) {
+                json_object *g = json_object_array_get_idx(gpus, i), *x;
+#define FIELD(k) (json_object_object_get_ex(g, k, &x) && x ? json_object_get_string(x) : "-")
+                printf("  gpu%zu: authentic %s, measurements %s, driver %s, VBIOS %s, %s\n", i, FIELD("authentic"),
+                       FIELD("measurements"), FIELD("driver_version"), FIELD("vbios_version"), FIELD("hwmodel"));
+                printf("        nonce %s\n        fwid  %s\n", FIELD("nonce"), FIELD("fwid"));
+                if (json_object_object_get_ex(g, "mismatching_indices", &x) && json_object_array_length(x) > 0)
+                        printf("        mismatching RIM indices %s\n",
+                               json_object_to_json_string_ext(x, JSON_C_TO_STRING_PLAIN));
+#undef FIELD
+        }
+}
+
+static int print_result(Verdict *v, const NvBoardAppraisal *b, bool json) {
+        const char *meas = nv_meas_result_to_string(b->measurements);
+
+        if (json) {
+                _cleanup_(json_object_putp) json_object *o = verdict_to_json(v);
+                if (!o)
+                        return cli_error(EXIT_REJECTED, "cannot write the verdict");
+                json_object_object_add(o, "measurements", json_object_new_string(meas));
+                if (cli_print_json(o, true) < 0)
+                        return cli_error(EXIT_REJECTED, "cannot write the verdict");
+        } else {
+                _cleanup_(json_object_putp) json_object *gpus = NULL;
+                json_object *g;
+
+                /* The per-GPU claims read better as a table than as one JSON line. */
+                if (json_object_object_get_ex(v->claims, "gpus", &g)) {
+                        gpus = json_object_get(g);
+                        json_object_object_del(v->claims, "gpus");
+                }
+                verdict_print(v, stdout);
+                printf("\nMeasurements: %s\n", meas);
+                if (gpus)
+                        print_gpus(gpus);
+        }
+        return v->accepted && !v->oom ? EXIT_ACCEPTED : EXIT_REJECTED;
+}
+
+static int verify_gpu(const GpuArgs *a) {
+        _cleanup_(state_done) State s = {};
+        _cleanup_(policy_freep) Policy *policy = NULL;
+        _cleanup_(verdict_done) Verdict v = {};
+        _cleanup_(nv_board_appraisal_done) NvBoardAppraisal b = {};
+        _cleanup_free_ char *reason = NULL, *cache = NULL;
+        NvGpuInput in[GPUS_MAX];
+        NvFetchOptions fo = {};
+        NvBoardParams p = {};
+        char at[32];
+        int rc;
+
+        if (verdict_init(&v, "nvidia-gpu") < 0)
+                return cli_error(EXIT_REJECTED, "out of memory");
+        if (a->policy && policy_load(a->policy, &policy, &reason) < 0)
+                return cli_error(EXIT_USAGE, "%s", reason ?: "invalid policy");
+        for (size_t i = 0; i < a->n_nonces; i++)
+                if (strlen(a->nonces[i]) != 2 * NV_NONCE_SIZE ||
+                    hex_decode_exact(a->nonces[i], s.nonces[i], NV_NONCE_SIZE) < 0)
+                        return cli_usage_error("--nonce: '%s' is not 32 bytes (64 hex digits)", a->nonces[i]);
+        if (a->n_nonces > 1 && a->n_nonces != a->n_reports)
+                return cli_usage_error("verify gpu: %zu nonces for %zu reports: give one, or one per report", a->n_nonces,
+                                       a->n_reports);
+
+        for (size_t i = 0; i < a->n_reports; i++) {
+                _cleanup_free_ uint8_t *pem = NULL;
+                size_t size;
+                int r;
+
+                if (cli_read_file(a->reports[i], &s.reports[i], &s.report_sizes[i]) < 0 ||
+                    cli_read_file(a->chains[i], &pem, &size) < 0)
+                        return EXIT_USAGE;
+                r = nv_chain_new(pem, size, &s.chains[i]);
+                if (r == -ENOMEM)
+                        return cli_error(EXIT_REJECTED, "out of memory");
+                if (r < 0)
+                        verdict_check(&v, "chain.load", CHECK_FAIL, "%s: no PEM or DER certificate", a->chains[i]);
+        }
+        if (a->golden) {
+                _cleanup_free_ uint8_t *data = NULL;
+                _cleanup_free_ char *why = NULL;
+                size_t size;
+
+                if (cli_read_file(a->golden, &data, &size) < 0)
+                        return EXIT_USAGE;
+                if (nv_golden_parse((const char *) data, size, &s.golden, &why) < 0)
+                        return cli_error(EXIT_USAGE, "%s: %s", a->golden, why ?: "invalid golden list");
+        }
+        for (size_t i = 0; i < a->n_rims; i++) {
+                rc = add_rim_file(&s, a->rims[i], &v);
+                if (rc != 0)
+                        return rc;
+        }
+        if (a->rim_dir) {
+                rc = add_rim_dir(&s, a->rim_dir, &v);
+                if (rc != 0)
+                        return rc;
+        }
+
+        if (a->cache)
+                cache = strdup(a->cache);
+        else if (kds_default_cache_dir(&cache) < 0)
+                cache = NULL;
+        if (!cache)
+                return cli_error(EXIT_REJECTED, "out of memory");
+        fo = (NvFetchOptions) { .rim_url = a->rim_url, .ocsp_url = a->ocsp_url, .cache_dir = cache,
+                                .offline = a->offline, .http = { .progress = progress } };
+        if (!a->golden && a->n_rims == 0 && !a->rim_dir) {
+                rc = fetch_rims(&s, a, &fo, &v);
+                if (rc != 0)
+                        return rc;
+        }
+
+        for (size_t i = 0; i < a->n_reports; i++)
+                in[i] = (NvGpuInput) { .report = s.reports[i], .report_size = s.report_sizes[i], .chain = s.chains[i] };
+        p.gpu.at = a->at;
+        p.rims = s.rims;
+        p.n_rims = s.n_rims;
+        p.golden = s.golden;
+        if (a->n_nonces == 1)
+                p.gpu.expected_nonce = s.nonces[0];
+        else if (a->n_nonces > 1)
+                p.nonces = (const uint8_t(*)[NV_NONCE_SIZE]) s.nonces;
+        rc = nv_verify_gpus(in, a->n_reports, &p, &b, &v);
+        if (rc < 0)
+                return cli_error(EXIT_REJECTED, "out of memory while verifying");
+        /* A chain or RIM file that failed to load is a failed check, even if the rest verified. */
+        if (verdict_find_check(&v, "chain.load") && verdict_find_check(&v, "chain.load")->status == CHECK_FAIL)
+                v.authentic = false;
+
+        if (a->ocsp || policy_gpu_requires_ocsp(policy))
+                b.ocsp_checked = run_ocsp(&s, a, &fo, &b, &v);
+        else
+                verdict_check(&v, "ocsp", CHECK_SKIP, "not requested (--ocsp or the policy's gpu.require_ocsp)");
+
+        if (policy)
+                policy_evaluate_gpu(policy, &b, &v);
+        v.accepted = v.authentic && b.measurements == NV_MEAS_MATCH && v.n_reasons == 0 && !v.oom;
+        if (v.authentic && b.measurements != NV_MEAS_MATCH && v.n_reasons == 0)
+                verdict_reason(&v, "measurements: %s; acceptance needs the measurements to match the RIMs or the golden list",
+                               nv_meas_result_to_string(b.measurements));
+        json_object_object_add(v.claims, "verified_at", json_object_new_string(format_rfc3339(a->at, at, sizeof(at))));
+        return print_result(&v, &b, a->json);
+}
+
+int verify_gpu_main(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "chain", required_argument, NULL, ARG_CHAIN },
+                { "nonce", required_argument, NULL, ARG_NONCE },
+                { "rim", required_argument, NULL, ARG_RIM },
+                { "rim-dir", required_argument, NULL, ARG_RIM_DIR },
+                { "golden", required_argument, NULL, ARG_GOLDEN },
+                { "policy", required_argument, NULL, ARG_POLICY },
+                { "at", required_argument, NULL, ARG_AT },
+                { "ocsp", no_argument, NULL, ARG_OCSP },
+                { "offline", no_argument, NULL, ARG_OFFLINE },
+                { "cache", required_argument, NULL, ARG_CACHE },
+                { "rim-url", required_argument, NULL, ARG_RIM_URL },
+                { "ocsp-url", required_argument, NULL, ARG_OCSP_URL },
+                { "json", no_argument, NULL, ARG_JSON },
+                {},
+        };
+        _cleanup_free_ char **chains = calloc((size_t) argc + 1, sizeof(char *)),
+                            **nonces = calloc((size_t) argc + 1, sizeof(char *)),
+                            **rims = calloc((size_t) argc + 1, sizeof(char *));
+        GpuArgs a = { .at = (int64_t) time(NULL) };
+        int c;
+
+        if (!chains || !nonces || !rims)
+                return cli_error(EXIT_REJECTED, "out of memory");
+        a.chains = chains;
+        a.nonces = nonces;
+        a.rims = rims;
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help_gpu();
+                        return 0;
+                case ARG_CHAIN:
+                        a.chains[a.n_chains++] = optarg;
+                        break;
+                case ARG_NONCE:
+                        a.nonces[a.n_nonces++] = optarg;
+                        break;
+                case ARG_RIM:
+                        a.rims[a.n_rims++] = optarg;
+                        break;
+                case ARG_RIM_DIR:
+                        a.rim_dir = optarg;
+                        break;
+                case ARG_GOLDEN:
+                        a.golden = optarg;
+                        break;
+                case ARG_POLICY:
+                        a.policy = optarg;
+                        break;
+                case ARG_AT:
+                        if (cli_parse_at(optarg, &a.at) != 0)
+                                return EXIT_USAGE;
+                        break;
+                case ARG_OCSP:
+                        a.ocsp = true;
+                        break;
+                case ARG_OFFLINE:
+                        a.offline = true;
+                        break;
+                case ARG_CACHE:
+                        a.cache = optarg;
+                        break;
+                case ARG_RIM_URL:
+                        a.rim_url = optarg;
+                        break;
+                case ARG_OCSP_URL:
+                        a.ocsp_url = optarg;
+                        break;
+                case ARG_JSON:
+                        a.json = true;
+                        break;
+                default:
+                        return cli_usage_error("verify gpu: invalid option '%s'", argv[optind - 1]);
+                }
+        /* argv[0] is "gpu"; the reports are the positional arguments. */
+        if (optind >= argc)
+                return cli_usage_error("verify gpu: missing REPORT file");
+        a.reports = argv + optind;
+        a.n_reports = (size_t) (argc - optind);
+        if (a.n_reports > GPUS_MAX)
+                return cli_usage_error("verify gpu: %zu reports, at most %u", a.n_reports, GPUS_MAX);
+        if (a.n_chains != a.n_reports)
+                return cli_usage_error("verify gpu: %zu reports but %zu --chain files: give one chain per report, in order",
+                                       a.n_reports, a.n_chains);
+        if (a.n_nonces > 1 && a.n_nonces != a.n_reports)
+                return cli_usage_error("verify gpu: %zu nonces for %zu reports: give one, or one per report", a.n_nonces,
+                                       a.n_reports);
+        if (a.golden && (a.n_rims || a.rim_dir))
+                return cli_usage_error("verify gpu: --golden replaces the RIMs; do not combine it with --rim or --rim-dir");
+        return verify_gpu(&a);
+}
