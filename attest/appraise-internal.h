@@ -7,6 +7,7 @@
 #include "cvm/appraise.h"
 
 int appraise_snp(const AppraiseConfig *c, const ExchangeEvidence *e, Verdict *v);
+int appraise_tdx(const AppraiseConfig *c, const ExchangeEvidence *e, Verdict *v);
 
 /* A binding check: passes when got equals want (constant time), named `name`. */
 void appraise_check_equal(Verdict *v, const char *name, const uint8_t *got, const uint8_t *want, size_t n,

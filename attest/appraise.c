@@ -23,6 +23,8 @@ int appraise_evidence(void *userdata, const ExchangeEvidence *e, Verdict *v) {
                 return -EINVAL;
         if (streq(e->msg->tee, "sev-snp"))
                 r = appraise_snp(c, e, v);
+        else if (streq(e->msg->tee, "tdx"))
+                r = appraise_tdx(c, e, v);
         else {
                 verdict_check(v, "tee", CHECK_FAIL, "%s evidence cannot be appraised by this build", e->msg->tee);
                 r = 0;

@@ -35,6 +35,7 @@ static void free_advisory_ids(PolicyTdx *s) {
 void policy_tdx_done(PolicyTdx *s) {
         policy_digest_list_done(&s->mrtds);
         policy_digest_list_done(&s->mrseams);
+        policy_digest_list_done(&s->simulator_roots);
         free_advisory_ids(s);
         policy_tdx_init(s);
 }
@@ -200,6 +201,54 @@ static int parse_max_age(json_object *v, const char *path, void *data, char **re
         return 0;
 }
 
+#define SIMULATOR_ROOTS_MAX 16u
+
+static int parse_root_digest(json_object *v, const char *path, void *data, char **reason) {
+        return policy_read_hex(v, path, data, 32, reason);
+}
+
+static const PolicyField simulator_root_fields[] = {
+        { "spki_sha256", parse_root_digest },
+};
+
+/* [{"spki_sha256": "<64 hex>"}, ...]: simulator roots (cvmctl sim init) to trust besides Intel's. */
+static int parse_simulator_roots(json_object *v, const char *path, void *data, char **reason) {
+        PolicyTdx *s = data;
+        _cleanup_free_ uint8_t *items = NULL;
+        size_t n;
+        int r;
+
+        r = policy_read_array(v, path, SIMULATOR_ROOTS_MAX, &n, reason);
+        if (r < 0)
+                return r;
+        items = calloc(n ? n : 1, 32);
+        if (!items)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *p = policy_path_index(path, i);
+                uint8_t digest[32];
+                bool zero;
+
+                if (!p)
+                        return -ENOMEM;
+                memset(digest, 0, sizeof(digest));
+                r = policy_parse_object(json_object_array_get_idx(v, i), p, simulator_root_fields,
+                                        ELEMENTSOF(simulator_root_fields), digest, reason);
+                if (r < 0)
+                        return r;
+                zero = memeqzero(digest, sizeof(digest));
+                if (zero)
+                        return policy_error(reason, p, "missing key \"spki_sha256\" (or an all-zero digest)");
+                for (size_t k = 0; k < i; k++)
+                        if (memcmp(items + 32 * k, digest, 32) == 0)
+                                return policy_error(reason, p, "the same root is listed more than once");
+                memcpy(items + 32 * i, digest, 32);
+        }
+        policy_digest_list_done(&s->simulator_roots);
+        s->simulator_roots = (PolicyDigestList) { .set = true, .n = n, .items = TAKE_PTR(items) };
+        return 0;
+}
+
 static const PolicyField tdx_fields[] = {
         { "mrtds", parse_digests48, offsetof(PolicyTdx, mrtds) },
         { "mrseams", parse_digests48, offsetof(PolicyTdx, mrseams) },
@@ -215,6 +264,7 @@ static const PolicyField tdx_fields[] = {
         { "mrconfigid", parse_mrconfigid },
         { "max_collateral_age_sec", parse_max_age },
         { "report_data", parse_report_data },
+        { "trusted_simulator_roots", parse_simulator_roots },
 };
 
 int policy_tdx_parse(json_object *v, const char *path, void *data, char **reason) {
@@ -230,6 +280,29 @@ int policy_tdx_parse(json_object *v, const char *path, void *data, char **reason
 
 bool policy_has_tdx(const Policy *p) {
         return p && p->has_tdx;
+}
+
+int policy_tdx_anchors(const Policy *p, TdxAnchor **ret, size_t *ret_n) {
+        const TdxAnchor *builtin;
+        size_t n_builtin, n_sim;
+        TdxAnchor *a;
+
+        if (!ret || !ret_n)
+                return -EINVAL;
+        builtin = tdx_builtin_anchors(&n_builtin);
+        n_sim = p ? p->tdx.simulator_roots.n : 0;
+        a = calloc(n_builtin + n_sim ? n_builtin + n_sim : 1, sizeof(TdxAnchor));
+        if (!a)
+                return -ENOMEM;
+        if (n_builtin)
+                memcpy(a, builtin, n_builtin * sizeof(TdxAnchor));
+        for (size_t i = 0; i < n_sim; i++) {
+                memcpy(a[n_builtin + i].spki_sha256, p->tdx.simulator_roots.items + 32 * i, 32);
+                a[n_builtin + i].label = "policy simulator Intel root";
+        }
+        *ret = a;
+        *ret_n = n_builtin + n_sim;
+        return 0;
 }
 
 /* ---- evaluation ---- */

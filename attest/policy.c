@@ -719,6 +719,7 @@ static int parse_description(json_object *v, const char *path, void *data, char 
 static const PolicyField top_fields[] = {
         { "name", parse_name },       { "description", parse_description }, { "snp", policy_snp_parse },
         { "tdx", policy_tdx_parse }, { "gpu", policy_gpu_parse },
+        { "allow_development", policy_field_bool, offsetof(Policy, allow_development) },
 };
 
 Policy *policy_new(void) {

@@ -283,6 +283,16 @@ int lifecycle_destroy(Lifecycle *l, const char *name, char **reason) {
         return 0;
 }
 
+int lifecycle_domain_uuid(Lifecycle *l, const char *name, uint8_t ret[16]) {
+        _cleanup_(virDomainFreep) virDomainPtr dom = virDomainLookupByName(l->conn, name);
+        unsigned char uuid[VIR_UUID_BUFLEN];
+
+        if (!dom || virDomainGetUUID(dom, uuid) < 0)
+                return vir_errno();
+        memcpy(ret, uuid, 16);
+        return 0;
+}
+
 void lifecycle_domains_free(LifecycleDomain *d, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 free(d[i].name);

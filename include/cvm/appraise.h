@@ -15,6 +15,8 @@ typedef struct AppraiseConfig {
         int64_t at;           /* verification time; 0 = now */
         bool has_launch_digest;
         uint8_t launch_digest[48]; /* SNP HOST_DATA is its first 32 bytes; TDX MRCONFIGID all 48 */
+        struct TdxCollateral *tdx_collateral; /* TDX: the loaded bundle (pcs_collateral_load_dir());
+                                               * NULL: TDX evidence is refused */
 } AppraiseConfig;
 
 /* An ExchangeHost.appraise callback; userdata is an AppraiseConfig. */

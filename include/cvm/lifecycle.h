@@ -52,6 +52,8 @@ int lifecycle_create(Lifecycle *l, const char *xml, char **ret_name, char **ret_
 /* Destroys a domain cvmd started (one carrying its metadata); -ENOENT when there is none,
  * -EPERM when the domain is not cvmd's. */
 int lifecycle_destroy(Lifecycle *l, const char *name, char **ret_reason);
+/* The domain's UUID, 16 raw bytes (what the guest sees as its SMBIOS system UUID). */
+int lifecycle_domain_uuid(Lifecycle *l, const char *name, uint8_t ret[16]);
 
 typedef struct LifecycleDomain {
         char *name;

@@ -63,6 +63,7 @@ typedef struct PolicySnp {
 typedef struct Policy {
         char *name;        /* NULL when absent */
         char *description; /* NULL when absent */
+        bool allow_development; /* launches with "tee": "none" (no TEE at all) are allowed; default false */
         bool has_snp;      /* the file has an "snp" section */
         PolicySnp snp;     /* defaults when !has_snp */
         bool has_tdx;      /* the file has a "tdx" section */
@@ -84,6 +85,7 @@ typedef struct Policy {
                 int64_t max_collateral_age_sec;   /* 0: no limit */
                 bool report_data_set;
                 uint8_t report_data[64];
+                PolicyDigestList simulator_roots; /* SPKI SHA-256 (32 bytes each) of trusted simulator roots */
         } tdx;                                    /* defaults when !has_tdx */
         bool has_gpu;                             /* the file has a "gpu" section */
         struct PolicyGpu {
@@ -116,6 +118,11 @@ bool policy_has_tdx(const Policy *p);
  * reason "policy.tdx.<rule>: ..." per broken rule. A policy without a "tdx" section accepts no
  * TDX evidence; p == NULL evaluates the defaults, as for "tdx": {}. */
 void policy_evaluate_tdx(const Policy *p, const struct TdxAppraisal *a, int64_t at, Verdict *v);
+/* The roots to trust for TDX: the built-in Intel SGX Root CA, then the simulator roots the policy
+ * names ("tdx.trusted_simulator_roots"). p may be NULL: built-in anchors only. *ret is a malloc'ed
+ * copy (free() it); the labels are static strings. */
+struct TdxAnchor;
+int policy_tdx_anchors(const Policy *p, struct TdxAnchor **ret, size_t *ret_n);
 
 /* Parses a policy from `size` bytes of JSON (no NUL terminator needed; a NUL byte anywhere is an
  * error). On failure returns a negative errno (-EINVAL for a bad policy, -EFBIG when larger than

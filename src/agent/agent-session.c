@@ -23,6 +23,11 @@ int evidence_get(const AgentConfig *c, const char *tee, const uint8_t report_dat
                                           tee);
                 return evidence_sim_snp(c->sim_dir, c->sim_host_data, report_data, ret_report, ret_cert_table,
                                         ret_reason);
+        case EVIDENCE_SIM_TDX:
+                if (!streq(tee, "tdx"))
+                        return set_reason(ret_reason, -EOPNOTSUPP, "the simulator here makes TDX evidence, %s was asked for",
+                                          tee);
+                return evidence_sim_tdx(c->sim_dir, c->sim_mrconfigid, report_data, ret_report, ret_reason);
         case EVIDENCE_TSM:
                 return evidence_tsm(c->tsm_dir, tee, report_data, ret_report, ret_cert_table, ret_reason);
         case EVIDENCE_SEV_GUEST:

@@ -17,12 +17,14 @@ typedef enum EvidenceSource {
         EVIDENCE_TSM,       /* /sys/kernel/config/tsm/report */
         EVIDENCE_SEV_GUEST, /* /dev/sev-guest SNP_GET_EXT_REPORT */
         EVIDENCE_SIM_SNP,   /* the SEV-SNP simulator (cvmctl sim init) */
+        EVIDENCE_SIM_TDX,   /* the TDX simulator (cvmctl sim init) */
 } EvidenceSource;
 
 typedef struct AgentConfig {
         EvidenceSource source;
-        const char *sim_dir;  /* EVIDENCE_SIM_SNP: the simulator's snp/ directory */
+        const char *sim_dir;  /* EVIDENCE_SIM_SNP / _TDX: the simulator's snp/ or tdx/ directory */
         uint8_t sim_host_data[32]; /* what a simulated hypervisor put in HOST_DATA */
+        uint8_t sim_mrconfigid[48]; /* what a simulated VMM put in MRCONFIGID */
         const char *tsm_dir;  /* configfs-tsm report root; default /sys/kernel/config/tsm/report */
         const char *keys_dir; /* where keys are installed as 0400 files; NULL: not as files */
         const char *keyring_user; /* install into this user's keyring as "user" keys; NULL: not */
@@ -40,6 +42,9 @@ int evidence_sev_guest(const uint8_t report_data[64], ProtoBlob *ret_report, Pro
                        char **ret_reason);
 int evidence_sim_snp(const char *dir, const uint8_t host_data[32], const uint8_t report_data[64],
                      ProtoBlob *ret_report, ProtoBlob *ret_cert_table, char **ret_reason);
+/* A simulated TDX quote v4 from the simulator in dir: REPORTDATA and MRCONFIGID as given. */
+int evidence_sim_tdx(const char *dir, const uint8_t mrconfigid[48], const uint8_t report_data[64],
+                     ProtoBlob *ret_report, char **ret_reason);
 
 /* GPUs through NVML (dlopen of libnvidia-ml.so.1): one report and chain per GPU for its nonce. */
 int gpu_evidence_get(uint32_t n, const uint8_t nonces[][32], ProtoBlob *ret_reports, ProtoBlob *ret_chains,

@@ -26,9 +26,10 @@ static void help(void) {
                "  --listen ADDR         vsock:PORT (default vsock:%u) or unix:PATH\n"
                "  --once                serve one exchange and exit with its outcome\n"
                "  --evidence SOURCE     auto (default), tsm or sev-guest\n"
-               "  --simulate snp        simulated SEV-SNP evidence from --sim-dir (development only)\n"
-               "  --sim-dir DIR         the simulator's snp/ directory (cvmctl sim init)\n"
+               "  --simulate snp|tdx    simulated SEV-SNP or TDX evidence from --sim-dir (development only)\n"
+               "  --sim-dir DIR         the simulator's snp/ or tdx/ directory (cvmctl sim init)\n"
                "  --sim-host-data HEX   the HOST_DATA the simulated hypervisor sets (32 bytes)\n"
+               "  --sim-mrconfigid HEX  the MRCONFIGID the simulated VMM sets (48 bytes)\n"
                "  --keys-dir DIR        install keys as 0400 files here (must be tmpfs)\n"
                "  --keyring-user USER   install keys as \"user\" keys cvmd:<id> in USER's keyring\n"
                "  --vm-uuid UUID        refuse challenges for any other VM\n"
@@ -92,7 +93,7 @@ static int listen_on(const char *addr) {
 }
 
 int main(int argc, char *argv[]) {
-        enum { ARG_LISTEN = 0x100, ARG_ONCE, ARG_EVIDENCE, ARG_SIMULATE, ARG_SIM_DIR, ARG_SIM_HOST_DATA, ARG_KEYS_DIR,
+        enum { ARG_LISTEN = 0x100, ARG_ONCE, ARG_EVIDENCE, ARG_SIMULATE, ARG_SIM_DIR, ARG_SIM_HOST_DATA, ARG_SIM_MRCONFIGID, ARG_KEYS_DIR,
                ARG_KEYRING_USER, ARG_VM_UUID, ARG_TIMEOUT };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -102,6 +103,7 @@ int main(int argc, char *argv[]) {
                 { "simulate", required_argument, NULL, ARG_SIMULATE },
                 { "sim-dir", required_argument, NULL, ARG_SIM_DIR },
                 { "sim-host-data", required_argument, NULL, ARG_SIM_HOST_DATA },
+                { "sim-mrconfigid", required_argument, NULL, ARG_SIM_MRCONFIGID },
                 { "keys-dir", required_argument, NULL, ARG_KEYS_DIR },
                 { "keyring-user", required_argument, NULL, ARG_KEYRING_USER },
                 { "vm-uuid", required_argument, NULL, ARG_VM_UUID },
@@ -139,11 +141,11 @@ int main(int argc, char *argv[]) {
                         }
                         break;
                 case ARG_SIMULATE:
-                        if (!streq(optarg, "snp")) {
-                                fprintf(stderr, "cvm-agent: --simulate: '%s' is not supported (snp)\n", optarg);
+                        if (!streq(optarg, "snp") && !streq(optarg, "tdx")) {
+                                fprintf(stderr, "cvm-agent: --simulate: '%s' is not snp or tdx\n", optarg);
                                 return 2;
                         }
-                        c.source = EVIDENCE_SIM_SNP;
+                        c.source = streq(optarg, "tdx") ? EVIDENCE_SIM_TDX : EVIDENCE_SIM_SNP;
                         break;
                 case ARG_SIM_DIR:
                         c.sim_dir = optarg;
@@ -151,6 +153,12 @@ int main(int argc, char *argv[]) {
                 case ARG_SIM_HOST_DATA:
                         if (hex_decode_exact(optarg, c.sim_host_data, 32) < 0) {
                                 fprintf(stderr, "cvm-agent: --sim-host-data: expected 32 bytes of hex\n");
+                                return 2;
+                        }
+                        break;
+                case ARG_SIM_MRCONFIGID:
+                        if (hex_decode_exact(optarg, c.sim_mrconfigid, 48) < 0) {
+                                fprintf(stderr, "cvm-agent: --sim-mrconfigid: expected 48 bytes of hex\n");
                                 return 2;
                         }
                         break;
@@ -185,8 +193,8 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "cvm-agent: unexpected argument '%s'\nTry 'cvm-agent --help'.\n", argv[optind]);
                 return 2;
         }
-        if (c.source == EVIDENCE_SIM_SNP && !c.sim_dir) {
-                fprintf(stderr, "cvm-agent: --simulate snp needs --sim-dir\n");
+        if ((c.source == EVIDENCE_SIM_SNP || c.source == EVIDENCE_SIM_TDX) && !c.sim_dir) {
+                fprintf(stderr, "cvm-agent: --simulate needs --sim-dir\n");
                 return 2;
         }
         if (!c.keys_dir && !c.keyring_user) {

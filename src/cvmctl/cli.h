@@ -38,6 +38,7 @@ int verb_verify(int argc, char *argv[]);
 int verb_collateral(int argc, char *argv[]);
 int verb_attest_guest(int argc, char *argv[]);
 int verb_sim(int argc, char *argv[]);
+int verb_launch(int argc, char *argv[]);
 int verb_key(int argc, char *argv[]);
 int verb_render(int argc, char *argv[]);
 int verb_host(int argc, char *argv[]);

@@ -21,6 +21,7 @@ typedef struct Verb {
 
 static const Verb verbs[] = {
         { "verify", 1, verb_verify, "verify TEE EVIDENCE ...     verify attestation evidence (snp)" },
+        { "launch", 1, verb_launch, "launch SPEC --connect URI --policy F  attestation-gated launch (in-process)" },
         { "attest-guest", 0, verb_attest_guest, "attest-guest --channel ADDR --policy F --key ID  run one exchange with a guest" },
         { "sim", 1, verb_sim, "sim init DIR                simulated roots and chains for development" },
         { "collateral", 2, verb_collateral, "collateral fetch snp REPORT fetch AMD KDS collateral into the cache" },

@@ -15,6 +15,7 @@
 #include "cvm/exchange.h"
 #include "cvm/kek.h"
 #include "cvm/keystore.h"
+#include "cvm/pcs.h"
 #include "cvm/token.h"
 #include "cvm/util.h"
 
@@ -34,6 +35,7 @@ static void help(void) {
                "  --gpus N              GPUs whose evidence is required (default 0)\n"
                "  --vm-uuid UUID        the VM the keys are for (bound into the sealing)\n"
                "  --launch-digest HEX   expected launch digest (SNP HOST_DATA / TDX MRCONFIGID)\n"
+               "  --collateral DIR      TDX collateral bundle (tcb_info.json, ...; required for --tee tdx)\n"
                "  --token-key FILE      EC P-256 private key (PEM) to sign the result token; default ephemeral\n"
                "  --timeout SEC         per-message timeout (default 30)\n"
                "  --json                one JSON object on stdout\n"
@@ -159,7 +161,7 @@ static int load_token_key(const char *path, EVP_PKEY **ret) {
 
 int verb_attest_guest(int argc, char *argv[]) {
         enum { ARG_CHANNEL = 0x100, ARG_POLICY, ARG_KEY, ARG_KEYS_DIR, ARG_TEE, ARG_GPUS, ARG_VM_UUID,
-               ARG_LAUNCH_DIGEST, ARG_TOKEN_KEY, ARG_TIMEOUT, ARG_JSON };
+               ARG_LAUNCH_DIGEST, ARG_TOKEN_KEY, ARG_TIMEOUT, ARG_JSON, ARG_COLLATERAL };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "channel", required_argument, NULL, ARG_CHANNEL },
@@ -173,13 +175,16 @@ int verb_attest_guest(int argc, char *argv[]) {
                 { "token-key", required_argument, NULL, ARG_TOKEN_KEY },
                 { "timeout", required_argument, NULL, ARG_TIMEOUT },
                 { "json", no_argument, NULL, ARG_JSON },
+                { "collateral", required_argument, NULL, ARG_COLLATERAL },
                 {},
         };
         _cleanup_free_ char **keys = calloc((size_t) argc + 1, sizeof(char *));
         _cleanup_(policy_freep) Policy *policy = NULL;
         _cleanup_(EVP_PKEY_freep) EVP_PKEY *token_key = NULL;
         _cleanup_free_ char *reason = NULL;
+        _cleanup_(tdx_collateral_freep) TdxCollateral *collateral = NULL;
         static NonceStore nonces;
+        const char *collateral_dir = NULL;
         const char *channel = NULL, *policy_path = NULL, *keys_dir = NULL, *token_key_path = NULL;
         ExchangeHost h = { .tee = "sev-snp", .timeout_usec = 30u * 1000000u, .nonces = &nonces,
                            .nonce_ttl_usec = 120u * 1000000u };
@@ -249,6 +254,9 @@ int verb_attest_guest(int argc, char *argv[]) {
                 case ARG_JSON:
                         json = true;
                         break;
+                case ARG_COLLATERAL:
+                        collateral_dir = optarg;
+                        break;
                 default:
                         return cli_usage_error("attest-guest: invalid option '%s'", argv[optind - 1]);
                 }
@@ -263,6 +271,16 @@ int verb_attest_guest(int argc, char *argv[]) {
         if (token_key_path ? load_token_key(token_key_path, &token_key) < 0 : token_key_generate(&token_key) < 0)
                 return cli_error(token_key_path ? EXIT_USAGE : EXIT_REJECTED, "%s: not an EC P-256 private key",
                                  token_key_path ? token_key_path : "token key");
+        if (collateral_dir) {
+                free(reason);
+                reason = NULL;
+                r = pcs_collateral_load_dir(collateral_dir, &collateral, &reason);
+                if (r == -ENOMEM)
+                        return cli_error(EXIT_REJECTED, "out of memory");
+                if (r < 0)
+                        return cli_error(EXIT_USAGE, "%s", reason ? reason : collateral_dir);
+                ac->tdx_collateral = collateral;
+        }
         ac->policy = policy;
         u.keys = keys;
         u.keys_dir = keystore_dir(keys_dir);

@@ -7,16 +7,41 @@
 
 #include "cli.h"
 #include "cvm/snp-sim.h"
+#include "cvm/tdx-sim.h"
 #include "cvm/util.h"
 
 static void help(void) {
         printf("Usage: cvmctl sim init DIR [--product Milan|Genoa|Turin] [--vlek] [--json]\n"
                "\n"
-               "Makes a simulated AMD SEV-SNP chain in DIR/snp/: an ARK, an ASK (or ASVK) and a VCEK\n"
-               "(or VLEK) with AMD's certificate profile and extensions, and the leaf's private key, so\n"
-               "that 'cvm-agent --simulate snp --sim-dir DIR/snp' produces real-format reports. Prints\n"
-               "the policy entry that trusts this simulator: verifiers trust simulator roots only when\n"
-               "a policy names them.\n");
+               "Makes a software TEE for development in DIR:\n"
+               "  DIR/snp/  a simulated AMD SEV-SNP chain: an ARK, an ASK (or ASVK) and a VCEK (or VLEK)\n"
+               "            with AMD's certificate profile and extensions, and the leaf's private key;\n"
+               "            'cvm-agent --simulate snp --sim-dir DIR/snp' produces real-format reports.\n"
+               "  DIR/tdx/  a simulated Intel PCK chain (root, PCK Platform CA, PCK certificate with the\n"
+               "            SGX extension, TCB signing certificate), the PCK and attestation keys, and\n"
+               "            DIR/tdx/collateral/, a matching collateral bundle valid for 30 days;\n"
+               "            'cvm-agent --simulate tdx --sim-dir DIR/tdx' produces real-format quotes.\n"
+               "Prints the policy entries that trust these simulators: verifiers trust simulator roots\n"
+               "only when a policy names them.\n");
+}
+
+/* {"<key>": [{"product": ..., "spki_sha256": ...}]} entries, built with json-c. */
+static json_object *anchor_entry(const char *product, const char *digest) {
+        _cleanup_(json_object_putp) json_object *arr = json_object_new_array(), *e = json_object_new_object();
+
+        if (!arr || !e)
+                return NULL;
+        if (product && json_object_object_add(e, "product", json_object_new_string(product)) < 0)
+                return NULL;
+        if (json_object_object_add(e, "spki_sha256", json_object_new_string(digest)) < 0 ||
+            json_object_array_add(arr, e) < 0)
+                return NULL;
+        e = NULL;
+        return TAKE_PTR(arr);
+}
+
+static const char *plain(json_object *o) {
+        return json_object_to_json_string_ext(o, JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
 int verb_sim(int argc, char *argv[]) {
@@ -29,9 +54,13 @@ int verb_sim(int argc, char *argv[]) {
                 {},
         };
         _cleanup_(snp_sim_freep) SnpSim *s = NULL;
-        _cleanup_free_ char *snp_dir = NULL, *digest = NULL;
+        _cleanup_(tdx_sim_freep) TdxSim *t = NULL;
+        _cleanup_free_ char *snp_dir = NULL, *tdx_dir = NULL, *tdx_col = NULL, *digest = NULL, *tdx_digest = NULL;
+        _cleanup_(json_object_putp) json_object *o = NULL, *arks = NULL, *roots = NULL;
         SnpSimParams p = { .product = SNP_PRODUCT_MILAN };
+        TdxSimParams tp = {};
         SnpAnchor anchor;
+        TdxAnchor tdx_anchor;
         bool json = false;
         int c, r;
 
@@ -59,7 +88,9 @@ int verb_sim(int argc, char *argv[]) {
 
         snp_tcb_set(&p.tcb, p.product == SNP_PRODUCT_TURIN, 0, 4, 0, 24, 219);
         snp_dir = strdup_printf("%s/snp", argv[optind + 1]);
-        if (!snp_dir)
+        tdx_dir = strdup_printf("%s/tdx", argv[optind + 1]);
+        tdx_col = strdup_printf("%s/tdx/collateral", argv[optind + 1]);
+        if (!snp_dir || !tdx_dir || !tdx_col)
                 return cli_error(EXIT_REJECTED, "out of memory");
         if (mkdir_p(argv[optind + 1], 0700) < 0)
                 return cli_error(EXIT_REJECTED, "cannot create %s: %m", argv[optind + 1]);
@@ -74,15 +105,38 @@ int verb_sim(int argc, char *argv[]) {
         if (snp_sim_anchor(s, &anchor) < 0 || !(digest = hex_encode(anchor.spki_sha256, 32)))
                 return cli_error(EXIT_REJECTED, "out of memory");
 
-        if (json)
-                printf("{\"snp_dir\": \"%s\", \"product\": \"%s\", \"signing_key\": \"%s\", "
-                       "\"trusted_simulator_arks\": [{\"product\": \"%s\", \"spki_sha256\": \"%s\"}]}\n",
-                       snp_dir, snp_product_to_string(p.product), p.vlek ? "VLEK" : "VCEK",
-                       snp_product_to_string(p.product), digest);
-        else
+        r = tdx_sim_new(&tp, &t);
+        if (r < 0)
+                return cli_error(EXIT_REJECTED, "cannot make the simulated Intel chain: %s", strerror(-r));
+        r = tdx_sim_write(t, tdx_dir);
+        if (r < 0)
+                return cli_error(EXIT_REJECTED, "cannot write %s: %s", tdx_dir, strerror(-r));
+        if (tdx_sim_anchor(t, &tdx_anchor) < 0 || !(tdx_digest = hex_encode(tdx_anchor.spki_sha256, 32)))
+                return cli_error(EXIT_REJECTED, "out of memory");
+
+        arks = anchor_entry(snp_product_to_string(p.product), digest);
+        roots = anchor_entry(NULL, tdx_digest);
+        if (!arks || !roots)
+                return cli_error(EXIT_REJECTED, "out of memory");
+        if (json) {
+                o = json_object_new_object();
+                if (!o || json_object_object_add(o, "snp_dir", json_object_new_string(snp_dir)) < 0 ||
+                    json_object_object_add(o, "product", json_object_new_string(snp_product_to_string(p.product))) < 0 ||
+                    json_object_object_add(o, "signing_key", json_object_new_string(p.vlek ? "VLEK" : "VCEK")) < 0 ||
+                    json_object_object_add(o, "trusted_simulator_arks", json_object_get(arks)) < 0 ||
+                    json_object_object_add(o, "tdx_dir", json_object_new_string(tdx_dir)) < 0 ||
+                    json_object_object_add(o, "tdx_collateral_dir", json_object_new_string(tdx_col)) < 0 ||
+                    json_object_object_add(o, "trusted_simulator_roots", json_object_get(roots)) < 0)
+                        return cli_error(EXIT_REJECTED, "out of memory");
+                if (cli_print_json(o, false) < 0)
+                        return cli_error(EXIT_REJECTED, "cannot write the output");
+        } else
                 printf("Simulated SEV-SNP %s chain written to %s\n"
-                       "To trust it (development only), add to the policy's \"snp\" section:\n"
-                       "  \"trusted_simulator_arks\": [{\"product\": \"%s\", \"spki_sha256\": \"%s\"}]\n",
-                       snp_product_to_string(p.product), snp_dir, snp_product_to_string(p.product), digest);
+                       "Simulated Intel TDX chain written to %s, collateral to %s\n"
+                       "To trust them (development only), add to the policy's \"snp\" section:\n"
+                       "  \"trusted_simulator_arks\": %s\n"
+                       "and to its \"tdx\" section:\n"
+                       "  \"trusted_simulator_roots\": %s\n",
+                       snp_product_to_string(p.product), snp_dir, tdx_dir, tdx_col, plain(arks), plain(roots));
         return EXIT_ACCEPTED;
 }

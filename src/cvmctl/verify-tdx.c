@@ -193,7 +193,10 @@ static int verify_tdx(const TdxArgs *a) {
                         return rc;
         }
 
-        params.anchors = tdx_builtin_anchors(&params.n_anchors);
+        _cleanup_free_ TdxAnchor *anchors = NULL; /* Intel's root and the policy's simulator roots */
+        if (policy_tdx_anchors(policy, &anchors, &params.n_anchors) < 0)
+                return cli_error(EXIT_REJECTED, "out of memory");
+        params.anchors = anchors;
         if (tdx_verify(data, size, col, &params, &ap, &v) < 0)
                 return cli_error(EXIT_REJECTED, "out of memory while verifying");
         if (verdict_has_failed_check(&v))
