@@ -1,63 +1,155 @@
 #!/bin/bash
-# make demo: the main job that exists today, shown on real evidence from real hardware.
-# cvmctl verifies SEV-SNP attestation reports from ../shared/vectors offline, each at the time
-# its certificates were valid: accepted reports, a tampered one, and a debug guest that an
-# otherwise authentic report cannot hide from the policy.
+# make demo: an attestation-gated launch, end to end, on the simulator and libvirt's test
+# driver; then the verifiers on real evidence from real hardware (../shared/vectors).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 V=${CVM_VECTORS:-$(cd .. && pwd)/shared/vectors}
-CVMCTL="$BUILD/cvmctl"
-if [ ! -d "$V/snp" ]; then
-        echo "demo: no vectors at $V (set CVM_VECTORS to the shared/vectors folder)" >&2
-        exit 1
-fi
+CVMCTL=$PWD/$BUILD/cvmctl
+AGENT=$PWD/$BUILD/cvm-agent
+SHARED=$(dirname "$V")
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+keys=$(mktemp -d /dev/shm/cvmd-demo-keys.XXXXXX)
+agent_pid=
+cleanup() { [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null; rm -rf "$tmp" "$keys"; }
+trap cleanup EXIT
 
-at() { jq -r .at "$V/snp/$1/case.json"; }
-banner() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "$2"; }
-show() { # title case extra-args...
-        local title=$1 case=$2
-        shift 2
-        local cmd=("$CVMCTL" verify snp "$V/snp/$case/report.bin" --at "$(at "$case")" --offline --cache "$tmp/cache" "$@")
-        banner "$title" "cvmctl verify snp snp/$case/report.bin --at $(at "$case") $*"
-        "${cmd[@]}"
-        echo "(exit status $?)"
+bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+say() { printf '$ %s\n' "$*"; }
+start_agent() {
+        rm -f "$tmp/agent.sock"
+        "$AGENT" --listen "unix:$tmp/agent.sock" --once --simulate snp --sim-dir "$tmp/sim/snp" --keys-dir "$keys" \
+                2> "$tmp/agent.log" &
+        agent_pid=$!
+        for _ in $(seq 50); do [ -S "$tmp/agent.sock" ] && break; sleep 0.1; done
+}
+stop_agent() { # the agent serves one exchange; if the host never connected, stop it
+        for _ in $(seq 30); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.1; done
+        kill "$agent_pid" 2>/dev/null
+        wait "$agent_pid" 2>/dev/null
+        agent_pid=
 }
 
 cat <<'EOF2'
-cvmd demo: attestation-gated trust starts with verifying the evidence.
-Every report below comes from a real AMD EPYC machine; the AMD roots are pinned in cvmctl.
+cvmd demo: no verified evidence, no keys.
+
+Part 1 runs a whole attestation-gated launch on this machine: the SEV-SNP simulator stands in for
+the CPU, libvirt's test driver for the hypervisor, a unix socket for vsock. Part 2 verifies real
+evidence captured on AMD EPYC, Intel Xeon and NVIDIA H100 machines.
 EOF2
 
-show "Genoa, report v5: accepted" oak-genoa-v5 --certs "$V/snp/oak-genoa-v5/certs"
-c=oak-turin-v5
-banner "Turin: its own TCB layout, fmcSPL and 8-byte hwID (JSON, abridged with jq)" \
-        "cvmctl verify snp snp/$c/report.bin --at $(at $c) --certs snp/$c/certs --json | jq ..."
-"$CVMCTL" verify snp "$V/snp/$c/report.bin" --at "$(at $c)" --certs "$V/snp/$c/certs" --offline --cache "$tmp/cache" \
-        --json | jq '{tee, authentic, accepted, reasons, claims: {product: .claims.product, version: .claims.version,
-                     reported_tcb: .claims.reported_tcb, chip_id: .claims.chip_id, platform_info: .claims.platform_info}}'
-echo "(exit status ${PIPESTATUS[0]})"
-show "AWS VLEK-signed Milan report (the VLEK expired since; verified at a time it was valid)" \
-        trustee-milan-vlek-v3 --certs "$V/snp/trustee-milan-vlek-v3/certs"
-show "Extended report: certificates only in the guest's GHCB certificate table" \
-        veraison-tsm-genoa-v3-ext --cert-table "$V/snp/veraison-tsm-genoa-v3-ext/certs/cert_table.bin"
-show "Tampered: one byte of REPORTED_TCB changed: rejected" NEG-trustee-byte384 \
-        --certs "$V/snp/NEG-trustee-byte384/certs"
+bold "== 1. A simulated SEV-SNP platform, and a data key wrapped under a KEK"
+say "cvmctl sim init sim"
+"$CVMCTL" sim init "$tmp/sim" --json > "$tmp/sim.json" 2> /dev/null || { echo "sim init failed"; exit 1; }
+jq -c '{snp_dir, product, signing_key}' "$tmp/sim.json" | sed "s|$tmp/||g"
+digest=$(jq -r '.trusted_simulator_arks[0].spki_sha256' "$tmp/sim.json")
+head -c 32 /dev/urandom > "$tmp/kek.bin"; chmod 0600 "$tmp/kek.bin"
+head -c 32 /dev/urandom > "$tmp/dataset.key"
+say "cvmctl key wrap --kek file:kek.bin --kid llama-dataset < dataset.key"
+"$CVMCTL" key wrap --kek "file:$tmp/kek.bin" --kid llama-dataset --keys-dir "$tmp/keys" < "$tmp/dataset.key" | sed "s|$tmp/||"
 
-cat > "$tmp/no-debug.json" <<'EOF2'
-{ "name": "production", "snp": { "allow_debug": false, "min_report_version": 2 } }
+cat > "$tmp/spec.json" <<'EOF2'
+{ "name": "llama-train-0", "tee": "none", "vcpus": 4, "memory_mib": 4096, "gpus": [],
+  "boot": { "disk": "/var/lib/cvmd/images/trainer.qcow2", "disk_format": "qcow2" },
+  "policy": "dev", "key_ids": ["llama-dataset"] }
 EOF2
-show "Authentic, but a debug guest: the production policy rejects it" gsg-milan-v2 \
-        --certs "$V/snp/gsg-milan-v2/certs" --policy "$tmp/no-debug.json"
+printf '{"name": "dev", "allow_development": true,\n "snp": {"allow_debug": false, "trusted_simulator_arks": [{"product": "Milan", "spki_sha256": "%s"}]}}\n' \
+        "$digest" > "$tmp/dev-policy.json"
+echo '{"name": "production", "snp": {"allow_debug": false}}' > "$tmp/prod-policy.json"
+# A 2-cell host with 2 MiB pages: the test driver reports no hugepage pools of its own.
+{
+        echo "<capabilities><host><topology><cells num='2'>"
+        for n in 0 1; do
+                echo "<cell id='$n'><memory unit='KiB'>67108864</memory><pages unit='KiB' size='2048'>16384</pages><cpus num='16'>"
+                for t in 0 1; do for c in $(seq 0 7); do
+                        echo "<cpu id='$((t * 16 + n * 8 + c))' socket_id='$n' core_id='$c' siblings='$((n * 8 + c)),$((16 + n * 8 + c))'/>"
+                done; done
+                echo "</cpus></cell>"
+        done
+        echo "</cells></topology></host></capabilities>"
+} > "$tmp/caps.xml"
+echo '<domainCapabilities><features><sev supported="no"/><tdx supported="no"/></features></domainCapabilities>' > "$tmp/domcaps.xml"
 
-banner "Malformed evidence: a truncated report" "cvmctl verify snp truncated.bin"
-head -c 1000 "$V/snp/oak-genoa-v5/report.bin" > "$tmp/truncated.bin"
-"$CVMCTL" verify snp "$tmp/truncated.bin" --offline --cache "$tmp/cache" --json | jq -c '{authentic, accepted, reasons}'
-echo "(exit status ${PIPESTATUS[0]})"
+bold "== 2. Launch: placement, domain, challenge, evidence, verification, key release"
+echo "(the guest agent runs cvm-agent --simulate snp; the policy names the simulator's root)"
+start_agent
+say "cvmctl launch spec.json --connect test:///default --policy dev-policy.json --json"
+"$CVMCTL" launch "$tmp/spec.json" --connect test:///default --host-caps "$tmp/caps.xml" --domcaps "$tmp/domcaps.xml" \
+        --domain-type test --policy "$tmp/dev-policy.json" --keys-dir "$tmp/keys" --channel "unix:$tmp/agent.sock" \
+        --json > "$tmp/launch.json"
+status=$?
+stop_agent
+jq '{domain, running, authentic, accepted, released, confirmed, launch_digest,
+     checks: [.checks[] | "\(.result) \(.name)"], measurement: .claims.measurement}' "$tmp/launch.json"
+echo "(exit status $status)"
+echo "guest agent: $(tail -1 "$tmp/agent.log" | sed 's/^cvm-agent: //')"
+if cmp -s "$keys/llama-dataset" "$tmp/dataset.key"; then
+        echo "the guest's /run key file is byte-for-byte the original data key (mode $(stat -c %a "$keys/llama-dataset"))"
+else
+        echo "the guest did not get the key"
+fi
 
-banner "Usage error" "cvmctl verify snp /nonexistent"
-"$CVMCTL" verify snp /nonexistent
-echo "(exit status $?)"
-exit 0
+bold "== 3. The same launch under a production policy: the simulator is not trusted"
+echo '{"name": "production", "allow_development": true, "snp": {"allow_debug": false}}' > "$tmp/prod-policy.json"
+rm -f "$keys"/*
+start_agent
+say "cvmctl launch spec.json --connect test:///default --policy prod-policy.json --json"
+"$CVMCTL" launch "$tmp/spec.json" --connect test:///default --host-caps "$tmp/caps.xml" --domcaps "$tmp/domcaps.xml" \
+        --domain-type test --policy "$tmp/prod-policy.json" --keys-dir "$tmp/keys" --channel "unix:$tmp/agent.sock" \
+        --json > "$tmp/refused.json" 2> "$tmp/refused.err"
+status=$?
+stop_agent
+grep -v "^cvmctl: probing" "$tmp/refused.err"
+jq '{domain, running, authentic, released, error}' "$tmp/refused.json"
+echo "(exit status $status; keys in the guest: $(ls "$keys" | wc -l))"
+
+bold "== 4. The domain XML for a real SEV-SNP launch with one H100 (libvirt 12.8 schema)"
+cat > "$tmp/snp-spec.json" <<'EOF2'
+{ "name": "llama-train-1", "tee": "sev-snp", "vcpus": 8, "memory_mib": 16384, "gpus": ["0000:91:00.0"],
+  "boot": { "kernel": "/var/lib/cvmd/vmlinuz", "initrd": "/var/lib/cvmd/initrd", "cmdline": "console=ttyS0" },
+  "policy": "production", "key_ids": ["llama-dataset"] }
+EOF2
+cat > "$tmp/snp-domcaps.xml" <<'EOF2'
+<domainCapabilities><machine>pc-q35-10.0</machine><features><tdx supported='no'/>
+<sev supported='yes'><cbitpos>51</cbitpos><reducedPhysBits>1</reducedPhysBits></sev>
+<launchSecurity supported='yes'><enum name='sectype'><value>sev</value><value>sev-snp</value></enum></launchSecurity>
+</features></domainCapabilities>
+EOF2
+say "cvmctl render snp-spec.json --host-caps caps.xml --domcaps domcaps.xml --gpu 0000:91:00.0@1"
+"$CVMCTL" render "$tmp/snp-spec.json" --host-caps "$tmp/caps.xml" --domcaps "$tmp/snp-domcaps.xml" \
+        --gpu 0000:91:00.0@1 > "$tmp/domain.xml"
+grep -E "<launchSecurity|<policy>|<hostData>|<vcpupin|<emulatorpin|<memnode|<hugepages|<page |<hostdev|<address domain|<cid" \
+        "$tmp/domain.xml" | head -16
+if [ -f "$SHARED/libvirt/schemas/domain.rng" ]; then
+        xmllint --noout --relaxng "$SHARED/libvirt/schemas/domain.rng" "$tmp/domain.xml" 2>&1 | tail -1
+fi
+
+bold "== 5. Verifying real evidence (each at the time its certificates were valid)"
+snp() { # case extra...
+        local c=$1; shift
+        say "cvmctl verify snp snp/$c/report.bin --certs snp/$c/certs --at $(jq -r .at "$V/snp/$c/case.json") $*"
+        "$CVMCTL" verify snp "$V/snp/$c/report.bin" --certs "$V/snp/$c/certs" --at "$(jq -r .at "$V/snp/$c/case.json")" \
+                --offline --cache "$tmp/cache" --json "$@" | jq -c '{authentic, accepted, product: .claims.product, reasons}'
+}
+if [ -d "$V/snp" ]; then
+        snp oak-turin-v5
+        snp NEG-trustee-byte384
+        echo '{"snp": {"allow_debug": false}}' > "$tmp/nodebug.json"
+        snp gsg-milan-v2 --policy "$tmp/nodebug.json"
+fi
+if [ -d "$V/tdx/phala-near-v4-uptodate" ]; then
+        c=phala-near-v4-uptodate
+        say "cvmctl verify tdx tdx/$c/quote.bin --collateral tdx/$c/collateral --at $(jq -r .at "$V/tdx/$c/case.json")"
+        "$CVMCTL" verify tdx "$V/tdx/$c/quote.bin" --collateral "$V/tdx/$c/collateral" --at "$(jq -r .at "$V/tdx/$c/case.json")" \
+                --offline --cache "$tmp/cache" --json | jq -c '{authentic, tcb_status, advisory_ids, accepted, reasons}'
+fi
+if [ -d "$V/nvidia/nvtrust_2023_h100_545.00" ]; then
+        c=nvtrust_2023_h100_545.00
+        say "cvmctl verify gpu nvidia/$c/report.bin --chain nvidia/$c/chain.pem --rim-dir nvidia/$c/rims ..."
+        "$CVMCTL" verify gpu "$V/nvidia/$c/report.bin" --chain "$V/nvidia/$c/chain.pem" --nonce "$(cat "$V/nvidia/$c/nonce.hex")" \
+                --rim-dir "$V/nvidia/$c/rims" --at "$(jq -r .at "$V/nvidia/$c/case.json")" --offline --json \
+                | jq -c '{authentic, measurements, accepted, driver: .claims.gpus[0].driver_version, reasons}' 2>/dev/null \
+                || echo "(gpu verification output above)"
+fi
+echo
+echo "Demo finished."

@@ -48,6 +48,9 @@ static void help(void) {
                "  --evidence snp|tdx     for \"tee\": \"none\" (development): the simulated evidence to ask for\n"
                "  --domain-type TYPE     kvm (default) or test (libvirt's test driver)\n"
                "  --boot-timeout SEC     how long to wait for the agent (default 120)\n"
+               "  --host-caps FILE       host facts from 'virsh capabilities' output instead of the live\n"
+               "  --domcaps FILE         probe (with --domcaps: 'virsh domcapabilities'); for libvirt's\n"
+               "                         test driver, which reports no hugepage pools\n"
                "  --json                 one JSON object on stdout\n",
                AGENT_PORT);
 }
@@ -125,7 +128,8 @@ static void on_event(const LifecycleEvent *e, void *userdata) {
 }
 
 int verb_launch(int argc, char *argv[]) {
-        enum { ARG_CONNECT = 0x100, ARG_POLICY, ARG_KEYS_DIR, ARG_CHANNEL, ARG_EVIDENCE, ARG_TYPE, ARG_BOOT, ARG_JSON };
+        enum { ARG_CONNECT = 0x100, ARG_POLICY, ARG_KEYS_DIR, ARG_CHANNEL, ARG_EVIDENCE, ARG_TYPE, ARG_BOOT, ARG_JSON,
+               ARG_HOST_CAPS, ARG_DOMCAPS };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "connect", required_argument, NULL, ARG_CONNECT },
@@ -136,6 +140,8 @@ int verb_launch(int argc, char *argv[]) {
                 { "domain-type", required_argument, NULL, ARG_TYPE },
                 { "boot-timeout", required_argument, NULL, ARG_BOOT },
                 { "json", no_argument, NULL, ARG_JSON },
+                { "host-caps", required_argument, NULL, ARG_HOST_CAPS },
+                { "domcaps", required_argument, NULL, ARG_DOMCAPS },
                 {},
         };
         _cleanup_(launch_spec_freep) LaunchSpec *spec = NULL;
@@ -146,7 +152,7 @@ int verb_launch(int argc, char *argv[]) {
         _cleanup_(placement_ledger_done) PlacementLedger ledger = {};
         _cleanup_(EVP_PKEY_freep) EVP_PKEY *token_key = NULL;
         _cleanup_free_ char *reason = NULL, *xml = NULL, *dom = NULL, *digest_hex = NULL;
-        const char *connect_uri = NULL, *policy_path = NULL, *keys_dir = NULL, *channel = NULL, *evidence = "sev-snp",
+        const char *host_caps = NULL, *domcaps = NULL, *connect_uri = NULL, *policy_path = NULL, *keys_dir = NULL, *channel = NULL, *evidence = "sev-snp",
                    *type = "kvm";
         static NonceStore nonces;
         uint64_t boot_usec = 120u * 1000000u;
@@ -203,6 +209,12 @@ int verb_launch(int argc, char *argv[]) {
                 case ARG_JSON:
                         json = true;
                         break;
+                case ARG_HOST_CAPS:
+                        host_caps = optarg;
+                        break;
+                case ARG_DOMCAPS:
+                        domcaps = optarg;
+                        break;
                 default:
                         return cli_usage_error("launch: invalid option '%s'", argv[optind - 1]);
                 }
@@ -210,6 +222,8 @@ int verb_launch(int argc, char *argv[]) {
                 return cli_usage_error(optind >= argc ? "launch: missing SPEC" : "launch: one SPEC only");
         if (!connect_uri || !policy_path)
                 return cli_usage_error("launch needs --connect and --policy");
+        if (!host_caps != !domcaps)
+                return cli_usage_error("launch: --host-caps and --domcaps go together");
 
         (void) secret_init();
         if (launch_spec_load(argv[optind], &spec, &reason) < 0)
@@ -225,8 +239,23 @@ int verb_launch(int argc, char *argv[]) {
 
         fprintf(stderr, "cvmctl: probing the host through %s\n", connect_uri);
         if (lifecycle_open(connect_uri, on_event, NULL, &l, &reason) < 0 ||
-            host_probe_libvirt(lifecycle_connection(l), spec->gpus, spec->n_gpus, NULL, &host, &reason) < 0 ||
             lifecycle_rebuild_ledger(l, &ledger, &reason) < 0)
+                return cli_error(EXIT_REJECTED, "host: %s", reason ? reason : "libvirt failed");
+        if (host_caps) {
+                /* Host facts from capability files: libvirt's test driver reports no hugepage
+                 * pools, so development launches on it describe the host this way. */
+                _cleanup_free_ uint8_t *caps = NULL, *dcaps = NULL;
+                size_t caps_size, dcaps_size;
+
+                if (cli_read_file(host_caps, &caps, &caps_size) < 0 || cli_read_file(domcaps, &dcaps, &dcaps_size) < 0)
+                        return EXIT_USAGE;
+                host = host_probe_new();
+                if (!host)
+                        return cli_error(EXIT_REJECTED, "out of memory");
+                if (host_probe_parse_caps(host, (char *) caps, caps_size, &reason) < 0 ||
+                    host_probe_parse_domcaps(host, (char *) dcaps, dcaps_size, &reason) < 0)
+                        return cli_error(EXIT_USAGE, "capabilities: %s", reason ? reason : "invalid");
+        } else if (host_probe_libvirt(lifecycle_connection(l), spec->gpus, spec->n_gpus, NULL, &host, &reason) < 0)
                 return cli_error(EXIT_REJECTED, "host: %s", reason ? reason : "libvirt failed");
         r = host_probe_tee_refusal(host, spec->tee, &reason);
         if (r < 0 || reason)

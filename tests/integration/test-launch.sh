@@ -1,0 +1,72 @@
+#!/bin/bash
+# cvmctl launch end to end on libvirt's test driver with the SEV-SNP simulator: the domain is
+# created, the guest attested, the key released; a refusal destroys the domain and releases
+# nothing; a development ("tee": "none") launch needs a policy that allows it.
+set -uo pipefail
+BUILD=${BUILD:-build}
+CVMCTL=$PWD/$BUILD/cvmctl
+AGENT=$PWD/$BUILD/cvm-agent
+passed=0 failed=0
+tmp=$(mktemp -d)
+keys=$(mktemp -d /dev/shm/cvmd-test-launch.XXXXXX)
+agent_pid=
+cleanup() { [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null; rm -rf "$tmp" "$keys"; }
+trap cleanup EXIT
+ok() { passed=$((passed + 1)); }
+bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
+cd "$tmp" || exit 1
+
+start_agent() {
+        rm -f agent.sock
+        "$AGENT" --listen "unix:$tmp/agent.sock" --once --simulate snp --sim-dir sim/snp --keys-dir "$keys" 2> agent.log &
+        agent_pid=$!
+        for _ in $(seq 50); do [ -S agent.sock ] && break; sleep 0.1; done
+}
+stop_agent() {
+        for _ in $(seq 30); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.1; done
+        kill "$agent_pid" 2>/dev/null; wait "$agent_pid" 2>/dev/null; agent_pid=
+}
+launch() { # policy
+        "$CVMCTL" launch spec.json --connect test:///default --host-caps caps.xml --domcaps domcaps.xml --domain-type test \
+                --policy "$1" --keys-dir wrapped --channel "unix:$tmp/agent.sock" --boot-timeout 5 --json > out.json 2> err
+}
+
+"$CVMCTL" sim init sim --json > sim.json 2> /dev/null || bad "sim init"
+digest=$(jq -r '.trusted_simulator_arks[0].spki_sha256' sim.json)
+head -c 32 /dev/urandom > kek.bin && chmod 0600 kek.bin
+head -c 32 /dev/urandom > data.key
+"$CVMCTL" key wrap --kek "file:$tmp/kek.bin" --kid k1 --keys-dir wrapped < data.key > /dev/null || bad "key wrap"
+echo '{"name":"job","tee":"none","vcpus":2,"memory_mib":1024,"gpus":[],"boot":{"disk":"/img.qcow2"},"policy":"p","key_ids":["k1"]}' > spec.json
+printf '{"allow_development": true, "snp": {"trusted_simulator_arks": [{"product": "Milan", "spki_sha256": "%s"}]}}' "$digest" > dev.json
+echo '{"allow_development": true, "snp": {}}' > prod.json
+echo '{"snp": {}}' > nodev.json
+printf "<capabilities><host><topology><cells num='1'><cell id='0'><memory unit='KiB'>8388608</memory>%s<cpus num='8'>%s</cpus></cell></cells></topology></host></capabilities>" \
+        "<pages unit='KiB' size='2048'>2048</pages>" \
+        "$(for c in 0 1 2 3; do echo "<cpu id='$c' socket_id='0' core_id='$c' siblings='$c,$((c + 4))'/><cpu id='$((c + 4))' socket_id='0' core_id='$c' siblings='$c,$((c + 4))'/>"; done)" > caps.xml
+echo '<domainCapabilities><features><sev supported="no"/><tdx supported="no"/></features></domainCapabilities>' > domcaps.xml
+
+start_agent
+launch dev.json; status=$?
+stop_agent
+[ "$status" -eq 0 ] && ok || bad "launch: exit $status: $(cat err)"
+jq -e '.running and .released and .confirmed and .domain == "job"' out.json > /dev/null && ok || bad "launch JSON: $(cat out.json)"
+cmp -s "$keys/k1" data.key && ok || bad "the guest's key differs"
+
+rm -f "$keys"/*
+start_agent
+launch prod.json; status=$?
+stop_agent
+[ "$status" -eq 1 ] && ok || bad "refused launch: exit $status"
+jq -e '(.running | not) and (.released | not) and (.error | test("chain.ark-pinned"))' out.json > /dev/null && ok \
+        || bad "refusal JSON: $(cat out.json)"
+grep -q "destroyed" err && ok || bad "the refused domain was not destroyed: $(cat err)"
+[ -z "$(ls -A "$keys")" ] && ok || bad "a key was installed after a refusal"
+
+launch nodev.json; status=$?
+[ "$status" -eq 1 ] && grep -q "allow_development" err && ok || bad "tee none without allow_development: exit $status $(cat err)"
+
+"$CVMCTL" launch spec.json > /dev/null 2>&1; [ $? -eq 2 ] && ok || bad "launch without --connect"
+"$CVMCTL" launch /nonexistent.json --connect test:///default --policy dev.json > /dev/null 2>&1; [ $? -eq 2 ] && ok || bad "unreadable spec"
+
+echo "launch: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
