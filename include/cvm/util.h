@@ -23,6 +23,9 @@ int hex_decode(const char *s, uint8_t **ret, size_t *ret_size);
 /* Decodes hex into exactly n bytes; -EINVAL if the length differs. */
 int hex_decode_exact(const char *s, void *dst, size_t n);
 
+/* "6f1c2a9e-4b7d-4e21-9a43-0c5d8e7f1a26" (dashes optional) into 16 bytes. */
+int uuid_parse(const char *s, uint8_t ret[16]);
+
 bool memeqzero(const void *p, size_t n);
 bool memeqbyte(uint8_t byte, const void *p, size_t n);
 

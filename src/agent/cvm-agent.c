@@ -1,15 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cvm-agent: runs inside the confidential guest and answers cvmd's attestation challenge. */
 #include <getopt.h>
-#include <linux/vm_sockets.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "agent.h"
+#include "cvm/channel-addr.h"
 #include "cvm/util.h"
 
 #define DEFAULT_VSOCK_PORT 4050u
@@ -36,60 +34,6 @@ static void help(void) {
                "  --timeout SEC         per-message timeout (default 60)\n"
                "  -h, --help            show this help\n",
                DEFAULT_VSOCK_PORT);
-}
-
-static int parse_uuid(const char *s, uint8_t ret[16]) {
-        char hex[33];
-        size_t n = 0;
-
-        for (; *s && n < 32; s++)
-                if (*s != '-')
-                        hex[n++] = *s;
-        hex[n] = '\0';
-        return *s == '\0' && n == 32 ? hex_decode_exact(hex, ret, 16) : -EINVAL;
-}
-
-static int listen_on(const char *addr) {
-        int fd;
-
-        if (strncmp(addr, "vsock:", 6) == 0) {
-                struct sockaddr_vm sa = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY };
-                char *end;
-                unsigned long port = strtoul(addr + 6, &end, 10);
-                if (*end || port == 0 || port > UINT32_MAX)
-                        return -EINVAL;
-                sa.svm_port = (unsigned) port;
-                fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                if (fd < 0)
-                        return -errno;
-                if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fd, 4) < 0) {
-                        int r = -errno;
-                        close(fd);
-                        return r;
-                }
-                return fd;
-        }
-        if (strncmp(addr, "unix:", 5) == 0) {
-                struct sockaddr_un sa = { .sun_family = AF_UNIX };
-                const char *path = addr + 5;
-                struct stat st;
-                if (strlen(path) == 0 || strlen(path) >= sizeof(sa.sun_path))
-                        return -EINVAL;
-                memcpy(sa.sun_path, path, strlen(path));
-                /* A stale socket from an earlier run may be replaced; nothing else. */
-                if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-                        (void) unlink(path);
-                fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                if (fd < 0)
-                        return -errno;
-                if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fd, 4) < 0) {
-                        int r = -errno;
-                        close(fd);
-                        return r;
-                }
-                return fd;
-        }
-        return -EINVAL;
 }
 
 int main(int argc, char *argv[]) {
@@ -169,7 +113,7 @@ int main(int argc, char *argv[]) {
                         c.keyring_user = optarg;
                         break;
                 case ARG_VM_UUID:
-                        if (parse_uuid(optarg, c.vm_uuid) < 0) {
+                        if (uuid_parse(optarg, c.vm_uuid) < 0) {
                                 fprintf(stderr, "cvm-agent: --vm-uuid: '%s' is not a UUID\n", optarg);
                                 return 2;
                         }
@@ -205,7 +149,10 @@ int main(int argc, char *argv[]) {
                 snprintf(vsock_default, sizeof(vsock_default), "vsock:%u", DEFAULT_VSOCK_PORT);
                 addr = vsock_default;
         }
-        lfd = listen_on(addr);
+        {
+                ChannelAddr a;
+                lfd = channel_addr_parse(addr, true, &a) < 0 ? -EINVAL : channel_listen(&a);
+        }
         if (lfd < 0) {
                 fprintf(stderr, "cvm-agent: cannot listen on %s: %s\n", addr, strerror(-lfd));
                 return 1;

@@ -1,16 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cvmctl attest-guest: run one attestation exchange with a guest agent by hand. */
 #include <getopt.h>
-#include <linux/vm_sockets.h>
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "cvm/appraise.h"
+#include "cvm/channel-addr.h"
 #include "cvm/crypto.h"
 #include "cvm/exchange.h"
 #include "cvm/kek.h"
@@ -83,60 +82,6 @@ static int appraise(void *userdata, const ExchangeEvidence *e, Verdict *v) {
         AttestCtx *a = userdata;
 
         return appraise_evidence(&a->appraise, e, v);
-}
-
-static int connect_channel(const char *addr) {
-        int fd;
-
-        if (strncmp(addr, "vsock:", 6) == 0) {
-                struct sockaddr_vm sa = { .svm_family = AF_VSOCK };
-                unsigned long cid, port;
-                char *end;
-                cid = strtoul(addr + 6, &end, 10);
-                if (*end != ':' || cid > UINT32_MAX)
-                        return -EINVAL;
-                port = strtoul(end + 1, &end, 10);
-                if (*end || port == 0 || port > UINT32_MAX)
-                        return -EINVAL;
-                sa.svm_cid = (unsigned) cid;
-                sa.svm_port = (unsigned) port;
-                fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                if (fd < 0)
-                        return -errno;
-                if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
-                        int r = -errno;
-                        close(fd);
-                        return r;
-                }
-                return fd;
-        }
-        if (strncmp(addr, "unix:", 5) == 0) {
-                struct sockaddr_un sa = { .sun_family = AF_UNIX };
-                if (strlen(addr + 5) == 0 || strlen(addr + 5) >= sizeof(sa.sun_path))
-                        return -EINVAL;
-                memcpy(sa.sun_path, addr + 5, strlen(addr + 5));
-                fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                if (fd < 0)
-                        return -errno;
-                if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
-                        int r = -errno;
-                        close(fd);
-                        return r;
-                }
-                return fd;
-        }
-        return -EINVAL;
-}
-
-static int parse_uuid(const char *s, uint8_t ret[16]) {
-        char hex[33];
-        size_t n = 0;
-
-        for (; *s && n < 32; s++)
-                if (*s != '-')
-                        hex[n++] = *s;
-        hex[n] = '\0';
-        return *s == '\0' && n == 32 ? hex_decode_exact(hex, ret, 16) : -EINVAL;
 }
 
 static int load_token_key(const char *path, EVP_PKEY **ret) {
@@ -232,7 +177,7 @@ int verb_attest_guest(int argc, char *argv[]) {
                         break;
                 }
                 case ARG_VM_UUID:
-                        if (parse_uuid(optarg, h.vm_uuid) < 0)
+                        if (uuid_parse(optarg, h.vm_uuid) < 0)
                                 return cli_usage_error("--vm-uuid: '%s' is not a UUID", optarg);
                         break;
                 case ARG_LAUNCH_DIGEST:
@@ -289,9 +234,12 @@ int verb_attest_guest(int argc, char *argv[]) {
         h.userdata = &u;
         h.token_key = token_key;
 
-        fd = connect_channel(channel);
-        if (fd == -EINVAL)
-                return cli_usage_error("--channel: '%s' is not vsock:CID:PORT or unix:PATH", channel);
+        {
+                ChannelAddr a;
+                if (channel_addr_parse(channel, false, &a) < 0)
+                        return cli_usage_error("--channel: '%s' is not vsock:CID:PORT or unix:PATH", channel);
+                fd = channel_connect(&a);
+        }
         if (fd < 0)
                 return cli_error(EXIT_REJECTED, "cannot connect to %s: %s", channel, strerror(-fd));
         fprintf(stderr, "cvmctl: connected to %s; challenging the guest\n", channel);

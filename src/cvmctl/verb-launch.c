@@ -8,12 +8,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
-#include <linux/vm_sockets.h>
 
 #include "cli.h"
 #include "cvm/appraise.h"
+#include "cvm/channel-addr.h"
 #include "cvm/crypto.h"
 #include "cvm/domain-xml.h"
 #include "cvm/exchange.h"
@@ -93,28 +92,14 @@ static int unwrap_keys(void *userdata, Secret **ret_bundle, char **ret_reason) {
 }
 
 /* The agent starts with the guest: retry with backoff until it answers or the boot timeout. */
-static int connect_agent(const char *addr, uint32_t cid, uint64_t deadline_usec) {
+static int connect_agent(const ChannelAddr *a, uint64_t deadline_usec) {
         unsigned delay_ms = 100;
 
         for (;;) {
-                int fd;
+                int fd = channel_connect(a);
 
-                if (addr && strncmp(addr, "unix:", 5) == 0) {
-                        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-                        if (strlen(addr + 5) == 0 || strlen(addr + 5) >= sizeof(sa.sun_path))
-                                return -EINVAL;
-                        memcpy(sa.sun_path, addr + 5, strlen(addr + 5));
-                        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                        if (fd >= 0 && connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0)
-                                return fd;
-                } else {
-                        struct sockaddr_vm sa = { .svm_family = AF_VSOCK, .svm_cid = cid, .svm_port = AGENT_PORT };
-                        fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                        if (fd >= 0 && connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0)
-                                return fd;
-                }
                 if (fd >= 0)
-                        close(fd);
+                        return fd;
                 if (proto_now_usec() + delay_ms * 1000u >= deadline_usec)
                         return -ETIMEDOUT;
                 usleep(delay_ms * 1000u);
@@ -161,6 +146,7 @@ int verb_launch(int argc, char *argv[]) {
                            .appraise = appraise, .unwrap_keys = unwrap_keys, .userdata = &ctx };
         ExchangeResult res = {};
         DomainXmlOptions xo = {};
+        ChannelAddr agent_addr = {};
         PlacementOptions po = { .housekeeping_cores = 1 };
         uint32_t cid = 0;
         bool json = false;
@@ -181,7 +167,7 @@ int verb_launch(int argc, char *argv[]) {
                         keys_dir = optarg;
                         break;
                 case ARG_CHANNEL:
-                        if (strncmp(optarg, "unix:", 5) != 0 && strncmp(optarg, "vsock:", 6) != 0)
+                        if (channel_addr_parse(optarg, false, &agent_addr) < 0)
                                 return cli_usage_error("--channel: '%s' is not unix:PATH or vsock:CID:PORT", optarg);
                         channel = optarg;
                         break;
@@ -285,7 +271,10 @@ int verb_launch(int argc, char *argv[]) {
         h.gpus = (uint32_t) spec->n_gpus;
         h.token_key = token_key;
         (void) lifecycle_domain_uuid(l, dom, h.vm_uuid);
-        fd = connect_agent(channel, spec->vsock_cid ? spec->vsock_cid : cid, proto_now_usec() + boot_usec);
+        if (!channel)
+                agent_addr = (ChannelAddr) { .family = AF_VSOCK, .cid = spec->vsock_cid ? spec->vsock_cid : cid,
+                                             .port = AGENT_PORT };
+        fd = connect_agent(&agent_addr, proto_now_usec() + boot_usec);
         if (fd < 0) {
                 (void) lifecycle_destroy(l, dom, NULL);
                 return cli_error(EXIT_REJECTED, "the guest agent did not answer (%s); domain '%s' destroyed",

@@ -77,6 +77,17 @@ int hex_decode_exact(const char *s, void *dst, size_t n) {
         return 0;
 }
 
+int uuid_parse(const char *s, uint8_t ret[16]) {
+        char hex[33];
+        size_t n = 0;
+
+        for (; *s && n < 32; s++)
+                if (*s != '-')
+                        hex[n++] = *s;
+        hex[n] = '\0';
+        return *s == '\0' && n == 32 ? hex_decode_exact(hex, ret, 16) : -EINVAL;
+}
+
 bool memeqbyte(uint8_t byte, const void *p, size_t n) {
         const uint8_t *b = p;
 
