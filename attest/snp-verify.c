@@ -11,35 +11,7 @@
 #include "cvm/snp.h"
 #include "cvm/util.h"
 
-typedef struct Ctx {
-        Verdict *v;
-        bool ok; /* every required check so far passed */
-} Ctx;
-
-static void pass(Ctx *c, const char *name, const char *fmt, ...) _printf_(3, 4);
-static void pass(Ctx *c, const char *name, const char *fmt, ...) {
-        _cleanup_free_ char *d = NULL;
-        va_list ap;
-
-        va_start(ap, fmt);
-        d = strdup_vprintf(fmt, ap);
-        va_end(ap);
-        verdict_check(c->v, name, CHECK_PASS, "%s", d ? d : "");
-}
-
-static void failed(Ctx *c, const char *name, const char *fmt, ...) _printf_(3, 4);
-static void failed(Ctx *c, const char *name, const char *fmt, ...) {
-        _cleanup_free_ char *d = NULL;
-        va_list ap;
-
-        va_start(ap, fmt);
-        d = strdup_vprintf(fmt, ap);
-        va_end(ap);
-        verdict_check(c->v, name, CHECK_FAIL, "%s", d ? d : "(out of memory)");
-        c->ok = false;
-}
-
-static void skipped(Ctx *c, const char *name, const char *why) {
+static void skipped(VerdictRun *c, const char *name, const char *why) {
         verdict_check(c->v, name, CHECK_SKIP, "%s", why);
 }
 
@@ -86,7 +58,7 @@ static const char *cached_link(int *cache, X509 *cert, X509 *issuer) {
         return why;
 }
 
-static void verify_product(Ctx *c, SnpChain *chain, SnpReport *r, SnpCertRole leaf_role, bool *ret_known,
+static void verify_product(VerdictRun *c, SnpChain *chain, SnpReport *r, SnpCertRole leaf_role, bool *ret_known,
                            SnpProduct *ret_product) {
         SnpProduct inter_product = _SNP_PRODUCT_INVALID, ark_product = _SNP_PRODUCT_INVALID, cpu_product;
         X509 *inter = snp_chain_intermediate(chain), *ark = chain->cert[SNP_ROLE_ARK];
@@ -100,28 +72,28 @@ static void verify_product(Ctx *c, SnpChain *chain, SnpReport *r, SnpCertRole le
 
         k = snp_report_product(r, &cpu_product);
         if (k == -EOPNOTSUPP)
-                return failed(c, "product",
+                return verdict_fail(c, "product",
                               "CPUID family 0x%02x model 0x%02x is not a product with an AMD certificate chain "
                               "(Milan, Genoa, Turin)",
                               r->cpuid_fam_id, r->cpuid_mod_id);
         if (k < 0) {
                 /* v2: the report does not say; the certificates do. */
                 if (inter_product < 0)
-                        return failed(c, "product",
+                        return verdict_fail(c, "product",
                                       "version 2 reports carry no CPUID and no ASK/ASVK names the product");
                 cpu_product = inter_product;
         }
         if (inter_product >= 0 && inter_product != cpu_product)
-                return failed(c, "product", "report is from a %s CPU but the %s is for %s",
+                return verdict_fail(c, "product", "report is from a %s CPU but the %s is for %s",
                               snp_product_to_string(cpu_product), leaf_role == SNP_ROLE_VLEK ? "ASVK" : "ASK",
                               snp_product_to_string(inter_product));
         if (ark_product >= 0 && ark_product != cpu_product)
-                return failed(c, "product", "report is from a %s CPU but the ARK is for %s",
+                return verdict_fail(c, "product", "report is from a %s CPU but the ARK is for %s",
                               snp_product_to_string(cpu_product), snp_product_to_string(ark_product));
         if (chain->leaf_info_ok && chain->leaf_info.product_name[0] &&
             strncasecmp(chain->leaf_info.product_name, snp_product_to_string(cpu_product),
                         strlen(snp_product_to_string(cpu_product))) != 0)
-                return failed(c, "product", "leaf productName '%s' is not %s", chain->leaf_info.product_name,
+                return verdict_fail(c, "product", "leaf productName '%s' is not %s", chain->leaf_info.product_name,
                               snp_product_to_string(cpu_product));
 
         /* A v2 report's TCB layout was guessed from CHIP_ID; the product settles it. */
@@ -131,69 +103,69 @@ static void verify_product(Ctx *c, SnpChain *chain, SnpReport *r, SnpCertRole le
         *ret_known = true;
         *ret_product = cpu_product;
         if (k < 0)
-                pass(c, "product", "%s (named by the certificates; version 2 reports carry no CPUID)",
+                verdict_pass(c, "product", "%s (named by the certificates; version 2 reports carry no CPUID)",
                      snp_product_to_string(cpu_product));
         else
-                pass(c, "product", "%s (CPUID family 0x%02x model 0x%02x stepping %u)",
+                verdict_pass(c, "product", "%s (CPUID family 0x%02x model 0x%02x stepping %u)",
                      snp_product_to_string(cpu_product), r->cpuid_fam_id, r->cpuid_mod_id, r->cpuid_step);
 }
 
-static void verify_ark_pin(Ctx *c, SnpChain *chain, SnpProduct product, const SnpVerifyParams *p) {
+static void verify_ark_pin(VerdictRun *c, SnpChain *chain, SnpProduct product, const SnpVerifyParams *p) {
         X509 *ark = chain->cert[SNP_ROLE_ARK];
         _cleanup_free_ char *hex = NULL;
 
         if (!chain->ark_digest_ok) {
                 if (x509_spki_sha256(ark, chain->ark_digest) < 0)
-                        return failed(c, "chain.ark-pinned", "ARK public key cannot be encoded");
+                        return verdict_fail(c, "chain.ark-pinned", "ARK public key cannot be encoded");
                 chain->ark_digest_ok = true;
         }
         for (size_t i = 0; i < p->n_anchors; i++)
                 if (p->anchors[i].product == product && memcmp(p->anchors[i].spki_sha256, chain->ark_digest, 32) == 0)
-                        return pass(c, "chain.ark-pinned", "ARK key matches the pinned %s",
+                        return verdict_pass(c, "chain.ark-pinned", "ARK key matches the pinned %s",
                                     p->anchors[i].label ? p->anchors[i].label : "anchor");
         hex = hex_encode(chain->ark_digest, 32);
-        failed(c, "chain.ark-pinned", "ARK public key (SHA-256 %s) is not a trusted %s root", hex ? hex : "?",
+        verdict_fail(c, "chain.ark-pinned", "ARK public key (SHA-256 %s) is not a trusted %s root", hex ? hex : "?",
                snp_product_to_string(product));
 }
 
-static void verify_chain_signatures(Ctx *c, SnpChain *chain, X509 *leaf, X509 *inter, X509 *ark) {
+static void verify_chain_signatures(VerdictRun *c, SnpChain *chain, X509 *leaf, X509 *inter, X509 *ark) {
         const char *why;
 
         why = cached_link(&chain->link_ark, ark, ark);
         if (why)
-                failed(c, "chain.ark-signature", "ARK self-signature: %s", why);
+                verdict_fail(c, "chain.ark-signature", "ARK self-signature: %s", why);
         else if (X509_check_ca(ark) < 1)
-                failed(c, "chain.ark-signature", "ARK is not a CA certificate");
+                verdict_fail(c, "chain.ark-signature", "ARK is not a CA certificate");
         else
-                pass(c, "chain.ark-signature", "ARK is self-signed (RSASSA-PSS SHA-384)");
+                verdict_pass(c, "chain.ark-signature", "ARK is self-signed (RSASSA-PSS SHA-384)");
 
         why = cached_link(&chain->link_intermediate, inter, ark);
         if (why)
-                failed(c, "chain.intermediate-signature", "ARK over the intermediate: %s", why);
+                verdict_fail(c, "chain.intermediate-signature", "ARK over the intermediate: %s", why);
         else if (X509_check_ca(inter) < 1)
-                failed(c, "chain.intermediate-signature", "intermediate is not a CA certificate");
+                verdict_fail(c, "chain.intermediate-signature", "intermediate is not a CA certificate");
         else
-                pass(c, "chain.intermediate-signature", "ARK signed the intermediate (RSASSA-PSS SHA-384)");
+                verdict_pass(c, "chain.intermediate-signature", "ARK signed the intermediate (RSASSA-PSS SHA-384)");
 
         why = cached_link(&chain->link_leaf, leaf, inter);
         if (why)
-                failed(c, "chain.leaf-signature", "intermediate over the leaf: %s", why);
+                verdict_fail(c, "chain.leaf-signature", "intermediate over the leaf: %s", why);
         else
-                pass(c, "chain.leaf-signature", "intermediate signed the leaf (RSASSA-PSS SHA-384)");
+                verdict_pass(c, "chain.leaf-signature", "intermediate signed the leaf (RSASSA-PSS SHA-384)");
 }
 
-static void verify_validity(Ctx *c, X509 *leaf, const char *leaf_name, X509 *inter, const char *inter_name, X509 *ark,
+static void verify_validity(VerdictRun *c, X509 *leaf, const char *leaf_name, X509 *inter, const char *inter_name, X509 *ark,
                             int64_t at) {
         char why[160], t[32];
 
         if (!cert_valid_at(ark, "ARK", at, why, sizeof(why)) ||
             !cert_valid_at(inter, inter_name, at, why, sizeof(why)) ||
             !cert_valid_at(leaf, leaf_name, at, why, sizeof(why)))
-                return failed(c, "chain.validity", "at %s: %s", format_rfc3339(at, t, sizeof(t)), why);
-        pass(c, "chain.validity", "every certificate is valid at %s", format_rfc3339(at, t, sizeof(t)));
+                return verdict_fail(c, "chain.validity", "at %s: %s", format_rfc3339(at, t, sizeof(t)), why);
+        verdict_pass(c, "chain.validity", "every certificate is valid at %s", format_rfc3339(at, t, sizeof(t)));
 }
 
-static void verify_revocation(Ctx *c, SnpChain *chain, X509 *inter, X509 *ark, const SnpVerifyParams *p,
+static void verify_revocation(VerdictRun *c, SnpChain *chain, X509 *inter, X509 *ark, const SnpVerifyParams *p,
                               bool *ret_checked) {
         X509_CRL *crl = chain->crl;
         X509_REVOKED *rev = NULL;
@@ -203,34 +175,34 @@ static void verify_revocation(Ctx *c, SnpChain *chain, X509 *inter, X509 *ark, c
         *ret_checked = false;
         if (!crl) {
                 if (p->require_crl)
-                        return failed(c, "chain.revocation", "no CRL was given and one is required");
+                        return verdict_fail(c, "chain.revocation", "no CRL was given and one is required");
                 return skipped(c, "chain.revocation", "no CRL given (--crl, the certificate table or KDS)");
         }
         if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(ark)) != 0)
-                return failed(c, "chain.revocation", "CRL is not issued by the ARK");
+                return verdict_fail(c, "chain.revocation", "CRL is not issued by the ARK");
         if (chain->crl_signature < 0) {
                 int k = X509_CRL_verify(crl, X509_get0_pubkey(ark));
                 openssl_clear_errors();
                 chain->crl_signature = k == 1;
         }
         if (!chain->crl_signature)
-                return failed(c, "chain.revocation", "CRL signature does not verify with the ARK key");
+                return verdict_fail(c, "chain.revocation", "CRL signature does not verify with the ARK key");
         if (asn1_time_to_unix(X509_CRL_get0_lastUpdate(crl), &this_update) < 0 || !X509_CRL_get0_nextUpdate(crl) ||
             asn1_time_to_unix(X509_CRL_get0_nextUpdate(crl), &next_update) < 0)
-                return failed(c, "chain.revocation", "CRL lacks a readable thisUpdate/nextUpdate");
+                return verdict_fail(c, "chain.revocation", "CRL lacks a readable thisUpdate/nextUpdate");
         if (p->at < this_update || p->at > next_update)
-                return failed(c, "chain.revocation", "CRL is not current at the verification time (%s to %s)",
+                return verdict_fail(c, "chain.revocation", "CRL is not current at the verification time (%s to %s)",
                               format_rfc3339(this_update, t1, sizeof(t1)), format_rfc3339(next_update, t2, sizeof(t2)));
         if (X509_CRL_get0_by_cert(crl, &rev, inter) == 1) {
                 _cleanup_free_ char *cn = x509_subject_cn(inter);
-                return failed(c, "chain.revocation", "%s is revoked by the ARK's CRL", cn ? cn : "intermediate");
+                return verdict_fail(c, "chain.revocation", "%s is revoked by the ARK's CRL", cn ? cn : "intermediate");
         }
         *ret_checked = true;
-        pass(c, "chain.revocation", "intermediate not revoked (CRL %s, next update %s)",
+        verdict_pass(c, "chain.revocation", "intermediate not revoked (CRL %s, next update %s)",
              format_rfc3339(this_update, t1, sizeof(t1)), format_rfc3339(next_update, t2, sizeof(t2)));
 }
 
-static void verify_tcb_binding(Ctx *c, const SnpLeafInfo *li, const SnpTcb *t, bool turin) {
+static void verify_tcb_binding(VerdictRun *c, const SnpLeafInfo *li, const SnpTcb *t, bool turin) {
         char diff[256] = "";
         size_t n = 0;
         const struct {
@@ -258,58 +230,58 @@ static void verify_tcb_binding(Ctx *c, const SnpLeafInfo *li, const SnpTcb *t, b
                                        n ? "; " : "", f[i].name, spl, tcb);
         }
         if (n > 0)
-                return failed(c, "tcb.binding", "%s", diff);
+                return verdict_fail(c, "tcb.binding", "%s", diff);
         if (turin)
-                pass(c, "tcb.binding", "leaf SPLs equal REPORTED_TCB (fmc %d bl %d tee %d snp %d ucode %d)", t->fmc,
+                verdict_pass(c, "tcb.binding", "leaf SPLs equal REPORTED_TCB (fmc %d bl %d tee %d snp %d ucode %d)", t->fmc,
                      t->bl, t->tee, t->snp, t->ucode);
         else
-                pass(c, "tcb.binding", "leaf SPLs equal REPORTED_TCB (bl %d tee %d snp %d ucode %d)", t->bl, t->tee,
+                verdict_pass(c, "tcb.binding", "leaf SPLs equal REPORTED_TCB (bl %d tee %d snp %d ucode %d)", t->bl, t->tee,
                      t->snp, t->ucode);
 }
 
-static void verify_chip_id(Ctx *c, const SnpLeafInfo *li, const SnpReport *r, SnpCertRole leaf_role, bool turin) {
+static void verify_chip_id(VerdictRun *c, const SnpLeafInfo *li, const SnpReport *r, SnpCertRole leaf_role, bool turin) {
         size_t want = turin ? 8 : 64;
 
         if (leaf_role == SNP_ROLE_VLEK) {
                 if (li->hwid_size > 0)
-                        return failed(c, "chip-id.binding", "a VLEK must not carry a hwID");
+                        return verdict_fail(c, "chip-id.binding", "a VLEK must not carry a hwID");
                 return skipped(c, "chip-id.binding", "VLEK certificates carry no hwID; nothing to bind");
         }
         if (li->hwid_size != want)
-                return failed(c, "chip-id.binding", "VCEK hwID has %zu bytes; %s uses %zu", li->hwid_size,
+                return verdict_fail(c, "chip-id.binding", "VCEK hwID has %zu bytes; %s uses %zu", li->hwid_size,
                               turin ? "Turin" : "Milan/Genoa", want);
         if (memcmp(li->hwid, r->chip_id, want) != 0)
-                return failed(c, "chip-id.binding", "VCEK hwID differs from CHIP_ID%s", turin ? "[0:8]" : "");
-        pass(c, "chip-id.binding", "VCEK hwID equals CHIP_ID%s", turin ? "[0:8]" : "");
+                return verdict_fail(c, "chip-id.binding", "VCEK hwID differs from CHIP_ID%s", turin ? "[0:8]" : "");
+        verdict_pass(c, "chip-id.binding", "VCEK hwID equals CHIP_ID%s", turin ? "[0:8]" : "");
 }
 
-static void verify_report_signature(Ctx *c, const SnpReport *r, X509 *leaf) {
+static void verify_report_signature(VerdictRun *c, const SnpReport *r, X509 *leaf) {
         _cleanup_(BN_freep) BIGNUM *br = NULL, *bs = NULL;
         EVP_PKEY *key = X509_get0_pubkey(leaf);
         uint8_t digest[SHA384_DIGEST_LENGTH];
         int k;
 
         if (!pkey_is_ec_curve(key, NID_secp384r1))
-                return failed(c, "report.signature", "leaf key is not an EC P-384 key");
+                return verdict_fail(c, "report.signature", "leaf key is not an EC P-384 key");
         SHA384(r->raw, SNP_SIGNED_SIZE, digest);
         /* R and S are 72-byte little-endian integers. */
         br = BN_lebin2bn(r->signature_r, 72, NULL);
         bs = BN_lebin2bn(r->signature_s, 72, NULL);
         if (!br || !bs)
-                return failed(c, "report.signature", "out of memory");
+                return verdict_fail(c, "report.signature", "out of memory");
         k = ecdsa_verify_digest(key, digest, sizeof(digest), br, bs);
         if (k != 1)
-                return failed(c, "report.signature",
+                return verdict_fail(c, "report.signature",
                               "ECDSA P-384/SHA-384 signature over bytes 0x000-0x29F does not verify with the %s key",
                               snp_cert_role_to_string(snp_cert_identify(leaf, NULL)));
-        pass(c, "report.signature", "ECDSA P-384/SHA-384 over bytes 0x000-0x29F verifies with the leaf key");
+        verdict_pass(c, "report.signature", "ECDSA P-384/SHA-384 over bytes 0x000-0x29F verifies with the leaf key");
 }
 
 int snp_verify(const uint8_t *data, size_t size, SnpChain *chain, const SnpVerifyParams *params,
                SnpAppraisal *ret_appraisal, Verdict *v) {
         _cleanup_free_ SnpAppraisal *a = calloc(1, sizeof(SnpAppraisal));
         _cleanup_free_ char *reason = NULL;
-        Ctx c = {.v = v, .ok = true};
+        VerdictRun c = verdict_run(v);
         X509 *leaf, *inter, *ark;
         SnpCertRole leaf_role;
         SnpSigningKey sk;
@@ -320,11 +292,11 @@ int snp_verify(const uint8_t *data, size_t size, SnpChain *chain, const SnpVerif
         v->authentic = false;
 
         if (snp_report_parse(data, size, &a->report, &reason) < 0) {
-                failed(&c, "report.parse", "%s", reason ? reason : "malformed report");
+                verdict_fail(&c, "report.parse", "%s", reason ? reason : "malformed report");
                 goto done;
         }
         a->parsed = true;
-        pass(&c, "report.parse", "version %u, %u bytes, reserved fields zero", a->report.version, SNP_REPORT_SIZE);
+        verdict_pass(&c, "report.parse", "version %u, %u bytes, reserved fields zero", a->report.version, SNP_REPORT_SIZE);
 
         sk = a->signing_key = snp_report_signing_key(&a->report);
         leaf = snp_chain_leaf(chain);
@@ -333,21 +305,21 @@ int snp_verify(const uint8_t *data, size_t size, SnpChain *chain, const SnpVerif
         leaf_role = chain->cert[SNP_ROLE_VLEK] ? SNP_ROLE_VLEK : SNP_ROLE_VCEK;
 
         if (sk == SNP_SIGNING_KEY_NONE)
-                failed(&c, "report.signing-key", "SIGNING_KEY is 7: the report is unsigned");
+                verdict_fail(&c, "report.signing-key", "SIGNING_KEY is 7: the report is unsigned");
         else if (leaf && (sk == SNP_SIGNING_KEY_VLEK) != (leaf_role == SNP_ROLE_VLEK))
-                failed(&c, "report.signing-key", "report says it is signed by the %s but the leaf given is a %s",
+                verdict_fail(&c, "report.signing-key", "report says it is signed by the %s but the leaf given is a %s",
                        sk == SNP_SIGNING_KEY_VLEK ? "VLEK" : "VCEK", snp_cert_role_to_string(leaf_role));
         else
-                pass(&c, "report.signing-key", "signed by the %s", sk == SNP_SIGNING_KEY_VLEK ? "VLEK" : "VCEK");
+                verdict_pass(&c, "report.signing-key", "signed by the %s", sk == SNP_SIGNING_KEY_VLEK ? "VLEK" : "VCEK");
 
         if (!leaf || !inter || !ark) {
-                failed(&c, "chain.complete",
+                verdict_fail(&c, "chain.complete",
                        "missing %s%s%s; give them with --certs or --cert-table, or fetch them from KDS",
                        !leaf ? (sk == SNP_SIGNING_KEY_VLEK ? "the VLEK " : "the VCEK ") : "",
                        !inter ? (sk == SNP_SIGNING_KEY_VLEK ? "the ASVK " : "the ASK ") : "", !ark ? "the ARK" : "");
                 goto done;
         }
-        pass(&c, "chain.complete", "%s, %s and ARK present", snp_cert_role_to_string(leaf_role),
+        verdict_pass(&c, "chain.complete", "%s, %s and ARK present", snp_cert_role_to_string(leaf_role),
              leaf_role == SNP_ROLE_VLEK ? "ASVK" : "ASK");
 
         if (!chain->leaf_info_ok && !chain->leaf_info_error) {
@@ -365,7 +337,7 @@ int snp_verify(const uint8_t *data, size_t size, SnpChain *chain, const SnpVerif
                         leaf_role == SNP_ROLE_VLEK ? "ASVK" : "ASK", ark, params->at);
         verify_revocation(&c, chain, inter, ark, params, &a->crl_checked);
         if (!chain->leaf_info_ok)
-                failed(&c, "tcb.binding", "%s", chain->leaf_info_error ? chain->leaf_info_error : "leaf extensions");
+                verdict_fail(&c, "tcb.binding", "%s", chain->leaf_info_error ? chain->leaf_info_error : "leaf extensions");
         else {
                 bool turin = a->report.reported_tcb.turin;
                 verify_tcb_binding(&c, &chain->leaf_info, &a->report.reported_tcb, turin);

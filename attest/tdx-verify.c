@@ -221,34 +221,6 @@ int tdx_pck_info_parse(X509 *leaf, TdxPckInfo *ret, char **ret_reason) {
 
 /* ---- helpers ---- */
 
-typedef struct Ctx {
-        Verdict *v;
-        bool ok;
-} Ctx;
-
-static void pass(Ctx *c, const char *name, const char *fmt, ...) _printf_(3, 4);
-static void pass(Ctx *c, const char *name, const char *fmt, ...) {
-        _cleanup_free_ char *d = NULL;
-        va_list ap;
-
-        va_start(ap, fmt);
-        d = strdup_vprintf(fmt, ap);
-        va_end(ap);
-        verdict_check(c->v, name, CHECK_PASS, "%s", d ? d : "");
-}
-
-static void failed(Ctx *c, const char *name, const char *fmt, ...) _printf_(3, 4);
-static void failed(Ctx *c, const char *name, const char *fmt, ...) {
-        _cleanup_free_ char *d = NULL;
-        va_list ap;
-
-        va_start(ap, fmt);
-        d = strdup_vprintf(fmt, ap);
-        va_end(ap);
-        verdict_check(c->v, name, CHECK_FAIL, "%s", d ? d : "(out of memory)");
-        c->ok = false;
-}
-
 static int p256_verify(EVP_PKEY *key, const uint8_t *msg, size_t n, const uint8_t sig[64]) {
         _cleanup_(BN_freep) BIGNUM *r = BN_bin2bn(sig, 32, NULL), *s = BN_bin2bn(sig + 32, 32, NULL);
         uint8_t digest[SHA256_DIGEST_LENGTH];
@@ -332,7 +304,7 @@ static bool root_is_pinned(X509 *root, const TdxVerifyParams *p, uint8_t ret_dig
 
 /* A collateral issuer chain: cert[0] ← ... ← cert[n-1], the last self-signed and pinned; every
  * certificate valid at `at`. Signature results are cached in *cache. */
-static void check_issuer_chain(Ctx *c, const char *name, const char *file, STACK_OF(X509) *sk, int *cache,
+static void check_issuer_chain(VerdictRun *c, const char *name, const char *file, STACK_OF(X509) *sk, int *cache,
                                const char *want_cn, const TdxVerifyParams *p, bool *ret_ok) {
         uint8_t digest[32];
         char why[256];
@@ -341,17 +313,17 @@ static void check_issuer_chain(Ctx *c, const char *name, const char *file, STACK
 
         *ret_ok = false;
         if (n < 2 || n > 4)
-                return failed(c, name, "%s: expected the signing certificate and the root, found %d certificates", file,
+                return verdict_fail(c, name, "%s: expected the signing certificate and the root, found %d certificates", file,
                               n);
         if (!root_is_pinned(sk_X509_value(sk, n - 1), p, digest)) {
                 _cleanup_free_ char *h = hex_encode(digest, 32);
-                return failed(c, name, "%s: root key (SPKI SHA-256 %s) is not the pinned Intel SGX Root CA", file,
+                return verdict_fail(c, name, "%s: root key (SPKI SHA-256 %s) is not the pinned Intel SGX Root CA", file,
                               h ? h : "?");
         }
         if (want_cn) {
                 _cleanup_free_ char *cn = x509_subject_cn(sk_X509_value(sk, 0));
                 if (!streq_ptr(cn, want_cn))
-                        return failed(c, name, "%s: first certificate is '%s', not '%s'", file, cn ? cn : "(no CN)",
+                        return verdict_fail(c, name, "%s: first certificate is '%s', not '%s'", file, cn ? cn : "(no CN)",
                                       want_cn);
         }
         if (*cache != 1) {
@@ -362,12 +334,12 @@ static void check_issuer_chain(Ctx *c, const char *name, const char *file, STACK
                                 w = "an issuing certificate is not a CA";
                 *cache = w ? 0 : 1;
                 if (w)
-                        return failed(c, name, "%s: %s", file, w);
+                        return verdict_fail(c, name, "%s: %s", file, w);
         }
         if (chain_validity(sk, p->at, why, sizeof(why)))
-                return failed(c, name, "%s: %s", file, why);
+                return verdict_fail(c, name, "%s: %s", file, why);
         *ret_ok = true;
-        pass(c, name, "%s: %d certificates chain to the pinned Intel SGX Root CA, valid at the verification time",
+        verdict_pass(c, name, "%s: %d certificates chain to the pinned Intel SGX Root CA, valid at the verification time",
              file, n);
 }
 
@@ -404,7 +376,7 @@ static int crl_signed_by(X509_CRL *crl, X509 *issuer) {
 
 /* ---- the quote ---- */
 
-static STACK_OF(X509) *verify_pck_chain(Ctx *c, const TdxQuote *q, TdxCollateral *col, const TdxVerifyParams *p) {
+static STACK_OF(X509) *verify_pck_chain(VerdictRun *c, const TdxQuote *q, TdxCollateral *col, const TdxVerifyParams *p) {
         _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *sk = NULL;
         _cleanup_free_ char *reason = NULL, *leaf_cn = NULL, *inter_cn = NULL;
         X509 *leaf, *inter, *root;
@@ -417,52 +389,52 @@ static STACK_OF(X509) *verify_pck_chain(Ctx *c, const TdxQuote *q, TdxCollateral
         if (col && col->pck_chain && memcmp(col->pck_chain_sha256, chain_sha, 32) == 0) {
                 sk = X509_chain_up_ref(col->pck_chain);
                 if (!sk) {
-                        failed(c, "pck.chain-parse", "out of memory");
+                        verdict_fail(c, "pck.chain-parse", "out of memory");
                         return NULL;
                 }
                 cached = true;
         } else if (tdx_pck_chain_parse(q->pck_chain, q->pck_chain_size, &sk, &reason) < 0) {
-                failed(c, "pck.chain-parse", "%s", reason ? reason : "PCK chain does not parse");
+                verdict_fail(c, "pck.chain-parse", "%s", reason ? reason : "PCK chain does not parse");
                 return NULL;
         }
         if (sk_X509_num(sk) != 3) {
-                failed(c, "pck.chain-parse", "PCK chain has %d certificates; expected leaf, PCK CA and root",
+                verdict_fail(c, "pck.chain-parse", "PCK chain has %d certificates; expected leaf, PCK CA and root",
                        sk_X509_num(sk));
                 return NULL;
         }
-        pass(c, "pck.chain-parse", "PEM chain of 3 certificates (type 6 nesting type 5)");
+        verdict_pass(c, "pck.chain-parse", "PEM chain of 3 certificates (type 6 nesting type 5)");
         leaf = sk_X509_value(sk, 0);
         inter = sk_X509_value(sk, 1);
         root = sk_X509_value(sk, 2);
 
         if (!root_is_pinned(root, p, digest)) {
                 _cleanup_free_ char *h = hex_encode(digest, 32);
-                failed(c, "pck.root-pinned", "root public key (SPKI SHA-256 %s) is not the pinned Intel SGX Root CA",
+                verdict_fail(c, "pck.root-pinned", "root public key (SPKI SHA-256 %s) is not the pinned Intel SGX Root CA",
                        h ? h : "?");
         } else
-                pass(c, "pck.root-pinned", "root key matches the pinned Intel SGX Root CA");
+                verdict_pass(c, "pck.root-pinned", "root key matches the pinned Intel SGX Root CA");
 
         leaf_cn = x509_subject_cn(leaf);
         inter_cn = x509_subject_cn(inter);
         if (!leaf_cn || !strstr(leaf_cn, "SGX PCK Certificate"))
-                failed(c, "pck.profile", "leaf '%s' is not an SGX PCK Certificate", leaf_cn ? leaf_cn : "(no CN)");
+                verdict_fail(c, "pck.profile", "leaf '%s' is not an SGX PCK Certificate", leaf_cn ? leaf_cn : "(no CN)");
         else if (!streq_ptr(inter_cn, "Intel SGX PCK Platform CA") && !streq_ptr(inter_cn, "Intel SGX PCK Processor CA"))
-                failed(c, "pck.profile", "intermediate '%s' is not the Intel SGX PCK Platform or Processor CA",
+                verdict_fail(c, "pck.profile", "intermediate '%s' is not the Intel SGX PCK Platform or Processor CA",
                        inter_cn ? inter_cn : "(no CN)");
         else
-                pass(c, "pck.profile", "'%s' issued by '%s'", leaf_cn, inter_cn);
+                verdict_pass(c, "pck.profile", "'%s' issued by '%s'", leaf_cn, inter_cn);
 
         if (cached)
-                pass(c, "pck.chain-signatures", "root → PCK CA → PCK leaf verify (ECDSA P-256, SHA-256; same chain "
+                verdict_pass(c, "pck.chain-signatures", "root → PCK CA → PCK leaf verify (ECDSA P-256, SHA-256; same chain "
                                                 "as verified before)");
         else if ((w = check_link(root, root)) || X509_check_ca(root) < 1)
-                failed(c, "pck.chain-signatures", "root self-signature: %s", w ? w : "root is not a CA");
+                verdict_fail(c, "pck.chain-signatures", "root self-signature: %s", w ? w : "root is not a CA");
         else if ((w = check_link(inter, root)) || X509_check_ca(inter) < 1)
-                failed(c, "pck.chain-signatures", "root over the PCK CA: %s", w ? w : "PCK CA is not a CA");
+                verdict_fail(c, "pck.chain-signatures", "root over the PCK CA: %s", w ? w : "PCK CA is not a CA");
         else if ((w = check_link(leaf, inter)))
-                failed(c, "pck.chain-signatures", "PCK CA over the leaf: %s", w);
+                verdict_fail(c, "pck.chain-signatures", "PCK CA over the leaf: %s", w);
         else {
-                pass(c, "pck.chain-signatures", "root → PCK CA → PCK leaf verify (ECDSA P-256, SHA-256)");
+                verdict_pass(c, "pck.chain-signatures", "root → PCK CA → PCK leaf verify (ECDSA P-256, SHA-256)");
                 if (col) {
                         STACK_OF(X509) *keep = X509_chain_up_ref(sk);
                         if (keep) {
@@ -474,105 +446,105 @@ static STACK_OF(X509) *verify_pck_chain(Ctx *c, const TdxQuote *q, TdxCollateral
         }
 
         if (chain_validity(sk, p->at, why, sizeof(why)))
-                failed(c, "pck.validity", "%s", why);
+                verdict_fail(c, "pck.validity", "%s", why);
         else {
                 char t[32];
-                pass(c, "pck.validity", "every certificate is valid at %s", format_rfc3339(p->at, t, sizeof(t)));
+                verdict_pass(c, "pck.validity", "every certificate is valid at %s", format_rfc3339(p->at, t, sizeof(t)));
         }
         return TAKE_PTR(sk);
 }
 
-static void verify_qe_report(Ctx *c, const TdxQuote *q, X509 *leaf) {
+static void verify_qe_report(VerdictRun *c, const TdxQuote *q, X509 *leaf) {
         uint8_t expect[32], buf[64 + UINT16_MAX];
         int k;
 
         k = p256_verify(X509_get0_pubkey(leaf), q->qe_report.raw, TDX_SGX_REPORT_SIZE, q->qe_report_signature);
         if (k == 1)
-                pass(c, "qe.report-signature", "the QE report is signed by the PCK leaf (ECDSA P-256, SHA-256)");
+                verdict_pass(c, "qe.report-signature", "the QE report is signed by the PCK leaf (ECDSA P-256, SHA-256)");
         else
-                failed(c, "qe.report-signature", "the QE report signature does not verify with the PCK leaf key");
+                verdict_fail(c, "qe.report-signature", "the QE report signature does not verify with the PCK leaf key");
 
         memcpy(buf, q->att_key, 64);
         memcpy(buf + 64, q->qe_auth_data, q->qe_auth_size);
         SHA256(buf, 64 + q->qe_auth_size, expect);
         if (memcmp(expect, q->qe_report.report_data, 32) != 0)
-                failed(c, "qe.binding", "QE REPORT_DATA[0:32] is not SHA-256(attestation key ‖ QE auth data)");
+                verdict_fail(c, "qe.binding", "QE REPORT_DATA[0:32] is not SHA-256(attestation key ‖ QE auth data)");
         else if (!memeqzero(q->qe_report.report_data + 32, 32))
-                failed(c, "qe.binding", "QE REPORT_DATA[32:64] is not zero");
+                verdict_fail(c, "qe.binding", "QE REPORT_DATA[32:64] is not zero");
         else
-                pass(c, "qe.binding", "QE REPORT_DATA = SHA-256(attestation key ‖ %zu bytes of QE auth data) ‖ zeros",
+                verdict_pass(c, "qe.binding", "QE REPORT_DATA = SHA-256(attestation key ‖ %zu bytes of QE auth data) ‖ zeros",
                      q->qe_auth_size);
 }
 
-static void verify_quote_signature(Ctx *c, const TdxQuote *q) {
+static void verify_quote_signature(VerdictRun *c, const TdxQuote *q) {
         _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
 
         if (att_key_to_pkey(q->att_key, &key) < 0)
-                return failed(c, "quote.signature", "the attestation key is not a P-256 point");
+                return verdict_fail(c, "quote.signature", "the attestation key is not a P-256 point");
         if (p256_verify(key, q->signed_data, q->signed_size, q->signature) != 1)
-                return failed(c, "quote.signature",
+                return verdict_fail(c, "quote.signature",
                               "ECDSA P-256/SHA-256 over bytes 0-%zu does not verify with the attestation key",
                               q->signed_size - 1);
-        pass(c, "quote.signature", "ECDSA P-256/SHA-256 over header and TD report (bytes 0-%zu) verifies",
+        verdict_pass(c, "quote.signature", "ECDSA P-256/SHA-256 over header and TD report (bytes 0-%zu) verifies",
              q->signed_size - 1);
 }
 
 /* ---- collateral ---- */
 
-static void verify_root_crl(Ctx *c, TdxCollateral *col, X509 *root, X509 *inter, int64_t at) {
+static void verify_root_crl(VerdictRun *c, TdxCollateral *col, X509 *root, X509 *inter, int64_t at) {
         char why[160];
 
         if (!col->root_crl)
-                return failed(c, "collateral.root-crl", "%s is missing", tdx_collateral_file_name(TDX_FILE_ROOT_CRL));
+                return verdict_fail(c, "collateral.root-crl", "%s is missing", tdx_collateral_file_name(TDX_FILE_ROOT_CRL));
         if (X509_NAME_cmp(X509_CRL_get_issuer(col->root_crl), X509_get_subject_name(root)) != 0)
-                return failed(c, "collateral.root-crl", "the Root CA CRL is not issued by the Intel SGX Root CA");
+                return verdict_fail(c, "collateral.root-crl", "the Root CA CRL is not issued by the Intel SGX Root CA");
         if (col->sig_root_crl < 0)
                 col->sig_root_crl = crl_signed_by(col->root_crl, root);
         if (!col->sig_root_crl)
-                return failed(c, "collateral.root-crl", "the Root CA CRL signature does not verify with the root key");
+                return verdict_fail(c, "collateral.root-crl", "the Root CA CRL signature does not verify with the root key");
         if (!crl_window_ok(col->root_crl, at, why, sizeof(why)))
-                return failed(c, "collateral.root-crl", "the Root CA CRL %s", why);
+                return verdict_fail(c, "collateral.root-crl", "the Root CA CRL %s", why);
         if (cert_revoked(col->root_crl, inter))
-                return failed(c, "collateral.root-crl", "the PCK CA is revoked by the Root CA CRL");
+                return verdict_fail(c, "collateral.root-crl", "the PCK CA is revoked by the Root CA CRL");
         for (int i = 0; col->tcb_info_chain && i < sk_X509_num(col->tcb_info_chain); i++)
                 if (cert_revoked(col->root_crl, sk_X509_value(col->tcb_info_chain, i)))
-                        return failed(c, "collateral.root-crl", "the TCB signing certificate is revoked");
+                        return verdict_fail(c, "collateral.root-crl", "the TCB signing certificate is revoked");
         for (int i = 0; col->qe_identity_chain && i < sk_X509_num(col->qe_identity_chain); i++)
                 if (cert_revoked(col->root_crl, sk_X509_value(col->qe_identity_chain, i)))
-                        return failed(c, "collateral.root-crl", "the QE identity signing certificate is revoked");
-        pass(c, "collateral.root-crl", "signed by the root, %s; no chain certificate revoked", why);
+                        return verdict_fail(c, "collateral.root-crl", "the QE identity signing certificate is revoked");
+        verdict_pass(c, "collateral.root-crl", "signed by the root, %s; no chain certificate revoked", why);
 }
 
-static void verify_pck_crl(Ctx *c, TdxCollateral *col, X509 *leaf, X509 *inter, const TdxVerifyParams *p) {
+static void verify_pck_crl(VerdictRun *c, TdxCollateral *col, X509 *leaf, X509 *inter, const TdxVerifyParams *p) {
         uint8_t spki[32];
         char why[160];
         bool ok;
 
         if (!col->pck_crl)
-                return failed(c, "collateral.pck-crl", "%s is missing", tdx_collateral_file_name(TDX_FILE_PCK_CRL));
+                return verdict_fail(c, "collateral.pck-crl", "%s is missing", tdx_collateral_file_name(TDX_FILE_PCK_CRL));
         /* The PCK CRL must come from the CA that issued the leaf (a root CRL will not do). */
         if (X509_NAME_cmp(X509_CRL_get_issuer(col->pck_crl), X509_get_issuer_name(leaf)) != 0)
-                return failed(c, "collateral.pck-crl", "the PCK CRL is not issued by the PCK leaf's issuer");
+                return verdict_fail(c, "collateral.pck-crl", "the PCK CRL is not issued by the PCK leaf's issuer");
         if (x509_spki_sha256(inter, spki) < 0)
-                return failed(c, "collateral.pck-crl", "the PCK CA key cannot be encoded");
+                return verdict_fail(c, "collateral.pck-crl", "the PCK CA key cannot be encoded");
         if (col->sig_pck_crl < 0 || memcmp(col->pck_crl_signer_spki, spki, 32) != 0) {
                 col->sig_pck_crl = crl_signed_by(col->pck_crl, inter);
                 memcpy(col->pck_crl_signer_spki, spki, 32);
         }
         if (!col->sig_pck_crl)
-                return failed(c, "collateral.pck-crl", "the PCK CRL signature does not verify with the PCK CA key");
+                return verdict_fail(c, "collateral.pck-crl", "the PCK CRL signature does not verify with the PCK CA key");
         if (!crl_window_ok(col->pck_crl, p->at, why, sizeof(why)))
-                return failed(c, "collateral.pck-crl", "the PCK CRL %s", why);
+                return verdict_fail(c, "collateral.pck-crl", "the PCK CRL %s", why);
         if (cert_revoked(col->pck_crl, leaf))
-                return failed(c, "collateral.pck-crl", "the PCK leaf certificate is revoked by its CA's CRL");
-        pass(c, "collateral.pck-crl", "signed by the leaf's CA, %s; the leaf is not revoked", why);
+                return verdict_fail(c, "collateral.pck-crl", "the PCK leaf certificate is revoked by its CA's CRL");
+        verdict_pass(c, "collateral.pck-crl", "signed by the leaf's CA, %s; the leaf is not revoked", why);
 
         /* The issuer chain that came with the CRL must itself be Intel's. */
         check_issuer_chain(c, "collateral.pck-crl-chain", tdx_collateral_file_name(TDX_FILE_PCK_CRL_CHAIN),
                            col->pck_crl_chain, &col->chain_pck_crl, NULL, p, &ok);
         if (ok && X509_NAME_cmp(X509_get_subject_name(sk_X509_value(col->pck_crl_chain, 0)),
                                 X509_CRL_get_issuer(col->pck_crl)) != 0)
-                failed(c, "collateral.pck-crl-chain", "the chain's first certificate is not the PCK CRL issuer");
+                verdict_fail(c, "collateral.pck-crl-chain", "the chain's first certificate is not the PCK CRL issuer");
 }
 
 static bool window_ok(int64_t from, int64_t until, int64_t at, char *buf, size_t size) {
@@ -583,7 +555,7 @@ static bool window_ok(int64_t from, int64_t until, int64_t at, char *buf, size_t
         return at >= from && at <= until;
 }
 
-static void verify_tcb_info(Ctx *c, TdxCollateral *col, const TdxAppraisal *a, const TdxVerifyParams *p) {
+static void verify_tcb_info(VerdictRun *c, TdxCollateral *col, const TdxAppraisal *a, const TdxVerifyParams *p) {
         const TdxTcbInfo *ti = col->tcb_info;
         char why[128];
         bool ok;
@@ -591,9 +563,9 @@ static void verify_tcb_info(Ctx *c, TdxCollateral *col, const TdxAppraisal *a, c
         check_issuer_chain(c, "collateral.tcb-info-chain", tdx_collateral_file_name(TDX_FILE_TCB_INFO_CHAIN),
                            col->tcb_info_chain, &col->chain_tcb_info, "Intel SGX TCB Signing", p, &ok);
         if (!ti)
-                return failed(c, "collateral.tcb-info", "%s is missing", tdx_collateral_file_name(TDX_FILE_TCB_INFO));
+                return verdict_fail(c, "collateral.tcb-info", "%s is missing", tdx_collateral_file_name(TDX_FILE_TCB_INFO));
         if (!ok)
-                return failed(c, "collateral.tcb-info", "its signing chain did not verify");
+                return verdict_fail(c, "collateral.tcb-info", "its signing chain did not verify");
         if (col->sig_tcb_info < 0) {
                 _cleanup_(BN_freep) BIGNUM *r = BN_bin2bn(ti->signature, 32, NULL), *s = BN_bin2bn(ti->signature + 32, 32, NULL);
                 EVP_PKEY *key = X509_get0_pubkey(sk_X509_value(col->tcb_info_chain, 0));
@@ -601,21 +573,21 @@ static void verify_tcb_info(Ctx *c, TdxCollateral *col, const TdxAppraisal *a, c
                                     ecdsa_verify_digest(key, ti->digest, 32, r, s) == 1;
         }
         if (!col->sig_tcb_info)
-                return failed(c, "collateral.tcb-info", "the signature over \"tcbInfo\" does not verify with the TCB signing key");
+                return verdict_fail(c, "collateral.tcb-info", "the signature over \"tcbInfo\" does not verify with the TCB signing key");
         if (!window_ok(ti->issue_date, ti->next_update, p->at, why, sizeof(why)))
-                return failed(c, "collateral.tcb-info", "not valid at the verification time: %s", why);
+                return verdict_fail(c, "collateral.tcb-info", "not valid at the verification time: %s", why);
         if (a->pck_info_ok && memcmp(ti->fmspc, a->pck.fmspc, 6) != 0) {
                 _cleanup_free_ char *h1 = hex_encode(ti->fmspc, 6), *h2 = hex_encode(a->pck.fmspc, 6);
-                return failed(c, "collateral.tcb-info", "TCB info is for FMSPC %s, the PCK certificate has %s",
+                return verdict_fail(c, "collateral.tcb-info", "TCB info is for FMSPC %s, the PCK certificate has %s",
                               h1 ? h1 : "?", h2 ? h2 : "?");
         }
         if (a->pck_info_ok && memcmp(ti->pce_id, a->pck.pceid, 2) != 0)
-                return failed(c, "collateral.tcb-info", "TCB info PCE-ID differs from the PCK certificate's");
-        pass(c, "collateral.tcb-info", "TDX v3, FMSPC matches, evaluation data number %u, signed; %s",
+                return verdict_fail(c, "collateral.tcb-info", "TCB info PCE-ID differs from the PCK certificate's");
+        verdict_pass(c, "collateral.tcb-info", "TDX v3, FMSPC matches, evaluation data number %u, signed; %s",
              ti->tcb_evaluation_data_number, why);
 }
 
-static void verify_qe_identity(Ctx *c, TdxCollateral *col, const TdxQuote *q, const TdxVerifyParams *p) {
+static void verify_qe_identity(VerdictRun *c, TdxCollateral *col, const TdxQuote *q, const TdxVerifyParams *p) {
         const TdxQeIdentity *qe = col->qe_identity;
         _cleanup_free_ char *reason = NULL;
         char why[128];
@@ -624,10 +596,10 @@ static void verify_qe_identity(Ctx *c, TdxCollateral *col, const TdxQuote *q, co
         check_issuer_chain(c, "collateral.qe-identity-chain", tdx_collateral_file_name(TDX_FILE_QE_IDENTITY_CHAIN),
                            col->qe_identity_chain, &col->chain_qe_identity, "Intel SGX TCB Signing", p, &ok);
         if (!qe)
-                return failed(c, "collateral.qe-identity", "%s is missing",
+                return verdict_fail(c, "collateral.qe-identity", "%s is missing",
                               tdx_collateral_file_name(TDX_FILE_QE_IDENTITY));
         if (!ok)
-                return failed(c, "collateral.qe-identity", "its signing chain did not verify");
+                return verdict_fail(c, "collateral.qe-identity", "its signing chain did not verify");
         if (col->sig_qe_identity < 0) {
                 _cleanup_(BN_freep) BIGNUM *r = BN_bin2bn(qe->signature, 32, NULL), *s = BN_bin2bn(qe->signature + 32, 32, NULL);
                 EVP_PKEY *key = X509_get0_pubkey(sk_X509_value(col->qe_identity_chain, 0));
@@ -635,15 +607,15 @@ static void verify_qe_identity(Ctx *c, TdxCollateral *col, const TdxQuote *q, co
                                        ecdsa_verify_digest(key, qe->digest, 32, r, s) == 1;
         }
         if (!col->sig_qe_identity)
-                return failed(c, "collateral.qe-identity",
+                return verdict_fail(c, "collateral.qe-identity",
                               "the signature over \"enclaveIdentity\" does not verify with the TCB signing key");
         if (!window_ok(qe->issue_date, qe->next_update, p->at, why, sizeof(why)))
-                return failed(c, "collateral.qe-identity", "not valid at the verification time: %s", why);
-        pass(c, "collateral.qe-identity", "TD_QE v2, signed; %s", why);
+                return verdict_fail(c, "collateral.qe-identity", "not valid at the verification time: %s", why);
+        verdict_pass(c, "collateral.qe-identity", "TD_QE v2, signed; %s", why);
 
         if (tdx_qe_identity_match(qe, &q->qe_report, &reason) < 0)
-                return failed(c, "qe.identity", "%s", reason ? reason : "QE identity mismatch");
-        pass(c, "qe.identity", "QE report matches the TD_QE identity (MRSIGNER, ISVPRODID, masked attributes)");
+                return verdict_fail(c, "qe.identity", "%s", reason ? reason : "QE identity mismatch");
+        verdict_pass(c, "qe.identity", "QE report matches the TD_QE identity (MRSIGNER, ISVPRODID, masked attributes)");
 }
 
 static json_object *advisories_json(const TdxAdvisories *a) {
@@ -726,7 +698,7 @@ int tdx_verify(const uint8_t *data, size_t size, TdxCollateral *col, const TdxVe
         _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *chain = NULL;
         _cleanup_free_ TdxAppraisal *a = calloc(1, sizeof(TdxAppraisal));
         _cleanup_free_ char *reason = NULL;
-        Ctx c = { .v = v, .ok = true };
+        VerdictRun c = verdict_run(v);
         X509 *leaf = NULL, *inter = NULL, *root = NULL;
         json_object *claims;
 
@@ -735,16 +707,16 @@ int tdx_verify(const uint8_t *data, size_t size, TdxCollateral *col, const TdxVe
         v->authentic = false;
 
         if (tdx_quote_parse(data, size, &a->quote, &reason) < 0) {
-                failed(&c, "quote.parse", "%s", reason ? reason : "malformed quote");
+                verdict_fail(&c, "quote.parse", "%s", reason ? reason : "malformed quote");
                 goto done;
         }
         a->parsed = true;
-        pass(&c, "quote.parse", "version %u, body type %u, %zu bytes declared (%zu given)", a->quote.version,
+        verdict_pass(&c, "quote.parse", "version %u, body type %u, %zu bytes declared (%zu given)", a->quote.version,
              a->quote.body_type, a->quote.quote_size, size);
         if (memcmp(a->quote.qe_vendor_id, intel_qe_vendor_id, 16) != 0)
-                failed(&c, "quote.qe-vendor", "QE vendor ID is not Intel's quoting enclave");
+                verdict_fail(&c, "quote.qe-vendor", "QE vendor ID is not Intel's quoting enclave");
         else
-                pass(&c, "quote.qe-vendor", "Intel quoting enclave");
+                verdict_pass(&c, "quote.qe-vendor", "Intel quoting enclave");
 
         chain = verify_pck_chain(&c, &a->quote, col, params);
         if (!chain)
@@ -756,11 +728,11 @@ int tdx_verify(const uint8_t *data, size_t size, TdxCollateral *col, const TdxVe
         free(reason);
         reason = NULL;
         if (tdx_pck_info_parse(leaf, &a->pck, &reason) < 0)
-                failed(&c, "pck.extensions", "%s", reason ? reason : "SGX extension does not parse");
+                verdict_fail(&c, "pck.extensions", "%s", reason ? reason : "SGX extension does not parse");
         else {
                 _cleanup_free_ char *fmspc = hex_encode(a->pck.fmspc, 6);
                 a->pck_info_ok = true;
-                pass(&c, "pck.extensions", "FMSPC %s, PCESVN %u", fmspc ? fmspc : "?", a->pck.pcesvn);
+                verdict_pass(&c, "pck.extensions", "FMSPC %s, PCESVN %u", fmspc ? fmspc : "?", a->pck.pcesvn);
         }
 
         verify_qe_report(&c, &a->quote, leaf);
@@ -783,11 +755,11 @@ int tdx_verify(const uint8_t *data, size_t size, TdxCollateral *col, const TdxVe
         free(reason);
         reason = NULL;
         if (tdx_tcb_evaluate(col->tcb_info, col->qe_identity, &a->pck, &a->quote, &a->tcb, &reason) < 0) {
-                failed(&c, "tcb.level", "%s", reason ? reason : "the TCB info does not apply to this quote");
+                verdict_fail(&c, "tcb.level", "%s", reason ? reason : "the TCB info does not apply to this quote");
                 goto done;
         }
         a->tcb_evaluated = true;
-        pass(&c, "tcb.level", "%s (platform %s, TDX module %s, QE %s)", tdx_tcb_status_to_string(a->tcb.status),
+        verdict_pass(&c, "tcb.level", "%s (platform %s, TDX module %s, QE %s)", tdx_tcb_status_to_string(a->tcb.status),
              tdx_tcb_status_to_string(a->tcb.platform_status),
              a->tcb.module_status >= 0 ? tdx_tcb_status_to_string(a->tcb.module_status) : "n/a",
              tdx_tcb_status_to_string(a->tcb.qe_status));

@@ -85,6 +85,27 @@ void verdict_check(Verdict *v, const char *name, CheckStatus s, const char *fmt,
         v->checks[v->n_checks++] = (Check) { .name = TAKE_PTR(copy), .status = s, .detail = TAKE_PTR(detail) };
 }
 
+void verdict_pass(VerdictRun *r, const char *name, const char *fmt, ...) {
+        _cleanup_free_ char *d = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        d = strdup_vprintf(fmt, ap);
+        va_end(ap);
+        verdict_check(r->v, name, CHECK_PASS, "%s", d ? d : "");
+}
+
+void verdict_fail(VerdictRun *r, const char *name, const char *fmt, ...) {
+        _cleanup_free_ char *d = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        d = strdup_vprintf(fmt, ap);
+        va_end(ap);
+        verdict_check(r->v, name, CHECK_FAIL, "%s", d ? d : "(out of memory)");
+        r->ok = false;
+}
+
 bool verdict_has_failed_check(const Verdict *v) {
         for (size_t i = 0; i < v->n_checks; i++)
                 if (v->checks[i].status == CHECK_FAIL)

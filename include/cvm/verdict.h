@@ -49,6 +49,19 @@ void verdict_check(Verdict *v, const char *name, CheckStatus s, const char *fmt,
 /* Records a reason that is not tied to one check (policy denials use "policy.<rule>: ..."). */
 void verdict_reason(Verdict *v, const char *fmt, ...) _printf_(2, 3);
 
+/* A verifier's pass over its checks: records each one and remembers whether every required
+ * check so far passed, so a missing or failed check can never leave the evidence authentic. */
+typedef struct VerdictRun {
+        Verdict *v;
+        bool ok;
+} VerdictRun;
+
+static inline VerdictRun verdict_run(Verdict *v) {
+        return (VerdictRun) { .v = v, .ok = true };
+}
+void verdict_pass(VerdictRun *r, const char *name, const char *fmt, ...) _printf_(3, 4);
+void verdict_fail(VerdictRun *r, const char *name, const char *fmt, ...) _printf_(3, 4);
+
 bool verdict_has_failed_check(const Verdict *v);
 const Check *verdict_find_check(const Verdict *v, const char *name);
 
