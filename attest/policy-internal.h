@@ -8,6 +8,8 @@
 
 #include <json-c/json.h>
 
+#include "cvm/json-strict.h"
+
 #include "cvm/policy.h"
 
 /* Parses one member of a JSON object into data: the struct being filled plus the field's
@@ -28,18 +30,18 @@ int policy_parse_object(json_object *o, const char *path, const PolicyField *fie
 
 /* "<path>.<key>" (just "<key>" at the top level), the key made printable and shortened if
  * needed; NULL on OOM. */
-char *policy_path_key(const char *path, const char *key);
+#define policy_path_key json_path_key
 /* "<path>[<i>]"; NULL on OOM. */
-char *policy_path_index(const char *path, size_t i);
+#define policy_path_index json_path_index
 /* A printable, length-limited copy of untrusted text for a message; NULL on OOM. */
-char *policy_escape(const char *s, size_t len);
+#define policy_escape json_escape
 
 /* Sets *reason to "<path>: <message>" (when reason is not NULL) and returns -EINVAL, or -ENOMEM
  * when the message could not be allocated. */
-int policy_error(char **reason, const char *path, const char *fmt, ...) _printf_(3, 4);
+#define policy_error json_error
 
 /* "a string", "an integer", ... for messages. */
-const char *policy_type_name(json_object *v);
+#define policy_type_name json_type_name
 
 int policy_read_bool(json_object *v, const char *path, bool *ret, char **reason);
 /* A PolicyFieldParser for a bool field. */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cvm/json-strict.h"
 #include "cvm/launch-spec.h"
 #include "cvm/util.h"
 
@@ -139,26 +140,6 @@ static char *escape(const char *s) {
         return out;
 }
 
-static const char *type_name(json_object *v) {
-        switch (json_object_get_type(v)) {
-        case json_type_null:
-                return "null";
-        case json_type_boolean:
-                return "a boolean";
-        case json_type_double:
-                return "a number with a fraction or exponent";
-        case json_type_int:
-                return "an integer";
-        case json_type_object:
-                return "an object";
-        case json_type_array:
-                return "an array";
-        case json_type_string:
-                return "a string";
-        }
-        return "an unknown type";
-}
-
 /* ---- typed readers ---- */
 
 static int read_uint(json_object *v, const char *path, uint64_t min, uint64_t max, uint64_t *ret, char **reason) {
@@ -166,7 +147,7 @@ static int read_uint(json_object *v, const char *path, uint64_t min, uint64_t ma
 
         if (!json_object_is_type(v, json_type_int))
                 return spec_error(reason, path, "expected an integer from %" PRIu64 " to %" PRIu64 ", got %s", min,
-                                  max, type_name(v));
+                                  max, json_type_name(v));
         i = json_object_get_int64(v);
         if (i < 0 || (uint64_t) i < min || (uint64_t) i > max)
                 return spec_error(reason, path, "expected an integer from %" PRIu64 " to %" PRIu64 ", got %s", min,
@@ -180,7 +161,7 @@ static int read_string(json_object *v, const char *path, size_t max_len, const c
         size_t len;
 
         if (!json_object_is_type(v, json_type_string))
-                return spec_error(reason, path, "expected a string, got %s", type_name(v));
+                return spec_error(reason, path, "expected a string, got %s", json_type_name(v));
         s = json_object_get_string(v);
         len = (size_t) json_object_get_string_len(v);
         if (len == 0)
@@ -251,7 +232,7 @@ static int read_array(json_object *v, const char *path, size_t max_n, size_t *re
         size_t n;
 
         if (!json_object_is_type(v, json_type_array))
-                return spec_error(reason, path, "expected an array, got %s", type_name(v));
+                return spec_error(reason, path, "expected an array, got %s", json_type_name(v));
         n = json_object_array_length(v);
         if (n > max_n)
                 return spec_error(reason, path, "has %zu elements, more than the maximum of %zu", n, max_n);
@@ -261,7 +242,7 @@ static int read_array(json_object *v, const char *path, size_t max_n, size_t *re
 
 static int expect_object(json_object *v, const char *path, char **reason) {
         if (!json_object_is_type(v, json_type_object))
-                return spec_error(reason, path, "expected an object, got %s", type_name(v));
+                return spec_error(reason, path, "expected an object, got %s", json_type_name(v));
         return 0;
 }
 
@@ -407,7 +388,7 @@ static int parse_top(json_object *root, LaunchSpec *s, char **reason) {
 
         r = expect_object(root, "", reason);
         if (r < 0)
-                return spec_error(reason, NULL, "the launch spec must be a JSON object, got %s", type_name(root));
+                return spec_error(reason, NULL, "the launch spec must be a JSON object, got %s", json_type_name(root));
 
         json_object_object_foreach(root, key, val) {
                 if (streq(key, "name"))
@@ -467,51 +448,18 @@ static int parse_top(json_object *root, LaunchSpec *s, char **reason) {
 }
 
 int launch_spec_parse(const char *json, size_t size, LaunchSpec **ret, char **ret_reason) {
-        _cleanup_(json_tokener_freep) json_tokener *tok = NULL;
         _cleanup_(json_object_putp) json_object *root = NULL;
         _cleanup_(launch_spec_freep) LaunchSpec *s = NULL;
-        _cleanup_free_ char *reason = NULL, *text = NULL;
-        enum json_tokener_error e;
+        _cleanup_free_ char *reason = NULL;
         int r;
 
-        if (!ret || (!json && size > 0))
+        if (!ret)
                 return -EINVAL;
-        if (size == 0) {
-                r = spec_error(&reason, NULL, "the launch spec is empty");
+        /* Strict: duplicate keys, NUL bytes and anything json-c tolerates beyond RFC 8259 are
+         * refused, so the spec that is launched and digested is exactly the file. */
+        r = json_parse_strict(json, size, LAUNCH_SPEC_SIZE_MAX, SPEC_JSON_DEPTH, "launch spec", &root, &reason);
+        if (r < 0)
                 goto fail;
-        }
-        if (size > LAUNCH_SPEC_SIZE_MAX) {
-                r = spec_error(&reason, NULL, "the launch spec is %zu bytes, larger than the maximum of %u bytes", size,
-                               LAUNCH_SPEC_SIZE_MAX);
-                if (r == -EINVAL)
-                        r = -EFBIG;
-                goto fail;
-        }
-        if (memchr(json, '\0', size)) {
-                r = spec_error(&reason, NULL, "the launch spec contains a NUL byte");
-                goto fail;
-        }
-
-        /* json-c needs a terminating NUL to finish a top-level scalar. */
-        text = malloc(size + 1);
-        tok = json_tokener_new_ex(SPEC_JSON_DEPTH);
-        if (!text || !tok)
-                return -ENOMEM;
-        memcpy(text, json, size);
-        text[size] = '\0';
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-        root = json_tokener_parse_ex(tok, text, (int) size + 1);
-        e = json_tokener_get_error(tok);
-        if (e != json_tokener_success) {
-                r = spec_error(&reason, NULL, "not valid JSON at byte %zu: %s", json_tokener_get_parse_end(tok),
-                               e == json_tokener_continue || e == json_tokener_error_parse_eof ? "unexpected end of input" : json_tokener_error_desc(e));
-                goto fail;
-        }
-        if (json_tokener_get_parse_end(tok) < size) {
-                r = spec_error(&reason, NULL, "trailing data after the JSON value at byte %zu",
-                               json_tokener_get_parse_end(tok));
-                goto fail;
-        }
 
         s = calloc(1, sizeof(*s));
         if (!s)

@@ -298,10 +298,10 @@ static void test_parse_products(void **state) {
 }
 
 static void test_parse_not_object(void **state) {
-        parse_fails("[]", "the top level must be a JSON object, got an array");
-        parse_fails("null", "the top level must be a JSON object, got null");
-        parse_fails("42", "the top level must be a JSON object, got an integer");
-        parse_fails("\"snp\"", "the top level must be a JSON object, got a string");
+        parse_fails("[]", "the policy must be a JSON object, got an array");
+        parse_fails("null", "the policy must be a JSON object, got null");
+        parse_fails("42", "the policy must be a JSON object, got an integer");
+        parse_fails("\"snp\"", "the policy must be a JSON object, got a string");
 }
 
 static void test_parse_empty(void **state) {

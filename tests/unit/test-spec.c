@@ -101,14 +101,15 @@ static void test_errors(void **state) {
         /* syntax and shape */
         parse_fails("", "the launch spec is empty");
         parse_fails("[]", "the launch spec must be a JSON object, got an array");
-        parse_fails("{\"name\":\"a\"", "not valid JSON at byte 11: unexpected end of input");
+        parse_fails("{\"name\":\"a\"", "invalid JSON at line 1, column 12 (byte 11): unexpected end of input");
+        parse_fails("{\"name\":\"a\",\"name\":\"b\"}", "name: duplicate key (again at line 1, column 13)");
         {
                 /* json-c's own wording for trailing data varies by version: check the prefix */
                 LaunchSpec *s = NULL;
                 _cleanup_free_ char *reason = NULL;
                 assert_int_equal(launch_spec_parse(MINIMAL " {}", strlen(MINIMAL) + 3, &s, &reason), -EINVAL);
                 assert_null(s);
-                assert_true(strncmp(reason, "not valid JSON at byte", 22) == 0 || strncmp(reason, "trailing data", 13) == 0);
+                assert_true(strncmp(reason, "invalid JSON at line 1", 22) == 0);
                 /* trailing whitespace is fine */
                 assert_int_equal(launch_spec_parse(MINIMAL " \n", strlen(MINIMAL) + 2, &s, NULL), 0);
                 launch_spec_free(s);
@@ -117,7 +118,7 @@ static void test_errors(void **state) {
                 LaunchSpec *s = NULL;
                 _cleanup_free_ char *reason = NULL;
                 assert_int_equal(launch_spec_parse("{\"a\":\"\0\"}", 9, &s, &reason), -EINVAL);
-                assert_string_equal(reason, "the launch spec contains a NUL byte");
+                assert_string_equal(reason, "invalid JSON at line 1, column 7 (byte 6): NUL byte");
                 free(reason);
                 reason = NULL;
                 _cleanup_free_ char *big = malloc(LAUNCH_SPEC_SIZE_MAX + 1);
