@@ -96,6 +96,10 @@ static void test_development_tee(void **state) {
 
 #define N "\"name\":\"a\","
 #define REST "\"tee\":\"none\",\"vcpus\":1,\"memory_mib\":512," BOOT_DISK ",\"policy\":\"p\""
+/* REST without one member, for tests that give that member a bad value (keys are unique). */
+#define REST_NO_TEE "\"vcpus\":1,\"memory_mib\":512," BOOT_DISK ",\"policy\":\"p\""
+#define REST_NO_VCPUS "\"tee\":\"none\",\"memory_mib\":512," BOOT_DISK ",\"policy\":\"p\""
+#define REST_NO_MEMORY "\"tee\":\"none\",\"vcpus\":1," BOOT_DISK ",\"policy\":\"p\""
 
 static void test_errors(void **state) {
         /* syntax and shape */
@@ -136,16 +140,16 @@ static void test_errors(void **state) {
                       "\"policy\":\"p\"",
                     "boot.kernal: unknown key");
         /* types and ranges */
-        field_fails(N REST ",\"vcpus\":\"4\"", "vcpus: expected an integer from 1 to 512, got a string");
-        field_fails(N REST ",\"vcpus\":0", "vcpus: expected an integer from 1 to 512, got 0");
-        field_fails(N REST ",\"vcpus\":513", "vcpus: expected an integer from 1 to 512, got 513");
-        field_fails(N REST ",\"vcpus\":2.5", "vcpus: expected an integer from 1 to 512, got a number with a fraction or exponent");
-        field_fails(N REST ",\"memory_mib\":128", "memory_mib: expected an integer from 256 to 16777216, got 128");
-        field_fails(N REST ",\"memory_mib\":1025", "memory_mib: 1025 MiB is not a whole number of 2 MiB pages");
+        field_fails(N REST_NO_VCPUS ",\"vcpus\":\"4\"", "vcpus: expected an integer from 1 to 512, got a string");
+        field_fails(N REST_NO_VCPUS ",\"vcpus\":0", "vcpus: expected an integer from 1 to 512, got 0");
+        field_fails(N REST_NO_VCPUS ",\"vcpus\":513", "vcpus: expected an integer from 1 to 512, got 513");
+        field_fails(N REST_NO_VCPUS ",\"vcpus\":2.5", "vcpus: expected an integer from 1 to 512, got a number with a fraction or exponent");
+        field_fails(N REST_NO_MEMORY ",\"memory_mib\":128", "memory_mib: expected an integer from 256 to 16777216, got 128");
+        field_fails(N REST_NO_MEMORY ",\"memory_mib\":1025", "memory_mib: 1025 MiB is not a whole number of 2 MiB pages");
         field_fails(N REST ",\"hugepage_size\":\"1G\"", "memory_mib: 512 MiB is not a whole number of 1 GiB pages");
         field_fails(N REST ",\"hugepage_size\":\"4K\"", "hugepage_size: expected \"2M\" or \"1G\"");
-        field_fails(N REST ",\"tee\":\"sev\"", "tee: expected \"sev-snp\", \"tdx\" or \"none\"");
-        field_fails(N REST ",\"tee\":null", "tee: expected a string, got null");
+        field_fails(N REST_NO_TEE ",\"tee\":\"sev\"", "tee: expected \"sev-snp\", \"tdx\" or \"none\"");
+        field_fails(N REST_NO_TEE ",\"tee\":null", "tee: expected a string, got null");
         field_fails("\"name\":\"-a\"," REST,
                     "name: \"-a\" is not allowed: use letters, digits and '.', '_', '-', starting with a letter or digit");
         field_fails("\"name\":\"a b\"," REST,
