@@ -95,7 +95,9 @@ $(BUILD)/obj/tests/%.o: tests/%.c
 	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) -c $< -o $@
 
 $(BUILD)/libcvm-shared.a: $(call obj,$(SHARED_SRC))
-$(BUILD)/libcvm-attest.a: $(call obj,$(ATTEST_SRC))
+# attest/ and gpu/ call each other (verdicts; GPU appraisal in the exchange): the attest archive
+# carries the gpu objects too, so either order on the link line resolves.
+$(BUILD)/libcvm-attest.a: $(call obj,$(ATTEST_SRC) $(GPU_SRC))
 $(BUILD)/libcvm-gpu.a: $(call obj,$(GPU_SRC))
 $(BUILD)/libcvm-launcher.a: $(call obj,$(LAUNCHER_SRC))
 $(BUILD)/libcvm-agent.a: $(call obj,$(AGENT_SRC))

@@ -8,6 +8,10 @@
 
 int appraise_snp(const AppraiseConfig *c, const ExchangeEvidence *e, Verdict *v);
 int appraise_tdx(const AppraiseConfig *c, const ExchangeEvidence *e, Verdict *v);
+/* Every GPU's report and chain (checks "gpu<i>.*") with the policy's device roots, the per-GPU
+ * nonces and the golden list, then the policy's gpu section. Keeps v->authentic false when it
+ * was false; makes it false when a GPU is not authentic. */
+int appraise_gpus(const AppraiseConfig *c, const ExchangeEvidence *e, Verdict *v);
 
 /* A binding check: passes when got equals want (constant time), named `name`. */
 void appraise_check_equal(Verdict *v, const char *name, const uint8_t *got, const uint8_t *want, size_t n,

@@ -31,9 +31,14 @@ int appraise_evidence(void *userdata, const ExchangeEvidence *e, Verdict *v) {
         }
         if (r < 0)
                 return r;
-        if (e->gpus_requested > 0)
-                verdict_check(v, "gpu", CHECK_FAIL, "%u GPUs were asked for and this build cannot verify GPU evidence",
-                              e->gpus_requested);
+        /* GPU evidence is appraised when GPUs were asked for or sent, and when the policy requires
+         * GPUs (gpu.gpu_count): a policy for an 8-GPU board never accepts a challenge for none. */
+        if (e->gpus_requested > 0 || e->msg->n_gpus > 0 ||
+            (policy_has_gpu(c->policy) && c->policy->gpu.gpu_count > 0)) {
+                r = appraise_gpus(c, e, v);
+                if (r < 0)
+                        return r;
+        }
         v->accepted = v->authentic && v->n_reasons == 0 && !v->oom;
         return 0;
 }

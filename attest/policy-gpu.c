@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The "gpu" section of a policy: its parser and its evaluation against an NvBoardAppraisal (the
- * result of verifying every GPU of a board). Only struct fields of cvm/gpu.h are read here, no
- * gpu/ functions: attest/ does not link against gpu/. */
+ * result of verifying every GPU of a board), and the device roots it trusts. Only struct fields
+ * of cvm/gpu.h and the built-in root pin (nv_device_root_spki_sha256) are used from gpu/. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +26,7 @@ void policy_gpu_done(PolicyGpu *s) {
         for (size_t i = 0; i < s->n_allowed_rim_ids; i++)
                 free(s->allowed_rim_ids[i]);
         free(s->allowed_rim_ids);
+        policy_digest_list_done(&s->simulator_roots);
         policy_gpu_init(s);
 }
 
@@ -143,6 +144,68 @@ static int parse_rim_ids(json_object *v, const char *path, void *data, char **re
         return 0;
 }
 
+#define SIMULATOR_ROOTS_MAX 16u
+
+static int parse_root_digest(json_object *v, const char *path, void *data, char **reason) {
+        return policy_read_hex(v, path, data, 32, reason);
+}
+
+static const PolicyField simulator_root_fields[] = {
+        { "spki_sha256", parse_root_digest },
+};
+
+/* [{"spki_sha256": "<64 hex>"}, ...]: simulated NVIDIA roots (cvmctl sim init) to trust besides NVIDIA's. */
+static int parse_simulator_roots(json_object *v, const char *path, void *data, char **reason) {
+        PolicyGpu *s = data;
+        _cleanup_free_ uint8_t *items = NULL;
+        size_t n;
+        int r;
+
+        r = policy_read_array(v, path, SIMULATOR_ROOTS_MAX, &n, reason);
+        if (r < 0)
+                return r;
+        items = calloc(n ? n : 1, 32);
+        if (!items)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *p = policy_path_index(path, i);
+                uint8_t digest[32] = {};
+
+                if (!p)
+                        return -ENOMEM;
+                r = policy_parse_object(json_object_array_get_idx(v, i), p, simulator_root_fields,
+                                        ELEMENTSOF(simulator_root_fields), digest, reason);
+                if (r < 0)
+                        return r;
+                if (memeqzero(digest, sizeof(digest)))
+                        return policy_error(reason, p, "missing key \"spki_sha256\" (or an all-zero digest)");
+                for (size_t k = 0; k < i; k++)
+                        if (memcmp(items + 32 * k, digest, 32) == 0)
+                                return policy_error(reason, p, "the same root is listed more than once");
+                memcpy(items + 32 * i, digest, 32);
+        }
+        policy_digest_list_done(&s->simulator_roots);
+        s->simulator_roots = (PolicyDigestList) { .set = true, .n = n, .items = TAKE_PTR(items) };
+        return 0;
+}
+
+int policy_gpu_pins(const Policy *p, NvPin **ret, size_t *ret_n) {
+        size_t n_sim = p ? p->gpu.simulator_roots.n : 0;
+        NvPin *pins;
+
+        if (!ret || !ret_n)
+                return -EINVAL;
+        pins = calloc(1 + n_sim, sizeof(NvPin));
+        if (!pins)
+                return -ENOMEM;
+        memcpy(pins[0].spki_sha256, nv_device_root_spki_sha256, 32);
+        for (size_t i = 0; i < n_sim; i++)
+                memcpy(pins[1 + i].spki_sha256, p->gpu.simulator_roots.items + 32 * i, 32);
+        *ret = pins;
+        *ret_n = 1 + n_sim;
+        return 0;
+}
+
 static const PolicyField gpu_fields[] = {
         { "gpu_count", parse_gpu_count, offsetof(PolicyGpu, gpu_count) },
         { "min_driver_version", parse_min_driver, offsetof(PolicyGpu, min_driver_version) },
@@ -152,6 +215,7 @@ static const PolicyField gpu_fields[] = {
         { "require_ocsp", policy_field_bool, offsetof(PolicyGpu, require_ocsp) },
         { "require_measurements", policy_field_bool, offsetof(PolicyGpu, require_measurements) },
         { "require_nonce", policy_field_bool, offsetof(PolicyGpu, require_nonce) },
+        { "trusted_simulator_roots", parse_simulator_roots },
 };
 
 int policy_gpu_parse(json_object *v, const char *path, void *data, char **reason) {

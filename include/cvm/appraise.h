@@ -17,6 +17,9 @@ typedef struct AppraiseConfig {
         uint8_t launch_digest[48]; /* SNP HOST_DATA is its first 32 bytes; TDX MRCONFIGID all 48 */
         struct TdxCollateral *tdx_collateral; /* TDX: the loaded bundle (pcs_collateral_load_dir());
                                                * NULL: TDX evidence is refused */
+        const struct NvGolden *gpu_golden; /* GPUs: the golden measurements (nv_golden_parse()); NULL: the
+                                            * measurements are not checked, which the policy's default
+                                            * gpu.require_measurements refuses */
 } AppraiseConfig;
 
 /* An ExchangeHost.appraise callback; userdata is an AppraiseConfig. */

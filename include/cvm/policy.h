@@ -99,6 +99,7 @@ typedef struct Policy {
                 bool require_ocsp;                /* default false */
                 bool require_measurements;        /* default true: measurements must be "match" */
                 bool require_nonce;               /* default true: the CLI must have been given --nonce */
+                PolicyDigestList simulator_roots; /* SPKI SHA-256 (32 bytes each) of trusted simulator roots */
         } gpu;                                    /* defaults when !has_gpu */
 } Policy;
 
@@ -110,6 +111,11 @@ bool policy_gpu_requires_ocsp(const Policy *p);
  * broken rule. A policy without a "gpu" section accepts no GPU evidence; p == NULL evaluates the
  * defaults, as for "gpu": {}. */
 void policy_evaluate_gpu(const Policy *p, const struct NvBoardAppraisal *a, Verdict *v);
+/* The GPU device roots to trust: the built-in NVIDIA Device Identity CA, then the simulator roots
+ * the policy names ("gpu.trusted_simulator_roots"). p may be NULL: the built-in root only. *ret
+ * is a malloc'ed array (free() it). */
+struct NvPin;
+int policy_gpu_pins(const Policy *p, struct NvPin **ret, size_t *ret_n);
 
 typedef struct PolicyTdx PolicyTdx;
 struct TdxAppraisal;

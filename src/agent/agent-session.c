@@ -67,8 +67,12 @@ int agent_build_evidence(const AgentConfig *c, const ProtoMsg *challenge, Secret
                 goto fail;
         for (uint32_t i = 0; i < challenge->gpus; i++)
                 proto_gpu_nonce(challenge->nonce, ev.pubkey, i, nonces[i]);
-        r = gpu_evidence_get(challenge->gpus, (const uint8_t (*)[32]) nonces, ev.gpu_reports, ev.gpu_chains,
-                             ret_reason);
+        if (c->sim_gpu_dir)
+                r = evidence_sim_gpus(c->sim_gpu_dir, challenge->gpus, (const uint8_t (*)[32]) nonces, ev.gpu_reports,
+                                      ev.gpu_chains, ret_reason);
+        else
+                r = gpu_evidence_get(challenge->gpus, (const uint8_t (*)[32]) nonces, ev.gpu_reports, ev.gpu_chains,
+                                     ret_reason);
         if (r < 0)
                 goto fail;
         ev.n_gpus = challenge->gpus;
@@ -169,7 +173,9 @@ int agent_session_run(const AgentConfig *c, int fd, char **ret_reason) {
         r = keys_install(c, bundle, ret_reason);
         if (r < 0)
                 return r;
-        if (gpus > 0) {
+        if (gpus > 0 && c->sim_gpu_dir)
+                fprintf(stderr, "cvm-agent: GPUs ready (simulated)\n");
+        else if (gpus > 0) {
                 r = gpu_set_ready(ret_reason);
                 if (r < 0)
                         return r;

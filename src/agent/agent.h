@@ -25,6 +25,7 @@ typedef struct AgentConfig {
         const char *sim_dir;  /* EVIDENCE_SIM_SNP / _TDX: the simulator's snp/ or tdx/ directory */
         uint8_t sim_host_data[32]; /* what a simulated hypervisor put in HOST_DATA */
         uint8_t sim_mrconfigid[48]; /* what a simulated VMM put in MRCONFIGID */
+        const char *sim_gpu_dir; /* simulated GPUs (cvmctl sim init's gpu/ directory) instead of NVML; NULL: NVML */
         const char *tsm_dir;  /* configfs-tsm report root; default /sys/kernel/config/tsm/report */
         const char *keys_dir; /* where keys are installed as 0400 files; NULL: not as files */
         const char *keyring_user; /* install into this user's keyring as "user" keys; NULL: not */
@@ -50,6 +51,10 @@ int evidence_sim_tdx(const char *dir, const uint8_t mrconfigid[48], const uint8_
 int gpu_evidence_get(uint32_t n, const uint8_t nonces[][32], ProtoBlob *ret_reports, ProtoBlob *ret_chains,
                      char **ret_reason);
 int gpu_set_ready(char **ret_reason);
+/* Simulated GPUs from the simulator in dir: n real-format reports, one per nonce, each with the
+ * simulated chain (one simulated device identity stands for every GPU). */
+int evidence_sim_gpus(const char *dir, uint32_t n, const uint8_t nonces[][32], ProtoBlob *ret_reports,
+                      ProtoBlob *ret_chains, char **ret_reason);
 
 /* Installs each key of the bundle as <keys_dir>/<kid> (0400) and/or a "user" key named
  * "cvmd:<kid>" in the user's keyring. Nothing is logged. Returns the number of keys. */

@@ -28,6 +28,7 @@ static void help(void) {
                "  --sim-dir DIR         the simulator's snp/ or tdx/ directory (cvmctl sim init)\n"
                "  --sim-host-data HEX   the HOST_DATA the simulated hypervisor sets (32 bytes)\n"
                "  --sim-mrconfigid HEX  the MRCONFIGID the simulated VMM sets (48 bytes)\n"
+               "  --simulate-gpus DIR   simulated NVIDIA GPUs from DIR (cvmctl sim init's gpu/) instead of NVML\n"
                "  --keys-dir DIR        install keys as 0400 files here (must be tmpfs)\n"
                "  --keyring-user USER   install keys as \"user\" keys cvmd:<id> in USER's keyring\n"
                "  --vm-uuid UUID        refuse challenges for any other VM\n"
@@ -37,7 +38,7 @@ static void help(void) {
 }
 
 int main(int argc, char *argv[]) {
-        enum { ARG_LISTEN = 0x100, ARG_ONCE, ARG_EVIDENCE, ARG_SIMULATE, ARG_SIM_DIR, ARG_SIM_HOST_DATA, ARG_SIM_MRCONFIGID, ARG_KEYS_DIR,
+        enum { ARG_LISTEN = 0x100, ARG_ONCE, ARG_EVIDENCE, ARG_SIMULATE, ARG_SIM_DIR, ARG_SIM_HOST_DATA, ARG_SIM_MRCONFIGID, ARG_SIM_GPUS, ARG_KEYS_DIR,
                ARG_KEYRING_USER, ARG_VM_UUID, ARG_TIMEOUT };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -48,6 +49,7 @@ int main(int argc, char *argv[]) {
                 { "sim-dir", required_argument, NULL, ARG_SIM_DIR },
                 { "sim-host-data", required_argument, NULL, ARG_SIM_HOST_DATA },
                 { "sim-mrconfigid", required_argument, NULL, ARG_SIM_MRCONFIGID },
+                { "simulate-gpus", required_argument, NULL, ARG_SIM_GPUS },
                 { "keys-dir", required_argument, NULL, ARG_KEYS_DIR },
                 { "keyring-user", required_argument, NULL, ARG_KEYRING_USER },
                 { "vm-uuid", required_argument, NULL, ARG_VM_UUID },
@@ -105,6 +107,9 @@ int main(int argc, char *argv[]) {
                                 fprintf(stderr, "cvm-agent: --sim-mrconfigid: expected 48 bytes of hex\n");
                                 return 2;
                         }
+                        break;
+                case ARG_SIM_GPUS:
+                        c.sim_gpu_dir = optarg;
                         break;
                 case ARG_KEYS_DIR:
                         c.keys_dir = optarg;

@@ -12,6 +12,7 @@
 #include "cvm/channel-addr.h"
 #include "cvm/crypto.h"
 #include "cvm/exchange.h"
+#include "cvm/gpu.h"
 #include "cvm/kek.h"
 #include "cvm/keystore.h"
 #include "cvm/pcs.h"
@@ -32,6 +33,7 @@ static void help(void) {
                "  --keys-dir DIR        wrapped keys (default $CVMD_KEYS_DIR or /var/lib/cvmd/keys)\n"
                "  --tee snp|tdx         the evidence to ask for (default snp)\n"
                "  --gpus N              GPUs whose evidence is required (default 0)\n"
+               "  --gpu-golden FILE     golden GPU measurements (JSON list; cvmctl sim init writes gpu/golden.json)\n"
                "  --vm-uuid UUID        the VM the keys are for (bound into the sealing)\n"
                "  --launch-digest HEX   expected launch digest (SNP HOST_DATA / TDX MRCONFIGID)\n"
                "  --collateral DIR      TDX collateral bundle (tcb_info.json, ...; required for --tee tdx)\n"
@@ -106,7 +108,7 @@ static int load_token_key(const char *path, EVP_PKEY **ret) {
 
 int verb_attest_guest(int argc, char *argv[]) {
         enum { ARG_CHANNEL = 0x100, ARG_POLICY, ARG_KEY, ARG_KEYS_DIR, ARG_TEE, ARG_GPUS, ARG_VM_UUID,
-               ARG_LAUNCH_DIGEST, ARG_TOKEN_KEY, ARG_TIMEOUT, ARG_JSON, ARG_COLLATERAL };
+               ARG_LAUNCH_DIGEST, ARG_TOKEN_KEY, ARG_TIMEOUT, ARG_JSON, ARG_COLLATERAL, ARG_GPU_GOLDEN };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "channel", required_argument, NULL, ARG_CHANNEL },
@@ -121,6 +123,7 @@ int verb_attest_guest(int argc, char *argv[]) {
                 { "timeout", required_argument, NULL, ARG_TIMEOUT },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "collateral", required_argument, NULL, ARG_COLLATERAL },
+                { "gpu-golden", required_argument, NULL, ARG_GPU_GOLDEN },
                 {},
         };
         _cleanup_free_ char **keys = calloc((size_t) argc + 1, sizeof(char *));
@@ -129,7 +132,8 @@ int verb_attest_guest(int argc, char *argv[]) {
         _cleanup_free_ char *reason = NULL;
         _cleanup_(tdx_collateral_freep) TdxCollateral *collateral = NULL;
         static NonceStore nonces;
-        const char *collateral_dir = NULL;
+        const char *collateral_dir = NULL, *golden_path = NULL;
+        _cleanup_(nv_golden_freep) NvGolden *golden = NULL;
         const char *channel = NULL, *policy_path = NULL, *keys_dir = NULL, *token_key_path = NULL;
         ExchangeHost h = { .tee = "sev-snp", .timeout_usec = 30u * 1000000u, .nonces = &nonces,
                            .nonce_ttl_usec = 120u * 1000000u };
@@ -202,6 +206,9 @@ int verb_attest_guest(int argc, char *argv[]) {
                 case ARG_COLLATERAL:
                         collateral_dir = optarg;
                         break;
+                case ARG_GPU_GOLDEN:
+                        golden_path = optarg;
+                        break;
                 default:
                         return cli_usage_error("attest-guest: invalid option '%s'", argv[optind - 1]);
                 }
@@ -225,6 +232,21 @@ int verb_attest_guest(int argc, char *argv[]) {
                 if (r < 0)
                         return cli_error(EXIT_USAGE, "%s", reason ? reason : collateral_dir);
                 ac->tdx_collateral = collateral;
+        }
+        if (golden_path) {
+                _cleanup_free_ uint8_t *data = NULL;
+                size_t size;
+
+                free(reason);
+                reason = NULL;
+                if (cli_read_file(golden_path, &data, &size) < 0)
+                        return EXIT_USAGE;
+                r = nv_golden_parse((const char *) data, size, &golden, &reason);
+                if (r == -ENOMEM)
+                        return cli_error(EXIT_REJECTED, "out of memory");
+                if (r < 0)
+                        return cli_error(EXIT_USAGE, "%s: %s", golden_path, reason ? reason : "invalid golden list");
+                ac->gpu_golden = golden;
         }
         ac->policy = policy;
         u.keys = keys;

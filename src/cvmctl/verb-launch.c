@@ -16,6 +16,7 @@
 #include "cvm/crypto.h"
 #include "cvm/domain-xml.h"
 #include "cvm/exchange.h"
+#include "cvm/gpu.h"
 #include "cvm/host-probe.h"
 #include "cvm/kek.h"
 #include "cvm/keystore.h"
@@ -50,6 +51,7 @@ static void help(void) {
                "  --host-caps FILE       host facts from 'virsh capabilities' output instead of the live\n"
                "  --domcaps FILE         probe (with --domcaps: 'virsh domcapabilities'); for libvirt's\n"
                "                         test driver, which reports no hugepage pools\n"
+               "  --gpu-golden FILE      golden GPU measurements for the spec's GPUs (JSON list)\n"
                "  --json                 one JSON object on stdout\n",
                AGENT_PORT);
 }
@@ -114,7 +116,7 @@ static void on_event(const LifecycleEvent *e, void *userdata) {
 
 int verb_launch(int argc, char *argv[]) {
         enum { ARG_CONNECT = 0x100, ARG_POLICY, ARG_KEYS_DIR, ARG_CHANNEL, ARG_EVIDENCE, ARG_TYPE, ARG_BOOT, ARG_JSON,
-               ARG_HOST_CAPS, ARG_DOMCAPS };
+               ARG_HOST_CAPS, ARG_DOMCAPS, ARG_GPU_GOLDEN };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "connect", required_argument, NULL, ARG_CONNECT },
@@ -127,6 +129,7 @@ int verb_launch(int argc, char *argv[]) {
                 { "json", no_argument, NULL, ARG_JSON },
                 { "host-caps", required_argument, NULL, ARG_HOST_CAPS },
                 { "domcaps", required_argument, NULL, ARG_DOMCAPS },
+                { "gpu-golden", required_argument, NULL, ARG_GPU_GOLDEN },
                 {},
         };
         _cleanup_(launch_spec_freep) LaunchSpec *spec = NULL;
@@ -140,6 +143,8 @@ int verb_launch(int argc, char *argv[]) {
         const char *host_caps = NULL, *domcaps = NULL, *connect_uri = NULL, *policy_path = NULL, *keys_dir = NULL, *channel = NULL, *evidence = "sev-snp",
                    *type = "kvm";
         static NonceStore nonces;
+        _cleanup_(nv_golden_freep) NvGolden *golden = NULL;
+        const char *golden_path = NULL;
         uint64_t boot_usec = 120u * 1000000u;
         LaunchCtx ctx = {};
         ExchangeHost h = { .timeout_usec = 30u * 1000000u, .nonces = &nonces, .nonce_ttl_usec = 120u * 1000000u,
@@ -201,6 +206,9 @@ int verb_launch(int argc, char *argv[]) {
                 case ARG_DOMCAPS:
                         domcaps = optarg;
                         break;
+                case ARG_GPU_GOLDEN:
+                        golden_path = optarg;
+                        break;
                 default:
                         return cli_usage_error("launch: invalid option '%s'", argv[optind - 1]);
                 }
@@ -222,6 +230,19 @@ int verb_launch(int argc, char *argv[]) {
                                  "launches (\"allow_development\": true)");
         if (token_key_generate(&token_key) < 0)
                 return cli_error(EXIT_REJECTED, "cannot make a token key");
+        if (golden_path) {
+                _cleanup_free_ uint8_t *data = NULL;
+                size_t size;
+
+                if (cli_read_file(golden_path, &data, &size) < 0)
+                        return EXIT_USAGE;
+                r = nv_golden_parse((const char *) data, size, &golden, &reason);
+                if (r == -ENOMEM)
+                        return cli_error(EXIT_REJECTED, "out of memory");
+                if (r < 0)
+                        return cli_error(EXIT_USAGE, "%s: %s", golden_path, reason ? reason : "invalid golden list");
+                ctx.appraise.gpu_golden = golden;
+        }
 
         fprintf(stderr, "cvmctl: probing the host through %s\n", connect_uri);
         if (lifecycle_open(connect_uri, on_event, NULL, &l, &reason) < 0 ||

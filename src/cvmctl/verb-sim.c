@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "cvm/gpu-sim.h"
 #include "cvm/snp-sim.h"
 #include "cvm/tdx-sim.h"
 #include "cvm/util.h"
@@ -21,6 +22,10 @@ static void help(void) {
                "            SGX extension, TCB signing certificate), the PCK and attestation keys, and\n"
                "            DIR/tdx/collateral/, a matching collateral bundle valid for 30 days;\n"
                "            'cvm-agent --simulate tdx --sim-dir DIR/tdx' produces real-format quotes.\n"
+               "  DIR/gpu/  a simulated NVIDIA H100 device chain (five P-384 certificates, the leaf with the\n"
+               "            FWID extension), the leaf's key, and golden.json, its golden measurements;\n"
+               "            'cvm-agent --simulate-gpus DIR/gpu' produces real-format GPU reports (every\n"
+               "            simulated GPU shares this one device identity).\n"
                "Prints the policy entries that trust these simulators: verifiers trust simulator roots\n"
                "only when a policy names them.\n");
 }
@@ -61,6 +66,10 @@ int verb_sim(int argc, char *argv[]) {
         TdxSimParams tp = {};
         SnpAnchor anchor;
         TdxAnchor tdx_anchor;
+        _cleanup_(gpu_sim_freep) GpuSim *g = NULL;
+        _cleanup_free_ char *gpu_dir = NULL, *gpu_digest = NULL;
+        _cleanup_(json_object_putp) json_object *gpu_roots = NULL;
+        NvPin gpu_pin;
         bool json = false;
         int c, r;
 
@@ -114,6 +123,19 @@ int verb_sim(int argc, char *argv[]) {
         if (tdx_sim_anchor(t, &tdx_anchor) < 0 || !(tdx_digest = hex_encode(tdx_anchor.spki_sha256, 32)))
                 return cli_error(EXIT_REJECTED, "out of memory");
 
+        gpu_dir = strdup_printf("%s/gpu", argv[optind + 1]);
+        if (!gpu_dir)
+                return cli_error(EXIT_REJECTED, "out of memory");
+        r = gpu_sim_new(NULL, &g);
+        if (r < 0)
+                return cli_error(EXIT_REJECTED, "cannot make the simulated NVIDIA chain: %s", strerror(-r));
+        r = gpu_sim_write(g, gpu_dir);
+        if (r < 0)
+                return cli_error(EXIT_REJECTED, "cannot write %s: %s", gpu_dir, strerror(-r));
+        if (gpu_sim_root_pin(g, &gpu_pin) < 0 || !(gpu_digest = hex_encode(gpu_pin.spki_sha256, 32)) ||
+            !(gpu_roots = anchor_entry(NULL, gpu_digest)))
+                return cli_error(EXIT_REJECTED, "out of memory");
+
         arks = anchor_entry(snp_product_to_string(p.product), digest);
         roots = anchor_entry(NULL, tdx_digest);
         if (!arks || !roots)
@@ -126,7 +148,9 @@ int verb_sim(int argc, char *argv[]) {
                     json_object_object_add(o, "trusted_simulator_arks", json_object_get(arks)) < 0 ||
                     json_object_object_add(o, "tdx_dir", json_object_new_string(tdx_dir)) < 0 ||
                     json_object_object_add(o, "tdx_collateral_dir", json_object_new_string(tdx_col)) < 0 ||
-                    json_object_object_add(o, "trusted_simulator_roots", json_object_get(roots)) < 0)
+                    json_object_object_add(o, "trusted_simulator_roots", json_object_get(roots)) < 0 ||
+                    json_object_object_add(o, "gpu_dir", json_object_new_string(gpu_dir)) < 0 ||
+                    json_object_object_add(o, "gpu_trusted_simulator_roots", json_object_get(gpu_roots)) < 0)
                         return cli_error(EXIT_REJECTED, "out of memory");
                 if (cli_print_json(o, false) < 0)
                         return cli_error(EXIT_REJECTED, "cannot write the output");
@@ -136,7 +160,11 @@ int verb_sim(int argc, char *argv[]) {
                        "To trust them (development only), add to the policy's \"snp\" section:\n"
                        "  \"trusted_simulator_arks\": %s\n"
                        "and to its \"tdx\" section:\n"
+                       "  \"trusted_simulator_roots\": %s\n"
+                       "Simulated NVIDIA GPU chain written to %s (golden measurements: %s/golden.json)\n"
+                       "and to the policy's \"gpu\" section:\n"
                        "  \"trusted_simulator_roots\": %s\n",
-                       snp_product_to_string(p.product), snp_dir, tdx_dir, tdx_col, plain(arks), plain(roots));
+                       snp_product_to_string(p.product), snp_dir, tdx_dir, tdx_col, plain(arks), plain(roots), gpu_dir,
+                       gpu_dir, plain(gpu_roots));
         return EXIT_ACCEPTED;
 }

@@ -311,6 +311,7 @@ static int verify_gpu(const GpuArgs *a) {
         NvGpuInput in[GPUS_MAX];
         NvFetchOptions fo = {};
         NvBoardParams p = {};
+        _cleanup_free_ NvPin *pins = NULL;
         char at[32];
         int rc;
 
@@ -377,6 +378,10 @@ static int verify_gpu(const GpuArgs *a) {
 
         for (size_t i = 0; i < a->n_reports; i++)
                 in[i] = (NvGpuInput) { .report = s.reports[i], .report_size = s.report_sizes[i], .chain = s.chains[i] };
+        /* NVIDIA's root, and the simulator roots the policy names (gpu.trusted_simulator_roots). */
+        if (policy_gpu_pins(policy, &pins, &p.gpu.n_root_pins) < 0)
+                return cli_error(EXIT_REJECTED, "out of memory");
+        p.gpu.root_pins = pins;
         p.gpu.at = a->at;
         p.rims = s.rims;
         p.n_rims = s.n_rims;

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* A software NVIDIA H100 (Hopper) in confidential-computing mode: a simulated five-certificate
+ * device chain with NVIDIA's profile (ECDSA P-384 / ecdsa-with-SHA384 throughout: "NVIDIA Device
+ * Identity CA" root, "NVIDIA GH100 Identity", "NVIDIA GH100 Provisioner ICA 1", the per-device
+ * "GH100 A01 GSP BROM" CA and the "GH100 A01 GSP FMC LF" leaf carrying the Hopper FWID extension
+ * 2.23.133.5.4.1), and attestation reports in the real NVML format (shared/specs/nvidia-gpu.md
+ * §1): the SPDM 1.1 GET_MEASUREMENTS request with the caller's nonce, the MEASUREMENTS response
+ * with 64 DMTF measurement blocks, a random responder nonce, opaque-data TLVs (driver and VBIOS
+ * versions, GPU info, NVDEC0 status, chip/project SKUs, FWID equal to the leaf's, protected-PCIe
+ * status, opaque data version, feature flag) and the raw ECDSA P-384/SHA-384 signature over every
+ * byte before it. Plus the matching golden-measurement list (nv_golden_parse() format), so a host
+ * can check measurements without RIMs.
+ *
+ * One simulator stands for any number of GPUs: every simulated GPU of a board has the same chain
+ * (one device identity, one FWID) and the same firmware measurements; only the nonces (and the
+ * responder nonces) differ between their reports.
+ *
+ * Simulated chains are unmistakable: O= is "cvmd Simulated NVIDIA" in every subject. Their root is
+ * never NVIDIA's: a verifier trusts it only when handed gpu_sim_root_pin() (a policy's
+ * "gpu.trusted_simulator_roots"). Pure code apart from gpu_sim_write() and gpu_sim_load(); no
+ * logging. */
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <stdint.h>
+
+#include "cvm/gpu.h"
+#include "cvm/macro.h"
+
+#define GPU_SIM_ORGANIZATION  "cvmd Simulated NVIDIA"
+#define GPU_SIM_BLOCKS        64u /* measurement blocks per report, as real H100 reports */
+#define GPU_SIM_ACTIVE_BLOCKS 40u /* blocks 1..40 carry digests; 41..64 are zero (unused slots) */
+
+typedef struct GpuSimParams {
+        const char *driver_version; /* NULL: "550.90.07"; not written: a loaded sim reports 550.90.07 */
+        int64_t not_before;         /* both 0: now - 1 day, and NVIDIA's 9999-12-31T23:59:59Z */
+        int64_t not_after;
+} GpuSimParams;
+
+typedef struct GpuSim {
+        EVP_PKEY *ca_keys[4];         /* root, identity, provisioner, BROM; NULL in a sim from gpu_sim_load() */
+        EVP_PKEY *leaf_key;           /* signs reports */
+        X509 *certs[NV_CHAIN_LENGTH]; /* leaf first, as NVML returns the chain */
+        uint8_t fwid[NV_FWID_SIZE];
+        char driver_version[32];
+        uint8_t vbios_raw[8];
+        uint8_t measurements[GPU_SIM_BLOCKS][48]; /* SPDM block i+1 */
+} GpuSim;
+
+/* Generates the five P-384 keys and issues the chain with a random FWID. -EINVAL for bad params,
+ * -EIO when OpenSSL fails. */
+int gpu_sim_new(const GpuSimParams *p, GpuSim **ret);
+GpuSim *gpu_sim_free(GpuSim *s);
+DEFINE_CLEANUP(GpuSim *, gpu_sim_free)
+
+/* The pin for the simulated root: SHA-256 of its SubjectPublicKeyInfo. */
+int gpu_sim_root_pin(const GpuSim *s, NvPin *ret);
+
+/* The chain as NVML returns it: PEM text, leaf first. *ret is malloc'ed (NUL-terminated, the
+ * size excludes the NUL). */
+int gpu_sim_chain_pem(const GpuSim *s, uint8_t **ret, size_t *ret_size);
+
+/* A signed attestation report for the requester nonce `nonce`. *ret is malloc'ed. */
+int gpu_sim_report(const GpuSim *s, const uint8_t nonce[NV_NONCE_SIZE], uint8_t **ret, size_t *ret_size);
+
+/* The golden list of this simulated GPU's measurements: [{"index": i, "values": ["<hex>"]}, ...]
+ * for RIM indices 0..GPU_SIM_ACTIVE_BLOCKS-1. *ret is malloc'ed. */
+int gpu_sim_golden_json(const GpuSim *s, char **ret);
+
+/* Writes into dir (created 0700): chain.pem (the five certificates, leaf first), leaf-key.pem
+ * (0600) and golden.json. The CA private keys are not written. */
+int gpu_sim_write(const GpuSim *s, const char *dir);
+/* Loads what gpu_sim_write() wrote, for making reports: five simulated certificates (the
+ * organization in every subject), each signed by the next, the last self-signed, the leaf's key
+ * the private key's, the leaf's FWID extension well-formed. -ENOENT for missing files, -EBADMSG
+ * when they are inconsistent. */
+int gpu_sim_load(const char *dir, GpuSim **ret);

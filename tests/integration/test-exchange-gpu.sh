@@ -1,0 +1,107 @@
+#!/bin/bash
+# The attestation-gated key release with GPU evidence, end to end with the real programs: cvmctl
+# sim init makes the simulated AMD and NVIDIA chains and the GPUs' golden measurements,
+# cvm-agent --simulate snp --simulate-gpus answers as an SEV-SNP guest with simulated H100s over a
+# unix socket, cvmctl attest-guest --gpus 8 --gpu-golden verifies every GPU and releases a data
+# key wrapped under a file KEK. The guest ends up with exactly the original key; a GPU count the
+# policy does not allow, a policy that does not name the simulated NVIDIA root, and measurements
+# off the golden list release nothing; no key byte appears in any output or log.
+set -uo pipefail
+BUILD=${BUILD:-build}
+CVMCTL=$PWD/$BUILD/cvmctl
+AGENT=$PWD/$BUILD/cvm-agent
+passed=0 failed=0
+tmp=$(mktemp -d)
+keys=$(mktemp -d /dev/shm/cvmd-test-gpu-keys.XXXXXX)
+agent_pid=
+cleanup() { [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null; rm -rf "$tmp" "$keys"; }
+trap cleanup EXIT
+ok() { passed=$((passed + 1)); }
+bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
+cd "$tmp" || exit 1
+
+"$CVMCTL" sim init sim --json > sim.json 2> sim.err && ok || bad "sim init: $(cat sim.err)"
+ark=$(jq -r '.trusted_simulator_arks[0].spki_sha256' sim.json)
+gpu_root=$(jq -r '.gpu_trusted_simulator_roots[0].spki_sha256' sim.json)
+[ "$(jq -r .gpu_dir sim.json)" = sim/gpu ] && [ ${#gpu_root} -eq 64 ] && ok || bad "sim init JSON: $(cat sim.json)"
+[ "$(stat -c %a sim/gpu/leaf-key.pem)" = 600 ] && [ "$(grep -c 'BEGIN CERTIFICATE' sim/gpu/chain.pem)" = 5 ] && ok \
+        || bad "sim/gpu: $(ls -l sim/gpu)"
+jq -e 'length == 40 and .[0].index == 0' sim/gpu/golden.json > /dev/null && ok || bad "golden.json"
+openssl x509 -in sim/gpu/chain.pem -noout -subject | grep -q 'GH100 A01 GSP FMC LF.*cvmd Simulated NVIDIA' && ok \
+        || bad "leaf subject: $(openssl x509 -in sim/gpu/chain.pem -noout -subject)"
+
+head -c 32 /dev/urandom > kek.bin && chmod 0600 kek.bin
+head -c 32 /dev/urandom > datakey.bin
+"$CVMCTL" key wrap --kek "file:$tmp/kek.bin" --kid train-1 --keys-dir wrapped < datakey.bin > wrap.out 2> wrap.err \
+        && ok || bad "key wrap: $(cat wrap.err)"
+snp='"snp": {"trusted_simulator_arks": [{"product": "Milan", "spki_sha256": "'$ark'"}]}'
+printf '{"name": "sim", %s, "gpu": {"gpu_count": 8, "trusted_simulator_roots": [{"spki_sha256": "%s"}]}}\n' \
+        "$snp" "$gpu_root" > trusting.json
+printf '{"name": "nvidia-only", %s, "gpu": {"gpu_count": 8}}\n' "$snp" > nvidia-only.json
+jq '.[3].values[0] |= (if startswith("0") then "1" else "0" end + .[1:])' sim/gpu/golden.json > bad-golden.json
+uuid=2a7d1c3e-5b6f-4a81-9c02-7e4d3b2a1f90
+
+start_agent() { # log
+        rm -f agent.sock
+        "$AGENT" --listen "unix:$tmp/agent.sock" --once --simulate snp --sim-dir sim/snp --simulate-gpus sim/gpu \
+                --keys-dir "$keys" --vm-uuid "$uuid" --timeout 10 2> "$1" &
+        agent_pid=$!
+        for _ in $(seq 50); do [ -S agent.sock ] && break; sleep 0.1; done
+}
+
+attest() { # policy out gpus golden
+        "$CVMCTL" attest-guest --channel "unix:$tmp/agent.sock" --tee snp --gpus "$3" --gpu-golden "$4" \
+                --policy "$1" --key train-1 --keys-dir wrapped --vm-uuid "$uuid" --json > "$2.json" 2> "$2.err"
+}
+
+# --- accepted: 8 GPUs, the key arrives, confirmed, byte for byte; the GPUs are set ready after it
+start_agent agent-ok.log
+attest trusting.json host-ok 8 sim/gpu/golden.json
+status=$?
+wait "$agent_pid"; agent_status=$?; agent_pid=
+[ "$status" -eq 0 ] && ok || bad "accepted exchange: exit $status: $(cat host-ok.err) $(jq -c '{error, reasons}' host-ok.json)"
+[ "$agent_status" -eq 0 ] && grep -q "GPUs ready (simulated)" agent-ok.log && ok || bad "agent exit $agent_status: $(cat agent-ok.log)"
+jq -e '.authentic and .accepted and .released and .confirmed and .claims.gpu_count == 8
+       and ([.claims.gpus[] | select(.authentic and .measurements == "match")] | length == 8)
+       and ([.checks[] | select((.name | test("^gpu[0-7]\\.nonce$")) and .result == "pass")] | length == 8)' \
+        host-ok.json > /dev/null && ok || bad "host verdict: $(jq -c '{authentic, accepted, released, confirmed, error}' host-ok.json)"
+cmp -s "$keys/train-1" datakey.bin && ok || bad "the guest's key differs from the original"
+
+refused() { # name policy gpus golden needle
+        rm -f "$keys"/*
+        start_agent "agent-$1.log"
+        attest "$2" "host-$1" "$3" "$4"
+        local status=$?
+        wait "$agent_pid"; local agent_status=$?; agent_pid=
+        [ "$status" -eq 1 ] && ok || bad "$1: exit $status"
+        jq -e --arg n "$5" '(.released | not) and (.token == null) and ((.error | contains($n)) or ([.reasons[] | contains($n)] | any))' \
+                "host-$1.json" > /dev/null && ok || bad "$1: $(jq -c '{released, error, reasons}' "host-$1.json")"
+        [ "$agent_status" -eq 1 ] && grep -q "host refused" "agent-$1.log" && ok || bad "$1 agent: $(cat "agent-$1.log")"
+        [ -z "$(ls -A "$keys")" ] && ok || bad "$1: a key was installed after a refusal"
+}
+
+# --- refused: fewer GPUs than the policy requires
+refused count trusting.json 4 sim/gpu/golden.json "policy.gpu.gpu_count"
+# --- refused: the policy does not name the simulated NVIDIA root
+refused root nvidia-only.json 8 sim/gpu/golden.json "gpu0.chain"
+# --- refused: a measurement off the golden list
+refused golden trusting.json 8 bad-golden.json "gpu0.measurements"
+
+# --- usage errors
+echo '[{"index": 1}]' > broken-golden.json
+"$CVMCTL" attest-guest --channel "unix:$tmp/agent.sock" --gpus 1 --gpu-golden broken-golden.json --policy trusting.json \
+        --key train-1 > /dev/null 2>&1; [ $? -eq 2 ] && ok || bad "a malformed golden list is a usage error"
+"$CVMCTL" attest-guest --channel "unix:$tmp/agent.sock" --gpus 1 --gpu-golden "$tmp/none" --policy trusting.json \
+        --key train-1 > /dev/null 2>&1; [ $? -eq 2 ] && ok || bad "a missing golden list is a usage error"
+
+# --- no key byte in any output or log
+hex=$(xxd -p datakey.bin | tr -d '\n')
+b64=$(base64 -w0 datakey.bin)
+leak=0
+for f in *.log *.json *.err *.out; do
+        if grep -qiF "$hex" "$f" || grep -qF "$b64" "$f"; then echo "key bytes found in $f"; leak=1; fi
+done
+[ "$leak" -eq 0 ] && ok || bad "key material leaked into output"
+
+echo "exchange-gpu: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The attestation exchange with GPU evidence over a unix socket: a simulated SEV-SNP guest with
+ * simulated NVIDIA GPUs (the agent in a child process, its GPU path the one cvm-agent
+ * --simulate-gpus takes) and the host with the simulators' roots named by the policy and the
+ * simulator's golden measurements. Good evidence with 0, 1 and 8 GPUs gets the keys, confirmed;
+ * a GPU report for the wrong nonce, fewer GPUs than asked, a tampered GPU report, a GPU chain
+ * whose root the policy does not name, measurements off the golden list, no golden list, and a
+ * policy without a "gpu" section get nothing, with a reason, and the agent never sees a
+ * KeyRelease. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../src/agent/agent.h"
+#include "cvm/appraise.h"
+#include "cvm/crypto.h"
+#include "cvm/exchange.h"
+#include "cvm/gpu-sim.h"
+#include "cvm/snp-sim.h"
+#include "cvm/token.h"
+#include "cvm/util.h"
+
+typedef enum Misbehaviour {
+        HONEST,
+        WRONG_GPU_NONCE,     /* the last GPU's report is for another nonce (properly signed) */
+        FEWER_GPUS,          /* one GPU report and chain fewer than asked for */
+        TAMPERED_GPU_REPORT, /* one byte of GPU 0's measurement record changed after signing */
+} Misbehaviour;
+
+#define AGENT_GOT_KEYS    10
+#define AGENT_GOT_NOTHING 20
+
+static char sim_dir[] = "/tmp/cvmd-test-exchange-gpu-XXXXXX";
+static char snp_dir[sizeof(sim_dir) + 8], gpu_dir[sizeof(sim_dir) + 8];
+static char ark_digest[65], gpu_root_digest[65];
+static uint8_t data_key[32];
+static NvGolden *golden, *bad_golden;
+
+static int setup(void **state) {
+        _cleanup_(snp_sim_freep) SnpSim *s = NULL;
+        _cleanup_(gpu_sim_freep) GpuSim *g = NULL;
+        _cleanup_free_ char *hex = NULL, *ghex = NULL, *gpath = NULL;
+        _cleanup_free_ uint8_t *gdata = NULL;
+        SnpSimParams p = {.product = SNP_PRODUCT_GENOA, .rsa_bits = 2048};
+        SnpAnchor a;
+        NvPin pin;
+        size_t gsize;
+        char *q;
+
+        assert_non_null(mkdtemp(sim_dir));
+        snprintf(snp_dir, sizeof(snp_dir), "%s/snp", sim_dir);
+        snprintf(gpu_dir, sizeof(gpu_dir), "%s/gpu", sim_dir);
+        snp_tcb_set(&p.tcb, false, 0, 10, 0, 23, 84);
+        assert_int_equal(snp_sim_new(&p, &s), 0);
+        assert_int_equal(snp_sim_write_pem(s, snp_dir), 0);
+        assert_int_equal(snp_sim_anchor(s, &a), 0);
+        hex = hex_encode(a.spki_sha256, 32);
+        memcpy(ark_digest, hex, 64);
+
+        assert_int_equal(gpu_sim_new(NULL, &g), 0);
+        assert_int_equal(gpu_sim_write(g, gpu_dir), 0);
+        assert_int_equal(gpu_sim_root_pin(g, &pin), 0);
+        ghex = hex_encode(pin.spki_sha256, 32);
+        memcpy(gpu_root_digest, ghex, 64);
+        /* The golden list as the host gets it: the file the simulator wrote; and one with a value
+         * of RIM index 12 changed. */
+        gpath = strdup_printf("%s/golden.json", gpu_dir);
+        assert_int_equal(read_file_bounded(gpath, 1 << 20, &gdata, &gsize), 0);
+        assert_int_equal(nv_golden_parse((const char *) gdata, gsize, &golden, NULL), 0);
+        q = strstr((char *) gdata, "\"index\": 12,");
+        assert_non_null(q);
+        q = strchr(strchr(q, '['), '"');
+        q[1] = q[1] == 'f' ? 'e' : 'f';
+        assert_int_equal(nv_golden_parse((const char *) gdata, gsize, &bad_golden, NULL), 0);
+
+        for (size_t i = 0; i < sizeof(data_key); i++)
+                data_key[i] = (uint8_t) (0xC0 + i);
+        return 0;
+}
+
+static int teardown(void **state) {
+        char cmd[128];
+
+        nv_golden_free(golden);
+        nv_golden_free(bad_golden);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sim_dir);
+        return system(cmd) == 0 ? 0 : -1;
+}
+
+/* The agent side. Returns the child's exit code. */
+static int run_agent(int fd, Misbehaviour how) {
+        AgentConfig c = {
+                .source = EVIDENCE_SIM_SNP, .sim_dir = snp_dir, .sim_gpu_dir = gpu_dir, .timeout_usec = 5000000};
+        _cleanup_(secret_freep) Secret *sk = NULL;
+        ProtoMsg hello = {.type = PROTO_HELLO, .version = PROTO_VERSION}, chal = {}, ev = {}, next = {};
+        uint64_t deadline = proto_now_usec() + 5000000;
+        int got;
+
+        if (proto_send(fd, &hello, deadline) < 0 || proto_recv(fd, deadline, &chal, NULL) < 0 ||
+            chal.type != PROTO_CHALLENGE || !streq(chal.tee, "sev-snp"))
+                return 1;
+        if (agent_build_evidence(&c, &chal, &sk, &ev, NULL) < 0 || ev.n_gpus != chal.gpus)
+                return 2;
+        if (how == WRONG_GPU_NONCE && ev.n_gpus > 0) {
+                _cleanup_(gpu_sim_freep) GpuSim *g = NULL;
+                size_t last = ev.n_gpus - 1;
+                uint8_t nonce[32];
+
+                proto_gpu_nonce(chal.nonce, ev.pubkey, (uint32_t) last, nonce);
+                nonce[0] ^= 1;
+                if (gpu_sim_load(gpu_dir, &g) < 0)
+                        return 2;
+                free(ev.gpu_reports[last].data);
+                ev.gpu_reports[last] = (ProtoBlob){};
+                if (gpu_sim_report(g, nonce, &ev.gpu_reports[last].data, &ev.gpu_reports[last].size) < 0)
+                        return 2;
+        }
+        if (how == FEWER_GPUS && ev.n_gpus > 0) {
+                ev.n_gpus--;
+                free(ev.gpu_reports[ev.n_gpus].data);
+                free(ev.gpu_chains[ev.n_gpus].data);
+                ev.gpu_reports[ev.n_gpus] = ev.gpu_chains[ev.n_gpus] = (ProtoBlob){};
+        }
+        if (how == TAMPERED_GPU_REPORT && ev.n_gpus > 0)
+                ev.gpu_reports[0].data[45 + 55 * 3 + 10] ^= 1; /* inside block 4's digest */
+        if (proto_send(fd, &ev, deadline) < 0)
+                return 1;
+        proto_msg_done(&ev);
+
+        got = proto_recv(fd, proto_now_usec() + 5000000, &next, NULL) >= 0 && next.type == PROTO_KEY_RELEASE;
+        if (got && how == HONEST) {
+                _cleanup_(secret_freep) Secret *bundle = NULL;
+                ProtoMsg ack = {.type = PROTO_ACK};
+                if (agent_open_release(&chal, sk, &next, &bundle, ack.confirmation, NULL) < 0 ||
+                    proto_send(fd, &ack, deadline) < 0)
+                        return 3;
+                if (secret_size(bundle) < sizeof(data_key) ||
+                    memcmp(secret_data(bundle) + secret_size(bundle) - sizeof(data_key), data_key, sizeof(data_key)))
+                        return 4;
+        }
+        proto_msg_done(&chal);
+        proto_msg_done(&next);
+        return got ? AGENT_GOT_KEYS : AGENT_GOT_NOTHING;
+}
+
+static int unwrap(void *userdata, Secret **ret_bundle, char **ret_reason) {
+        _cleanup_(secret_freep) Secret *key = NULL, *bundle = NULL;
+        int r;
+
+        if ((r = key_bundle_new(&bundle)) < 0 || (r = secret_new_copy(data_key, sizeof(data_key), &key)) < 0 ||
+            (r = key_bundle_add(&bundle, "train-1", key)) < 0)
+                return r;
+        *ret_bundle = TAKE_PTR(bundle);
+        return 0;
+}
+
+typedef struct Host {
+        uint32_t gpus;
+        bool untrusted_gpu_root; /* the policy names only the SNP simulator */
+        bool no_gpu_section;     /* the policy has no "gpu" section at all */
+        const NvGolden *golden;
+        const char *gpu_extra; /* inside "gpu": {...}, after the trusted root */
+} Host;
+
+static void exchange(Misbehaviour how, const Host *host, ExchangeResult *res, int *ret_agent_status) {
+        _cleanup_(policy_freep) Policy *policy = NULL;
+        _cleanup_(EVP_PKEY_freep) EVP_PKEY *token_key = NULL;
+        _cleanup_free_ char *json = NULL, *gpu = NULL;
+        static NonceStore nonces;
+        AppraiseConfig ac = {.gpu_golden = host->golden};
+        ExchangeHost h = {.tee = "sev-snp",
+                          .gpus = host->gpus,
+                          .timeout_usec = 5000000,
+                          .nonces = &nonces,
+                          .nonce_ttl_usec = 10000000,
+                          .appraise = appraise_evidence,
+                          .unwrap_keys = unwrap};
+        char *reason = NULL;
+        int sv[2], status;
+        pid_t pid;
+
+        if (host->no_gpu_section)
+                gpu = strdup("");
+        else if (host->untrusted_gpu_root)
+                gpu = strdup_printf(", \"gpu\": {%s}", host->gpu_extra ?: "");
+        else
+                gpu = strdup_printf(", \"gpu\": {\"trusted_simulator_roots\": [{\"spki_sha256\": \"%s\"}]%s%s}",
+                                    gpu_root_digest, host->gpu_extra ? ", " : "", host->gpu_extra ?: "");
+        json = strdup_printf(
+                "{\"snp\": {\"trusted_simulator_arks\": [{\"product\": \"Genoa\", \"spki_sha256\": \"%s\"}]}%s}",
+                ark_digest, gpu);
+        assert_non_null(json);
+        if (policy_parse(json, strlen(json), &policy, &reason) < 0)
+                fail_msg("policy: %s", reason);
+        assert_int_equal(token_key_generate(&token_key), 0);
+        ac.policy = policy;
+        h.userdata = &ac;
+        h.token_key = token_key;
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                close(sv[0]);
+                _exit(run_agent(sv[1], how));
+        }
+        close(sv[1]);
+        assert_int_equal(exchange_host_run(&h, sv[0], res), 0);
+        close(sv[0]);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        *ret_agent_status = WEXITSTATUS(status);
+}
+
+static void expect_keys(const Host *host) {
+        ExchangeResult res = {};
+        int agent;
+
+        exchange(HONEST, host, &res, &agent);
+        if (res.error)
+                fail_msg("exchange failed: %s", res.error);
+        assert_true(res.verdict.authentic);
+        assert_true(res.verdict.accepted);
+        assert_int_equal(verdict_find_check(&res.verdict, "binding.report-data")->status, CHECK_PASS);
+        for (uint32_t i = 0; i < host->gpus; i++) {
+                char name[32];
+                static const char *const checks[] = {"chain", "report.signature", "fwid", "nonce", "measurements"};
+
+                for (size_t k = 0; k < ELEMENTSOF(checks); k++) {
+                        const Check *c;
+                        snprintf(name, sizeof(name), "gpu%u.%s", i, checks[k]);
+                        c = verdict_find_check(&res.verdict, name);
+                        if (!c || c->status != CHECK_PASS)
+                                fail_msg("%s: %s", name, c ? c->detail : "missing");
+                }
+        }
+        assert_true(res.released);
+        assert_true(res.confirmed);
+        assert_non_null(res.token);
+        assert_int_equal(agent, AGENT_GOT_KEYS);
+        exchange_result_done(&res);
+}
+
+static void expect_refused(Misbehaviour how, const Host *host, const char *needle) {
+        ExchangeResult res = {};
+        bool found;
+        int agent;
+
+        exchange(how, host, &res, &agent);
+        assert_false(res.released);
+        assert_false(res.confirmed);
+        assert_null(res.token);
+        assert_non_null(res.error);
+        assert_false(res.verdict.accepted);
+        found = strstr(res.error, needle) != NULL;
+        for (size_t i = 0; i < res.verdict.n_reasons && !found; i++)
+                found = strstr(res.verdict.reasons[i], needle) != NULL;
+        if (!found)
+                fail_msg("no reason names '%s' (error: %s)", needle, res.error);
+        assert_int_equal(agent, AGENT_GOT_NOTHING);
+        exchange_result_done(&res);
+}
+
+static void test_no_gpus_gets_keys(void **state) {
+        expect_keys(&(Host){.gpus = 0, .golden = golden});
+}
+
+static void test_one_gpu_gets_keys(void **state) {
+        expect_keys(&(Host){.gpus = 1, .golden = golden});
+}
+
+static void test_eight_gpus_get_keys(void **state) {
+        expect_keys(&(Host){.gpus = 8, .golden = golden, .gpu_extra = "\"gpu_count\": 8"});
+}
+
+static void test_wrong_gpu_nonce(void **state) {
+        expect_refused(WRONG_GPU_NONCE, &(Host){.gpus = 8, .golden = golden}, "gpu7.nonce");
+}
+
+static void test_fewer_gpus(void **state) {
+        expect_refused(FEWER_GPUS, &(Host){.gpus = 8, .golden = golden}, "7 GPU reports, 8 were asked for");
+}
+
+static void test_tampered_gpu_report(void **state) {
+        expect_refused(TAMPERED_GPU_REPORT, &(Host){.gpus = 1, .golden = golden}, "gpu0.report.signature");
+}
+
+static void test_gpu_root_not_named(void **state) {
+        expect_refused(HONEST, &(Host){.gpus = 1, .golden = golden, .untrusted_gpu_root = true}, "gpu0.chain");
+}
+
+static void test_golden_mismatch(void **state) {
+        expect_refused(HONEST, &(Host){.gpus = 8, .golden = bad_golden}, "gpu0.measurements");
+}
+
+static void test_no_golden_list(void **state) {
+        expect_refused(HONEST, &(Host){.gpus = 1}, "policy.gpu.require_measurements");
+}
+
+static void test_policy_without_gpu_section(void **state) {
+        expect_refused(HONEST, &(Host){.gpus = 1, .golden = golden, .no_gpu_section = true}, "policy.gpu");
+}
+
+static void test_policy_gpu_count(void **state) {
+        expect_refused(HONEST, &(Host){.gpus = 1, .golden = golden, .gpu_extra = "\"gpu_count\": 8"},
+                       "policy.gpu.gpu_count");
+}
+
+static void test_policy_gpu_count_no_gpus_asked(void **state) {
+        expect_refused(HONEST, &(Host) { .gpus = 0, .golden = golden, .gpu_extra = "\"gpu_count\": 1" },
+                       "no GPU evidence given");
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_no_gpus_gets_keys),   cmocka_unit_test(test_one_gpu_gets_keys),
+                cmocka_unit_test(test_eight_gpus_get_keys), cmocka_unit_test(test_wrong_gpu_nonce),
+                cmocka_unit_test(test_fewer_gpus),          cmocka_unit_test(test_tampered_gpu_report),
+                cmocka_unit_test(test_gpu_root_not_named),  cmocka_unit_test(test_golden_mismatch),
+                cmocka_unit_test(test_no_golden_list),      cmocka_unit_test(test_policy_without_gpu_section),
+                cmocka_unit_test(test_policy_gpu_count),
+                cmocka_unit_test(test_policy_gpu_count_no_gpus_asked),
+        };
+        (void) secret_init();
+        return cmocka_run_group_tests_name("exchange-gpu", tests, setup, teardown);
+}
