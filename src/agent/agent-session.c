@@ -173,12 +173,10 @@ int agent_session_run(const AgentConfig *c, int fd, char **ret_reason) {
         r = keys_install(c, bundle, ret_reason);
         if (r < 0)
                 return r;
-        if (gpus > 0 && c->sim_gpu_dir)
-                fprintf(stderr, "cvm-agent: GPUs ready (simulated)\n");
-        else if (gpus > 0) {
+        if (gpus > 0 && !c->sim_gpu_dir) {
                 r = gpu_set_ready(ret_reason);
                 if (r < 0)
                         return r;
         }
-        return 0;
+        return (int) gpus;
 }

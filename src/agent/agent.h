@@ -60,8 +60,8 @@ int evidence_sim_gpus(const char *dir, uint32_t n, const uint8_t nonces[][32], P
  * "cvmd:<kid>" in the user's keyring. Nothing is logged. Returns the number of keys. */
 int keys_install(const AgentConfig *c, const Secret *bundle, char **ret_reason);
 
-/* One exchange on a connected socket. Returns 0 when keys were received, confirmed and
- * installed; -errno with a reason otherwise. */
+/* One exchange on a connected socket. Returns the number of GPUs set ready (>= 0) when keys
+ * were received, confirmed and installed; -errno with a reason otherwise. */
 int agent_session_run(const AgentConfig *c, int fd, char **ret_reason);
 
 /* The steps, for the session and for tests that compose misbehaving agents. */

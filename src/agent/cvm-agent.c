@@ -178,7 +178,8 @@ int main(int argc, char *argv[]) {
                 if (r < 0)
                         fprintf(stderr, "cvm-agent: exchange failed: %s\n", reason ? reason : strerror(-r));
                 else
-                        fprintf(stderr, "cvm-agent: keys received, confirmed and installed\n");
+                        fprintf(stderr, "cvm-agent: keys received, confirmed and installed%s\n",
+                                r == 0 ? "" : c.sim_gpu_dir ? "; GPUs ready (simulated)" : "; GPUs ready for work");
                 if (once)
                         return r < 0 ? 1 : 0;
         }
