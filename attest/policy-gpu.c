@@ -144,49 +144,9 @@ static int parse_rim_ids(json_object *v, const char *path, void *data, char **re
         return 0;
 }
 
-#define SIMULATOR_ROOTS_MAX 16u
-
-static int parse_root_digest(json_object *v, const char *path, void *data, char **reason) {
-        return policy_read_hex(v, path, data, 32, reason);
-}
-
-static const PolicyField simulator_root_fields[] = {
-        { "spki_sha256", parse_root_digest },
-};
-
 /* [{"spki_sha256": "<64 hex>"}, ...]: simulated NVIDIA roots (cvmctl sim init) to trust besides NVIDIA's. */
 static int parse_simulator_roots(json_object *v, const char *path, void *data, char **reason) {
-        PolicyGpu *s = data;
-        _cleanup_free_ uint8_t *items = NULL;
-        size_t n;
-        int r;
-
-        r = policy_read_array(v, path, SIMULATOR_ROOTS_MAX, &n, reason);
-        if (r < 0)
-                return r;
-        items = calloc(n ? n : 1, 32);
-        if (!items)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *p = policy_path_index(path, i);
-                uint8_t digest[32] = {};
-
-                if (!p)
-                        return -ENOMEM;
-                r = policy_parse_object(json_object_array_get_idx(v, i), p, simulator_root_fields,
-                                        ELEMENTSOF(simulator_root_fields), digest, reason);
-                if (r < 0)
-                        return r;
-                if (memeqzero(digest, sizeof(digest)))
-                        return policy_error(reason, p, "missing key \"spki_sha256\" (or an all-zero digest)");
-                for (size_t k = 0; k < i; k++)
-                        if (memcmp(items + 32 * k, digest, 32) == 0)
-                                return policy_error(reason, p, "the same root is listed more than once");
-                memcpy(items + 32 * i, digest, 32);
-        }
-        policy_digest_list_done(&s->simulator_roots);
-        s->simulator_roots = (PolicyDigestList) { .set = true, .n = n, .items = TAKE_PTR(items) };
-        return 0;
+        return policy_read_simulator_roots(v, path, &((PolicyGpu *) data)->simulator_roots, reason);
 }
 
 int policy_gpu_pins(const Policy *p, NvPin **ret, size_t *ret_n) {

@@ -62,6 +62,17 @@ int policy_read_array(json_object *v, const char *path, size_t max_n, size_t *re
 bool policy_digest_list_contains(const PolicyDigestList *l, size_t n, const uint8_t *digest);
 void policy_digest_list_done(PolicyDigestList *l);
 
+/* [{"spki_sha256": "<64 hex>"}, ...]: simulator roots a policy trusts besides the vendor's (at
+ * most 16, no duplicates, none all-zero), into a list of 32-byte digests. */
+int policy_read_simulator_roots(json_object *v, const char *path, PolicyDigestList *ret, char **reason);
+
+/* Lowercase hex of n bytes into buf (at least 2n+1 bytes), for denial messages. */
+const char *policy_hex(const uint8_t *p, size_t n, char *buf);
+/* A denial "policy.<section>.<rule>: <field> <hex> is not among ..." when the list is set and
+ * lacks the 48-byte digest. */
+void policy_eval_digest_list(Verdict *v, const char *section, const char *rule, const char *field,
+                             const PolicyDigestList *l, const uint8_t digest[48]);
+
 /* The "snp" section (policy-snp.c). */
 void policy_snp_init(PolicySnp *s);
 void policy_snp_done(PolicySnp *s);

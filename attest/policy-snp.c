@@ -351,32 +351,6 @@ int policy_snp_anchors(const Policy *p, SnpAnchor **ret, size_t *ret_n) {
 
 /* ---- evaluation ---- */
 
-/* Lowercase hex into buf, which holds at least 2n+1 bytes. */
-static const char *hex(const uint8_t *p, size_t n, char *buf) {
-        static const char digits[] = "0123456789abcdef";
-
-        for (size_t i = 0; i < n; i++) {
-                buf[2 * i] = digits[p[i] >> 4];
-                buf[2 * i + 1] = digits[p[i] & 0xf];
-        }
-        buf[2 * n] = '\0';
-        return buf;
-}
-
-static void eval_digest_list(Verdict *v, const char *rule, const char *field, const PolicyDigestList *l,
-                             const uint8_t digest[48]) {
-        char h[97];
-
-        if (!l->set || policy_digest_list_contains(l, 48, digest))
-                return;
-        if (l->n == 0)
-                verdict_reason(v, "policy.snp.%s: %s %s is not allowed: the policy's list is empty, so it allows none",
-                               rule, field, hex(digest, 48, h));
-        else
-                verdict_reason(v, "policy.snp.%s: %s %s is not among the %zu the policy allows", rule, field,
-                               hex(digest, 48, h), l->n);
-}
-
 static void eval_tcb_component(Verdict *v, const char *name, int min, uint8_t reported) {
         if (min >= 0 && reported < min)
                 verdict_reason(v, "policy.snp.min_tcb.%s: REPORTED_TCB %s %u is below the minimum %d", name, name,
@@ -453,7 +427,7 @@ void policy_evaluate_snp(const Policy *p, const SnpAppraisal *a, Verdict *v) {
         }
         r = &a->report;
 
-        eval_digest_list(v, "measurements", "MEASUREMENT", &s->measurements, r->measurement);
+        policy_eval_digest_list(v, "snp", "measurements", "MEASUREMENT", &s->measurements, r->measurement);
 
         if (!s->allow_debug && (r->policy & SNP_POLICY_DEBUG))
                 verdict_reason(v,
@@ -508,7 +482,7 @@ void policy_evaluate_snp(const Policy *p, const SnpAppraisal *a, Verdict *v) {
                 verdict_reason(v, "policy.snp.id_key_digests: the guest was launched without an ID block "
                                   "(ID_KEY_DIGEST is all zero), and the policy requires an ID key it lists");
         else
-                eval_digest_list(v, "id_key_digests", "ID_KEY_DIGEST", &s->id_key_digests, r->id_key_digest);
+                policy_eval_digest_list(v, "snp", "id_key_digests", "ID_KEY_DIGEST", &s->id_key_digests, r->id_key_digest);
 
         if (s->author_key_digests.set && !(r->key_info & SNP_KEY_INFO_AUTHOR_KEY_EN))
                 verdict_reason(v,
@@ -516,18 +490,18 @@ void policy_evaluate_snp(const Policy *p, const SnpAppraisal *a, Verdict *v) {
                                " has AUTHOR_KEY_EN (bit 0) clear), and the policy requires an author key it lists",
                                r->key_info);
         else
-                eval_digest_list(v, "author_key_digests", "AUTHOR_KEY_DIGEST", &s->author_key_digests,
+                policy_eval_digest_list(v, "snp", "author_key_digests", "AUTHOR_KEY_DIGEST", &s->author_key_digests,
                                  r->author_key_digest);
 
         if (s->host_data_set && memcmp(r->host_data, s->host_data, sizeof(s->host_data)) != 0)
                 verdict_reason(v, "policy.snp.host_data: HOST_DATA %s differs from the policy's %s",
-                               hex(r->host_data, sizeof(r->host_data), h1),
-                               hex(s->host_data, sizeof(s->host_data), h2));
+                               policy_hex(r->host_data, sizeof(r->host_data), h1),
+                               policy_hex(s->host_data, sizeof(s->host_data), h2));
 
         if (s->report_data_set && memcmp(r->report_data, s->report_data, sizeof(s->report_data)) != 0)
                 verdict_reason(v, "policy.snp.report_data: REPORT_DATA %s differs from the policy's %s",
-                               hex(r->report_data, sizeof(r->report_data), h1),
-                               hex(s->report_data, sizeof(s->report_data), h2));
+                               policy_hex(r->report_data, sizeof(r->report_data), h1),
+                               policy_hex(s->report_data, sizeof(s->report_data), h2));
 
         if (s->require_crl && !a->crl_checked)
                 verdict_reason(v, "policy.snp.require_crl: the certificate chain was not checked against a CRL, and "

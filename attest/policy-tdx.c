@@ -201,52 +201,9 @@ static int parse_max_age(json_object *v, const char *path, void *data, char **re
         return 0;
 }
 
-#define SIMULATOR_ROOTS_MAX 16u
-
-static int parse_root_digest(json_object *v, const char *path, void *data, char **reason) {
-        return policy_read_hex(v, path, data, 32, reason);
-}
-
-static const PolicyField simulator_root_fields[] = {
-        { "spki_sha256", parse_root_digest },
-};
-
 /* [{"spki_sha256": "<64 hex>"}, ...]: simulator roots (cvmctl sim init) to trust besides Intel's. */
 static int parse_simulator_roots(json_object *v, const char *path, void *data, char **reason) {
-        PolicyTdx *s = data;
-        _cleanup_free_ uint8_t *items = NULL;
-        size_t n;
-        int r;
-
-        r = policy_read_array(v, path, SIMULATOR_ROOTS_MAX, &n, reason);
-        if (r < 0)
-                return r;
-        items = calloc(n ? n : 1, 32);
-        if (!items)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *p = policy_path_index(path, i);
-                uint8_t digest[32];
-                bool zero;
-
-                if (!p)
-                        return -ENOMEM;
-                memset(digest, 0, sizeof(digest));
-                r = policy_parse_object(json_object_array_get_idx(v, i), p, simulator_root_fields,
-                                        ELEMENTSOF(simulator_root_fields), digest, reason);
-                if (r < 0)
-                        return r;
-                zero = memeqzero(digest, sizeof(digest));
-                if (zero)
-                        return policy_error(reason, p, "missing key \"spki_sha256\" (or an all-zero digest)");
-                for (size_t k = 0; k < i; k++)
-                        if (memcmp(items + 32 * k, digest, 32) == 0)
-                                return policy_error(reason, p, "the same root is listed more than once");
-                memcpy(items + 32 * i, digest, 32);
-        }
-        policy_digest_list_done(&s->simulator_roots);
-        s->simulator_roots = (PolicyDigestList) { .set = true, .n = n, .items = TAKE_PTR(items) };
-        return 0;
+        return policy_read_simulator_roots(v, path, &((PolicyTdx *) data)->simulator_roots, reason);
 }
 
 static const PolicyField tdx_fields[] = {
@@ -307,31 +264,6 @@ int policy_tdx_anchors(const Policy *p, TdxAnchor **ret, size_t *ret_n) {
 
 /* ---- evaluation ---- */
 
-static const char *hex(const uint8_t *p, size_t n, char *buf) {
-        static const char digits[] = "0123456789abcdef";
-
-        for (size_t i = 0; i < n; i++) {
-                buf[2 * i] = digits[p[i] >> 4];
-                buf[2 * i + 1] = digits[p[i] & 0xf];
-        }
-        buf[2 * n] = '\0';
-        return buf;
-}
-
-static void eval_digest_list(Verdict *v, const char *rule, const char *field, const PolicyDigestList *l,
-                             const uint8_t digest[48]) {
-        char h[97];
-
-        if (!l->set || policy_digest_list_contains(l, 48, digest))
-                return;
-        if (l->n == 0)
-                verdict_reason(v, "policy.tdx.%s: %s %s is not allowed: the policy's list is empty, so it allows none",
-                               rule, field, hex(digest, 48, h));
-        else
-                verdict_reason(v, "policy.tdx.%s: %s %s is not among the %zu the policy allows", rule, field,
-                               hex(digest, 48, h), l->n);
-}
-
 static void eval_tcb(const PolicyTdx *s, const TdxAppraisal *a, Verdict *v) {
         char list[256] = "";
         size_t n = 0;
@@ -388,23 +320,23 @@ void policy_evaluate_tdx(const Policy *p, const TdxAppraisal *a, int64_t at, Ver
         q = &a->quote;
         attrs = tdx_quote_td_attributes(q);
 
-        eval_digest_list(v, "mrtds", "MRTD", &s->mrtds, q->mrtd);
-        eval_digest_list(v, "mrseams", "MRSEAM", &s->mrseams, q->mrseam);
+        policy_eval_digest_list(v, "tdx", "mrtds", "MRTD", &s->mrtds, q->mrtd);
+        policy_eval_digest_list(v, "tdx", "mrseams", "MRSEAM", &s->mrseams, q->mrseam);
         for (unsigned i = 0; i < 4; i++)
                 if (s->rtmr_set[i] && memcmp(q->rtmr[i], s->rtmr[i], 48) != 0)
                         verdict_reason(v, "policy.tdx.rtmr%u: RTMR%u %s differs from the policy's %s", i, i,
-                                       hex(q->rtmr[i], 48, h1), hex(s->rtmr[i], 48, h2));
+                                       policy_hex(q->rtmr[i], 48, h1), policy_hex(s->rtmr[i], 48, h2));
 
         if (!s->allow_debug && (attrs & TDX_TD_ATTR_DEBUG))
                 verdict_reason(v,
                                "policy.tdx.allow_debug: TD_ATTRIBUTES %s has DEBUG (bit 0) set, and the policy forbids "
                                "debug TDs",
-                               hex(q->td_attributes, 8, h1));
+                               policy_hex(q->td_attributes, 8, h1));
         if (s->require_sept_ve_disable && !(attrs & TDX_TD_ATTR_SEPT_VE_DISABLE))
                 verdict_reason(v,
                                "policy.tdx.require_sept_ve_disable: TD_ATTRIBUTES %s has SEPT_VE_DISABLE (bit 28) "
                                "clear, and the policy requires it",
-                               hex(q->td_attributes, 8, h1));
+                               policy_hex(q->td_attributes, 8, h1));
 
         eval_tcb(s, a, v);
 
@@ -414,14 +346,14 @@ void policy_evaluate_tdx(const Policy *p, const TdxAppraisal *a, int64_t at, Ver
                                 verdict_reason(v,
                                                "policy.tdx.min_tee_tcb_svn: TEE_TCB_SVN %s is below the minimum %s "
                                                "(byte %zu: %u < %u)",
-                                               hex(q->tee_tcb_svn, 16, h1), hex(s->min_tee_tcb_svn, 16, h2), i,
+                                               policy_hex(q->tee_tcb_svn, 16, h1), policy_hex(s->min_tee_tcb_svn, 16, h2), i,
                                                q->tee_tcb_svn[i], s->min_tee_tcb_svn[i]);
                                 break;
                         }
 
         if (s->mrconfigid_set && memcmp(q->mrconfigid, s->mrconfigid, 48) != 0)
                 verdict_reason(v, "policy.tdx.mrconfigid: MRCONFIGID %s differs from the policy's %s",
-                               hex(q->mrconfigid, 48, h1), hex(s->mrconfigid, 48, h2));
+                               policy_hex(q->mrconfigid, 48, h1), policy_hex(s->mrconfigid, 48, h2));
 
         if (s->max_collateral_age_sec > 0) {
                 if (!a->collateral_checked)
@@ -439,5 +371,5 @@ void policy_evaluate_tdx(const Policy *p, const TdxAppraisal *a, int64_t at, Ver
 
         if (s->report_data_set && memcmp(q->report_data, s->report_data, 64) != 0)
                 verdict_reason(v, "policy.tdx.report_data: REPORT_DATA %s differs from the policy's %s",
-                               hex(q->report_data, 64, h1), hex(s->report_data, 64, h2));
+                               policy_hex(q->report_data, 64, h1), policy_hex(s->report_data, 64, h2));
 }

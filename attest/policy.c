@@ -163,6 +163,78 @@ bool policy_digest_list_contains(const PolicyDigestList *l, size_t n, const uint
         return false;
 }
 
+#define SIMULATOR_ROOTS_MAX 16u
+
+static int parse_root_digest(json_object *v, const char *path, void *data, char **reason) {
+        return policy_read_hex(v, path, data, 32, reason);
+}
+
+static const PolicyField simulator_root_fields[] = {
+        { "spki_sha256", parse_root_digest },
+};
+
+/* [{"spki_sha256": "<64 hex>"}, ...]: simulator roots (cvmctl sim init) to trust besides Intel's. */
+int policy_read_simulator_roots(json_object *v, const char *path, PolicyDigestList *ret, char **reason) {
+        _cleanup_free_ uint8_t *items = NULL;
+        size_t n;
+        int r;
+
+        r = policy_read_array(v, path, SIMULATOR_ROOTS_MAX, &n, reason);
+        if (r < 0)
+                return r;
+        items = calloc(n ? n : 1, 32);
+        if (!items)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *p = policy_path_index(path, i);
+                uint8_t digest[32];
+                bool zero;
+
+                if (!p)
+                        return -ENOMEM;
+                memset(digest, 0, sizeof(digest));
+                r = policy_parse_object(json_object_array_get_idx(v, i), p, simulator_root_fields,
+                                        ELEMENTSOF(simulator_root_fields), digest, reason);
+                if (r < 0)
+                        return r;
+                zero = memeqzero(digest, sizeof(digest));
+                if (zero)
+                        return policy_error(reason, p, "missing key \"spki_sha256\" (or an all-zero digest)");
+                for (size_t k = 0; k < i; k++)
+                        if (memcmp(items + 32 * k, digest, 32) == 0)
+                                return policy_error(reason, p, "the same root is listed more than once");
+                memcpy(items + 32 * i, digest, 32);
+        }
+        policy_digest_list_done(ret);
+        *ret = (PolicyDigestList) { .set = true, .n = n, .items = TAKE_PTR(items) };
+        return 0;
+}
+
+const char *policy_hex(const uint8_t *p, size_t n, char *buf) {
+        static const char digits[] = "0123456789abcdef";
+
+        for (size_t i = 0; i < n; i++) {
+                buf[2 * i] = digits[p[i] >> 4];
+                buf[2 * i + 1] = digits[p[i] & 0xf];
+        }
+        buf[2 * n] = '\0';
+        return buf;
+}
+
+void policy_eval_digest_list(Verdict *v, const char *section, const char *rule, const char *field,
+                             const PolicyDigestList *l, const uint8_t digest[48]) {
+        char h[97];
+
+        if (!l->set || policy_digest_list_contains(l, 48, digest))
+                return;
+        if (l->n == 0)
+                verdict_reason(v, "policy.%s.%s: %s %s is not allowed: the policy's list is empty, so it allows none",
+                               section, rule, field, policy_hex(digest, 48, h));
+        else
+                verdict_reason(v, "policy.%s.%s: %s %s is not among the %zu the policy allows", section, rule, field,
+                               policy_hex(digest, 48, h), l->n);
+}
+
 void policy_digest_list_done(PolicyDigestList *l) {
         free(l->items);
         *l = (PolicyDigestList) {};
