@@ -16,18 +16,19 @@ typedef struct Verb {
         const char *name;
         int min_args; /* counted without the verb itself */
         int (*run)(int argc, char *argv[]);
+        const char *usage;
         const char *summary;
 } Verb;
 
 static const Verb verbs[] = {
-        { "verify", 1, verb_verify, "verify TEE EVIDENCE ...     verify attestation evidence (snp)" },
-        { "launch", 1, verb_launch, "launch SPEC --connect URI --policy F  attestation-gated launch (in-process)" },
-        { "attest-guest", 0, verb_attest_guest, "attest-guest --channel ADDR --policy F --key ID  run one exchange with a guest" },
-        { "sim", 1, verb_sim, "sim init DIR                simulated roots and chains for development" },
-        { "collateral", 2, verb_collateral, "collateral fetch snp REPORT fetch AMD KDS collateral into the cache" },
-        { "key", 1, verb_key, "key wrap|list|check ...     wrapped data keys (--kek URI --kid ID < KEY)" },
-        { "render", 1, verb_render, "render SPEC --host-caps F --domcaps F | --connect URI   print a launch's domain XML" },
-        { "host", 0, verb_host, "host [--connect URI] [--json]  what this host offers confidential guests" },
+        { "verify", 1, verb_verify, "verify snp|tdx|gpu EVIDENCE...", "verify attestation evidence against pinned roots" },
+        { "launch", 1, verb_launch, "launch SPEC --connect URI ...", "attestation-gated launch (in-process until cvmd exists)" },
+        { "attest-guest", 0, verb_attest_guest, "attest-guest --channel ADDR ...", "one attestation exchange with a guest agent" },
+        { "sim", 1, verb_sim, "sim init DIR", "simulated SNP, TDX and GPU platforms for development" },
+        { "collateral", 2, verb_collateral, "collateral fetch snp REPORT", "fetch AMD KDS collateral into the cache" },
+        { "key", 1, verb_key, "key wrap|list|check ...", "wrapped data keys and their KEKs" },
+        { "render", 1, verb_render, "render SPEC ...", "the domain XML for a launch spec" },
+        { "host", 0, verb_host, "host [--connect URI]", "what this host offers confidential guests" },
 };
 
 static void help(void) {
@@ -37,7 +38,7 @@ static void help(void) {
                "\n"
                "Verbs:\n");
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                printf("  %s\n", verbs[i].summary);
+                printf("  %-34s %s\n", verbs[i].usage, verbs[i].summary);
         printf("\n"
                "Each verb takes --help. Exit status: 0 accepted or done, 1 rejected or failed,\n"
                "2 usage error or unreadable input.\n");
@@ -82,7 +83,7 @@ int main(int argc, char *argv[]) {
                                 wants_help = true;
                 if (!wants_help && verb_argc - 1 < verbs[i].min_args)
                         return cli_usage_error("'%s' needs more arguments: cvmctl %s", verbs[i].name,
-                                               verbs[i].summary);
+                                               verbs[i].usage);
                 optind = 0; /* re-initialise getopt for the verb's own options */
                 return cli_finish_stdout(verbs[i].run(verb_argc, verb_argv));
         }
