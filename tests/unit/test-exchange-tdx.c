@@ -3,7 +3,7 @@
  * (in a child process) and the host with the simulator's collateral. Good evidence gets the
  * keys, confirmed; wrong REPORTDATA, a tampered quote, a wrong MRCONFIGID, a policy denial, an
  * untrusted simulator root and missing collateral get nothing, with a reason, and the agent
- * never sees a KeyRelease. (The protocol-level failures are the same code as for SEV-SNP and
+ * never sees a KeyRelease. TDX with 1 and 8 simulated GPUs gets the keys too. (The protocol-level failures are the same code as for SEV-SNP and
  * are covered by test-exchange.) */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +20,8 @@
 #include "cvm/appraise.h"
 #include "cvm/crypto.h"
 #include "cvm/exchange.h"
+#include "cvm/gpu-sim.h"
+#include "cvm/gpu.h"
 #include "cvm/pcs.h"
 #include "cvm/tdx-sim.h"
 #include "cvm/token.h"
@@ -35,8 +37,9 @@ typedef enum Misbehaviour {
 #define AGENT_GOT_NOTHING 20
 
 static char sim_dir[] = "/tmp/cvmd-test-exchange-tdx-XXXXXX";
-static char tdx_dir[sizeof(sim_dir) + 8];
-static char root_digest[65];
+static char tdx_dir[sizeof(sim_dir) + 8], gpu_dir[sizeof(sim_dir) + 8];
+static char root_digest[65], gpu_root_digest[65];
+static NvGolden *golden;
 static uint8_t data_key[32], launch_digest[48];
 static TdxCollateral *collateral;
 
@@ -54,6 +57,23 @@ static int setup(void **state) {
         memcpy(root_digest, hex, 64);
         coldir = strdup_printf("%s/collateral", tdx_dir);
         assert_int_equal(pcs_collateral_load_dir(coldir, &collateral, NULL), 0);
+        {
+                _cleanup_(gpu_sim_freep) GpuSim *g = NULL;
+                _cleanup_free_ char *ghex = NULL, *gpath = NULL;
+                _cleanup_free_ uint8_t *gdata = NULL;
+                size_t gsize;
+                NvPin pin;
+
+                snprintf(gpu_dir, sizeof(gpu_dir), "%s/gpu", sim_dir);
+                assert_int_equal(gpu_sim_new(NULL, &g), 0);
+                assert_int_equal(gpu_sim_write(g, gpu_dir), 0);
+                assert_int_equal(gpu_sim_root_pin(g, &pin), 0);
+                ghex = hex_encode(pin.spki_sha256, 32);
+                memcpy(gpu_root_digest, ghex, 64);
+                gpath = strdup_printf("%s/golden.json", gpu_dir);
+                assert_int_equal(read_file_bounded(gpath, 1 << 20, &gdata, &gsize), 0);
+                assert_int_equal(nv_golden_parse((const char *) gdata, gsize, &golden, NULL), 0);
+        }
         for (size_t i = 0; i < sizeof(data_key); i++)
                 data_key[i] = (uint8_t) (0xB0 + i);
         for (size_t i = 0; i < sizeof(launch_digest); i++)
@@ -65,13 +85,15 @@ static int teardown(void **state) {
         char cmd[128];
 
         tdx_collateral_free(collateral);
+        nv_golden_free(golden);
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sim_dir);
         return system(cmd) == 0 ? 0 : -1;
 }
 
 /* The agent side. Returns the child's exit code. */
 static int run_agent(int fd, Misbehaviour how) {
-        AgentConfig c = { .source = EVIDENCE_SIM_TDX, .sim_dir = tdx_dir, .timeout_usec = 5000000 };
+        AgentConfig c = { .source = EVIDENCE_SIM_TDX, .sim_dir = tdx_dir, .sim_gpu_dir = gpu_dir,
+                          .timeout_usec = 5000000 };
         _cleanup_(secret_freep) Secret *sk = NULL;
         ProtoMsg hello = { .type = PROTO_HELLO, .version = PROTO_VERSION }, chal = {}, ev = {}, next = {};
         uint64_t deadline = proto_now_usec() + 5000000;
@@ -124,6 +146,7 @@ typedef struct Host {
         bool no_collateral;
         bool has_launch_digest;
         uint8_t launch_digest[48];
+        uint32_t gpus;
 } Host;
 
 static void exchange(Misbehaviour how, const Host *host, ExchangeResult *res, int *ret_agent_status) {
@@ -132,15 +155,17 @@ static void exchange(Misbehaviour how, const Host *host, ExchangeResult *res, in
         _cleanup_free_ char *json = NULL;
         static NonceStore nonces;
         AppraiseConfig ac = { .tdx_collateral = host->no_collateral ? NULL : collateral,
-                              .has_launch_digest = host->has_launch_digest };
-        ExchangeHost h = { .tee = "tdx", .timeout_usec = 5000000, .nonces = &nonces, .nonce_ttl_usec = 10000000,
+                              .has_launch_digest = host->has_launch_digest, .gpu_golden = golden };
+        ExchangeHost h = { .tee = "tdx", .gpus = host->gpus, .timeout_usec = 5000000, .nonces = &nonces, .nonce_ttl_usec = 10000000,
                            .appraise = appraise_evidence, .unwrap_keys = unwrap };
         char *reason = NULL;
         int sv[2], status;
         pid_t pid;
 
-        json = host->trust_root ? strdup_printf("{\"tdx\": {\"trusted_simulator_roots\": [{\"spki_sha256\": \"%s\"}]%s}}",
-                                                root_digest, host->policy_extra ? host->policy_extra : "")
+        json = host->trust_root ? strdup_printf("{\"tdx\": {\"trusted_simulator_roots\": [{\"spki_sha256\": \"%s\"}]%s},"
+                                                " \"gpu\": {\"trusted_simulator_roots\": [{\"spki_sha256\": \"%s\"}]}}",
+                                                root_digest, host->policy_extra ? host->policy_extra : "",
+                                                gpu_root_digest)
                                 : strdup("{\"tdx\": {}}");
         assert_non_null(json);
         if (policy_parse(json, strlen(json), &policy, &reason) < 0)
@@ -205,6 +230,28 @@ static void test_good_evidence_gets_keys(void **state) {
         exchange_result_done(&res);
 }
 
+static void test_gpus_get_keys(void **state) {
+        static const uint32_t counts[] = { 1, 8 };
+
+        for (size_t k = 0; k < ELEMENTSOF(counts); k++) {
+                Host host = { .trust_root = true, .gpus = counts[k] };
+                ExchangeResult res = {};
+                char name[32];
+                int agent;
+
+                exchange(HONEST, &host, &res, &agent);
+                if (res.error)
+                        fail_msg("TDX with %u GPUs: %s", counts[k], res.error);
+                assert_true(res.verdict.accepted);
+                assert_true(res.released && res.confirmed);
+                snprintf(name, sizeof(name), "gpu%u.nonce", counts[k] - 1);
+                assert_non_null(verdict_find_check(&res.verdict, name));
+                assert_int_equal(verdict_find_check(&res.verdict, name)->status, CHECK_PASS);
+                assert_int_equal(agent, AGENT_GOT_KEYS);
+                exchange_result_done(&res);
+        }
+}
+
 static void test_wrong_report_data(void **state) {
         expect_refused(WRONG_REPORT_DATA, &(Host) { .trust_root = true }, "binding.report-data");
 }
@@ -239,6 +286,7 @@ static void test_no_collateral(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_good_evidence_gets_keys),
+                cmocka_unit_test(test_gpus_get_keys),
                 cmocka_unit_test(test_wrong_report_data),
                 cmocka_unit_test(test_tampered_quote),
                 cmocka_unit_test(test_wrong_mrconfigid),
