@@ -247,9 +247,12 @@ static int get_text(json_object *o, const char *key, const char *what, size_t ma
         size_t len;
 
         s = get_str(o, key, &len);
-        if (len > max || memchr(s, 0, len))
-                return set_reason(ret_reason, -EBADMSG, "%s.%s: longer than %zu bytes or holds a NUL", what, key,
-                                  max);
+        if (len > max)
+                return set_reason(ret_reason, -EBADMSG, "%s.%s: longer than %zu bytes", what, key, max);
+        /* Guest text ends up in logs and terminals: no control characters (escape sequences). */
+        for (size_t i = 0; i < len; i++)
+                if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f)
+                        return set_reason(ret_reason, -EBADMSG, "%s.%s: holds a control character", what, key);
         *ret = strndup(s, len);
         return *ret ? 0 : -ENOMEM;
 }

@@ -139,6 +139,7 @@ static void test_strict_decoding(void **state) {
         expect_refused("{\"type\":\"hello\",\"version\":1,\"x\":1}", "unknown key");
         expect_refused("{\"type\":\"hello\",\"version\":\"1\"}", "wrong type");
         expect_refused("{\"type\":\"shutdown\"}", "unknown message type");
+        expect_refused("{\"type\":\"error\",\"reason\":\"\\u001b[2Jgone\"}", "control character");
         expect_refused("{\"version\":1}", "no \"type\"");
         expect_refused("{\"type\":\"hello\",\"version\":1} x", "exactly one JSON object");
         snprintf(buf, sizeof(buf), "{\"type\":\"challenge\",\"nonce\":\"%s\",\"vm_uuid\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"tee\":\"sgx\",\"gpus\":1}", nonce);
