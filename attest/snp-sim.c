@@ -112,11 +112,6 @@ void snp_tcb_set(SnpTcb *t, bool turin, uint8_t fmc, uint8_t bl, uint8_t tee, ui
 
 /* ---- certificates --------------------------------------------------------------------------- */
 
-static int openssl_fail(int err) {
-        openssl_clear_errors();
-        return err;
-}
-
 static const char *sim_product(const SnpSim *s) {
         return snp_product_to_string(s->product);
 }
@@ -139,14 +134,6 @@ static int name_set(X509_NAME *name, const char *cn) {
         return 0;
 }
 
-static int time_set(ASN1_TIME *t, int64_t when) {
-        if (when < 0 || (int64_t) (time_t) when != when)
-                return -ERANGE;
-        if (!ASN1_TIME_set(t, (time_t) when))
-                return openssl_fail(-ERANGE);
-        return 0;
-}
-
 /* A version 3 certificate with everything but extensions and signature. issuer NULL means
  * self-issued. */
 static int cert_begin(uint64_t serial, const char *cn, X509 *issuer, EVP_PKEY *key, int64_t not_before,
@@ -164,30 +151,15 @@ static int cert_begin(uint64_t serial, const char *cn, X509 *issuer, EVP_PKEY *k
                 return r;
         if (!X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : X509_get_subject_name(x)))
                 return openssl_fail(-ENOMEM);
-        r = time_set(X509_getm_notBefore(x), not_before);
+        r = asn1_time_set_unix(X509_getm_notBefore(x), not_before);
         if (r < 0)
                 return r;
-        r = time_set(X509_getm_notAfter(x), not_after);
+        r = asn1_time_set_unix(X509_getm_notAfter(x), not_after);
         if (r < 0)
                 return r;
         if (!X509_set_pubkey(x, key))
                 return openssl_fail(-EIO);
         *ret = TAKE_PTR(x);
-        return 0;
-}
-
-/* A standard extension in openssl.cnf syntax ("critical,CA:TRUE", "keyid:always", ...). */
-static int cert_add_conf_ext(X509 *x, X509 *issuer, int nid, const char *value) {
-        _cleanup_(X509_EXTENSION_freep) X509_EXTENSION *ext = NULL;
-        X509V3_CTX ctx;
-
-        X509V3_set_ctx_nodb(&ctx);
-        X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
-        ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-        if (!ext)
-                return openssl_fail(-EIO);
-        if (!X509_add_ext(x, ext, -1))
-                return openssl_fail(-ENOMEM);
         return 0;
 }
 
@@ -274,10 +246,10 @@ static int make_ark(SnpSim *s, uint64_t serial, int64_t nb, int64_t na) {
         r = crl_dp(s, false, dp, sizeof(dp));
         if (r < 0)
                 return r;
-        if ((r = cert_add_conf_ext(x, NULL, NID_key_usage, "critical,keyCertSign,cRLSign")) < 0 ||
-            (r = cert_add_conf_ext(x, NULL, NID_subject_key_identifier, "hash")) < 0 ||
-            (r = cert_add_conf_ext(x, NULL, NID_basic_constraints, "critical,CA:TRUE")) < 0 ||
-            (r = cert_add_conf_ext(x, NULL, NID_crl_distribution_points, dp)) < 0)
+        if ((r = x509_add_conf_ext(x, NULL, NID_key_usage, "critical,keyCertSign,cRLSign")) < 0 ||
+            (r = x509_add_conf_ext(x, NULL, NID_subject_key_identifier, "hash")) < 0 ||
+            (r = x509_add_conf_ext(x, NULL, NID_basic_constraints, "critical,CA:TRUE")) < 0 ||
+            (r = x509_add_conf_ext(x, NULL, NID_crl_distribution_points, dp)) < 0)
                 return r;
         r = cert_sign_pss(x, s->ark_key);
         if (r < 0)
@@ -300,11 +272,11 @@ static int make_ask(SnpSim *s, uint64_t serial, int64_t nb, int64_t na) {
         if (r < 0)
                 return r;
         /* AMD's order: SKI, AKI (= ARK SKI), BasicConstraints pathlen 0, KeyUsage, CRL DP. */
-        if ((r = cert_add_conf_ext(x, s->ark, NID_subject_key_identifier, "hash")) < 0 ||
-            (r = cert_add_conf_ext(x, s->ark, NID_authority_key_identifier, "keyid:always")) < 0 ||
-            (r = cert_add_conf_ext(x, s->ark, NID_basic_constraints, "critical,CA:TRUE,pathlen:0")) < 0 ||
-            (r = cert_add_conf_ext(x, s->ark, NID_key_usage, "critical,keyCertSign")) < 0 ||
-            (r = cert_add_conf_ext(x, s->ark, NID_crl_distribution_points, dp)) < 0)
+        if ((r = x509_add_conf_ext(x, s->ark, NID_subject_key_identifier, "hash")) < 0 ||
+            (r = x509_add_conf_ext(x, s->ark, NID_authority_key_identifier, "keyid:always")) < 0 ||
+            (r = x509_add_conf_ext(x, s->ark, NID_basic_constraints, "critical,CA:TRUE,pathlen:0")) < 0 ||
+            (r = x509_add_conf_ext(x, s->ark, NID_key_usage, "critical,keyCertSign")) < 0 ||
+            (r = x509_add_conf_ext(x, s->ark, NID_crl_distribution_points, dp)) < 0)
                 return r;
         r = cert_sign_pss(x, s->ark_key);
         if (r < 0)
@@ -589,7 +561,7 @@ int snp_sim_make_crl(const SnpSim *s, X509 *const *revoked, size_t n_revoked, in
                 return -ENOKEY; /* loaded from files: the CA keys are never written */
         if (next_update <= this_update)
                 return -EINVAL;
-        if ((r = time_set(tu, this_update)) < 0 || (r = time_set(nu, next_update)) < 0)
+        if ((r = asn1_time_set_unix(tu, this_update)) < 0 || (r = asn1_time_set_unix(nu, next_update)) < 0)
                 return r;
         if (!X509_CRL_set_version(crl, X509_CRL_VERSION_2) ||
             !X509_CRL_set_issuer_name(crl, X509_get_subject_name(s->ark)) ||

@@ -33,11 +33,6 @@ static const uint8_t intel_qe_vendor_id[16] = { 0x93, 0x9a, 0x72, 0x33, 0xf7, 0x
 /* DER of OID 1.2.840.113741.1.13.1 without tag and length. */
 static const uint8_t sgx_oid[9] = { 0x2a, 0x86, 0x48, 0x86, 0xf8, 0x4d, 0x01, 0x0d, 0x01 };
 
-static int openssl_fail(int err) {
-        openssl_clear_errors();
-        return err;
-}
-
 static void put_le16(uint8_t *p, uint16_t v) {
         p[0] = (uint8_t) v;
         p[1] = (uint8_t) (v >> 8);
@@ -205,14 +200,6 @@ static int name_set(X509_NAME *name, const char *cn) {
         return 0;
 }
 
-static int time_set(ASN1_TIME *t, int64_t when) {
-        if (when < 0 || (int64_t) (time_t) when != when)
-                return -ERANGE;
-        if (!ASN1_TIME_set(t, (time_t) when))
-                return openssl_fail(-ERANGE);
-        return 0;
-}
-
 /* A random positive 20-byte serial, as Intel's. */
 static int serial_set(X509 *x) {
         _cleanup_(BN_freep) BIGNUM *bn = BN_new();
@@ -235,7 +222,7 @@ static int cert_begin(const char *cn, X509 *issuer, EVP_PKEY *key, int64_t nb, i
                 return r;
         if (!X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : X509_get_subject_name(x)))
                 return openssl_fail(-ENOMEM);
-        if ((r = time_set(X509_getm_notBefore(x), nb)) < 0 || (r = time_set(X509_getm_notAfter(x), na)) < 0)
+        if ((r = asn1_time_set_unix(X509_getm_notBefore(x), nb)) < 0 || (r = asn1_time_set_unix(X509_getm_notAfter(x), na)) < 0)
                 return r;
         if (!X509_set_pubkey(x, key))
                 return openssl_fail(-EIO);
@@ -243,30 +230,16 @@ static int cert_begin(const char *cn, X509 *issuer, EVP_PKEY *key, int64_t nb, i
         return 0;
 }
 
-static int cert_add_conf_ext(X509 *x, X509 *issuer, int nid, const char *value) {
-        _cleanup_(X509_EXTENSION_freep) X509_EXTENSION *ext = NULL;
-        X509V3_CTX ctx;
-
-        X509V3_set_ctx_nodb(&ctx);
-        X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
-        ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-        if (!ext)
-                return openssl_fail(-EIO);
-        if (!X509_add_ext(x, ext, -1))
-                return openssl_fail(-ENOMEM);
-        return 0;
-}
-
 /* Intel's extension set, in Intel's order: AKI, CRL DP, SKI, KeyUsage, BasicConstraints. */
 static int cert_profile(X509 *x, X509 *issuer, const char *crl_dp, const char *key_usage, const char *bc) {
         int r;
 
-        if (issuer && (r = cert_add_conf_ext(x, issuer, NID_authority_key_identifier, "keyid:always")) < 0)
+        if (issuer && (r = x509_add_conf_ext(x, issuer, NID_authority_key_identifier, "keyid:always")) < 0)
                 return r;
-        if ((r = cert_add_conf_ext(x, issuer, NID_crl_distribution_points, crl_dp)) < 0 ||
-            (r = cert_add_conf_ext(x, issuer, NID_subject_key_identifier, "hash")) < 0 ||
-            (r = cert_add_conf_ext(x, issuer, NID_key_usage, key_usage)) < 0 ||
-            (r = cert_add_conf_ext(x, issuer, NID_basic_constraints, bc)) < 0)
+        if ((r = x509_add_conf_ext(x, issuer, NID_crl_distribution_points, crl_dp)) < 0 ||
+            (r = x509_add_conf_ext(x, issuer, NID_subject_key_identifier, "hash")) < 0 ||
+            (r = x509_add_conf_ext(x, issuer, NID_key_usage, key_usage)) < 0 ||
+            (r = x509_add_conf_ext(x, issuer, NID_basic_constraints, bc)) < 0)
                 return r;
         return 0;
 }
@@ -445,30 +418,6 @@ int tdx_sim_quote_template(const TdxSim *s, uint16_t version, TdxQuote *ret) {
         return 0;
 }
 
-/* ECDSA P-256 with SHA-256; r ‖ s, 32 bytes each, big-endian. */
-static int sign_p256(EVP_PKEY *key, const uint8_t *msg, size_t n, uint8_t ret[64]) {
-        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *md = EVP_MD_CTX_new();
-        _cleanup_(ECDSA_SIG_freep) ECDSA_SIG *sig = NULL;
-        const BIGNUM *br, *bs;
-        uint8_t der[80];
-        const unsigned char *p = der;
-        size_t dn = sizeof(der);
-
-        if (!md)
-                return openssl_fail(-ENOMEM);
-        if (!pkey_is_ec_curve(key, NID_X9_62_prime256v1))
-                return -EINVAL;
-        if (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) <= 0 || EVP_DigestSign(md, der, &dn, msg, n) <= 0)
-                return openssl_fail(-EIO);
-        sig = d2i_ECDSA_SIG(NULL, &p, (long) dn);
-        if (!sig)
-                return openssl_fail(-EIO);
-        ECDSA_SIG_get0(sig, &br, &bs);
-        if (BN_bn2binpad(br, ret, 32) != 32 || BN_bn2binpad(bs, ret + 32, 32) != 32)
-                return openssl_fail(-EIO);
-        return 0;
-}
-
 /* The uncompressed point x ‖ y of a P-256 key. */
 static int ec_point_xy(EVP_PKEY *key, uint8_t ret[64]) {
         uint8_t pt[65];
@@ -578,7 +527,7 @@ int tdx_sim_quote_sign(const TdxSim *s, const TdxQuote *q, uint8_t **ret, size_t
         o = head + body_size;
         put_le32(out + o, (uint32_t) sig_size);
         o += 4;
-        r = sign_p256(s->att_key, out, head + body_size, out + o);
+        r = ecdsa_sign_raw(s->att_key, EVP_sha256(), out, head + body_size, out + o, 32);
         if (r < 0)
                 return r;
         memcpy(out + o + 64, att_xy, 64);
@@ -587,7 +536,7 @@ int tdx_sim_quote_sign(const TdxSim *s, const TdxQuote *q, uint8_t **ret, size_t
         put_le32(out + o + 2, (uint32_t) cert6_size);
         o += 6;
         memcpy(out + o, qe_report, TDX_SGX_REPORT_SIZE);
-        r = sign_p256(s->pck_key, qe_report, TDX_SGX_REPORT_SIZE, out + o + TDX_SGX_REPORT_SIZE);
+        r = ecdsa_sign_raw(s->pck_key, EVP_sha256(), qe_report, TDX_SGX_REPORT_SIZE, out + o + TDX_SGX_REPORT_SIZE, 32);
         if (r < 0)
                 return r;
         o += TDX_SGX_REPORT_SIZE + 64;
@@ -738,7 +687,7 @@ static int signed_document(const TdxSim *s, const char *key, json_object *value,
         text = json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         if (!text)
                 return -ENOMEM;
-        r = sign_p256(s->tcb_key, (const uint8_t *) text, strlen(text), sig);
+        r = ecdsa_sign_raw(s->tcb_key, EVP_sha256(), (const uint8_t *) text, strlen(text), sig, 32);
         if (r < 0)
                 return r;
         sig_hex = hex_encode(sig, 64);
@@ -764,7 +713,7 @@ static int make_crl(X509 *issuer, EVP_PKEY *key, X509 *const *revoked, size_t n,
 
         if (!crl || !t1 || !t2 || !number)
                 return openssl_fail(-ENOMEM);
-        if ((r = time_set(t1, tu)) < 0 || (r = time_set(t2, nu)) < 0)
+        if ((r = asn1_time_set_unix(t1, tu)) < 0 || (r = asn1_time_set_unix(t2, nu)) < 0)
                 return r;
         if (!X509_CRL_set_version(crl, X509_CRL_VERSION_2) ||
             !X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer)) || !X509_CRL_set1_lastUpdate(crl, t1) ||

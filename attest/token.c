@@ -74,14 +74,10 @@ int token_key_generate(EVP_PKEY **ret) {
 int token_sign(EVP_PKEY *key, const char *kid, json_object *claims, char **ret) {
         _cleanup_(json_object_putp) json_object *hdr = json_object_new_object();
         _cleanup_free_ char *h = NULL, *p = NULL, *input = NULL, *sig64 = NULL;
-        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *md = EVP_MD_CTX_new();
-        _cleanup_(ECDSA_SIG_freep) ECDSA_SIG *sig = NULL;
-        unsigned char der[128], raw[64];
-        const unsigned char *q = der;
-        size_t der_len = sizeof(der);
+        uint8_t raw[64];
         const char *s;
 
-        if (!hdr || !md || !pkey_is_ec_curve(key, NID_X9_62_prime256v1))
+        if (!hdr || !pkey_is_ec_curve(key, NID_X9_62_prime256v1))
                 return -EINVAL;
         json_object_object_add(hdr, "alg", json_object_new_string("ES256"));
         json_object_object_add(hdr, "typ", json_object_new_string("JWT"));
@@ -96,17 +92,8 @@ int token_sign(EVP_PKEY *key, const char *kid, json_object *claims, char **ret) 
         input = strdup_printf("%s.%s", h, p);
         if (!input)
                 return -ENOMEM;
-        if (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
-            EVP_DigestSign(md, der, &der_len, (const unsigned char *) input, strlen(input)) != 1) {
-                openssl_clear_errors();
+        if (ecdsa_sign_raw(key, EVP_sha256(), (const uint8_t *) input, strlen(input), raw, 32) < 0)
                 return -EIO;
-        }
-        sig = d2i_ECDSA_SIG(NULL, &q, (long) der_len);
-        if (!sig || BN_bn2binpad(ECDSA_SIG_get0_r(sig), raw, 32) != 32 ||
-            BN_bn2binpad(ECDSA_SIG_get0_s(sig), raw + 32, 32) != 32) {
-                openssl_clear_errors();
-                return -EIO;
-        }
         sig64 = b64url(raw, sizeof(raw));
         if (!sig64)
                 return -ENOMEM;

@@ -26,11 +26,6 @@ static const char *const chain_cns[NV_CHAIN_LENGTH] = {
         "NVIDIA GH100 Identity", "NVIDIA Device Identity CA",
 };
 
-static int openssl_fail(int err) {
-        openssl_clear_errors();
-        return err;
-}
-
 /* ---- the Hopper FWID extension ---- */
 
 typedef struct Der {
@@ -99,28 +94,6 @@ static int fwid_extension(EVP_PKEY *leaf_key, const uint8_t fwid[NV_FWID_SIZE], 
 
 /* ---- certificates ---- */
 
-static int time_set(ASN1_TIME *t, int64_t when) {
-        if (when < 0 || (int64_t) (time_t) when != when)
-                return -ERANGE;
-        if (!ASN1_TIME_set(t, (time_t) when))
-                return openssl_fail(-ERANGE);
-        return 0;
-}
-
-static int cert_add_ext(X509 *x, X509 *issuer, int nid, const char *value) {
-        _cleanup_(X509_EXTENSION_freep) X509_EXTENSION *ext = NULL;
-        X509V3_CTX ctx;
-
-        X509V3_set_ctx_nodb(&ctx);
-        X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
-        ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-        if (!ext)
-                return openssl_fail(-EIO);
-        if (!X509_add_ext(x, ext, -1))
-                return openssl_fail(-ENOMEM);
-        return 0;
-}
-
 /* One certificate of the chain: index 0 the leaf, NV_CHAIN_LENGTH-1 the self-signed root. */
 static int make_cert(GpuSim *s, size_t i, int64_t nb, int64_t na, X509 **ret) {
         _cleanup_(X509_freep) X509 *x = X509_new();
@@ -141,10 +114,10 @@ static int make_cert(GpuSim *s, size_t i, int64_t nb, int64_t na, X509 **ret) {
                                         0) ||
             !X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name) || !X509_set_pubkey(x, key))
                 return openssl_fail(-EIO);
-        if ((r = time_set(X509_getm_notBefore(x), nb)) < 0 || (r = time_set(X509_getm_notAfter(x), na)) < 0)
+        if ((r = asn1_time_set_unix(X509_getm_notBefore(x), nb)) < 0 || (r = asn1_time_set_unix(X509_getm_notAfter(x), na)) < 0)
                 return r;
-        if ((r = cert_add_ext(x, issuer, NID_subject_key_identifier, "hash")) < 0 ||
-            (issuer && (r = cert_add_ext(x, issuer, NID_authority_key_identifier, "keyid:always")) < 0))
+        if ((r = x509_add_conf_ext(x, issuer, NID_subject_key_identifier, "hash")) < 0 ||
+            (issuer && (r = x509_add_conf_ext(x, issuer, NID_authority_key_identifier, "keyid:always")) < 0))
                 return r;
         if (i == 0) {
                 _cleanup_(ASN1_OBJECT_freep) ASN1_OBJECT *obj = OBJ_txt2obj("2.23.133.5.4.1", 1);
@@ -152,8 +125,8 @@ static int make_cert(GpuSim *s, size_t i, int64_t nb, int64_t na, X509 **ret) {
                 _cleanup_(X509_EXTENSION_freep) X509_EXTENSION *ext = NULL;
                 Der der;
 
-                if ((r = cert_add_ext(x, issuer, NID_key_usage, "critical,digitalSignature")) < 0 ||
-                    (r = cert_add_ext(x, issuer, NID_basic_constraints, "critical,CA:FALSE")) < 0)
+                if ((r = x509_add_conf_ext(x, issuer, NID_key_usage, "critical,digitalSignature")) < 0 ||
+                    (r = x509_add_conf_ext(x, issuer, NID_basic_constraints, "critical,CA:FALSE")) < 0)
                         return r;
                 if (!obj || !os)
                         return openssl_fail(-ENOMEM);
@@ -163,8 +136,8 @@ static int make_cert(GpuSim *s, size_t i, int64_t nb, int64_t na, X509 **ret) {
                 if (!ASN1_OCTET_STRING_set(os, der.buf, (int) der.n) ||
                     !(ext = X509_EXTENSION_create_by_OBJ(NULL, obj, 0, os)) || !X509_add_ext(x, ext, -1))
                         return openssl_fail(-ENOMEM);
-        } else if ((r = cert_add_ext(x, issuer, NID_key_usage, "critical,keyCertSign,cRLSign")) < 0 ||
-                   (r = cert_add_ext(x, issuer, NID_basic_constraints, "critical,CA:TRUE")) < 0)
+        } else if ((r = x509_add_conf_ext(x, issuer, NID_key_usage, "critical,keyCertSign,cRLSign")) < 0 ||
+                   (r = x509_add_conf_ext(x, issuer, NID_basic_constraints, "critical,CA:TRUE")) < 0)
                 return r;
         if (X509_sign(x, issuer_key, EVP_sha384()) <= 0)
                 return openssl_fail(-EIO);
@@ -331,30 +304,6 @@ static void put_text(Buf *b, uint16_t type, const char *s, uint16_t width) {
         put_tlv(b, type, v, width);
 }
 
-/* ECDSA P-384 with SHA-384 over msg; r ‖ s, 48 bytes each, big-endian. */
-static int sign_p384(EVP_PKEY *key, const uint8_t *msg, size_t n, uint8_t ret[NV_SIGNATURE_SIZE]) {
-        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *md = EVP_MD_CTX_new();
-        _cleanup_(ECDSA_SIG_freep) ECDSA_SIG *sig = NULL;
-        const BIGNUM *br, *bs;
-        uint8_t der[128];
-        const unsigned char *p = der;
-        size_t dn = sizeof(der);
-
-        if (!md)
-                return openssl_fail(-ENOMEM);
-        if (!pkey_is_ec_curve(key, NID_secp384r1))
-                return -EINVAL;
-        if (EVP_DigestSignInit(md, NULL, EVP_sha384(), NULL, key) <= 0 || EVP_DigestSign(md, der, &dn, msg, n) <= 0)
-                return openssl_fail(-EIO);
-        sig = d2i_ECDSA_SIG(NULL, &p, (long) dn);
-        if (!sig)
-                return openssl_fail(-EIO);
-        ECDSA_SIG_get0(sig, &br, &bs);
-        if (BN_bn2binpad(br, ret, 48) != 48 || BN_bn2binpad(bs, ret + 48, 48) != 48)
-                return openssl_fail(-EIO);
-        return 0;
-}
-
 int gpu_sim_report(const GpuSim *s, const uint8_t nonce[NV_NONCE_SIZE], uint8_t **ret, size_t *ret_size) {
         static const uint8_t gpu_info[8] = {0x80, 0x01}; /* H100 */
         const uint32_t rec_len = GPU_SIM_BLOCKS * 55u;
@@ -410,7 +359,7 @@ int gpu_sim_report(const GpuSim *s, const uint8_t nonce[NV_NONCE_SIZE], uint8_t 
         put(&b, opaque, o.n);
         if (b.overflow || b.n + NV_SIGNATURE_SIZE > b.cap)
                 return -ENOBUFS;
-        r = sign_p384(s->leaf_key, out, b.n, out + b.n);
+        r = ecdsa_sign_raw(s->leaf_key, EVP_sha384(), out, b.n, out + b.n, 48);
         if (r < 0)
                 return r;
         *ret_size = b.n + NV_SIGNATURE_SIZE;

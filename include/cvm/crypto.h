@@ -61,3 +61,18 @@ int ecdsa_verify_digest(EVP_PKEY *key, const uint8_t *digest, size_t digest_size
 
 /* Clears OpenSSL's error queue: errors are translated where they cross into our code. */
 void openssl_clear_errors(void);
+
+/* Clears the error queue and returns err: `return openssl_fail(-EIO);` */
+static inline int openssl_fail(int err) {
+        openssl_clear_errors();
+        return err;
+}
+
+/* Sets an ASN1_TIME from Unix seconds; -ERANGE when it does not fit. */
+int asn1_time_set_unix(ASN1_TIME *t, int64_t when);
+/* Adds a standard extension given in openssl.cnf syntax ("critical,CA:TRUE", "keyid:always");
+ * issuer NULL means self-issued. */
+int x509_add_conf_ext(X509 *x, X509 *issuer, int nid, const char *value);
+/* ECDSA over msg with md; the signature as r || s, each `half` bytes big-endian (32 for P-256,
+ * 48 for P-384), into ret (2 * half bytes). -EINVAL when key is not on that curve size. */
+int ecdsa_sign_raw(EVP_PKEY *key, const EVP_MD *md, const uint8_t *msg, size_t n, uint8_t *ret, size_t half);
