@@ -1,13 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
 # cvmd: attestation-gated launcher for confidential GPU virtual machines.
 #
-#   make            build build/cvmctl (and the libraries)
+#   make            build build/cvmctl and build/cvm-agent (and the libraries)
 #   make check      install missing build dependencies (Debian, as root), build, run every test
-#   make demo       verify real SEV-SNP evidence from ../shared/vectors, accepted and rejected
+#   make demo       a whole attestation-gated launch on the simulator and libvirt's test driver,
+#                   then the verifiers on real evidence; checks its own outcomes
 #   make bench      benchmarks, each against a floor measured in the same run
 #   make fuzz       libFuzzer targets (clang)
 #   make SANITIZE=1 check   the whole suite under ASan + UBSan
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    programs, unit and man pages; PREFIX=/usr/local DESTDIR=
 
 PKG_CONFIG ?= pkg-config
 PREFIX     ?= /usr/local
@@ -150,7 +151,7 @@ check: deps
 check-build: $(BUILD)/cvmctl $(BUILD)/cvm-agent $(UNIT_TESTS) $(TEST_HELPERS) $(FUZZ_REPLAY)
 
 demo: deps
-	@$(MAKE) --no-print-directory $(BUILD)/cvmctl
+	@$(MAKE) --no-print-directory $(BUILD)/cvmctl $(BUILD)/cvm-agent
 	@BUILD=$(BUILD) tools/demo.sh
 
 bench: deps
@@ -168,10 +169,13 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRC) $(LDLIBS)
 
 UNITDIR ?= $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
-install: $(BUILD)/cvmctl $(BUILD)/cvm-agent $(BUILD)/cvm-agent
+MANPAGES := $(wildcard man/*.[0-9])
+install: $(BUILD)/cvmctl $(BUILD)/cvm-agent
 	install -Dm0755 $(BUILD)/cvmctl $(DESTDIR)$(BINDIR)/cvmctl
 	install -Dm0755 $(BUILD)/cvm-agent $(DESTDIR)$(SBINDIR)/cvm-agent
 	install -Dm0644 systemd/cvm-agent.service $(DESTDIR)$(UNITDIR)/cvm-agent.service
+	@set -e; for m in $(MANPAGES); do \
+		install -Dm0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/$$(basename $$m); done
 
 analyze:
 	cppcheck --quiet --enable=warning,portability --inline-suppr -Iinclude src attest gpu launcher

@@ -3,7 +3,7 @@
 # package is already installed. Needs root only when something is missing.
 set -eu
 
-PACKAGES="build-essential pkg-config clang libssl-dev libcurl4-openssl-dev libjson-c-dev
+PACKAGES="build-essential pkg-config clang python3 xxd groff-base libssl-dev libcurl4-openssl-dev libjson-c-dev
 libsystemd-dev libvirt-dev libxml2-dev libxml2-utils libxmlsec1-dev libsqlite3-dev
 libmicrohttpd-dev libcmocka-dev jq openssl softhsm2 opensc libp11-kit-dev"
 

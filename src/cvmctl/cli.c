@@ -9,36 +9,70 @@
 #include "cvm/util.h"
 #include "cvm/verdict.h"
 
+/* What the running verb needs to keep the "one JSON object on stdout whatever the outcome"
+ * promise: whether --json was given, whether an object was written, and the last error. */
+static struct {
+        char verb[64];
+        bool json;
+        bool printed;
+        char *last_error;
+} cli = { .verb = "" };
+
+void cli_begin_verb(const char *verb, bool json) {
+        snprintf(cli.verb, sizeof(cli.verb), "%s", verb);
+        cli.json = json;
+        cli.printed = false;
+        cli.last_error = mfree_str(cli.last_error);
+}
+
+void cli_set_verb(const char *verb) {
+        snprintf(cli.verb, sizeof(cli.verb), "%s", verb);
+}
+
+static void record_error(const char *fmt, va_list ap) {
+        char *s = NULL;
+
+        if (vasprintf(&s, fmt, ap) < 0)
+                return;
+        free(cli.last_error);
+        cli.last_error = s;
+        fprintf(stderr, "cvmctl: %s\n", s);
+}
+
 int cli_usage_error(const char *fmt, ...) {
         va_list ap;
 
-        fputs("cvmctl: ", stderr);
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        record_error(fmt, ap);
         va_end(ap);
-        fputs("\nTry 'cvmctl --help'.\n", stderr);
+        if (cli.verb[0])
+                fprintf(stderr, "Try 'cvmctl %s --help'.\n", cli.verb);
+        else
+                fputs("Try 'cvmctl --help'.\n", stderr);
         return EXIT_USAGE;
 }
 
 int cli_error(int exit_code, const char *fmt, ...) {
         va_list ap;
 
-        fputs("cvmctl: ", stderr);
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        record_error(fmt, ap);
         va_end(ap);
-        fputc('\n', stderr);
         return exit_code;
+}
+
+void cli_progress(void *userdata, const char *message) {
+        fprintf(stderr, "cvmctl: %s\n", message);
 }
 
 int cli_read_file(const char *path, uint8_t **ret, size_t *ret_size) {
         int r = read_file_bounded(path, CVM_INPUT_MAX, ret, ret_size);
 
         if (r == -EFBIG)
-                fprintf(stderr, "cvmctl: %s: file is larger than %u bytes, refusing to read it\n", path,
-                        CVM_INPUT_MAX);
+                (void) cli_error(EXIT_USAGE, "%s: file is larger than %u bytes, refusing to read it", path,
+                                 CVM_INPUT_MAX);
         else if (r < 0)
-                fprintf(stderr, "cvmctl: %s: cannot read: %s\n", path, strerror(-r));
+                (void) cli_error(EXIT_USAGE, "%s: cannot read: %s", path, strerror(-r));
         return r;
 }
 
@@ -50,7 +84,24 @@ int cli_print_json(json_object *o, bool pretty) {
                 return -ENOMEM;
         if (puts(s) < 0)
                 return -EIO;
+        cli.printed = true;
         return 0;
+}
+
+int cli_end_verb(int exit_code) {
+        /* A verb that failed before it could print its own object still owes one. */
+        if (cli.json && !cli.printed && exit_code != EXIT_ACCEPTED) {
+                _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+
+                if (o) {
+                        json_object_object_add(o, "ok", json_object_new_boolean(false));
+                        json_object_object_add(o, "error", json_object_new_string(cli.last_error ? cli.last_error : "failed"));
+                        json_object_object_add(o, "exit_status", json_object_new_int(exit_code));
+                        (void) cli_print_json(o, true);
+                }
+        }
+        cli.last_error = mfree_str(cli.last_error);
+        return cli_finish_stdout(exit_code);
 }
 
 int cli_parse_at(const char *s, int64_t *ret) {

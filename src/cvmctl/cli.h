@@ -14,10 +14,20 @@
 #define EXIT_REJECTED 1 /* verification ran and refused, or a runtime failure */
 #define EXIT_USAGE 2    /* bad arguments or an unreadable input file */
 
-/* Prints "cvmctl: <message>" and "Try 'cvmctl --help'." to stderr; returns EXIT_USAGE. */
+/* Starts a verb: its name for "Try 'cvmctl VERB --help'." and whether --json was given. Under
+ * --json, cli_end_verb() prints {"ok": false, "error": <the last error>, "exit_status": N} when
+ * the verb failed before printing an object of its own, so stdout always holds one object. */
+void cli_begin_verb(const char *verb, bool json);
+/* Narrows the verb's name once a sub-verb is known ("verify snp", "key wrap"). */
+void cli_set_verb(const char *verb);
+/* Returns the exit code, after the JSON object the verb owes (see cli_begin_verb) and a flush. */
+int cli_end_verb(int exit_code);
+/* Prints "cvmctl: <message>" and "Try 'cvmctl VERB --help'." to stderr; returns EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) _printf_(1, 2);
 /* Prints "cvmctl: <message>" to stderr and returns the given exit code. */
 int cli_error(int exit_code, const char *fmt, ...) _printf_(2, 3);
+/* A progress callback for fetchers: "cvmctl: <message>" on stderr. */
+void cli_progress(void *userdata, const char *message);
 /* Reads an input file (bounded by CVM_INPUT_MAX); on failure prints an error naming the file
  * and returns -errno. */
 int cli_read_file(const char *path, uint8_t **ret, size_t *ret_size);

@@ -73,19 +73,23 @@ int main(int argc, char *argv[]) {
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
                 int verb_argc = argc - optind;
                 char **verb_argv = argv + optind;
-                bool wants_help = false;
+                bool wants_help = false, wants_json = false;
 
                 if (!streq(verb_argv[0], verbs[i].name))
                         continue;
                 /* --help is honoured whatever else is missing */
-                for (int k = 1; k < verb_argc; k++)
+                for (int k = 1; k < verb_argc && !streq(verb_argv[k], "--"); k++) {
                         if (streq(verb_argv[k], "--help") || streq(verb_argv[k], "-h"))
                                 wants_help = true;
+                        if (streq(verb_argv[k], "--json"))
+                                wants_json = true;
+                }
+                cli_begin_verb(verbs[i].name, !wants_help && wants_json);
                 if (!wants_help && verb_argc - 1 < verbs[i].min_args)
-                        return cli_usage_error("'%s' needs more arguments: cvmctl %s", verbs[i].name,
-                                               verbs[i].usage);
+                        return cli_end_verb(cli_usage_error("'%s' needs more arguments: cvmctl %s", verbs[i].name,
+                                               verbs[i].usage));
                 optind = 0; /* re-initialise getopt for the verb's own options */
-                return cli_finish_stdout(verbs[i].run(verb_argc, verb_argv));
+                return cli_end_verb(verbs[i].run(verb_argc, verb_argv));
         }
         return cli_usage_error("unknown verb '%s'", argv[optind]);
 }

@@ -80,10 +80,6 @@ static void on_file(void *userdata, KdsItem item, const char *path, bool fetched
         l->fetched[l->n++] = fetched;
 }
 
-static void on_progress(void *userdata, const char *message) {
-        fprintf(stderr, "cvmctl: %s\n", message);
-}
-
 typedef struct Args {
         const char *report;
         const char *cache;
@@ -141,7 +137,7 @@ static int fetch_snp(const Args *a) {
 
         ko.base_url = a->kds_url;
         ko.cache_dir = cache;
-        ko.http = (HttpOptions) { .progress = on_progress };
+        ko.http = (HttpOptions) { .progress = cli_progress };
         ko.file_used = on_file;
         ko.file_userdata = &files;
         r = kds_complete_chain(&ko, &report, product, a->at, a->crl, chain, &error);

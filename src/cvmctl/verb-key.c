@@ -15,7 +15,7 @@
 #include "cvm/verdict.h" /* json_object_putp */
 
 static void help(void) {
-        printf("Usage: cvmctl key wrap --kek URI --kid ID [--keys-dir DIR] [--force] < KEY\n"
+        printf("Usage: cvmctl key wrap --kek URI --kid ID [--keys-dir DIR] [--force] [--json] < KEY\n"
                "       cvmctl key list [--keys-dir DIR] [--json]\n"
                "       cvmctl key check [--keys-dir DIR] [--json] [ID...]\n"
                "\n"
@@ -38,7 +38,7 @@ static void help(void) {
                "  --kid ID         key ID: 1 to %u characters A-Z a-z 0-9 . _ -, not starting with '.'\n"
                "  --keys-dir DIR   key directory (default $CVMD_KEYS_DIR, else " KEYSTORE_DIR_DEFAULT ")\n"
                "  --force          wrap: replace an existing envelope of the same ID\n"
-               "  --json           list, check: one JSON document on stdout\n"
+               "  --json           one JSON object on stdout (wrap: the envelope written; list, check: every key)\n"
                "  -h, --help       show this help\n"
                "\n"
                "A pin-value in the URI is used but never written into the envelope: store PINs in a\n"
@@ -147,7 +147,20 @@ static int key_wrap(const Args *a) {
         r = keystore_path(a->dir, a->kid, &path);
         if (r < 0)
                 return cli_error(EXIT_REJECTED, "out of memory");
-        printf("%s\n", path);
+        if (a->json) {
+                _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+
+                if (!o)
+                        return cli_error(EXIT_REJECTED, "out of memory");
+                json_object_object_add(o, "ok", json_object_new_boolean(true));
+                json_object_object_add(o, "kid", json_object_new_string(a->kid));
+                json_object_object_add(o, "kek", json_object_new_string(kek_reference(kek)));
+                json_object_object_add(o, "alg", json_object_new_string(kek_alg(kek)));
+                json_object_object_add(o, "path", json_object_new_string(path));
+                if (cli_print_json(o, true) < 0)
+                        return cli_error(EXIT_REJECTED, "cannot write to standard output");
+        } else
+                printf("%s\n", path);
         return EXIT_ACCEPTED;
 }
 
@@ -261,7 +274,15 @@ static int key_list(const Args *a, bool check, int n_ids, char **ids) {
                         printf("%-32s %-8s %s\n", kids[i], rows[i].e.alg, rows[i].e.kek);
         }
         if (a->json) {
-                if (cli_print_json(arr, true) < 0)
+                /* one object, like every verb: {"ok", "keys_dir", "keys": [...]} */
+                _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+
+                if (o) {
+                        json_object_object_add(o, "ok", json_object_new_boolean(ret == EXIT_ACCEPTED));
+                        json_object_object_add(o, "keys_dir", json_object_new_string(keystore_dir(a->dir)));
+                        json_object_object_add(o, "keys", json_object_get(arr));
+                }
+                if (!o || cli_print_json(o, true) < 0)
                         ret = EXIT_REJECTED;
         } else if (n == 0)
                 fprintf(stderr, "cvmctl: no keys in %s\n", keystore_dir(a->dir));
@@ -284,6 +305,7 @@ int verb_key(int argc, char *argv[]) {
                 return cli_usage_error("key: missing command (wrap, list or check)");
         }
         sub = argv[1];
+        cli_set_verb(streq(sub, "wrap") ? "key wrap" : streq(sub, "list") ? "key list" : streq(sub, "check") ? "key check" : "key");
         if (!streq(sub, "wrap") && !streq(sub, "list") && !streq(sub, "check"))
                 return cli_usage_error("key: unknown command '%s' (wrap, list or check)", sub);
 
@@ -306,8 +328,6 @@ int verb_key(int argc, char *argv[]) {
                 if (!key_id_is_valid(a.kid))
                         return cli_usage_error("key wrap: '%s' is not a valid key ID (1 to %u characters A-Z a-z 0-9 "
                                                ". _ -, not starting with '.')", a.kid, KEY_ID_MAX);
-                if (a.json)
-                        return cli_usage_error("key wrap: --json is not supported");
                 return key_wrap(&a);
         }
         if (a.kek || a.kid || a.force)

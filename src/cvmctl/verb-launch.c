@@ -109,6 +109,13 @@ static int connect_agent(const ChannelAddr *a, uint64_t deadline_usec) {
         }
 }
 
+/* Fail closed: a guest that was not attested does not keep running. The events are delivered
+ * before the caller says why, so the messages come out in the order things happened. */
+static void destroy_domain(Lifecycle *l, const char *dom) {
+        (void) lifecycle_destroy(l, dom, NULL);
+        (void) lifecycle_run(l, 100);
+}
+
 static void on_event(const LifecycleEvent *e, void *userdata) {
         if (e->cvmd_domain)
                 fprintf(stderr, "cvmctl: domain '%s' %s\n", e->name, lifecycle_event_to_string(e->kind));
@@ -286,6 +293,7 @@ int verb_launch(int argc, char *argv[]) {
 
         if (lifecycle_create(l, xml, &dom, &reason) < 0)
                 return cli_error(EXIT_REJECTED, "libvirt refused the domain: %s", reason ? reason : "unknown");
+        (void) lifecycle_run(l, 100); /* "started" */
         fprintf(stderr, "cvmctl: domain '%s' created (launch digest %.16s...); waiting for its agent\n", dom, digest_hex);
 
         h.tee = spec->tee == LAUNCH_TEE_TDX ? "tdx" : spec->tee == LAUNCH_TEE_SEV_SNP ? "sev-snp" : evidence;
@@ -297,7 +305,7 @@ int verb_launch(int argc, char *argv[]) {
                                              .port = AGENT_PORT };
         fd = connect_agent(&agent_addr, proto_now_usec() + boot_usec);
         if (fd < 0) {
-                (void) lifecycle_destroy(l, dom, NULL);
+                destroy_domain(l, dom);
                 return cli_error(EXIT_REJECTED, "the guest agent did not answer (%s); domain '%s' destroyed",
                                  strerror(-fd), dom);
         }
@@ -305,18 +313,16 @@ int verb_launch(int argc, char *argv[]) {
         r = exchange_host_run(&h, fd, &res);
         close(fd);
         if (r < 0) {
-                (void) lifecycle_destroy(l, dom, NULL);
+                destroy_domain(l, dom);
                 return cli_error(EXIT_REJECTED, "exchange failed: %s; domain '%s' destroyed", strerror(-r), dom);
         }
         rc = res.released && res.confirmed ? EXIT_ACCEPTED : EXIT_REJECTED;
         if (rc != EXIT_ACCEPTED) {
-                /* Fail closed: a guest that was not attested does not keep running. */
-                (void) lifecycle_destroy(l, dom, NULL);
+                destroy_domain(l, dom);
                 fprintf(stderr, "cvmctl: %s; domain '%s' destroyed\n", res.error ? res.error : "refused", dom);
         } else
                 fprintf(stderr, "cvmctl: evidence accepted, %zu key(s) released and confirmed; '%s' is running\n",
                         spec->n_key_ids, dom);
-        (void) lifecycle_run(l, 100); /* deliver the lifecycle events */
 
         if (json) {
                 _cleanup_(json_object_putp) json_object *o = verdict_to_json(&res.verdict);

@@ -27,10 +27,14 @@ int verb_verify(int argc, char *argv[]) {
                         help();
                         return EXIT_ACCEPTED;
                 }
-                return cli_usage_error("verify: missing TEE (one of: snp)");
+                return cli_usage_error("verify: missing TEE (one of: snp, tdx, gpu)");
         }
         for (size_t i = 0; i < ELEMENTSOF(tees); i++)
                 if (streq(argv[1], tees[i].tee)) {
+                        char verb[16];
+
+                        snprintf(verb, sizeof(verb), "verify %s", tees[i].tee);
+                        cli_set_verb(verb);
                         optind = 0;
                         return tees[i].run(argc - 1, argv + 1);
                 }

@@ -163,10 +163,6 @@ static int add_rim_dir(State *s, const char *dir, Verdict *v) {
         return rc;
 }
 
-static void progress(void *userdata, const char *message) {
-        fprintf(stderr, "cvmctl: %s\n", message);
-}
-
 /* The RIMs the reports name, from the cache or the RIM service; a RIM that cannot be had is
  * recorded, and verification then fails on the missing RIM. */
 static int fetch_rims(State *s, const GpuArgs *a, const NvFetchOptions *fo, Verdict *v) {
@@ -369,7 +365,7 @@ static int verify_gpu(const GpuArgs *a) {
         if (!cache)
                 return cli_error(EXIT_REJECTED, "out of memory");
         fo = (NvFetchOptions) { .rim_url = a->rim_url, .ocsp_url = a->ocsp_url, .cache_dir = cache,
-                                .offline = a->offline, .http = { .progress = progress } };
+                                .offline = a->offline, .http = { .progress = cli_progress } };
         if (!a->golden && a->n_rims == 0 && !a->rim_dir) {
                 rc = fetch_rims(&s, a, &fo, &v);
                 if (rc != 0)

@@ -156,10 +156,6 @@ static int load_certs(const SnpArgs *a, SnpChain *chain, Verdict *v) {
         return 0;
 }
 
-static void kds_progress(void *userdata, const char *message) {
-        fprintf(stderr, "cvmctl: %s\n", message);
-}
-
 /* Fills what the chain lacks from the cache or AMD KDS. A failure is recorded in the verdict,
  * which then fails on the missing certificates. */
 static int complete_chain(const SnpArgs *a, const uint8_t *data, size_t size, SnpChain *chain, bool want_crl,
@@ -187,7 +183,7 @@ static int complete_chain(const SnpArgs *a, const uint8_t *data, size_t size, Sn
         o.base_url = a->kds_url;
         o.cache_dir = cache;
         o.offline = a->offline;
-        o.http = (HttpOptions) { .progress = kds_progress };
+        o.http = (HttpOptions) { .progress = cli_progress };
         r = kds_complete_chain(&o, &report, product, a->at, want_crl, chain, &error);
         if (r < 0)
                 verdict_check(v, "collateral", CHECK_FAIL, "%s", error ? error : strerror(-r));

@@ -65,10 +65,6 @@ enum {
         ARG_JSON,
 };
 
-static void pcs_progress(void *userdata, const char *message) {
-        fprintf(stderr, "cvmctl: %s\n", message);
-}
-
 /* The bundle from the cache or PCS/PCCS: the quote's PCK certificate names the FMSPC and CA.
  * When none can be had, the verdict says why and the TCB status stays unknown. */
 static int obtain_collateral(const TdxArgs *a, const uint8_t *data, size_t size, TdxCollateral **ret, Verdict *v) {
@@ -96,7 +92,7 @@ static int obtain_collateral(const TdxArgs *a, const uint8_t *data, size_t size,
         o.pccs = a->pccs_url != NULL;
         o.cache_dir = cache;
         o.offline = a->offline;
-        o.http = (HttpOptions) { .progress = pcs_progress };
+        o.http = (HttpOptions) { .progress = cli_progress };
         r = pcs_get_collateral(&o, pck.fmspc, pck.ca, a->at, ret, &error);
         if (r == -ENOMEM)
                 return cli_error(EXIT_REJECTED, "out of memory");

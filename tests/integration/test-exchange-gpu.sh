@@ -7,6 +7,7 @@
 # policy does not allow, a policy that does not name the simulated NVIDIA root, and measurements
 # off the golden list release nothing; no key byte appears in any output or log.
 set -uo pipefail
+. "$(dirname "$0")/../lib/secrets.sh"
 BUILD=${BUILD:-build}
 CVMCTL=$PWD/$BUILD/cvmctl
 AGENT=$PWD/$BUILD/cvm-agent
@@ -95,13 +96,7 @@ echo '[{"index": 1}]' > broken-golden.json
         --key train-1 > /dev/null 2>&1; [ $? -eq 2 ] && ok || bad "a missing golden list is a usage error"
 
 # --- no key byte in any output or log
-hex=$(xxd -p datakey.bin | tr -d '\n')
-b64=$(base64 -w0 datakey.bin)
-leak=0
-for f in *.log *.json *.err *.out; do
-        if grep -qiF "$hex" "$f" || grep -qF "$b64" "$f"; then echo "key bytes found in $f"; leak=1; fi
-done
-[ "$leak" -eq 0 ] && ok || bad "key material leaked into output"
+no_key_bytes datakey.bin *.log *.json *.err *.out && ok || bad "key material leaked into output"
 
 echo "exchange-gpu: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

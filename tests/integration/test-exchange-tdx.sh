@@ -6,6 +6,7 @@
 # that does not name the simulated root, or a wrong launch digest, releases nothing; no key byte
 # appears in any output or log.
 set -uo pipefail
+. "$(dirname "$0")/../lib/secrets.sh"
 BUILD=${BUILD:-build}
 CVMCTL=$PWD/$BUILD/cvmctl
 AGENT=$PWD/$BUILD/cvm-agent
@@ -95,13 +96,7 @@ wait "$agent_pid"; agent_pid=
 [ $? -eq 2 ] && ok || bad "agent: short --sim-mrconfigid"
 
 # --- no key byte in any output or log
-hex=$(xxd -p datakey.bin | tr -d '\n')
-b64=$(base64 -w0 datakey.bin)
-leak=0
-for f in *.log *.json *.err *.out; do
-        if grep -qiF "$hex" "$f" || grep -qF "$b64" "$f"; then echo "key bytes found in $f"; leak=1; fi
-done
-[ "$leak" -eq 0 ] && ok || bad "key material leaked into output"
+no_key_bytes datakey.bin *.log *.json *.err *.out && ok || bad "key material leaked into output"
 
 echo "exchange-tdx: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
