@@ -16,7 +16,7 @@ BINDIR     ?= $(PREFIX)/bin
 SBINDIR    ?= $(PREFIX)/sbin
 DATADIR    ?= $(PREFIX)/share
 MANDIR     ?= $(DATADIR)/man
-PKGS       := libcurl json-c openssl libxml-2.0 xmlsec1-openssl libvirt
+PKGS       := libcurl json-c openssl libxml-2.0 xmlsec1-openssl libvirt libsystemd
 TEST_PKGS  := cmocka libmicrohttpd
 
 ifneq ($(SANITIZE),)
@@ -48,23 +48,28 @@ endif
 TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS   = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)
 
-# One static archive per library folder; every program and test links them all.
-SHARED_SRC   := $(wildcard src/shared/*.c)
-ATTEST_SRC   := $(wildcard attest/*.c)
-GPU_SRC      := $(wildcard gpu/*.c)
-LAUNCHER_SRC := $(wildcard launcher/*.c)
+# Layers, lowest first: one static archive per library folder. A layer may call the layers
+# below it and never one above (tests/integration/test-layers.sh checks the archives' symbols);
+# programs link them highest first. docs/layout.md draws the picture.
+LAYERS        := shared attest gpu policy keys exchange launcher engine sim agent
+shared_DIRS   := src/shared
+attest_DIRS   := attest attest/snp attest/tdx
+gpu_DIRS      := gpu
+policy_DIRS   := src/policy
+keys_DIRS     := src/keys
+exchange_DIRS := src/exchange
+launcher_DIRS := launcher
+engine_DIRS   := src/engine
+sim_DIRS      := src/sim
+agent_DIRS    := src/agent
+layer_src = $(filter-out src/agent/cvm-agent.c,$(foreach d,$($(1)_DIRS),$(wildcard $(d)/*.c)))
 CVMCTL_SRC   := $(wildcard src/cvmctl/*.c)
-AGENT_SRC    := $(filter-out src/agent/cvm-agent.c,$(wildcard src/agent/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
-LIBS := $(BUILD)/libcvm-attest.a $(BUILD)/libcvm-shared.a
-AGENT_LIB := $(BUILD)/libcvm-agent.a
-ifneq ($(GPU_SRC),)
-LIBS := $(BUILD)/libcvm-gpu.a $(LIBS)
-endif
-ifneq ($(LAUNCHER_SRC),)
-LIBS := $(BUILD)/libcvm-launcher.a $(LIBS)
-endif
+LAYER_ARCHIVES := $(foreach l,$(LAYERS),$(BUILD)/libcvm-$(l).a)
+# highest first, for the linker
+LIBS := $(foreach l,$(shell echo $(LAYERS) | tr ' ' '\n' | tac),$(BUILD)/libcvm-$(l).a)
+$(foreach l,$(LAYERS),$(eval $(BUILD)/libcvm-$(l).a: $(call obj,$(call layer_src,$(l)))))
 
 UNIT_TESTS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test-*.c))
 TEST_HELPERS := $(BUILD)/tests/vector-runner $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
@@ -95,26 +100,24 @@ $(BUILD)/obj/tests/%.o: tests/%.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) -c $< -o $@
 
-$(BUILD)/libcvm-shared.a: $(call obj,$(SHARED_SRC))
-# attest/ and gpu/ call each other (verdicts; GPU appraisal in the exchange): the attest archive
-# carries the gpu objects too, so either order on the link line resolves.
-$(BUILD)/libcvm-attest.a: $(call obj,$(ATTEST_SRC) $(GPU_SRC))
-$(BUILD)/libcvm-gpu.a: $(call obj,$(GPU_SRC))
-$(BUILD)/libcvm-launcher.a: $(call obj,$(LAUNCHER_SRC))
-$(BUILD)/libcvm-agent.a: $(call obj,$(AGENT_SRC))
+# rebuilt whole, so that a file moved to another layer leaves no stale member behind
 $(BUILD)/%.a:
 	@mkdir -p $(dir $@)
-	$(Q)$(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/cvmctl: $(call obj,$(CVMCTL_SRC)) $(LIBS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/cvm-agent: $(BUILD)/obj/src/agent/cvm-agent.o $(AGENT_LIB) $(LIBS)
+$(BUILD)/cvm-agent: $(BUILD)/obj/src/agent/cvm-agent.o $(LIBS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(AGENT_LIB) $(LIBS)
+# Fixtures the unit tests share (tests/common/*.c), one archive linked before the layers.
+TEST_COMMON := $(BUILD)/libcvm-testcommon.a
+$(TEST_COMMON): $(patsubst tests/%.c,$(BUILD)/obj/tests/%.o,$(wildcard tests/common/*.c))
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_COMMON) $(LIBS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
@@ -136,7 +139,7 @@ $(BUILD)/fuzz-replay/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/fuzz
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(AGENT_LIB) $(LIBS)
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(TEST_COMMON) $(LIBS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -148,7 +151,7 @@ check: deps
 	@$(MAKE) --no-print-directory check-build
 	@BUILD=$(BUILD) tests/run-all.sh
 
-check-build: $(BUILD)/cvmctl $(BUILD)/cvm-agent $(UNIT_TESTS) $(TEST_HELPERS) $(FUZZ_REPLAY)
+check-build: $(BUILD)/cvmctl $(BUILD)/cvm-agent $(UNIT_TESTS) $(TEST_HELPERS) $(FUZZ_REPLAY) $(LAYER_ARCHIVES)
 
 demo: deps
 	@$(MAKE) --no-print-directory $(BUILD)/cvmctl $(BUILD)/cvm-agent
@@ -162,7 +165,7 @@ bench: deps
 #   build/fuzz/fuzz-snp-report tests/fuzz/corpus/snp-report
 FUZZ_CFLAGS := -std=gnu17 -D_GNU_SOURCE -Iinclude -g -O1 -fsanitize=fuzzer,address,undefined \
                $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-FUZZ_LIB_SRC := $(SHARED_SRC) $(ATTEST_SRC) $(GPU_SRC) $(LAUNCHER_SRC)
+FUZZ_LIB_SRC := $(foreach l,$(filter-out agent,$(LAYERS)),$(call layer_src,$(l)))
 fuzz: $(FUZZ_BIN)
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p $(dir $@)
@@ -187,5 +190,8 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
-.PHONY: all deps check check-build demo bench fuzz install analyze format clean
+.PHONY: all deps check check-build demo bench fuzz install analyze format clean print-layers
 .SECONDARY:
+
+print-layers:
+	@echo $(LAYERS)

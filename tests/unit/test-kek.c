@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../attest/kek-internal.h"
+#include "../../src/keys/kek-internal.h"
 #include "cvm/keywrap.h"
 #include "cvm/util.h"
 

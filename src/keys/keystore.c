@@ -10,7 +10,7 @@
 #include "cvm/keystore.h"
 #include "cvm/keywrap.h"
 #include "cvm/util.h"
-#include "policy-internal.h"
+#include "../policy/policy-internal.h"
 
 DEFINE_CLEANUP(json_tokener *, json_tokener_free)
 static inline void closedirp_(DIR **d) {
