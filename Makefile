@@ -16,8 +16,8 @@ BINDIR     ?= $(PREFIX)/bin
 SBINDIR    ?= $(PREFIX)/sbin
 DATADIR    ?= $(PREFIX)/share
 MANDIR     ?= $(DATADIR)/man
-PKGS       := libcurl json-c openssl libxml-2.0 xmlsec1-openssl libvirt libsystemd
-TEST_PKGS  := cmocka libmicrohttpd
+PKGS       := libcurl json-c openssl libxml-2.0 xmlsec1-openssl libvirt libsystemd sqlite3 libmicrohttpd
+TEST_PKGS  := cmocka
 
 ifneq ($(SANITIZE),)
 BUILD      ?= build/sanitize
@@ -51,7 +51,7 @@ TEST_LIBS   = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)
 # Layers, lowest first: one static archive per library folder. A layer may call the layers
 # below it and never one above (tests/integration/test-layers.sh checks the archives' symbols);
 # programs link them highest first. docs/layout.md draws the picture.
-LAYERS        := shared attest gpu policy keys exchange launcher engine sim agent
+LAYERS        := shared attest gpu policy keys exchange launcher engine sim agent cvmd
 shared_DIRS   := src/shared
 attest_DIRS   := attest attest/snp attest/tdx
 gpu_DIRS      := gpu
@@ -62,7 +62,8 @@ launcher_DIRS := launcher
 engine_DIRS   := src/engine
 sim_DIRS      := src/sim
 agent_DIRS    := src/agent
-layer_src = $(filter-out src/agent/cvm-agent.c,$(foreach d,$($(1)_DIRS),$(wildcard $(d)/*.c)))
+cvmd_DIRS     := src/cvmd
+layer_src = $(filter-out src/agent/cvm-agent.c src/cvmd/cvmd.c,$(foreach d,$($(1)_DIRS),$(wildcard $(d)/*.c)))
 CVMCTL_SRC   := $(wildcard src/cvmctl/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -88,7 +89,8 @@ endif
 CVM_VECTORS ?= $(abspath ../shared/vectors)
 export CVM_VECTORS
 
-all: $(BUILD)/cvmctl $(BUILD)/cvm-agent
+PROGRAMS := $(BUILD)/cvmctl $(BUILD)/cvm-agent $(if $(wildcard src/cvmd/cvmd.c),$(BUILD)/cvmd)
+all: $(PROGRAMS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -110,6 +112,10 @@ $(BUILD)/cvmctl: $(call obj,$(CVMCTL_SRC)) $(LIBS)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/cvm-agent: $(BUILD)/obj/src/agent/cvm-agent.o $(LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/cvmd: $(BUILD)/obj/src/cvmd/cvmd.o $(LIBS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -151,7 +157,7 @@ check: deps
 	@$(MAKE) --no-print-directory check-build
 	@BUILD=$(BUILD) tests/run-all.sh
 
-check-build: $(BUILD)/cvmctl $(BUILD)/cvm-agent $(UNIT_TESTS) $(TEST_HELPERS) $(FUZZ_REPLAY) $(LAYER_ARCHIVES)
+check-build: $(PROGRAMS) $(UNIT_TESTS) $(TEST_HELPERS) $(FUZZ_REPLAY) $(LAYER_ARCHIVES)
 
 demo: deps
 	@$(MAKE) --no-print-directory $(BUILD)/cvmctl $(BUILD)/cvm-agent
@@ -165,7 +171,7 @@ bench: deps
 #   build/fuzz/fuzz-snp-report tests/fuzz/corpus/snp-report
 FUZZ_CFLAGS := -std=gnu17 -D_GNU_SOURCE -Iinclude -g -O1 -fsanitize=fuzzer,address,undefined \
                $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-FUZZ_LIB_SRC := $(foreach l,$(filter-out agent,$(LAYERS)),$(call layer_src,$(l)))
+FUZZ_LIB_SRC := $(foreach l,$(filter-out agent cvmd,$(LAYERS)),$(call layer_src,$(l)))
 fuzz: $(FUZZ_BIN)
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p $(dir $@)
@@ -173,7 +179,7 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
 
 UNITDIR ?= $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
 MANPAGES := $(wildcard man/*.[0-9])
-install: $(BUILD)/cvmctl $(BUILD)/cvm-agent
+install: $(PROGRAMS)
 	install -Dm0755 $(BUILD)/cvmctl $(DESTDIR)$(BINDIR)/cvmctl
 	install -Dm0755 $(BUILD)/cvm-agent $(DESTDIR)$(SBINDIR)/cvm-agent
 	install -Dm0644 systemd/cvm-agent.service $(DESTDIR)$(UNITDIR)/cvm-agent.service

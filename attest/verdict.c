@@ -126,7 +126,8 @@ json_object *verdict_to_json(const Verdict *v) {
 
         if (!o || !reasons || !checks)
                 goto oom;
-        json_object_object_add(o, "tee", json_object_new_string(v->tee));
+        /* an empty verdict (nothing was verified yet) has no TEE: null */
+        json_object_object_add(o, "tee", v->tee ? json_object_new_string(v->tee) : NULL);
         json_object_object_add(o, "authentic", json_object_new_boolean(v->authentic && !v->oom));
         json_object_object_add(o, "accepted", json_object_new_boolean(v->accepted && !v->oom));
         for (size_t i = 0; i < v->n_reasons; i++)

@@ -359,8 +359,15 @@ static int ocsp_cache_name(X509 *cert, X509 *issuer, char **ret) {
 
 int nv_ocsp_check(const NvFetchOptions *o, X509 *cert, X509 *issuer, int64_t at, NvOcspStatus *ret_status,
                   char **ret_reason) {
-        _cleanup_free_ char *name = NULL, *path = NULL, *err = NULL, *why = NULL;
+        _cleanup_free_ char *name = NULL, *path = NULL, *why = NULL;
         _cleanup_free_ uint8_t *req = NULL, *body = NULL;
+        _cleanup_(http_result_done) HttpResult res = {};
+        HttpRequest post = {
+                .method = HTTP_METHOD_POST,
+                .url = o->ocsp_url ?: NV_OCSP_DEFAULT_URL,
+                .content_type = "application/ocsp-request",
+                .options = o->http,
+        };
         size_t req_size, size;
         uint8_t nonce[32];
         int r;
@@ -391,10 +398,16 @@ int nv_ocsp_check(const NvFetchOptions *o, X509 *cert, X509 *issuer, int64_t at,
         r = nv_ocsp_request(cert, issuer, nonce, &req, &req_size);
         if (r < 0)
                 return r;
-        r = http_post(&o->http, o->ocsp_url ?: NV_OCSP_DEFAULT_URL, "application/ocsp-request", req, req_size, &body,
-                      &size, NULL, &err);
+        post.body = req;
+        post.body_size = req_size;
+        /* One attempt: a nonce'd OCSP request is not retried, the caller decides what a missing
+         * answer means. */
+        post.options.max_retries = HTTP_MAX_RETRIES_NONE;
+        r = http_request(&post, &res);
         if (r < 0)
-                return reason(ret_reason, 0, "%s", err ?: "the OCSP request failed");
+                return reason(ret_reason, 0, "%s", res.error_message ?: "the OCSP request failed");
+        body = TAKE_PTR(res.body);
+        size = res.body_size;
         r = nv_ocsp_response_verify(body, size, cert, issuer, at, nonce, ret_status, ret_reason);
         if (r > 0 && path)
                 (void) cache_store(path, body, size);

@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cvm/cleanup.h"
 #include "cvm/gpu.h"
+#include "cvm/json-read.h"
 #include "cvm/util.h"
-
-DEFINE_CLEANUP(json_tokener *, json_tokener_free)
 
 const char *nv_meas_result_to_string(NvMeasResult m) {
         switch (m) {
@@ -108,91 +108,122 @@ NvGolden *nv_golden_free(NvGolden *g) {
         return NULL;
 }
 
-static int golden_fail(char **ret_reason, const char *fmt, ...) _printf_(2, 3);
-static int golden_fail(char **ret_reason, const char *fmt, ...) {
-        va_list ap;
+#define GOLDEN_SIZE_MAX (1024u * 1024u)
+#define GOLDEN_JSON_DEPTH 8u
 
-        if (ret_reason) {
-                va_start(ap, fmt);
-                *ret_reason = strdup_vprintf(fmt, ap);
-                va_end(ap);
-        }
-        return -EINVAL;
-}
+/* {"index": 0..254, "values": ["<hex>", ...]}: 1 to NV_RIM_ALTERNATIVES_MAX digests of one size. */
+typedef struct GoldenEntry {
+        NvRimEntry e;
+        bool has_index, has_values;
+} GoldenEntry;
 
-static int golden_entry(json_object *o, size_t i, NvRimEntry *e, char **ret_reason) {
-        json_object *index = NULL, *values = NULL;
-        int64_t idx;
-        size_t n;
+static int golden_index(json_object *v, const char *path, void *data, char **reason) {
+        GoldenEntry *g = data;
+        uint64_t idx;
+        int r;
 
-        if (!json_object_is_type(o, json_type_object))
-                return golden_fail(ret_reason, "[%zu]: expected an object", i);
-        json_object_object_foreach(o, key, val) {
-                (void) val;
-                if (!streq(key, "index") && !streq(key, "values"))
-                        return golden_fail(ret_reason, "[%zu]: unknown key", i);
-        }
-        if (!json_object_object_get_ex(o, "index", &index) || !json_object_is_type(index, json_type_int))
-                return golden_fail(ret_reason, "[%zu].index: expected an integer", i);
-        idx = json_object_get_int64(index);
-        if (idx < 0 || idx > (int64_t) NV_BLOCKS_MAX - 1)
-                return golden_fail(ret_reason, "[%zu].index: expected 0..%u", i, NV_BLOCKS_MAX - 1);
-        if (!json_object_object_get_ex(o, "values", &values) || !json_object_is_type(values, json_type_array))
-                return golden_fail(ret_reason, "[%zu].values: expected an array of hex digests", i);
-        n = json_object_array_length(values);
-        if (n == 0 || n > NV_RIM_ALTERNATIVES_MAX)
-                return golden_fail(ret_reason, "[%zu].values: expected 1 to %u digests", i, NV_RIM_ALTERNATIVES_MAX);
-        *e = (NvRimEntry) { .index = (unsigned) idx, .active = true, .n_alternatives = (unsigned) n };
-        for (size_t k = 0; k < n; k++) {
-                json_object *h = json_object_array_get_idx(values, k);
-                const char *s = json_object_get_string(h);
-                size_t len = s ? strlen(s) : 0;
-
-                if (!json_object_is_type(h, json_type_string) || len == 0 || len % 2 || len / 2 > NV_DIGEST_MAX ||
-                    (k > 0 && len / 2 != e->size) || hex_decode_exact(s, e->alternatives[k], len / 2) < 0)
-                        return golden_fail(ret_reason, "[%zu].values[%zu]: expected a hex digest of up to %u bytes, "
-                                                       "all of one size", i, k, NV_DIGEST_MAX);
-                e->size = (unsigned) (len / 2);
-        }
+        r = json_read_uint(v, path, 0, NV_BLOCKS_MAX - 1, &idx, reason);
+        if (r < 0)
+                return r;
+        g->e.index = (unsigned) idx;
+        g->has_index = true;
         return 0;
 }
 
-int nv_golden_parse(const char *json, size_t size, NvGolden **ret, char **ret_reason) {
-        _cleanup_(json_tokener_freep) json_tokener *tok = NULL;
-        _cleanup_(json_object_putp) json_object *root = NULL;
+static int golden_values(json_object *v, const char *path, void *data, char **reason) {
+        GoldenEntry *g = data;
+        size_t n;
+        int r;
+
+        r = json_read_array(v, path, NV_RIM_ALTERNATIVES_MAX, &n, reason);
+        if (r < 0)
+                return r;
+        if (n == 0)
+                return json_error(reason, path, "expected 1 to %u digests", NV_RIM_ALTERNATIVES_MAX);
+        for (size_t k = 0; k < n; k++) {
+                _cleanup_free_ char *p = json_path_index(path, k);
+                size_t size;
+
+                if (!p)
+                        return -ENOMEM;
+                r = json_read_hex_bounded(json_object_array_get_idx(v, k), p, g->e.alternatives[k], NV_DIGEST_MAX,
+                                          &size, reason);
+                if (r < 0)
+                        return r;
+                if (k > 0 && size != g->e.size)
+                        return json_error(reason, p, "%zu bytes, the first digest has %u: all must have one size", size,
+                                          g->e.size);
+                g->e.size = (unsigned) size;
+        }
+        g->e.n_alternatives = (unsigned) n;
+        g->has_values = true;
+        return 0;
+}
+
+static const JsonField golden_fields[] = {
+        { "index", golden_index },
+        { "values", golden_values },
+};
+
+static int golden_entry(json_object *o, const char *path, NvRimEntry *ret, char **reason) {
+        GoldenEntry g = {};
+        int r;
+
+        r = json_read_object(o, path, golden_fields, ELEMENTSOF(golden_fields), &g, reason);
+        if (r < 0)
+                return r;
+        if (!g.has_index || !g.has_values)
+                return json_error(reason, path, "expected both \"index\" and \"values\"");
+        g.e.active = true;
+        *ret = g.e;
+        return 0;
+}
+
+static int golden_from_tree(json_object *root, NvGolden **ret, char **reason) {
         _cleanup_(nv_golden_freep) NvGolden *g = NULL;
         size_t n;
         int r;
 
-        if (size == 0 || size > 1024 * 1024 || memchr(json, 0, size))
-                return golden_fail(ret_reason, "expected a JSON array of at most 1 MiB");
-        tok = json_tokener_new_ex(8);
-        if (!tok)
-                return -ENOMEM;
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-        root = json_tokener_parse_ex(tok, json, (int) size);
-        if (!root || json_tokener_get_error(tok) != json_tokener_success)
-                return golden_fail(ret_reason, "invalid JSON");
-        for (size_t i = json_tokener_get_parse_end(tok); i < size; i++)
-                if (!strchr(" \t\r\n", json[i]))
-                        return golden_fail(ret_reason, "invalid JSON: text after the array");
         if (!json_object_is_type(root, json_type_array))
-                return golden_fail(ret_reason, "expected a JSON array of {\"index\", \"values\"} objects");
-        n = json_object_array_length(root);
-        if (n == 0 || n > NV_RIM_ENTRIES_MAX)
-                return golden_fail(ret_reason, "expected 1 to %u entries", NV_RIM_ENTRIES_MAX);
+                return json_error(reason, NULL, "expected a JSON array of {\"index\", \"values\"} objects, got %s",
+                                  json_type_name(root));
+        r = json_read_array(root, "", NV_RIM_ENTRIES_MAX, &n, reason);
+        if (r < 0)
+                return r;
+        if (n == 0)
+                return json_error(reason, NULL, "expected 1 to %u entries", NV_RIM_ENTRIES_MAX);
         g = calloc(1, sizeof(NvGolden));
         if (!g || !(g->entries = calloc(n, sizeof(NvRimEntry))))
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                r = golden_entry(json_object_array_get_idx(root, i), i, &g->entries[i], ret_reason);
+                _cleanup_free_ char *p = json_path_index("", i);
+
+                if (!p)
+                        return -ENOMEM;
+                r = golden_entry(json_object_array_get_idx(root, i), p, &g->entries[i], reason);
                 if (r < 0)
                         return r;
                 for (size_t k = 0; k < i; k++)
                         if (g->entries[k].index == g->entries[i].index)
-                                return golden_fail(ret_reason, "[%zu].index: %u appears twice", i, g->entries[i].index);
+                                return json_error(reason, p, "index %u appears twice", g->entries[i].index);
                 g->n_entries++;
         }
         *ret = TAKE_PTR(g);
         return 0;
+}
+
+int nv_golden_parse(const char *json, size_t size, NvGolden **ret, char **ret_reason) {
+        _cleanup_(json_object_putp) json_object *root = NULL;
+        _cleanup_free_ char *reason = NULL;
+        int r;
+
+        r = json_parse_strict_value(json, size, GOLDEN_SIZE_MAX, GOLDEN_JSON_DEPTH, "golden list", &root, &reason);
+        if (r >= 0)
+                r = golden_from_tree(root, ret, &reason);
+        /* Every refusal of a golden list is -EINVAL, an oversized one too. */
+        if (r == -EFBIG)
+                r = -EINVAL;
+        if (r < 0 && r != -ENOMEM && ret_reason)
+                *ret_reason = TAKE_PTR(reason);
+        return r;
 }

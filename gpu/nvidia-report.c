@@ -17,18 +17,6 @@
 #include "cvm/reader.h"
 #include "cvm/util.h"
 
-static int fail(char **ret_reason, const char *fmt, ...) _printf_(2, 3);
-static int fail(char **ret_reason, const char *fmt, ...) {
-        va_list ap;
-
-        if (ret_reason) {
-                va_start(ap, fmt);
-                *ret_reason = strdup_vprintf(fmt, ap);
-                va_end(ap);
-        }
-        return -EBADMSG;
-}
-
 /* ASCII text of a TLV: printable characters, then only NUL padding. */
 static bool copy_text(const uint8_t *v, size_t n, char *dst, size_t dst_size) {
         size_t len = 0;
@@ -66,29 +54,29 @@ static int parse_opaque(Reader *o, size_t base, NvReport *r, char **ret_reason) 
                 size_t dst_size = 0;
 
                 if (reader_le16(o, &type) < 0 || reader_le16(o, &len) < 0)
-                        return fail(ret_reason, "opaque data: truncated TLV header at offset %zu", at);
+                        return set_reason(ret_reason, -EBADMSG, "opaque data: truncated TLV header at offset %zu", at);
                 if (reader_take(o, len, &v) < 0)
-                        return fail(ret_reason, "opaque data: TLV type %u at offset %zu claims %u bytes, only %zu remain",
+                        return set_reason(ret_reason, -EBADMSG, "opaque data: TLV type %u at offset %zu claims %u bytes, only %zu remain",
                                     type, at, len, reader_remaining(o));
                 if (type < 64) {
                         if (seen_lo & (UINT64_C(1) << type))
-                                return fail(ret_reason, "opaque data: TLV type %u appears twice (offset %zu)", type, at);
+                                return set_reason(ret_reason, -EBADMSG, "opaque data: TLV type %u appears twice (offset %zu)", type, at);
                         seen_lo |= UINT64_C(1) << type;
                 }
                 if (r->n_opaque_fields >= 1024)
-                        return fail(ret_reason, "opaque data: more than 1024 fields");
+                        return set_reason(ret_reason, -EBADMSG, "opaque data: more than 1024 fields");
                 r->n_opaque_fields++;
 
                 switch (type) {
                 case NV_OPAQUE_DRIVER_VERSION:
                         if (!copy_text(v, len, r->driver_version, sizeof(r->driver_version)) ||
                             !driver_version_ok(r->driver_version))
-                                return fail(ret_reason, "opaque data: DRIVER_VERSION at offset %zu is not a version string",
+                                return set_reason(ret_reason, -EBADMSG, "opaque data: DRIVER_VERSION at offset %zu is not a version string",
                                             at);
                         break;
                 case NV_OPAQUE_VBIOS_VERSION:
                         if (len != 8)
-                                return fail(ret_reason, "opaque data: VBIOS_VERSION at offset %zu has %u bytes, expected 8",
+                                return set_reason(ret_reason, -EBADMSG, "opaque data: VBIOS_VERSION at offset %zu has %u bytes, expected 8",
                                             at, len);
                         memcpy(r->vbios_raw, v, 8);
                         snprintf(r->vbios_version, sizeof(r->vbios_version), "%02X.%02X.%02X.%02X.%02X", v[3], v[2],
@@ -97,21 +85,21 @@ static int parse_opaque(Reader *o, size_t base, NvReport *r, char **ret_reason) 
                         break;
                 case NV_OPAQUE_FWID:
                         if (len != NV_FWID_SIZE)
-                                return fail(ret_reason, "opaque data: FWID at offset %zu has %u bytes, expected %u", at,
+                                return set_reason(ret_reason, -EBADMSG, "opaque data: FWID at offset %zu has %u bytes, expected %u", at,
                                             len, NV_FWID_SIZE);
                         memcpy(r->fwid, v, NV_FWID_SIZE);
                         r->has_fwid = true;
                         break;
                 case NV_OPAQUE_NVDEC0_STATUS:
                         if (len != 1)
-                                return fail(ret_reason, "opaque data: NVDEC0_STATUS at offset %zu has %u bytes, expected 1",
+                                return set_reason(ret_reason, -EBADMSG, "opaque data: NVDEC0_STATUS at offset %zu has %u bytes, expected 1",
                                             at, len);
                         r->nvdec0_status = v[0];
                         r->has_nvdec0_status = true;
                         break;
                 case NV_OPAQUE_PROTECTED_PCIE_STATUS:
                         if (len != 1)
-                                return fail(ret_reason,
+                                return set_reason(ret_reason, -EBADMSG,
                                             "opaque data: PROTECTED_PCIE_STATUS at offset %zu has %u bytes, expected 1", at,
                                             len);
                         r->protected_pcie_status = v[0];
@@ -121,7 +109,7 @@ static int parse_opaque(Reader *o, size_t base, NvReport *r, char **ret_reason) 
                 case NV_OPAQUE_OPAQUE_DATA_VERSION: {
                         uint16_t u;
                         if (len != 2)
-                                return fail(ret_reason, "opaque data: TLV type %u at offset %zu has %u bytes, expected 2",
+                                return set_reason(ret_reason, -EBADMSG, "opaque data: TLV type %u at offset %zu has %u bytes, expected 2",
                                             type, at, len);
                         u = (uint16_t) (v[0] | v[1] << 8);
                         if (type == NV_OPAQUE_FEATURE_FLAG) {
@@ -135,7 +123,7 @@ static int parse_opaque(Reader *o, size_t base, NvReport *r, char **ret_reason) 
                 }
                 case NV_OPAQUE_SWITCH_PDI:
                         if (len % 8 != 0)
-                                return fail(ret_reason, "opaque data: SWITCH_PDI at offset %zu is not a multiple of 8 bytes",
+                                return set_reason(ret_reason, -EBADMSG, "opaque data: SWITCH_PDI at offset %zu is not a multiple of 8 bytes",
                                             at);
                         r->n_switch_pdis = len / 8;
                         break;
@@ -156,7 +144,7 @@ static int parse_opaque(Reader *o, size_t base, NvReport *r, char **ret_reason) 
                         break;
                 }
                 if (dst && !copy_text(v, len, dst, dst_size))
-                        return fail(ret_reason, "opaque data: TLV type %u at offset %zu is not short printable text",
+                        return set_reason(ret_reason, -EBADMSG, "opaque data: TLV type %u at offset %zu is not short printable text",
                                     type, at);
         }
         return 0;
@@ -173,23 +161,23 @@ int nv_report_parse(const uint8_t *data, size_t size, NvReport *ret, char **ret_
         if (!r)
                 return -ENOMEM;
         if (size == 0)
-                return fail(ret_reason, "report is empty");
+                return set_reason(ret_reason, -EBADMSG, "report is empty");
         if (size > NV_REPORT_SIZE_MAX)
-                return fail(ret_reason, "report is %zu bytes, more than the %u NVML can return", size, NV_REPORT_SIZE_MAX);
+                return set_reason(ret_reason, -EBADMSG, "report is %zu bytes, more than the %u NVML can return", size, NV_REPORT_SIZE_MAX);
         if (size < NV_SPDM_REQUEST_SIZE)
-                return fail(ret_reason, "report is %zu bytes, shorter than the %u-byte SPDM request", size,
+                return set_reason(ret_reason, -EBADMSG, "report is %zu bytes, shorter than the %u-byte SPDM request", size,
                             NV_SPDM_REQUEST_SIZE);
 
         /* Request. */
         (void) reader_take(&rd, 4, &p);
         if (p[0] != 0x11)
-                return fail(ret_reason, "request: SPDMVersion 0x%02x at offset 0, expected 0x11 (SPDM 1.1)", p[0]);
+                return set_reason(ret_reason, -EBADMSG, "request: SPDMVersion 0x%02x at offset 0, expected 0x11 (SPDM 1.1)", p[0]);
         if (p[1] != 0xE0)
-                return fail(ret_reason, "request: code 0x%02x at offset 1, expected 0xE0 (GET_MEASUREMENTS)", p[1]);
+                return set_reason(ret_reason, -EBADMSG, "request: code 0x%02x at offset 1, expected 0xE0 (GET_MEASUREMENTS)", p[1]);
         if (!(p[2] & 0x01))
-                return fail(ret_reason, "request: Param1 0x%02x at offset 2 does not ask for a signature", p[2]);
+                return set_reason(ret_reason, -EBADMSG, "request: Param1 0x%02x at offset 2 does not ask for a signature", p[2]);
         if (p[3] != 0xFF)
-                return fail(ret_reason, "request: Param2 0x%02x at offset 3, expected 0xFF (all measurement blocks)",
+                return set_reason(ret_reason, -EBADMSG, "request: Param2 0x%02x at offset 3, expected 0xFF (all measurement blocks)",
                             p[3]);
         r->request_param1 = p[2];
         r->request_param2 = p[3];
@@ -198,16 +186,16 @@ int nv_report_parse(const uint8_t *data, size_t size, NvReport *ret, char **ret_
 
         /* Response header. */
         if (reader_take(&rd, 4, &p) < 0 || reader_u8(&rd, &nblocks) < 0 || reader_copy(&rd, l, 3) < 0)
-                return fail(ret_reason, "response: truncated header (report is %zu bytes)", size);
+                return set_reason(ret_reason, -EBADMSG, "response: truncated header (report is %zu bytes)", size);
         if (p[0] != 0x11)
-                return fail(ret_reason, "response: SPDMVersion 0x%02x at offset 37, expected 0x11", p[0]);
+                return set_reason(ret_reason, -EBADMSG, "response: SPDMVersion 0x%02x at offset 37, expected 0x11", p[0]);
         if (p[1] != 0x60)
-                return fail(ret_reason, "response: code 0x%02x at offset 38, expected 0x60 (MEASUREMENTS)", p[1]);
+                return set_reason(ret_reason, -EBADMSG, "response: code 0x%02x at offset 38, expected 0x60 (MEASUREMENTS)", p[1]);
         r->response_param1 = p[2];
         r->response_param2 = p[3];
         rec_len = (size_t) l[0] | (size_t) l[1] << 8 | (size_t) l[2] << 16;
         if (reader_sub(&rd, rec_len, &rec) < 0)
-                return fail(ret_reason, "response: measurement record length %zu at offset 42 runs past the end", rec_len);
+                return set_reason(ret_reason, -EBADMSG, "response: measurement record length %zu at offset 42 runs past the end", rec_len);
 
         /* Measurement record: NumberOfBlocks DMTF blocks, exactly filling the record. */
         for (unsigned i = 0; i < nblocks; i++) {
@@ -218,43 +206,43 @@ int nv_report_parse(const uint8_t *data, size_t size, NvReport *ret, char **ret_
 
                 if (reader_u8(&rec, &m->index) < 0 || reader_u8(&rec, &m->spec) < 0 || reader_le16(&rec, &msize) < 0 ||
                     reader_sub(&rec, msize, &blk) < 0)
-                        return fail(ret_reason, "measurement block %u at offset %zu is truncated", i + 1, at);
+                        return set_reason(ret_reason, -EBADMSG, "measurement block %u at offset %zu is truncated", i + 1, at);
                 if (m->spec != 0x01)
-                        return fail(ret_reason, "measurement block %u at offset %zu: specification 0x%02x is not DMTF",
+                        return set_reason(ret_reason, -EBADMSG, "measurement block %u at offset %zu: specification 0x%02x is not DMTF",
                                     i + 1, at, m->spec);
                 if (reader_u8(&blk, &m->value_type) < 0 || reader_le16(&blk, &vsize) < 0)
-                        return fail(ret_reason, "measurement block %u at offset %zu: truncated DMTF header", i + 1, at);
+                        return set_reason(ret_reason, -EBADMSG, "measurement block %u at offset %zu: truncated DMTF header", i + 1, at);
                 if (vsize > NV_DIGEST_MAX || vsize != reader_remaining(&blk))
-                        return fail(ret_reason,
+                        return set_reason(ret_reason, -EBADMSG,
                                     "measurement block %u at offset %zu: value size %u does not fill the block (%zu bytes)",
                                     i + 1, at, vsize, reader_remaining(&blk));
                 (void) reader_copy(&blk, m->value, vsize);
                 m->size = (uint8_t) vsize;
                 if (m->index == 0 || (i > 0 && m->index <= r->blocks[i - 1].index))
-                        return fail(ret_reason, "measurement block %u at offset %zu: index %u is not ascending from 1",
+                        return set_reason(ret_reason, -EBADMSG, "measurement block %u at offset %zu: index %u is not ascending from 1",
                                     i + 1, at, m->index);
         }
         if (reader_remaining(&rec) != 0)
-                return fail(ret_reason, "measurement record: %zu bytes left after %u blocks", reader_remaining(&rec),
+                return set_reason(ret_reason, -EBADMSG, "measurement record: %zu bytes left after %u blocks", reader_remaining(&rec),
                             nblocks);
         r->n_blocks = nblocks;
 
         if (reader_copy(&rd, r->responder_nonce, NV_NONCE_SIZE) < 0 || reader_le16(&rd, &opaque_len) < 0)
-                return fail(ret_reason, "response: truncated after the measurement record (report is %zu bytes)", size);
+                return set_reason(ret_reason, -EBADMSG, "response: truncated after the measurement record (report is %zu bytes)", size);
         r->opaque_offset = rd.off;
         r->opaque_size = opaque_len;
         if (reader_sub(&rd, opaque_len, &opaque) < 0)
-                return fail(ret_reason, "opaque data length %u at offset %zu runs past the end", opaque_len,
+                return set_reason(ret_reason, -EBADMSG, "opaque data length %u at offset %zu runs past the end", opaque_len,
                             r->opaque_offset - 2);
         if (parse_opaque(&opaque, r->opaque_offset, r, ret_reason) < 0)
                 return -EBADMSG;
 
         r->signed_size = rd.off;
         if (reader_copy(&rd, r->signature, NV_SIGNATURE_SIZE) < 0)
-                return fail(ret_reason, "signature at offset %zu: %zu bytes, expected %u", r->signed_size,
+                return set_reason(ret_reason, -EBADMSG, "signature at offset %zu: %zu bytes, expected %u", r->signed_size,
                             reader_remaining(&rd), NV_SIGNATURE_SIZE);
         if (reader_remaining(&rd) != 0)
-                return fail(ret_reason, "%zu bytes after the signature (offset %zu): they are not signed, refusing",
+                return set_reason(ret_reason, -EBADMSG, "%zu bytes after the signature (offset %zu): they are not signed, refusing",
                             reader_remaining(&rd), rd.off);
 
         *ret = *r;

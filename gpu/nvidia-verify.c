@@ -26,9 +26,6 @@ const uint8_t nv_rim_root_spki_sha256[32] = {
         0x64, 0xbc, 0x8d, 0x89, 0x25, 0x46, 0x57, 0xed, 0x1e, 0x7e, 0xb9, 0x16, 0x8a, 0xf1, 0xe1, 0xa3,
 };
 
-DEFINE_CLEANUP(X509_STORE *, X509_STORE_free)
-DEFINE_CLEANUP(X509_STORE_CTX *, X509_STORE_CTX_free)
-
 static void sk_X509_freep(STACK_OF(X509) **p) {
         if (*p)
                 sk_X509_free(*p);
@@ -189,19 +186,6 @@ int nv_leaf_fwid(X509 *leaf, uint8_t ret[NV_FWID_SIZE]) {
 
 /* ---- certificate chains ---- */
 
-static int chain_reason(char **ret_reason, const char *fmt, ...) _printf_(2, 3);
-static int chain_reason(char **ret_reason, const char *fmt, ...) {
-        va_list ap;
-
-        if (ret_reason) {
-                free(*ret_reason);
-                va_start(ap, fmt);
-                *ret_reason = strdup_vprintf(fmt, ap);
-                va_end(ap);
-        }
-        return 0;
-}
-
 static char *cert_label(X509 *c, size_t i) {
         _cleanup_free_ char *cn = x509_subject_cn(c);
         return strdup_printf("certificate %zu (%s)", i, cn ? cn : "no CN");
@@ -215,9 +199,9 @@ static int chain_find_bad_link(STACK_OF(X509) *certs, size_t n, char **ret_reaso
                 int k = x509_signed_by(c, X509_get0_pubkey(issuer));
 
                 if (k < 0)
-                        return chain_reason(ret_reason, "%s: signature cannot be checked", label ?: "?");
+                        return set_reason(ret_reason, 0, "%s: signature cannot be checked", label ?: "?");
                 if (k == 0)
-                        return chain_reason(ret_reason, "%s: signature does not verify with the %s", label ?: "?",
+                        return set_reason(ret_reason, 0, "%s: signature does not verify with the %s", label ?: "?",
                                             i + 1 == n ? "root's own key" : "next certificate's key");
         }
         return -1;
@@ -237,21 +221,21 @@ static int chain_links(STACK_OF(X509) *certs, size_t want_len, char **ret_reason
         int k;
 
         if (want_len ? n != want_len : (n < 2 || n > 8))
-                return chain_reason(ret_reason, "the chain has %zu certificates, expected %s%zu", n, want_len ? "" : "2 to ",
+                return set_reason(ret_reason, 0, "the chain has %zu certificates, expected %s%zu", n, want_len ? "" : "2 to ",
                                     want_len ? want_len : 8);
         for (size_t i = 0; i < n; i++) {
                 X509 *c = sk_X509_value(certs, (int) i), *issuer = sk_X509_value(certs, (int) (i + 1 < n ? i + 1 : i));
                 _cleanup_free_ char *label = cert_label(c, i);
 
                 if (!pkey_is_ec_curve(X509_get0_pubkey(c), NID_secp384r1))
-                        return chain_reason(ret_reason, "%s: key is not EC P-384", label ?: "?");
+                        return set_reason(ret_reason, 0, "%s: key is not EC P-384", label ?: "?");
                 if (X509_get_signature_nid(c) != NID_ecdsa_with_SHA384)
-                        return chain_reason(ret_reason, "%s: signature algorithm is not ecdsa-with-SHA384", label ?: "?");
+                        return set_reason(ret_reason, 0, "%s: signature algorithm is not ecdsa-with-SHA384", label ?: "?");
                 if (X509_NAME_cmp(X509_get_issuer_name(c), X509_get_subject_name(issuer)) != 0)
-                        return chain_reason(ret_reason, "%s: issuer is not the subject of the next certificate%s",
+                        return set_reason(ret_reason, 0, "%s: issuer is not the subject of the next certificate%s",
                                             label ?: "?", i + 1 == n ? " (the root is not self-issued)" : "");
                 if (i > 0 && X509_check_ca(c) < 1)
-                        return chain_reason(ret_reason, "%s: not a CA certificate", label ?: "?");
+                        return set_reason(ret_reason, 0, "%s: not a CA certificate", label ?: "?");
         }
 
         store = X509_STORE_new();
@@ -276,15 +260,15 @@ static int chain_links(STACK_OF(X509) *certs, size_t want_len, char **ret_reason
                 int err = X509_STORE_CTX_get_error(ctx);
                 if (chain_find_bad_link(certs, n, ret_reason) == 0)
                         return 0;
-                return chain_reason(ret_reason, "path validation failed: %s", X509_verify_cert_error_string(err));
+                return set_reason(ret_reason, 0, "path validation failed: %s", X509_verify_cert_error_string(err));
         }
         built = X509_STORE_CTX_get0_chain(ctx);
         if ((size_t) sk_X509_num(built) != n)
-                return chain_reason(ret_reason, "path validation built a chain of %d certificates, not the %zu given",
+                return set_reason(ret_reason, 0, "path validation built a chain of %d certificates, not the %zu given",
                                     sk_X509_num(built), n);
         for (size_t i = 0; i < n; i++)
                 if (X509_cmp(sk_X509_value(built, (int) i), sk_X509_value(certs, (int) i)) != 0)
-                        return chain_reason(ret_reason, "path validation built a different chain than the one given");
+                        return set_reason(ret_reason, 0, "path validation built a different chain than the one given");
         return 1;
 oom:
         openssl_clear_errors();
@@ -307,7 +291,7 @@ static int chain_validity(STACK_OF(X509) *certs, int64_t at, char **ret_reason) 
                         format_rfc3339(x, nb, sizeof(nb));
                 if (x509_not_after(c, &x) >= 0)
                         format_rfc3339(x, na, sizeof(na));
-                return chain_reason(ret_reason, "at %s %s %s (valid %s to %s)", format_rfc3339(at, t, sizeof(t)),
+                return set_reason(ret_reason, 0, "at %s %s %s (valid %s to %s)", format_rfc3339(at, t, sizeof(t)),
                                   label ?: "a certificate",
                                   val == VALIDITY_NOT_YET_VALID ? "is not yet valid" : "has expired", nb, na);
         }
@@ -321,7 +305,7 @@ static int chain_pinned(const uint8_t digest[32], const NvPin *pins, size_t n_pi
                 if (memcmp(pins[i].spki_sha256, digest, 32) == 0)
                         return 1;
         h = hex_encode(digest, 32);
-        return chain_reason(ret_reason, "the root's public key (SHA-256 %s) is not a pinned root", h ?: "?");
+        return set_reason(ret_reason, 0, "the root's public key (SHA-256 %s) is not a pinned root", h ?: "?");
 }
 
 int nv_cert_chain_verify(STACK_OF(X509) *certs, size_t want_len, const NvPin *pins, size_t n_pins, int64_t at,
@@ -333,7 +317,7 @@ int nv_cert_chain_verify(STACK_OF(X509) *certs, size_t want_len, const NvPin *pi
         if (k <= 0)
                 return k;
         if (x509_spki_sha256(sk_X509_value(certs, sk_X509_num(certs) - 1), digest) < 0)
-                return chain_reason(ret_reason, "the root's public key cannot be encoded");
+                return set_reason(ret_reason, 0, "the root's public key cannot be encoded");
         k = chain_pinned(digest, pins, n_pins, ret_reason);
         if (k <= 0)
                 return k;

@@ -50,19 +50,6 @@ static void xmlsec_init_once(void) {
         xmlsec_state = 0;
 }
 
-static int fail(char **ret_reason, const char *fmt, ...) _printf_(2, 3);
-static int fail(char **ret_reason, const char *fmt, ...) {
-        va_list ap;
-
-        if (ret_reason) {
-                free(*ret_reason);
-                va_start(ap, fmt);
-                *ret_reason = strdup_vprintf(fmt, ap);
-                va_end(ap);
-        }
-        return -EBADMSG;
-}
-
 NvRim *nv_rim_free(NvRim *r) {
         if (!r)
                 return NULL;
@@ -122,16 +109,16 @@ static int parse_resource(xmlNode *n, NvRimEntry *e, char **ret_reason) {
 
         *e = (NvRimEntry) {};
         if (parse_uint(index, NV_BLOCKS_MAX - 1, &e->index) < 0)
-                return fail(ret_reason, "Resource (line %ld): index \"%s\" is not 0..254", xmlGetLineNo(n), index ?: "");
+                return set_reason(ret_reason, -EBADMSG, "Resource (line %ld): index \"%s\" is not 0..254", xmlGetLineNo(n), index ?: "");
         if (active && strcasecmp(active, "true") == 0)
                 e->active = true;
         else if (!active || strcasecmp(active, "false") != 0)
-                return fail(ret_reason, "Resource index %u: active \"%s\" is not True or False", e->index, active ?: "");
+                return set_reason(ret_reason, -EBADMSG, "Resource index %u: active \"%s\" is not True or False", e->index, active ?: "");
         if (parse_uint(alts, NV_RIM_ALTERNATIVES_MAX, &e->n_alternatives) < 0 || e->n_alternatives == 0)
-                return fail(ret_reason, "Resource index %u: alternatives \"%s\" is not 1..%u", e->index, alts ?: "",
+                return set_reason(ret_reason, -EBADMSG, "Resource index %u: alternatives \"%s\" is not 1..%u", e->index, alts ?: "",
                             NV_RIM_ALTERNATIVES_MAX);
         if (parse_uint(size, NV_DIGEST_MAX, &e->size) < 0 || e->size == 0)
-                return fail(ret_reason, "Resource index %u: size \"%s\" is not 1..%u", e->index, size ?: "", NV_DIGEST_MAX);
+                return set_reason(ret_reason, -EBADMSG, "Resource index %u: size \"%s\" is not 1..%u", e->index, size ?: "", NV_DIGEST_MAX);
         for (unsigned i = 0; i < e->n_alternatives; i++) {
                 char name[16];
                 _cleanup_free_ char *h = NULL;
@@ -139,7 +126,7 @@ static int parse_resource(xmlNode *n, NvRimEntry *e, char **ret_reason) {
                 snprintf(name, sizeof(name), "Hash%u", i);
                 h = attr(n, name, NS_HASH);
                 if (!h || strlen(h) != 2 * (size_t) e->size || hex_decode_exact(h, e->alternatives[i], e->size) < 0)
-                        return fail(ret_reason, "Resource index %u: %s is missing or not %u bytes of hex", e->index, name,
+                        return set_reason(ret_reason, -EBADMSG, "Resource index %u: %s is missing or not %u bytes of hex", e->index, name,
                                     e->size);
         }
         return 0;
@@ -152,7 +139,7 @@ static int parse_payload(xmlNode *payload, NvRim *r, char **ret_reason) {
                 if (node_is(c, NS_SWID, "Resource"))
                         n++;
         if (n > NV_RIM_ENTRIES_MAX)
-                return fail(ret_reason, "Payload has %zu resources, more than %u", n, NV_RIM_ENTRIES_MAX);
+                return set_reason(ret_reason, -EBADMSG, "Payload has %zu resources, more than %u", n, NV_RIM_ENTRIES_MAX);
         r->entries = calloc(n ? n : 1, sizeof(NvRimEntry));
         if (!r->entries)
                 return -ENOMEM;
@@ -170,7 +157,7 @@ static int parse_payload(xmlNode *payload, NvRim *r, char **ret_reason) {
                         return k;
                 for (size_t i = 0; i < r->n_entries; i++)
                         if (r->entries[i].index == r->entries[r->n_entries].index)
-                                return fail(ret_reason, "Resource index %u appears twice", r->entries[i].index);
+                                return set_reason(ret_reason, -EBADMSG, "Resource index %u appears twice", r->entries[i].index);
                 r->n_entries++;
         }
         return 0;
@@ -222,14 +209,14 @@ static int parse_certs(xmlNode *sig, NvRim *r, char **ret_reason) {
         for (xmlNode *c = sig->children; c; c = c->next)
                 if (node_is(c, NS_DSIG, "KeyInfo")) {
                         if (keyinfo)
-                                return fail(ret_reason, "Signature has two KeyInfo elements");
+                                return set_reason(ret_reason, -EBADMSG, "Signature has two KeyInfo elements");
                         keyinfo = c;
                 }
         r->certs = sk_X509_new_null();
         if (!r->certs)
                 return -ENOMEM;
         if (!keyinfo)
-                return fail(ret_reason, "Signature has no KeyInfo with the signing certificates");
+                return set_reason(ret_reason, -EBADMSG, "Signature has no KeyInfo with the signing certificates");
         for (xmlNode *d = keyinfo->children; d; d = d->next) {
                 if (!node_is(d, NS_DSIG, "X509Data"))
                         continue;
@@ -241,7 +228,7 @@ static int parse_certs(xmlNode *sig, NvRim *r, char **ret_reason) {
                         if (!node_is(x, NS_DSIG, "X509Certificate"))
                                 continue;
                         if (sk_X509_num(r->certs) >= RIM_CERTS_MAX)
-                                return fail(ret_reason, "KeyInfo has more than %d certificates", RIM_CERTS_MAX);
+                                return set_reason(ret_reason, -EBADMSG, "KeyInfo has more than %d certificates", RIM_CERTS_MAX);
                         text = xmlNodeGetContent(x);
                         if (!text)
                                 return -ENOMEM;
@@ -250,7 +237,7 @@ static int parse_certs(xmlNode *sig, NvRim *r, char **ret_reason) {
                         if (k == -ENOMEM)
                                 return k;
                         if (k < 0)
-                                return fail(ret_reason, "KeyInfo certificate %d is not base64 DER X.509",
+                                return set_reason(ret_reason, -EBADMSG, "KeyInfo certificate %d is not base64 DER X.509",
                                             sk_X509_num(r->certs));
                         if (!sk_X509_push(r->certs, cert)) {
                                 X509_free(cert);
@@ -259,7 +246,7 @@ static int parse_certs(xmlNode *sig, NvRim *r, char **ret_reason) {
                 }
         }
         if (sk_X509_num(r->certs) == 0)
-                return fail(ret_reason, "KeyInfo carries no X509Certificate");
+                return set_reason(ret_reason, -EBADMSG, "KeyInfo carries no X509Certificate");
         return 0;
 }
 
@@ -270,21 +257,21 @@ int nv_rim_parse(const uint8_t *data, size_t size, NvRim **ret, char **ret_reaso
         int k;
 
         if (size == 0)
-                return fail(ret_reason, "the RIM is empty");
+                return set_reason(ret_reason, -EBADMSG, "the RIM is empty");
         if (size > NV_RIM_SIZE_MAX || size > INT_MAX)
-                return fail(ret_reason, "the RIM is %zu bytes, more than %u", size, NV_RIM_SIZE_MAX);
+                return set_reason(ret_reason, -EBADMSG, "the RIM is %zu bytes, more than %u", size, NV_RIM_SIZE_MAX);
         if (memchr(data, 0, size))
-                return fail(ret_reason, "the RIM contains a NUL byte");
+                return set_reason(ret_reason, -EBADMSG, "the RIM contains a NUL byte");
         /* No document type declarations at all: no entities, no external subsets. */
         if (memmem(data, size, "<!DOCTYPE", 9) || memmem(data, size, "<!ENTITY", 8))
-                return fail(ret_reason, "the RIM has a document type declaration, refusing");
+                return set_reason(ret_reason, -EBADMSG, "the RIM has a document type declaration, refusing");
         (void) pthread_once(&xmlsec_once, xmlsec_init_once);
 
         doc = xmlReadMemory((const char *) data, (int) size, NULL, NULL,
                             XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
         if (!doc) {
                 xmlResetLastError();
-                return fail(ret_reason, "the RIM is not well-formed XML");
+                return set_reason(ret_reason, -EBADMSG, "the RIM is not well-formed XML");
         }
         r = calloc(1, sizeof(NvRim));
         if (!r) {
@@ -294,11 +281,11 @@ int nv_rim_parse(const uint8_t *data, size_t size, NvRim **ret, char **ret_reaso
         r->doc = doc;
         r->verified = -1;
         if (doc->intSubset || doc->extSubset)
-                return fail(ret_reason, "the RIM has a document type declaration, refusing");
+                return set_reason(ret_reason, -EBADMSG, "the RIM has a document type declaration, refusing");
 
         root = xmlDocGetRootElement(doc);
         if (!node_is(root, NS_SWID, "SoftwareIdentity"))
-                return fail(ret_reason, "the root element is not a SWID SoftwareIdentity");
+                return set_reason(ret_reason, -EBADMSG, "the root element is not a SWID SoftwareIdentity");
         r->name = attr(root, "name", NULL);
         r->tag_id = attr(root, "tagId", NULL);
         for (xmlNode *c = root->children; c; c = c->next) {
@@ -309,18 +296,18 @@ int nv_rim_parse(const uint8_t *data, size_t size, NvRim **ret, char **ret_reaso
                 if (!slot)
                         continue;
                 if (*slot)
-                        return fail(ret_reason, "SoftwareIdentity has two %s elements", (const char *) c->name);
+                        return set_reason(ret_reason, -EBADMSG, "SoftwareIdentity has two %s elements", (const char *) c->name);
                 *slot = c;
         }
         if (!meta)
-                return fail(ret_reason, "SoftwareIdentity has no Meta element");
+                return set_reason(ret_reason, -EBADMSG, "SoftwareIdentity has no Meta element");
         if (!payload)
-                return fail(ret_reason, "SoftwareIdentity has no Payload element");
+                return set_reason(ret_reason, -EBADMSG, "SoftwareIdentity has no Payload element");
         if (!sig)
-                return fail(ret_reason, "SoftwareIdentity has no enveloped ds:Signature");
+                return set_reason(ret_reason, -EBADMSG, "SoftwareIdentity has no enveloped ds:Signature");
         r->version = attr(meta, "colloquialVersion", NULL);
         if (!r->version || !r->version[0] || strlen(r->version) > 63)
-                return fail(ret_reason, "Meta has no colloquialVersion");
+                return set_reason(ret_reason, -EBADMSG, "Meta has no colloquialVersion");
         r->product = attr(meta, "product", NULL);
         r->edition = attr(meta, "edition", NULL);
         r->manufacturer_id = attr(meta, "FirmwareManufacturerId", NS_TCG);
@@ -344,10 +331,8 @@ bool nv_rim_is_debug(const NvRim *rim) {
         return false;
 }
 
-DEFINE_CLEANUP(xmlSecDSigCtxPtr, xmlSecDSigCtxDestroy)
-
 /* A verdict of "invalid" with a reason: 0. */
-#define invalid(...) (fail(__VA_ARGS__), 0)
+#define invalid(ret_reason, ...) set_reason(ret_reason, 0, __VA_ARGS__)
 
 static int signature_verify(NvRim *rim, X509 *leaf, char **ret_reason) {
         _cleanup_(xmlSecDSigCtxDestroyp) xmlSecDSigCtxPtr ctx = NULL;
@@ -414,7 +399,7 @@ int nv_rim_verify(NvRim *rim, const NvPin *pins, size_t n_pins, int64_t at, char
         if (!rim || !rim->doc)
                 return -EINVAL;
         if (xmlsec_state < 0)
-                return fail(ret_reason, "xmlsec could not be initialised"), -EIO;
+                return set_reason(ret_reason, -EIO, "xmlsec could not be initialised");
         if (!pins) {
                 memcpy(def.spki_sha256, nv_rim_root_spki_sha256, 32);
                 pins = &def;

@@ -121,7 +121,7 @@ static void add_metadata(Builder *b, xmlNode *domain, const LaunchSpec *spec, co
         })
         CHILD("job", spec->name);
         CHILD("policy", spec->policy);
-        CHILD("tee", launch_tee_to_string(spec->tee));
+        CHILD("tee", cvm_tee_to_string(spec->tee));
         CHILD("digest", hex);
         attrf(b, CHILD("vsock", NULL), "cid", "%" PRIu32, cid);
         pl = CHILD("placement", NULL);
@@ -172,7 +172,7 @@ static void add_os(Builder *b, xmlNode *domain, const LaunchSpec *spec, const Do
                 attr(b, type, "machine", o->machine);
 
         switch (spec->tee) {
-        case LAUNCH_TEE_SEV_SNP:
+        case CVM_TEE_SEV_SNP:
                 /* SNP needs a stateless (no NVRAM) firmware; without an explicit image libvirt picks a
                  * descriptor with the amd-sev-snp feature */
                 attr(b, os, "firmware", "efi");
@@ -185,7 +185,7 @@ static void add_os(Builder *b, xmlNode *domain, const LaunchSpec *spec, const Do
                 if (fw)
                         attr(b, loader, "format", "raw");
                 break;
-        case LAUNCH_TEE_TDX:
+        case CVM_TEE_TDX:
                 /* TDVF is loaded as a ROM image, never pflash; otherwise libvirt picks a descriptor
                  * with the intel-tdx feature */
                 if (fw) {
@@ -337,7 +337,7 @@ static int add_launch_security(Builder *b, xmlNode *domain, const LaunchSpec *sp
         xmlNode *ls;
 
         switch (spec->tee) {
-        case LAUNCH_TEE_SEV_SNP:
+        case CVM_TEE_SEV_SNP:
                 blob = base64(digest, LAUNCH_SNP_HOST_DATA_SIZE);
                 if (!blob)
                         return -ENOMEM;
@@ -352,7 +352,7 @@ static int add_launch_security(Builder *b, xmlNode *domain, const LaunchSpec *sp
                 elf(b, ls, "policy", "0x%08llx", (unsigned long long) DOMAIN_XML_SNP_POLICY);
                 el(b, ls, "hostData", blob);
                 break;
-        case LAUNCH_TEE_TDX:
+        case CVM_TEE_TDX:
                 blob = base64(digest, LAUNCH_TDX_MRCONFIGID_SIZE);
                 if (!blob)
                         return -ENOMEM;
@@ -402,7 +402,7 @@ int domain_xml_render(const LaunchSpec *spec, const HostProbe *host, const Place
             pages * p->page_kib != spec->memory_mib * 1024 || !streq_ptr(p->owner, spec->name))
                 return set_reason(ret_reason, -EINVAL, "the placement is not the placement of this spec");
         cid = spec->vsock_cid ? spec->vsock_cid : o.vsock_cid;
-        if (cid == 0 && spec->tee != LAUNCH_TEE_NONE)
+        if (cid == 0 && spec->tee != CVM_TEE_NONE)
                 return set_reason(ret_reason, -EINVAL, "no vsock CID: the spec gives none and none was assigned");
         if (cid != 0 && (cid < LAUNCH_SPEC_VSOCK_CID_MIN || cid > LAUNCH_SPEC_VSOCK_CID_MAX))
                 return set_reason(ret_reason, -EINVAL, "vsock CID %" PRIu32 " is reserved", cid);
@@ -430,7 +430,7 @@ int domain_xml_render(const LaunchSpec *spec, const HostProbe *host, const Place
         add_os(&b, domain, spec, &o);
         n = el(&b, domain, "features", NULL);
         el(&b, n, "acpi", NULL);
-        if (spec->tee == LAUNCH_TEE_TDX) {
+        if (spec->tee == CVM_TEE_TDX) {
                 /* libvirt refuses TDX without a split irqchip, or with PMU or SMM */
                 attr(&b, el(&b, n, "ioapic", NULL), "driver", "qemu");
                 attr(&b, el(&b, n, "pmu", NULL), "state", "off");
@@ -610,7 +610,7 @@ int cvmd_metadata_parse(const char *xml, size_t size, CvmdMetadata *ret) {
         hex = xml_text(ns_child(launch, "digest"));
         if (!m.job || !m.policy || !m.tee || !hex)
                 return -ENOMEM;
-        if (!m.job[0] || launch_tee_from_string(m.tee) < 0 || hex_decode_exact(hex, m.digest, LAUNCH_DIGEST_SIZE) < 0)
+        if (!m.job[0] || cvm_tee_from_string(m.tee) < 0 || hex_decode_exact(hex, m.digest, LAUNCH_DIGEST_SIZE) < 0)
                 return -EBADMSG;
         if (xml_prop_u64(ns_child(launch, "vsock"), "cid", UINT32_MAX, &cid) < 0)
                 return -EBADMSG;

@@ -514,7 +514,7 @@ static char *version_string(unsigned long v) {
         return strdup_printf("%lu.%lu.%lu", v / 1000000, v / 1000 % 1000, v % 1000);
 }
 
-int host_probe_tee_refusal(const HostProbe *h, LaunchTee tee, char **ret) {
+int host_probe_tee_refusal(const HostProbe *h, CvmTee tee, char **ret) {
         _cleanup_free_ char *lv = NULL, *qv = NULL;
         const char *name, *lneed, *qneed, *hint;
         unsigned long lmin, qmin;
@@ -522,17 +522,17 @@ int host_probe_tee_refusal(const HostProbe *h, LaunchTee tee, char **ret) {
         char *msg;
 
         switch (tee) {
-        case LAUNCH_TEE_NONE:
+        case CVM_TEE_NONE:
                 *ret = NULL;
                 return 0;
-        case LAUNCH_TEE_SEV_SNP:
+        case CVM_TEE_SEV_SNP:
                 name = "sev-snp", lmin = HOST_LIBVIRT_SEV_SNP, qmin = HOST_QEMU_SEV_SNP, lneed = "10.5.0",
                 qneed = "9.1";
                 offered = h->sev_snp;
                 hint = "check that SEV-SNP is enabled in the firmware setup, kvm_amd is loaded with sev_snp=1, and "
                        "an SNP-capable OVMF is installed";
                 break;
-        case LAUNCH_TEE_TDX:
+        case CVM_TEE_TDX:
                 name = "tdx", lmin = HOST_LIBVIRT_TDX, qmin = HOST_QEMU_TDX, lneed = "11.6.0", qneed = "10.1";
                 offered = h->tdx;
                 hint = "check that TDX is enabled in the firmware setup, kvm_intel is loaded with tdx=1, and a "
@@ -627,10 +627,10 @@ json_object *host_probe_to_json(const HostProbe *h) {
 
         tees = json_object_new_object();
         r |= add(o, "tee", tees);
-        for (LaunchTee t = 0; tees && t < _LAUNCH_TEE_MAX; t++) {
+        for (CvmTee t = 0; tees && t < _CVM_TEE_MAX; t++) {
                 _cleanup_free_ char *why = NULL;
                 json_object *e = json_object_new_object();
-                r |= add(tees, launch_tee_to_string(t), e);
+                r |= add(tees, cvm_tee_to_string(t), e);
                 if (!e || host_probe_tee_refusal(h, t, &why) < 0)
                         goto oom;
                 r |= add(e, "supported", json_object_new_boolean(!why));

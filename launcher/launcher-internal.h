@@ -7,15 +7,8 @@
 #include <libxml/tree.h>
 #include <stdint.h>
 
+#include "cvm/cleanup.h"
 #include "cvm/macro.h"
-
-DEFINE_CLEANUP(xmlDoc *, xmlFreeDoc)
-
-static inline void xml_freep(xmlChar **p) {
-        if (*p)
-                xmlFree(*p);
-}
-#define _cleanup_xmlfree_ _cleanup_(xml_freep)
 
 /* Parses without network access, entity expansion or error printing; -EBADMSG when malformed,
  * -EFBIG above max bytes. */

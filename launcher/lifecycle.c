@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cvm/cleanup.h"
 #include "cvm/lifecycle.h"
 #include "cvm/util.h"
 
@@ -221,8 +222,6 @@ Lifecycle *lifecycle_free(Lifecycle *l) {
 virConnectPtr lifecycle_connection(Lifecycle *l) {
         return l->conn;
 }
-
-DEFINE_CLEANUP(virDomainPtr, virDomainFree)
 
 /* 0 and the parsed metadata, -ENOENT when the domain has none, -EBADMSG when it does not parse. */
 static int domain_metadata(virDomainPtr dom, CvmdMetadata *ret) {

@@ -222,29 +222,35 @@ static int load_cached(const char *dir, int64_t at, TdxCollateral **ret, char **
 static int fetch_one(const PcsOptions *o, const char *url, const char *const *headers, size_t n_headers,
                      uint8_t **ret_body, size_t *ret_size, uint8_t **ret_chain, size_t *ret_chain_size,
                      char **ret_error) {
-        _cleanup_free_ uint8_t *body = NULL;
-        char *values[2] = {};
-        size_t size;
+        _cleanup_(http_result_done) HttpResult res = {};
+        HttpRequest get = {
+                .method = HTTP_METHOD_GET,
+                .url = url,
+                .want_headers = headers,
+                .n_want_headers = n_headers,
+                .options = o->http,
+        };
         int r;
 
-        r = http_get_headers(&o->http, url, headers, n_headers, values, &body, &size, NULL, ret_error);
-        if (r < 0)
+        r = http_request(&get, &res);
+        if (r < 0) {
+                if (ret_error && res.error_message)
+                        *ret_error = TAKE_PTR(res.error_message);
                 return r;
+        }
         if (n_headers > 0) {
-                const char *v = values[0] ? values[0] : n_headers > 1 ? values[1] : NULL;
+                const char *v = res.header_values[0] ?: n_headers > 1 ? res.header_values[1] : NULL;
                 char *chain = NULL;
 
                 r = v ? pcs_percent_decode(v, &chain, ret_chain_size) : -EBADMSG;
-                for (size_t i = 0; i < n_headers; i++)
-                        free(values[i]);
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0)
                         return set_reason(ret_error, -EBADMSG, "GET %s: no usable %s header", url, headers[0]);
                 *ret_chain = (uint8_t *) chain;
         }
-        *ret_body = TAKE_PTR(body);
-        *ret_size = size;
+        *ret_body = TAKE_PTR(res.body);
+        *ret_size = res.body_size;
         return 0;
 }
 

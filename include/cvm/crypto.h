@@ -9,22 +9,8 @@
 #include <openssl/x509.h>
 #include <stdint.h>
 
+#include "cvm/cleanup.h"
 #include "cvm/macro.h"
-
-DEFINE_CLEANUP(X509 *, X509_free)
-DEFINE_CLEANUP(X509_CRL *, X509_CRL_free)
-DEFINE_CLEANUP(EVP_PKEY *, EVP_PKEY_free)
-DEFINE_CLEANUP(EVP_PKEY_CTX *, EVP_PKEY_CTX_free)
-DEFINE_CLEANUP(EVP_MD_CTX *, EVP_MD_CTX_free)
-DEFINE_CLEANUP(BIGNUM *, BN_free)
-DEFINE_CLEANUP(ECDSA_SIG *, ECDSA_SIG_free)
-DEFINE_CLEANUP(BIO *, BIO_free)
-DEFINE_CLEANUP(ASN1_OBJECT *, ASN1_OBJECT_free)
-
-static inline void sk_X509_pop_freep(STACK_OF(X509) **p) {
-        if (*p)
-                sk_X509_pop_free(*p, X509_free);
-}
 
 typedef enum Validity {
         VALIDITY_OK,
@@ -68,11 +54,6 @@ static inline int openssl_fail(int err) {
         return err;
 }
 
-/* Sets an ASN1_TIME from Unix seconds; -ERANGE when it does not fit. */
-int asn1_time_set_unix(ASN1_TIME *t, int64_t when);
-/* Adds a standard extension given in openssl.cnf syntax ("critical,CA:TRUE", "keyid:always");
- * issuer NULL means self-issued. */
-int x509_add_conf_ext(X509 *x, X509 *issuer, int nid, const char *value);
 /* ECDSA over msg with md; the signature as r || s, each `half` bytes big-endian (32 for P-256,
  * 48 for P-384), into ret (2 * half bytes). -EINVAL when key is not on that curve size. */
 int ecdsa_sign_raw(EVP_PKEY *key, const EVP_MD *md, const uint8_t *msg, size_t n, uint8_t *ret, size_t half);

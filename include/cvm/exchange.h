@@ -8,12 +8,14 @@
  * key confirmation. Every failure, at any step, releases nothing and says why. */
 
 #include <openssl/evp.h>
+#include <systemd/sd-event.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "cvm/guest-proto.h"
 #include "cvm/nonce.h"
 #include "cvm/secret.h"
+#include "cvm/tee.h"
 #include "cvm/verdict.h"
 
 /* The key bundle inside the HPKE ciphertext: "CVMK", version 1, a count, then per key:
@@ -37,10 +39,10 @@ typedef struct ExchangeEvidence {
 } ExchangeEvidence;
 
 typedef struct ExchangeHost {
-        const char *tee; /* "sev-snp" or "tdx" */
+        CvmTee tee; /* CVM_TEE_SEV_SNP or CVM_TEE_TDX: what the challenge asks for */
         uint32_t gpus;
         uint8_t vm_uuid[16];
-        uint64_t timeout_usec; /* for each message the host waits for */
+        uint64_t timeout_usec; /* for each message the host waits for or sends */
         NonceStore *nonces;
         uint64_t nonce_ttl_usec;
         /* Verifies the evidence and applies the policy: fills v, sets v->authentic and
@@ -63,6 +65,56 @@ typedef struct ExchangeResult {
 
 void exchange_result_done(ExchangeResult *r);
 
-/* Runs one exchange on a connected stream socket. Returns 0 when the exchange ran to an outcome
- * (see ret->released / ret->confirmed / ret->error), -ENOMEM when it could not. */
+/* The exchange as a state machine that does no I/O: the driver feeds it the bytes it receives,
+ * sends what it asks to send, and tells it when its deadline passed, the peer closed, or the
+ * channel failed. It reads exactly one frame at a time (exchange_host_input_wanted() never goes
+ * past the frame in hand), refuses a frame header over PROTO_FRAME_MAX before allocating its
+ * body, and each message it waits for or sends has its own deadline of h->timeout_usec. The
+ * callbacks in `h` (appraise, unwrap_keys) run synchronously inside exchange_host_feed(). `h`
+ * and what it points to must outlive the session. */
+typedef struct ExchangeHostSession ExchangeHostSession;
+
+/* -EINVAL when h->tee is not a TEE that makes evidence. */
+int exchange_host_session_new(const ExchangeHost *h, ExchangeHostSession **ret);
+ExchangeHostSession *exchange_host_session_free(ExchangeHostSession *s);
+DEFINE_CLEANUP(ExchangeHostSession *, exchange_host_session_free)
+
+/* How many bytes the session takes now (0 while it has output pending or is done). */
+size_t exchange_host_input_wanted(const ExchangeHostSession *s);
+/* Takes up to n received bytes, at most exchange_host_input_wanted(); returns how many it took.
+ * The driver keeps the rest for later, or better reads no more than wanted. */
+size_t exchange_host_feed(ExchangeHostSession *s, const uint8_t *p, size_t n);
+/* The peer closed its end. */
+void exchange_host_eof(ExchangeHostSession *s);
+/* Reading or writing the channel failed with `error` (-errno). */
+void exchange_host_channel_failed(ExchangeHostSession *s, int error);
+
+/* What to send next: true with the bytes (valid until the next call on the session), false when
+ * there is nothing to send. exchange_host_output_done() says n of them were sent. */
+bool exchange_host_pending_output(const ExchangeHostSession *s, const uint8_t **ret, size_t *ret_size);
+void exchange_host_output_done(ExchangeHostSession *s, size_t n);
+
+/* When the step in progress times out: absolute CLOCK_MONOTONIC microseconds (as
+ * proto_now_usec()), UINT64_MAX once done. exchange_host_timeout() ends the step with "timed
+ * out" when now_usec has reached the deadline, and does nothing before it. */
+uint64_t exchange_host_deadline(const ExchangeHostSession *s);
+void exchange_host_timeout(ExchangeHostSession *s, uint64_t now_usec);
+
+/* True once the exchange has its outcome and nothing is left to send. */
+bool exchange_host_is_done(const ExchangeHostSession *s);
+/* Moves the outcome out of a finished session (see ExchangeResult). -EBUSY before it is done,
+ * -ENOMEM when it ran out of memory on the way. */
+int exchange_host_result(ExchangeHostSession *s, ExchangeResult *ret);
+
+/* Drivers. exchange_host_run() is the blocking one: it runs one exchange on a connected stream
+ * socket, polling it and honouring each deadline. Returns 0 when the exchange ran to an outcome
+ * (see ret->released / ret->confirmed / ret->error), -ENOMEM when it could not, -EINVAL for a
+ * bad h->tee. */
 int exchange_host_run(const ExchangeHost *h, int fd, ExchangeResult *ret);
+
+/* The sd-event driver: watches fd (not owned, left open) with an I/O source and the session's
+ * deadline with a CLOCK_MONOTONIC timer, both owned by the session, and calls done(s, userdata)
+ * once exchange_host_is_done(s); `done` may free the session. Attach a fresh session, once. */
+typedef void (*ExchangeHostDoneFn)(ExchangeHostSession *s, void *userdata);
+int exchange_host_attach_event(ExchangeHostSession *s, sd_event *e, int fd, ExchangeHostDoneFn done,
+                               void *userdata);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "cvm/macro.h"
+#include "cvm/tee.h"
 
 #define PROTO_VERSION 1
 #define PROTO_FRAME_MAX (1024u * 1024u)
@@ -47,7 +48,7 @@ typedef struct ProtoMsg {
         uint32_t version;
         /* challenge (host -> agent) */
         uint8_t nonce[PROTO_NONCE_SIZE];
-        char tee[16]; /* "sev-snp", "tdx" */
+        CvmTee tee; /* CVM_TEE_SEV_SNP or CVM_TEE_TDX; "sev-snp" or "tdx" on the wire */
         uint32_t gpus;
         uint8_t vm_uuid[16]; /* the VM the keys are for: part of the HPKE aad */
         /* evidence (agent -> host); tee as above */

@@ -113,7 +113,7 @@ int host_probe_refresh_free_pages(HostProbe *h, virConnectPtr conn, char **ret_r
 
 /* Why this host cannot run the TEE, malloc'ed ("libvirt 9.0.0 does not support sev-snp; needs
  * 10.5.0 with QEMU 9.1"); NULL in *ret when it can. Returns 0 or -ENOMEM. */
-int host_probe_tee_refusal(const HostProbe *h, LaunchTee tee, char **ret);
+int host_probe_tee_refusal(const HostProbe *h, CvmTee tee, char **ret);
 
 /* A JSON description (for cvmctl host --json). */
 json_object *host_probe_to_json(const HostProbe *h);

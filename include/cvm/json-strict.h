@@ -14,12 +14,17 @@
  * -ENOMEM. */
 int json_parse_strict(const char *json, size_t size, size_t max_size, unsigned max_depth, const char *what,
                       json_object **ret, char **ret_reason);
+/* The same for a document whose top level may be any value (a golden list is an array). */
+int json_parse_strict_value(const char *json, size_t size, size_t max_size, unsigned max_depth, const char *what,
+                            json_object **ret, char **ret_reason);
 
 /* Sets *reason to "<path>: <message>" (just the message without a path) and returns -EINVAL,
  * or -ENOMEM when it could not be allocated. */
 int json_error(char **reason, const char *path, const char *fmt, ...) _printf_(3, 4);
 /* "a string", "an integer", ... for messages. */
 const char *json_type_name(json_object *v);
+/* The same for a type ("an array"), for "expected ..." messages. */
+const char *json_type_article(json_type t);
 /* A printable, length-limited copy of untrusted text for a message; NULL on OOM. */
 char *json_escape(const char *s, size_t len);
 /* "<path>.<key>" ("<key>" at the top level), the key made printable; NULL on OOM. */

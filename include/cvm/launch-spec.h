@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "cvm/macro.h"
+#include "cvm/tee.h"
 
 #define LAUNCH_SPEC_SIZE_MAX (64u * 1024u)
 #define LAUNCH_SPEC_NAME_MAX 64u
@@ -40,13 +41,6 @@
 /* The first bytes of the canonical encoding (no NUL). */
 #define LAUNCH_SPEC_CANONICAL_MAGIC "CVMD-LAUNCH-SPEC-1"
 
-typedef enum LaunchTee {
-        LAUNCH_TEE_SEV_SNP,
-        LAUNCH_TEE_TDX,
-        LAUNCH_TEE_NONE,
-        _LAUNCH_TEE_MAX,
-        _LAUNCH_TEE_INVALID = -EINVAL,
-} LaunchTee;
 
 typedef enum LaunchDiskFormat {
         LAUNCH_DISK_RAW,
@@ -74,7 +68,7 @@ typedef struct LaunchBoot {
 
 typedef struct LaunchSpec {
         char *name;
-        LaunchTee tee;
+        CvmTee tee;
         unsigned vcpus;
         uint64_t memory_mib;
         uint64_t hugepage_kib; /* 2048 (default) or 1048576 */
@@ -98,8 +92,6 @@ int launch_spec_parse(const char *json, size_t size, LaunchSpec **ret, char **re
 /* Reads (bounded) and parses a file; the reason names the file for I/O errors. */
 int launch_spec_load(const char *path, LaunchSpec **ret, char **ret_reason);
 
-const char *launch_tee_to_string(LaunchTee t);
-LaunchTee launch_tee_from_string(const char *s);
 const char *launch_disk_format_to_string(LaunchDiskFormat f);
 
 /* "dddd:bb:ss.f", lowercase hex, into buf (at least 13 bytes); returns buf. */
@@ -113,7 +105,7 @@ static inline bool launch_spec_is_direct_boot(const LaunchSpec *s) {
 }
 /* True for tee "none": only for a policy that explicitly allows it. */
 static inline bool launch_spec_is_development(const LaunchSpec *s) {
-        return s->tee == LAUNCH_TEE_NONE;
+        return s->tee == CVM_TEE_NONE;
 }
 
 /* The canonical encoding the launch digest is computed over (README.md "Launch digest"). */

@@ -18,3 +18,9 @@ int token_sign(EVP_PKEY *key, const char *kid, json_object *claims, char **ret);
 int token_verify(EVP_PKEY *key, const char *token, json_object **ret_claims);
 /* A fresh P-256 key. */
 int token_key_generate(EVP_PKEY **ret);
+/* The key's RFC 7638 JWK thumbprint: base64url of SHA-256 over
+ * {"crv":"P-256","kty":"EC","x":..,"y":..}; anyone holding the public key can recompute it. */
+int token_key_id(EVP_PKEY *key, char **ret);
+/* The public half of a P-256 key as a JWK (RFC 7517/7518): kty, crv, x, y, kid (as
+ * token_key_id), alg "ES256", use "sig". Never carries the private scalar. */
+int token_jwk(EVP_PKEY *key, json_object **ret);

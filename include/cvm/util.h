@@ -30,10 +30,16 @@ bool memeqzero(const void *p, size_t n);
 bool memeqbyte(uint8_t byte, const void *p, size_t n);
 
 char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
-/* For parsers that explain a refusal: stores a malloc'ed message in *ret_reason (when
- * ret_reason is not NULL) and returns r. */
+/* The one way to explain a refusal: stores a malloc'ed message in *ret_reason (when ret_reason
+ * is not NULL), freeing any earlier one, and returns r. The arguments may point into the earlier
+ * message ("%s: %s", path, *ret_reason). */
 int set_reason(char **ret_reason, int r, const char *fmt, ...) _printf_(3, 4);
 char *strdup_vprintf(const char *fmt, va_list ap) _printf_(1, 0);
+
+/* Strict base64 (RFC 4648 §4): padded, canonical, no whitespace. -EINVAL when malformed,
+ * -EFBIG when it decodes to more than max bytes. */
+int b64_decode(const char *s, size_t len, size_t max, uint8_t **ret, size_t *ret_size);
+char *b64_encode(const uint8_t *p, size_t n);
 
 /* Reads a whole regular file of at most max bytes; -EFBIG when larger. The buffer gets one
  * extra NUL byte that is not counted in *ret_size, so text parsers can use it directly. */

@@ -9,9 +9,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "cvm/cleanup.h"
 #include "cvm/macro.h"
-
-DEFINE_CLEANUP(json_object *, json_object_put)
 
 typedef enum CheckStatus {
         CHECK_PASS,

@@ -11,22 +11,22 @@
 
 #define KEY_RELEASE_INFO "cvmd key release v1" /* as the host uses */
 
-int evidence_get(const AgentConfig *c, const char *tee, const uint8_t report_data[64], ProtoBlob *ret_report,
+int evidence_get(const AgentConfig *c, CvmTee tee, const uint8_t report_data[64], ProtoBlob *ret_report,
                  ProtoBlob *ret_cert_table, char **ret_reason) {
         _cleanup_free_ char *tsm_reason = NULL;
         int r;
 
         switch (c->source) {
         case EVIDENCE_SIM_SNP:
-                if (!streq(tee, "sev-snp"))
+                if (tee != CVM_TEE_SEV_SNP)
                         return set_reason(ret_reason, -EOPNOTSUPP, "the simulator here makes SEV-SNP evidence, %s was asked for",
-                                          tee);
+                                          cvm_tee_to_string(tee));
                 return evidence_sim_snp(c->sim_dir, c->sim_host_data, report_data, ret_report, ret_cert_table,
                                         ret_reason);
         case EVIDENCE_SIM_TDX:
-                if (!streq(tee, "tdx"))
+                if (tee != CVM_TEE_TDX)
                         return set_reason(ret_reason, -EOPNOTSUPP, "the simulator here makes TDX evidence, %s was asked for",
-                                          tee);
+                                          cvm_tee_to_string(tee));
                 return evidence_sim_tdx(c->sim_dir, c->sim_mrconfigid, report_data, ret_report, ret_reason);
         case EVIDENCE_TSM:
                 return evidence_tsm(c->tsm_dir, tee, report_data, ret_report, ret_cert_table, ret_reason);
@@ -34,7 +34,7 @@ int evidence_get(const AgentConfig *c, const char *tee, const uint8_t report_dat
                 return evidence_sev_guest(report_data, ret_report, ret_cert_table, ret_reason);
         case EVIDENCE_AUTO:
                 r = evidence_tsm(c->tsm_dir, tee, report_data, ret_report, ret_cert_table, &tsm_reason);
-                if (r >= 0 || !streq(tee, "sev-snp") || (r != -ENOENT && r != -ENXIO))
+                if (r >= 0 || tee != CVM_TEE_SEV_SNP || (r != -ENOENT && r != -ENXIO))
                         return r < 0 ? set_reason(ret_reason, r, "%s", tsm_reason) : r;
                 r = evidence_sev_guest(report_data, ret_report, ret_cert_table, ret_reason);
                 if (r < 0 && ret_reason && *ret_reason) {
@@ -61,7 +61,7 @@ int agent_build_evidence(const AgentConfig *c, const ProtoMsg *challenge, Secret
         if (r < 0)
                 return set_reason(ret_reason, r, "cannot make a key pair: %s", strerror(-r));
         proto_report_data(challenge->nonce, ev.pubkey, report_data);
-        snprintf(ev.tee, sizeof(ev.tee), "%s", challenge->tee);
+        ev.tee = challenge->tee;
         r = evidence_get(c, challenge->tee, report_data, &ev.report, &ev.cert_table, ret_reason);
         if (r < 0)
                 goto fail;

@@ -35,9 +35,9 @@ typedef struct AgentConfig {
 } AgentConfig;
 
 /* CPU evidence for REPORT_DATA: the report or quote, and the SNP certificate table. */
-int evidence_get(const AgentConfig *c, const char *tee, const uint8_t report_data[64], ProtoBlob *ret_report,
+int evidence_get(const AgentConfig *c, CvmTee tee, const uint8_t report_data[64], ProtoBlob *ret_report,
                  ProtoBlob *ret_cert_table, char **ret_reason);
-int evidence_tsm(const char *root, const char *tee, const uint8_t report_data[64], ProtoBlob *ret_report,
+int evidence_tsm(const char *root, CvmTee tee, const uint8_t report_data[64], ProtoBlob *ret_report,
                  ProtoBlob *ret_aux, char **ret_reason);
 int evidence_sev_guest(const uint8_t report_data[64], ProtoBlob *ret_report, ProtoBlob *ret_cert_table,
                        char **ret_reason);

@@ -62,11 +62,11 @@ static int write_inblob(const char *dir, const uint8_t data[64]) {
         return 0;
 }
 
-int evidence_tsm(const char *root, const char *tee, const uint8_t report_data[64], ProtoBlob *ret_report,
+int evidence_tsm(const char *root, CvmTee tee, const uint8_t report_data[64], ProtoBlob *ret_report,
                  ProtoBlob *ret_aux, char **ret_reason) {
         _cleanup_free_ char *dir = NULL;
         _cleanup_free_ uint8_t *provider = NULL, *out = NULL, *aux = NULL;
-        const char *want = streq(tee, "tdx") ? "tdx_guest" : "sev_guest";
+        const char *want = tee == CVM_TEE_TDX ? "tdx_guest" : "sev_guest", *name = cvm_tee_to_string(tee) ?: "unknown";
         unsigned long g1, g2, g3;
         size_t n, out_size, aux_size = 0;
         int r;
@@ -93,7 +93,7 @@ int evidence_tsm(const char *root, const char *tee, const uint8_t report_data[64
         }
         if (strncmp((char *) provider, want, strlen(want)) != 0) {
                 r = set_reason(ret_reason, -ENODEV, "configfs-tsm provider is '%.*s', %s evidence needs %s",
-                               (int) strcspn((char *) provider, "\n"), (char *) provider, tee, want);
+                               (int) strcspn((char *) provider, "\n"), (char *) provider, name, want);
                 goto out;
         }
         if ((r = read_generation(dir, &g1)) < 0 || (r = write_inblob(dir, report_data)) < 0 ||
@@ -107,10 +107,10 @@ int evidence_tsm(const char *root, const char *tee, const uint8_t report_data[64
         }
         r = read_attr(dir, "outblob", OUTBLOB_MAX, &out, &out_size);
         if (r < 0) {
-                r = set_reason(ret_reason, r, "reading the %s evidence failed: %s", tee, strerror(-r));
+                r = set_reason(ret_reason, r, "reading the %s evidence failed: %s", name, strerror(-r));
                 goto out;
         }
-        if (!streq(tee, "tdx")) {
+        if (tee != CVM_TEE_TDX) {
                 r = read_attr(dir, "auxblob", OUTBLOB_MAX, &aux, &aux_size);
                 if (r < 0 && r != -ENOENT) {
                         r = set_reason(ret_reason, r, "reading the certificate table failed: %s", strerror(-r));
@@ -121,9 +121,9 @@ int evidence_tsm(const char *root, const char *tee, const uint8_t report_data[64
                 r = set_reason(ret_reason, r < 0 ? r : -EBUSY, "the report changed while it was read");
                 goto out;
         }
-        if (streq(tee, "tdx") ? out_size < TDX_QUOTE_MIN : out_size != SNP_REPORT_SIZE) {
+        if (tee == CVM_TEE_TDX ? out_size < TDX_QUOTE_MIN : out_size != SNP_REPORT_SIZE) {
                 r = set_reason(ret_reason, -EBADMSG, "configfs-tsm returned a %zu-byte %s", out_size,
-                               streq(tee, "tdx") ? "quote (too short)" : "report (expected 1184)");
+                               tee == CVM_TEE_TDX ? "quote (too short)" : "report (expected 1184)");
                 goto out;
         }
         *ret_report = (ProtoBlob) { .data = TAKE_PTR(out), .size = out_size };

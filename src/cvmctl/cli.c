@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -102,6 +103,20 @@ int cli_end_verb(int exit_code) {
         }
         cli.last_error = mfree_str(cli.last_error);
         return cli_finish_stdout(exit_code);
+}
+
+int cli_parse_uint(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *ret) {
+        char *end;
+        unsigned long long v;
+
+        errno = 0;
+        if (*s < '0' || *s > '9')
+                return cli_usage_error("%s: '%s' is not a number", opt, s);
+        v = strtoull(s, &end, 10);
+        if (errno != 0 || *end || v < min || v > max)
+                return cli_usage_error("%s: '%s' is not a number from %" PRIu64 " to %" PRIu64, opt, s, min, max);
+        *ret = v;
+        return 0;
 }
 
 int cli_parse_at(const char *s, int64_t *ret) {

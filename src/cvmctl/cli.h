@@ -33,6 +33,8 @@ void cli_progress(void *userdata, const char *message);
 int cli_read_file(const char *path, uint8_t **ret, size_t *ret_size);
 /* Writes one JSON document to stdout, pretty or compact. Returns 0 or -EIO. */
 int cli_print_json(json_object *o, bool pretty);
+/* Parses an unsigned option value in [min, max]: 0, or EXIT_USAGE after printing the error. */
+int cli_parse_uint(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *ret);
 /* Parses --at: RFC 3339, or "now". Returns 0 or EXIT_USAGE after printing the error. */
 int cli_parse_at(const char *s, int64_t *ret);
 /* Flushes stdout and reports a write error (a full disk, a closed pipe) as a failure. */
@@ -52,6 +54,7 @@ int verb_launch(int argc, char *argv[]);
 int verb_key(int argc, char *argv[]);
 int verb_render(int argc, char *argv[]);
 int verb_host(int argc, char *argv[]);
+int verb_audit(int argc, char *argv[]);
 
 /* "cvmctl verify TEE ...": argv[0] is the TEE name, getopt already reset. */
 int verify_snp_main(int argc, char *argv[]);

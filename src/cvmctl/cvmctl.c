@@ -29,6 +29,7 @@ static const Verb verbs[] = {
         { "key", 1, verb_key, "key wrap|list|check ...", "wrapped data keys and their KEKs" },
         { "render", 1, verb_render, "render SPEC ...", "the domain XML for a launch spec" },
         { "host", 0, verb_host, "host [--connect URI]", "what this host offers confidential guests" },
+        { "audit", 0, verb_audit, "audit [--since TIME] [--verify]", "cvmd's audit events and their hash chain" },
 };
 
 static void help(void) {

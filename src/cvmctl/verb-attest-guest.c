@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "cvm/appraise.h"
+#include "cvm/key-release.h"
 #include "cvm/channel-addr.h"
 #include "cvm/crypto.h"
 #include "cvm/exchange.h"
@@ -44,68 +44,6 @@ static void help(void) {
                "Exit status: 0 keys released and confirmed, 1 refused or failed, 2 usage error.\n");
 }
 
-/* What the exchange's callbacks need. */
-typedef struct AttestCtx {
-        AppraiseConfig appraise;
-        const char *keys_dir;
-        char **keys;
-        size_t n_keys;
-} AttestCtx;
-
-static int unwrap_keys(void *userdata, Secret **ret_bundle, char **ret_reason) {
-        AttestCtx *u = userdata;
-        _cleanup_(secret_freep) Secret *bundle = NULL;
-        int r;
-
-        r = key_bundle_new(&bundle);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < u->n_keys; i++) {
-                _cleanup_(secret_freep) Secret *key = NULL;
-                _cleanup_free_ char *why = NULL;
-                KeyEnvelope e = {};
-
-                r = keystore_read(u->keys_dir, u->keys[i], &e, &why);
-                if (r < 0)
-                        return set_reason(ret_reason, r, "key '%s': %s", u->keys[i], why ? why : strerror(-r));
-                r = kek_unwrap_envelope(&e, NULL, &key, &why);
-                key_envelope_done(&e);
-                if (r < 0)
-                        return set_reason(ret_reason, r, "key '%s': %s", u->keys[i], why ? why : strerror(-r));
-                r = key_bundle_add(&bundle, u->keys[i], key);
-                if (r < 0)
-                        return set_reason(ret_reason, r, "key '%s': %s", u->keys[i], strerror(-r));
-        }
-        *ret_bundle = TAKE_PTR(bundle);
-        return 0;
-}
-
-static int appraise(void *userdata, const ExchangeEvidence *e, Verdict *v) {
-        AttestCtx *a = userdata;
-
-        return appraise_evidence(&a->appraise, e, v);
-}
-
-static int load_token_key(const char *path, EVP_PKEY **ret) {
-        _cleanup_free_ uint8_t *data = NULL;
-        _cleanup_(BIO_freep) BIO *b = NULL;
-        size_t size;
-        EVP_PKEY *k;
-
-        if (cli_read_file(path, &data, &size) < 0)
-                return -EIO;
-        b = BIO_new_mem_buf(data, (int) size);
-        k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
-        explicit_bzero(data, size);
-        openssl_clear_errors();
-        if (!k || !pkey_is_ec_curve(k, NID_X9_62_prime256v1)) {
-                EVP_PKEY_free(k);
-                return -EINVAL;
-        }
-        *ret = k;
-        return 0;
-}
-
 int verb_attest_guest(int argc, char *argv[]) {
         enum { ARG_CHANNEL = 0x100, ARG_POLICY, ARG_KEY, ARG_KEYS_DIR, ARG_TEE, ARG_GPUS, ARG_VM_UUID,
                ARG_LAUNCH_DIGEST, ARG_TOKEN_KEY, ARG_TIMEOUT, ARG_JSON, ARG_COLLATERAL, ARG_GPU_GOLDEN };
@@ -127,18 +65,15 @@ int verb_attest_guest(int argc, char *argv[]) {
                 {},
         };
         _cleanup_free_ char **keys = calloc((size_t) argc + 1, sizeof(char *));
-        _cleanup_(policy_freep) Policy *policy = NULL;
-        _cleanup_(EVP_PKEY_freep) EVP_PKEY *token_key = NULL;
+        _cleanup_(key_release_done) KeyRelease kr = {};
         _cleanup_free_ char *reason = NULL;
-        _cleanup_(tdx_collateral_freep) TdxCollateral *collateral = NULL;
         static NonceStore nonces;
-        const char *collateral_dir = NULL, *golden_path = NULL;
-        _cleanup_(nv_golden_freep) NvGolden *golden = NULL;
-        const char *channel = NULL, *policy_path = NULL, *keys_dir = NULL, *token_key_path = NULL;
-        ExchangeHost h = { .tee = "sev-snp", .timeout_usec = 30u * 1000000u, .nonces = &nonces,
+        const char *channel = NULL, *keys_dir = NULL;
+        KeyReleasePaths paths = {};
+        size_t n_keys = 0;
+        ExchangeHost h = { .tee = CVM_TEE_SEV_SNP, .timeout_usec = 30u * 1000000u, .nonces = &nonces,
                            .nonce_ttl_usec = 120u * 1000000u };
-        AttestCtx u = {};
-        AppraiseConfig *ac = &u.appraise;
+        AppraiseConfig *ac = &kr.appraise;
         ExchangeResult res = {};
         bool json = false;
         int c, fd, r, rc;
@@ -154,21 +89,21 @@ int verb_attest_guest(int argc, char *argv[]) {
                         channel = optarg;
                         break;
                 case ARG_POLICY:
-                        policy_path = optarg;
+                        paths.policy = optarg;
                         break;
                 case ARG_KEY:
                         if (!key_id_is_valid(optarg))
                                 return cli_usage_error("--key: '%s' is not a valid key ID", optarg);
-                        keys[u.n_keys++] = optarg;
+                        keys[n_keys++] = optarg;
                         break;
                 case ARG_KEYS_DIR:
                         keys_dir = optarg;
                         break;
                 case ARG_TEE:
                         if (streq(optarg, "snp") || streq(optarg, "sev-snp"))
-                                h.tee = "sev-snp";
+                                h.tee = CVM_TEE_SEV_SNP;
                         else if (streq(optarg, "tdx"))
-                                h.tee = "tdx";
+                                h.tee = CVM_TEE_TDX;
                         else
                                 return cli_usage_error("--tee: '%s' is not snp or tdx", optarg);
                         break;
@@ -190,7 +125,7 @@ int verb_attest_guest(int argc, char *argv[]) {
                         ac->has_launch_digest = true;
                         break;
                 case ARG_TOKEN_KEY:
-                        token_key_path = optarg;
+                        paths.token_key = optarg;
                         break;
                 case ARG_TIMEOUT: {
                         char *end;
@@ -204,57 +139,25 @@ int verb_attest_guest(int argc, char *argv[]) {
                         json = true;
                         break;
                 case ARG_COLLATERAL:
-                        collateral_dir = optarg;
+                        paths.collateral = optarg;
                         break;
                 case ARG_GPU_GOLDEN:
-                        golden_path = optarg;
+                        paths.gpu_golden = optarg;
                         break;
                 default:
                         return cli_usage_error("attest-guest: invalid option '%s'", argv[optind - 1]);
                 }
         if (optind < argc)
                 return cli_usage_error("attest-guest: unexpected argument '%s'", argv[optind]);
-        if (!channel || !policy_path || u.n_keys == 0)
+        if (!channel || !paths.policy || n_keys == 0)
                 return cli_usage_error("attest-guest needs --channel, --policy and at least one --key");
 
         (void) secret_init();
-        if (policy_load(policy_path, &policy, &reason) < 0)
-                return cli_error(EXIT_USAGE, "%s", reason ? reason : "invalid policy");
-        if (token_key_path ? load_token_key(token_key_path, &token_key) < 0 : token_key_generate(&token_key) < 0)
-                return cli_error(token_key_path ? EXIT_USAGE : EXIT_REJECTED, "%s: not an EC P-256 private key",
-                                 token_key_path ? token_key_path : "token key");
-        if (collateral_dir) {
-                free(reason);
-                reason = NULL;
-                r = pcs_collateral_load_dir(collateral_dir, &collateral, &reason);
-                if (r == -ENOMEM)
-                        return cli_error(EXIT_REJECTED, "out of memory");
-                if (r < 0)
-                        return cli_error(EXIT_USAGE, "%s", reason ? reason : collateral_dir);
-                ac->tdx_collateral = collateral;
-        }
-        if (golden_path) {
-                _cleanup_free_ uint8_t *data = NULL;
-                size_t size;
-
-                free(reason);
-                reason = NULL;
-                if (cli_read_file(golden_path, &data, &size) < 0)
-                        return EXIT_USAGE;
-                r = nv_golden_parse((const char *) data, size, &golden, &reason);
-                if (r == -ENOMEM)
-                        return cli_error(EXIT_REJECTED, "out of memory");
-                if (r < 0)
-                        return cli_error(EXIT_USAGE, "%s: %s", golden_path, reason ? reason : "invalid golden list");
-                ac->gpu_golden = golden;
-        }
-        ac->policy = policy;
-        u.keys = keys;
-        u.keys_dir = keystore_dir(keys_dir);
-        h.appraise = appraise;
-        h.unwrap_keys = unwrap_keys;
-        h.userdata = &u;
-        h.token_key = token_key;
+        r = key_release_load(&kr, &paths, &reason);
+        if (r < 0)
+                return cli_error(r == -ENOMEM ? EXIT_REJECTED : EXIT_USAGE, "%s", reason ? reason : "out of memory");
+        key_release_set_keys(&kr, keys_dir, keys, n_keys);
+        key_release_attach(&kr, &h);
 
         {
                 ChannelAddr a;

@@ -50,14 +50,14 @@ static void print_text(const HostProbe *h) {
                 printf("domcaps:     unavailable: %s\n", h->domcaps_error ? h->domcaps_error : "not given");
         else if (h->machine)
                 printf("machine:     %s\n", h->machine);
-        for (LaunchTee t = 0; t < _LAUNCH_TEE_MAX; t++) {
+        for (CvmTee t = 0; t < _CVM_TEE_MAX; t++) {
                 _cleanup_free_ char *why = NULL;
                 if (host_probe_tee_refusal(h, t, &why) < 0)
                         continue;
                 char label[16];
-                snprintf(label, sizeof(label), "%s:", launch_tee_to_string(t));
+                snprintf(label, sizeof(label), "%s:", cvm_tee_to_string(t));
                 printf("%-12s %s%s\n", label, why ? "no: " : "yes",
-                       why ? why : (t == LAUNCH_TEE_NONE ? " (development only)" : ""));
+                       why ? why : (t == CVM_TEE_NONE ? " (development only)" : ""));
         }
         if (h->have_cbitpos)
                 printf("SEV:         cbitpos %u, reducedPhysBits %u\n", h->cbitpos, h->reduced_phys_bits);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "verify-args.h"
 #include "cvm/crypto.h"
 #include "cvm/gpu.h"
 #include "cvm/kds.h"
@@ -53,9 +54,9 @@ static void help_gpu(void) {
 typedef struct GpuArgs {
         char **reports, **chains, **nonces, **rims;
         size_t n_reports, n_chains, n_nonces, n_rims;
-        const char *rim_dir, *golden, *policy, *cache, *rim_url, *ocsp_url;
-        int64_t at;
-        bool offline, ocsp, json;
+        const char *rim_dir, *golden, *rim_url, *ocsp_url;
+        bool ocsp;
+        VerifyArgs common;
 } GpuArgs;
 
 enum {
@@ -64,14 +65,9 @@ enum {
         ARG_RIM,
         ARG_RIM_DIR,
         ARG_GOLDEN,
-        ARG_POLICY,
-        ARG_AT,
         ARG_OCSP,
-        ARG_OFFLINE,
-        ARG_CACHE,
         ARG_RIM_URL,
         ARG_OCSP_URL,
-        ARG_JSON,
 };
 
 typedef struct State {
@@ -216,7 +212,7 @@ static bool run_ocsp(State *s, const GpuArgs *a, const NvFetchOptions *fo, const
 
         for (size_t i = 0; i < a->n_reports; i++) {
                 _cleanup_free_ char *why = NULL, *name = strdup_printf("gpu%zu.ocsp", i);
-                int k = s->chains[i] ? nv_ocsp_check_chain(fo, s->chains[i]->certs, 1, NV_CHAIN_LENGTH - 1, a->at, &why)
+                int k = s->chains[i] ? nv_ocsp_check_chain(fo, s->chains[i]->certs, 1, NV_CHAIN_LENGTH - 1, a->common.at, &why)
                                      : 0;
                 if (!name) {
                         v->oom = true;
@@ -241,7 +237,7 @@ static bool run_ocsp(State *s, const GpuArgs *a, const NvFetchOptions *fo, const
                 if (!used || rim->verified != 1)
                         continue;
                 name = strdup_printf("rim.%s.ocsp", rim->id);
-                k = nv_ocsp_check_chain(fo, rim->certs, 0, (size_t) sk_X509_num(rim->certs) - 1, a->at, &why);
+                k = nv_ocsp_check_chain(fo, rim->certs, 0, (size_t) sk_X509_num(rim->certs) - 1, a->common.at, &why);
                 if (!name) {
                         v->oom = true;
                         return false;
@@ -313,7 +309,7 @@ static int verify_gpu(const GpuArgs *a) {
 
         if (verdict_init(&v, "nvidia-gpu") < 0)
                 return cli_error(EXIT_REJECTED, "out of memory");
-        if (a->policy && policy_load(a->policy, &policy, &reason) < 0)
+        if (a->common.policy && policy_load(a->common.policy, &policy, &reason) < 0)
                 return cli_error(EXIT_USAGE, "%s", reason ?: "invalid policy");
         for (size_t i = 0; i < a->n_nonces; i++)
                 if (strlen(a->nonces[i]) != 2 * NV_NONCE_SIZE ||
@@ -358,14 +354,14 @@ static int verify_gpu(const GpuArgs *a) {
                         return rc;
         }
 
-        if (a->cache)
-                cache = strdup(a->cache);
+        if (a->common.cache)
+                cache = strdup(a->common.cache);
         else if (kds_default_cache_dir(&cache) < 0)
                 cache = NULL;
         if (!cache)
                 return cli_error(EXIT_REJECTED, "out of memory");
         fo = (NvFetchOptions) { .rim_url = a->rim_url, .ocsp_url = a->ocsp_url, .cache_dir = cache,
-                                .offline = a->offline, .http = { .progress = cli_progress } };
+                                .offline = a->common.offline, .http = { .progress = cli_progress } };
         if (!a->golden && a->n_rims == 0 && !a->rim_dir) {
                 rc = fetch_rims(&s, a, &fo, &v);
                 if (rc != 0)
@@ -378,7 +374,7 @@ static int verify_gpu(const GpuArgs *a) {
         if (policy_gpu_pins(policy, &pins, &p.gpu.n_root_pins) < 0)
                 return cli_error(EXIT_REJECTED, "out of memory");
         p.gpu.root_pins = pins;
-        p.gpu.at = a->at;
+        p.gpu.at = a->common.at;
         p.rims = s.rims;
         p.n_rims = s.n_rims;
         p.golden = s.golden;
@@ -404,8 +400,8 @@ static int verify_gpu(const GpuArgs *a) {
         if (v.authentic && b.measurements != NV_MEAS_MATCH && v.n_reasons == 0)
                 verdict_reason(&v, "measurements: %s; acceptance needs the measurements to match the RIMs or the golden list",
                                nv_meas_result_to_string(b.measurements));
-        json_object_object_add(v.claims, "verified_at", json_object_new_string(format_rfc3339(a->at, at, sizeof(at))));
-        return print_result(&v, &b, a->json);
+        json_object_object_add(v.claims, "verified_at", json_object_new_string(format_rfc3339(a->common.at, at, sizeof(at))));
+        return print_result(&v, &b, a->common.json);
 }
 
 int verify_gpu_main(int argc, char *argv[]) {
@@ -416,28 +412,29 @@ int verify_gpu_main(int argc, char *argv[]) {
                 { "rim", required_argument, NULL, ARG_RIM },
                 { "rim-dir", required_argument, NULL, ARG_RIM_DIR },
                 { "golden", required_argument, NULL, ARG_GOLDEN },
-                { "policy", required_argument, NULL, ARG_POLICY },
-                { "at", required_argument, NULL, ARG_AT },
                 { "ocsp", no_argument, NULL, ARG_OCSP },
-                { "offline", no_argument, NULL, ARG_OFFLINE },
-                { "cache", required_argument, NULL, ARG_CACHE },
                 { "rim-url", required_argument, NULL, ARG_RIM_URL },
                 { "ocsp-url", required_argument, NULL, ARG_OCSP_URL },
-                { "json", no_argument, NULL, ARG_JSON },
+                VERIFY_ARGS_OPTIONS,
                 {},
         };
         _cleanup_free_ char **chains = calloc((size_t) argc + 1, sizeof(char *)),
                             **nonces = calloc((size_t) argc + 1, sizeof(char *)),
                             **rims = calloc((size_t) argc + 1, sizeof(char *));
-        GpuArgs a = { .at = (int64_t) time(NULL) };
-        int c;
+        GpuArgs a = { .common.at = (int64_t) time(NULL) };
+        int c, r;
 
         if (!chains || !nonces || !rims)
                 return cli_error(EXIT_REJECTED, "out of memory");
         a.chains = chains;
         a.nonces = nonces;
         a.rims = rims;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                if ((r = verify_args_option(&a.common, c, optarg)) != 0) {
+                        if (r != 1)
+                                return r;
+                        continue;
+                }
                 switch (c) {
                 case 'h':
                         help_gpu();
@@ -457,21 +454,8 @@ int verify_gpu_main(int argc, char *argv[]) {
                 case ARG_GOLDEN:
                         a.golden = optarg;
                         break;
-                case ARG_POLICY:
-                        a.policy = optarg;
-                        break;
-                case ARG_AT:
-                        if (cli_parse_at(optarg, &a.at) != 0)
-                                return EXIT_USAGE;
-                        break;
                 case ARG_OCSP:
                         a.ocsp = true;
-                        break;
-                case ARG_OFFLINE:
-                        a.offline = true;
-                        break;
-                case ARG_CACHE:
-                        a.cache = optarg;
                         break;
                 case ARG_RIM_URL:
                         a.rim_url = optarg;
@@ -479,12 +463,10 @@ int verify_gpu_main(int argc, char *argv[]) {
                 case ARG_OCSP_URL:
                         a.ocsp_url = optarg;
                         break;
-                case ARG_JSON:
-                        a.json = true;
-                        break;
                 default:
                         return cli_usage_error("verify gpu: invalid option '%s'", argv[optind - 1]);
                 }
+        }
         /* argv[0] is "gpu"; the reports are the positional arguments. */
         if (optind >= argc)
                 return cli_usage_error("verify gpu: missing REPORT file");

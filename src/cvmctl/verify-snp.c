@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "verify-args.h"
 #include "cvm/crypto.h"
 #include "cvm/kds.h"
 #include "cvm/policy.h"
@@ -46,28 +47,19 @@ typedef struct SnpArgs {
         size_t n_certs;
         const char *cert_table;
         const char *crl;
-        const char *policy;
         const char *report_data;
-        int64_t at;
-        bool offline;
         const char *kds_url;
-        const char *cache;
         const char *product;
-        bool json;
+        VerifyArgs common;
 } SnpArgs;
 
 enum {
         ARG_CERTS = 0x100,
         ARG_CERT_TABLE,
         ARG_CRL,
-        ARG_POLICY,
         ARG_REPORT_DATA,
-        ARG_AT,
-        ARG_OFFLINE,
         ARG_KDS_URL,
-        ARG_CACHE,
         ARG_PRODUCT,
-        ARG_JSON,
 };
 
 /* Certificates from a directory: every regular file that holds certificates or a CRL. */
@@ -171,8 +163,8 @@ static int complete_chain(const SnpArgs *a, const uint8_t *data, size_t size, Sn
                 return 0;
         if (snp_report_parse(data, size, &report, NULL) < 0)
                 return 0; /* snp_verify() reports why */
-        if (a->cache)
-                cache = strdup(a->cache);
+        if (a->common.cache)
+                cache = strdup(a->common.cache);
         else if (kds_default_cache_dir(&cache) < 0)
                 return cli_error(EXIT_REJECTED, "out of memory");
         if (!cache)
@@ -182,9 +174,9 @@ static int complete_chain(const SnpArgs *a, const uint8_t *data, size_t size, Sn
 
         o.base_url = a->kds_url;
         o.cache_dir = cache;
-        o.offline = a->offline;
+        o.offline = a->common.offline;
         o.http = (HttpOptions) { .progress = cli_progress };
-        r = kds_complete_chain(&o, &report, product, a->at, want_crl, chain, &error);
+        r = kds_complete_chain(&o, &report, product, a->common.at, want_crl, chain, &error);
         if (r < 0)
                 verdict_check(v, "collateral", CHECK_FAIL, "%s", error ? error : strerror(-r));
         return 0;
@@ -216,7 +208,7 @@ static int verify_snp(const SnpArgs *a) {
         _cleanup_free_ uint8_t *data = NULL;
         _cleanup_free_ char *reason = NULL;
         _cleanup_(verdict_done) Verdict v = {};
-        SnpVerifyParams params = { .at = a->at };
+        SnpVerifyParams params = { .at = a->common.at };
         size_t size, n_anchors = 0;
         char at[32];
         int rc;
@@ -225,7 +217,7 @@ static int verify_snp(const SnpArgs *a) {
                 return cli_error(EXIT_REJECTED, "out of memory");
         if (cli_read_file(a->report, &data, &size) < 0)
                 return EXIT_USAGE;
-        if (a->policy && policy_load(a->policy, &policy, &reason) < 0)
+        if (a->common.policy && policy_load(a->common.policy, &policy, &reason) < 0)
                 return cli_error(EXIT_USAGE, "%s", reason ? reason : "invalid policy");
         if (a->report_data) {
                 _cleanup_free_ uint8_t *tmp = NULL;
@@ -262,9 +254,9 @@ static int verify_snp(const SnpArgs *a) {
         if (policy && ap->parsed)
                 policy_evaluate_snp(policy, ap, &v);
         v.accepted = v.authentic && v.n_reasons == 0 && !v.oom;
-        json_object_object_add(v.claims, "verified_at", json_object_new_string(format_rfc3339(a->at, at, sizeof(at))));
+        json_object_object_add(v.claims, "verified_at", json_object_new_string(format_rfc3339(a->common.at, at, sizeof(at))));
 
-        return cli_print_verdict(&v, a->json);
+        return cli_print_verdict(&v, a->common.json);
 }
 
 int verify_snp_main(int argc, char *argv[]) {
@@ -273,25 +265,26 @@ int verify_snp_main(int argc, char *argv[]) {
                 { "certs", required_argument, NULL, ARG_CERTS },
                 { "cert-table", required_argument, NULL, ARG_CERT_TABLE },
                 { "crl", required_argument, NULL, ARG_CRL },
-                { "policy", required_argument, NULL, ARG_POLICY },
                 { "report-data", required_argument, NULL, ARG_REPORT_DATA },
-                { "at", required_argument, NULL, ARG_AT },
-                { "offline", no_argument, NULL, ARG_OFFLINE },
                 { "kds-url", required_argument, NULL, ARG_KDS_URL },
-                { "cache", required_argument, NULL, ARG_CACHE },
                 { "product", required_argument, NULL, ARG_PRODUCT },
-                { "json", no_argument, NULL, ARG_JSON },
+                VERIFY_ARGS_OPTIONS,
                 {},
         };
         _cleanup_free_ char **certs = NULL;
-        SnpArgs a = { .at = (int64_t) time(NULL) };
-        int c;
+        SnpArgs a = { .common.at = (int64_t) time(NULL) };
+        int c, r;
 
         certs = calloc((size_t) argc, sizeof(char *));
         if (!certs)
                 return cli_error(EXIT_REJECTED, "out of memory");
         a.certs = certs;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                if ((r = verify_args_option(&a.common, c, optarg)) != 0) {
+                        if (r != 1)
+                                return r;
+                        continue;
+                }
                 switch (c) {
                 case 'h':
                         help_snp();
@@ -305,41 +298,23 @@ int verify_snp_main(int argc, char *argv[]) {
                 case ARG_CRL:
                         a.crl = optarg;
                         break;
-                case ARG_POLICY:
-                        a.policy = optarg;
-                        break;
                 case ARG_REPORT_DATA:
                         a.report_data = optarg;
                         break;
-                case ARG_AT:
-                        if (cli_parse_at(optarg, &a.at) != 0)
-                                return EXIT_USAGE;
-                        break;
-                case ARG_OFFLINE:
-                        a.offline = true;
-                        break;
                 case ARG_KDS_URL:
                         a.kds_url = optarg;
-                        break;
-                case ARG_CACHE:
-                        a.cache = optarg;
                         break;
                 case ARG_PRODUCT:
                         if (snp_product_from_string(optarg) < 0)
                                 return cli_usage_error("--product: '%s' is not Milan, Genoa or Turin", optarg);
                         a.product = optarg;
                         break;
-                case ARG_JSON:
-                        a.json = true;
-                        break;
                 default:
                         return cli_usage_error("verify snp: invalid option '%s'", argv[optind - 1]);
                 }
+        }
         /* argv[0] is "snp"; the report is the only positional argument. */
-        if (optind >= argc)
-                return cli_usage_error("verify snp: missing REPORT file");
-        if (optind + 1 < argc)
-                return cli_usage_error("verify snp: unexpected argument '%s'", argv[optind + 1]);
-        a.report = argv[optind];
+        if ((r = verify_args_positional(argc, argv, "verify snp", "REPORT", &a.report)) != 0)
+                return r;
         return verify_snp(&a);
 }

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "verify-args.h"
 #include "cvm/crypto.h"
 #include "cvm/kds.h"
 #include "cvm/pcs.h"
@@ -45,24 +46,15 @@ static void help_tdx(void) {
 typedef struct TdxArgs {
         const char *quote;
         const char *collateral;
-        const char *policy;
         const char *report_data;
-        int64_t at;
-        bool offline;
         const char *pccs_url;
-        const char *cache;
-        bool json;
+        VerifyArgs common;
 } TdxArgs;
 
 enum {
         ARG_COLLATERAL = 0x100,
-        ARG_POLICY,
         ARG_REPORT_DATA,
-        ARG_AT,
-        ARG_OFFLINE,
         ARG_PCCS_URL,
-        ARG_CACHE,
-        ARG_JSON,
 };
 
 /* The bundle from the cache or PCS/PCCS: the quote's PCK certificate names the FMSPC and CA.
@@ -82,8 +74,8 @@ static int obtain_collateral(const TdxArgs *a, const uint8_t *data, size_t size,
                 verdict_check(v, "collateral", CHECK_FAIL, "the PCK certificate's issuer is not a known Intel PCK CA");
                 return 0;
         }
-        if (a->cache)
-                cache = strdup(a->cache);
+        if (a->common.cache)
+                cache = strdup(a->common.cache);
         else if (kds_default_cache_dir(&cache) < 0)
                 return cli_error(EXIT_REJECTED, "out of memory");
         if (!cache)
@@ -91,12 +83,12 @@ static int obtain_collateral(const TdxArgs *a, const uint8_t *data, size_t size,
         o.base_url = a->pccs_url;
         o.pccs = a->pccs_url != NULL;
         o.cache_dir = cache;
-        o.offline = a->offline;
+        o.offline = a->common.offline;
         o.http = (HttpOptions) { .progress = cli_progress };
-        r = pcs_get_collateral(&o, pck.fmspc, pck.ca, a->at, ret, &error);
+        r = pcs_get_collateral(&o, pck.fmspc, pck.ca, a->common.at, ret, &error);
         if (r == -ENOMEM)
                 return cli_error(EXIT_REJECTED, "out of memory");
-        if (r == -ENOENT && a->offline)
+        if (r == -ENOENT && a->common.offline)
                 /* quote-only: the TCB status stays unknown, which no policy accepts */
                 verdict_check(v, "collateral", CHECK_SKIP, "%s; the TCB status cannot be evaluated",
                               error ? error : "no collateral in the cache");
@@ -151,7 +143,7 @@ static int verify_tdx(const TdxArgs *a) {
         _cleanup_free_ uint8_t *data = NULL;
         _cleanup_free_ char *reason = NULL;
         _cleanup_(verdict_done) Verdict v = {};
-        TdxVerifyParams params = { .at = a->at };
+        TdxVerifyParams params = { .at = a->common.at };
         size_t size;
         char at[32];
         int rc;
@@ -160,7 +152,7 @@ static int verify_tdx(const TdxArgs *a) {
                 return cli_error(EXIT_REJECTED, "out of memory");
         if (cli_read_file(a->quote, &data, &size) < 0)
                 return EXIT_USAGE;
-        if (a->policy && policy_load(a->policy, &policy, &reason) < 0)
+        if (a->common.policy && policy_load(a->common.policy, &policy, &reason) < 0)
                 return cli_error(EXIT_USAGE, "%s", reason ? reason : "invalid policy");
         if (a->report_data) {
                 _cleanup_free_ uint8_t *tmp = NULL;
@@ -206,29 +198,30 @@ static int verify_tdx(const TdxArgs *a) {
         if (a->report_data)
                 check_report_data(a->report_data, &ap, &v);
         if (ap.parsed)
-                policy_evaluate_tdx(policy, &ap, a->at, &v);
+                policy_evaluate_tdx(policy, &ap, a->common.at, &v);
         v.accepted = v.authentic && v.n_reasons == 0 && !v.oom;
-        json_object_object_add(v.claims, "verified_at", json_object_new_string(format_rfc3339(a->at, at, sizeof(at))));
-        return print_tdx_verdict(&v, a->json);
+        json_object_object_add(v.claims, "verified_at", json_object_new_string(format_rfc3339(a->common.at, at, sizeof(at))));
+        return print_tdx_verdict(&v, a->common.json);
 }
 
 int verify_tdx_main(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "collateral", required_argument, NULL, ARG_COLLATERAL },
-                { "policy", required_argument, NULL, ARG_POLICY },
                 { "report-data", required_argument, NULL, ARG_REPORT_DATA },
-                { "at", required_argument, NULL, ARG_AT },
-                { "offline", no_argument, NULL, ARG_OFFLINE },
                 { "pccs-url", required_argument, NULL, ARG_PCCS_URL },
-                { "cache", required_argument, NULL, ARG_CACHE },
-                { "json", no_argument, NULL, ARG_JSON },
+                VERIFY_ARGS_OPTIONS,
                 {},
         };
-        TdxArgs a = { .at = (int64_t) time(NULL) };
-        int c;
+        TdxArgs a = { .common.at = (int64_t) time(NULL) };
+        int c, r;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                if ((r = verify_args_option(&a.common, c, optarg)) != 0) {
+                        if (r != 1)
+                                return r;
+                        continue;
+                }
                 switch (c) {
                 case 'h':
                         help_tdx();
@@ -236,37 +229,19 @@ int verify_tdx_main(int argc, char *argv[]) {
                 case ARG_COLLATERAL:
                         a.collateral = optarg;
                         break;
-                case ARG_POLICY:
-                        a.policy = optarg;
-                        break;
                 case ARG_REPORT_DATA:
                         a.report_data = optarg;
-                        break;
-                case ARG_AT:
-                        if (cli_parse_at(optarg, &a.at) != 0)
-                                return EXIT_USAGE;
-                        break;
-                case ARG_OFFLINE:
-                        a.offline = true;
                         break;
                 case ARG_PCCS_URL:
                         if (strncmp(optarg, "http://", 7) != 0 && strncmp(optarg, "https://", 8) != 0)
                                 return cli_usage_error("--pccs-url: '%s' is not an http:// or https:// URL", optarg);
                         a.pccs_url = optarg;
                         break;
-                case ARG_CACHE:
-                        a.cache = optarg;
-                        break;
-                case ARG_JSON:
-                        a.json = true;
-                        break;
                 default:
                         return cli_usage_error("verify tdx: invalid option '%s'", argv[optind - 1]);
                 }
-        if (optind >= argc)
-                return cli_usage_error("verify tdx: missing QUOTE file");
-        if (optind + 1 < argc)
-                return cli_usage_error("verify tdx: unexpected argument '%s'", argv[optind + 1]);
-        a.quote = argv[optind];
+        }
+        if ((r = verify_args_positional(argc, argv, "verify tdx", "QUOTE", &a.quote)) != 0)
+                return r;
         return verify_tdx(&a);
 }

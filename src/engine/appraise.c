@@ -21,12 +21,13 @@ int appraise_evidence(void *userdata, const ExchangeEvidence *e, Verdict *v) {
         v->authentic = v->accepted = false;
         if (!c->policy)
                 return -EINVAL;
-        if (streq(e->msg->tee, "sev-snp"))
+        if (e->msg->tee == CVM_TEE_SEV_SNP)
                 r = appraise_snp(c, e, v);
-        else if (streq(e->msg->tee, "tdx"))
+        else if (e->msg->tee == CVM_TEE_TDX)
                 r = appraise_tdx(c, e, v);
         else {
-                verdict_check(v, "tee", CHECK_FAIL, "%s evidence cannot be appraised by this build", e->msg->tee);
+                verdict_check(v, "tee", CHECK_FAIL, "%s evidence cannot be appraised by this build",
+                              cvm_tee_to_string(e->msg->tee) ?: "unknown");
                 r = 0;
         }
         if (r < 0)

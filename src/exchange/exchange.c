@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The host side of the attestation exchange (include/cvm/exchange.h). Fail closed: the only
- * path that sends key material is the one where every step before it succeeded. */
+/* The host side of the attestation exchange (include/cvm/exchange.h), as a state machine that
+ * does no I/O: the drivers in exchange-loop.c move its bytes. Fail closed: the only path that
+ * sends key material is the one where every step before it succeeded. */
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,8 +11,45 @@
 #include "cvm/hpke.h"
 #include "cvm/token.h"
 #include "cvm/util.h"
+#include "exchange-internal.h"
 
 #define KEY_RELEASE_INFO "cvmd key release v1"
+
+/* Where the exchange stands. Each phase but DONE either reads one message or sends one. */
+typedef enum Phase {
+        PHASE_HELLO,     /* reading the agent's Hello */
+        PHASE_CHALLENGE, /* sending the Challenge */
+        PHASE_EVIDENCE,  /* reading the Evidence */
+        PHASE_RELEASE,   /* sending KeyRelease */
+        PHASE_ACK,       /* reading the Ack with the key confirmation */
+        PHASE_ERROR,     /* the outcome is known; telling the guest, best effort */
+        PHASE_DONE,
+} Phase;
+
+struct ExchangeHostSession {
+        const ExchangeHost *h;
+        Phase phase;
+        ProtoState st;
+        ExchangeResult res;
+        bool oom;
+        uint64_t deadline;
+        uint8_t nonce[PROTO_NONCE_SIZE];
+        uint8_t confirm[HPKE_CONFIRM_SIZE];
+
+        /* the frame being read: its header, then the whole frame once the header is checked */
+        uint8_t hdr[4];
+        size_t hdr_got;
+        uint8_t *frame;
+        uint32_t frame_len;
+        size_t body_got;
+
+        /* the frame being sent */
+        uint8_t *out;
+        size_t out_size, out_done;
+
+        void *driver;
+        void (*driver_free)(void *data);
+};
 
 void exchange_result_done(ExchangeResult *r) {
         verdict_done(&r->verdict);
@@ -20,44 +58,146 @@ void exchange_result_done(ExchangeResult *r) {
         *r = (ExchangeResult) {};
 }
 
-static int fail(ExchangeResult *res, const char *fmt, ...) _printf_(2, 3);
-static int fail(ExchangeResult *res, const char *fmt, ...) {
+static size_t size_min(size_t a, size_t b) {
+        return a < b ? a : b;
+}
+
+static bool phase_reads(Phase p) {
+        return p == PHASE_HELLO || p == PHASE_EVIDENCE || p == PHASE_ACK;
+}
+
+static void set_error(ExchangeHostSession *s, const char *fmt, ...) _printf_(2, 3);
+static void set_error(ExchangeHostSession *s, const char *fmt, ...) {
         va_list ap;
 
-        free(res->error);
+        free(s->res.error);
         va_start(ap, fmt);
-        res->error = strdup_vprintf(fmt, ap);
+        s->res.error = strdup_vprintf(fmt, ap);
         va_end(ap);
-        return res->error ? 0 : -ENOMEM;
+        if (!s->res.error)
+                s->oom = true;
+}
+
+static void input_reset(ExchangeHostSession *s) {
+        free(s->frame);
+        s->frame = NULL;
+        s->hdr_got = s->body_got = 0;
+        s->frame_len = 0;
+}
+
+static void output_reset(ExchangeHostSession *s) {
+        free(s->out);
+        s->out = NULL;
+        s->out_size = s->out_done = 0;
+}
+
+static void finish(ExchangeHostSession *s) {
+        input_reset(s);
+        output_reset(s);
+        explicit_bzero(s->confirm, sizeof(s->confirm));
+        s->phase = PHASE_DONE;
+        s->deadline = UINT64_MAX;
+}
+
+static void enter(ExchangeHostSession *s, Phase p) {
+        s->phase = p;
+        s->deadline = proto_now_usec() + s->h->timeout_usec;
+}
+
+/* Queues one message and enters the phase that sends it. */
+static int send_msg(ExchangeHostSession *s, const ProtoMsg *m, Phase p) {
+        int r;
+
+        output_reset(s);
+        r = proto_frame_encode(m, &s->out, &s->out_size);
+        if (r < 0)
+                return r;
+        enter(s, p);
+        return 0;
 }
 
 /* Tells the guest the exchange is over; best effort, the channel is closed anyway. */
-static void send_error(int fd, const char *reason, uint64_t timeout_usec) {
+static void refuse(ExchangeHostSession *s, const char *reason) {
         ProtoMsg m = { .type = PROTO_ERROR, .reason = (char *) reason };
 
-        (void) proto_send(fd, &m, proto_now_usec() + timeout_usec);
+        if (send_msg(s, &m, PHASE_ERROR) < 0)
+                finish(s);
 }
 
-/* Receives the next message and checks it against the state table. */
-static int recv_expected(int fd, ProtoState *st, uint64_t timeout_usec, ProtoMsg *ret, ExchangeResult *res) {
-        _cleanup_free_ char *reason = NULL;
-        ProtoMsg m = {};
+/* Receiving failed: the exchange ends without a word to the guest. */
+static void recv_failed(ExchangeHostSession *s, const char *fmt, ...) _printf_(2, 3);
+static void recv_failed(ExchangeHostSession *s, const char *fmt, ...) {
+        _cleanup_free_ char *why = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        why = strdup_vprintf(fmt, ap);
+        va_end(ap);
+        if (!why)
+                s->oom = true;
+        else if (s->phase == PHASE_ACK)
+                set_error(s, "keys sent but not confirmed: %s", why);
+        else
+                set_error(s, "%s", why);
+        finish(s);
+}
+
+void exchange_host_channel_failed(ExchangeHostSession *s, int error) {
+        switch (s->phase) {
+        case PHASE_HELLO:
+        case PHASE_EVIDENCE:
+        case PHASE_ACK:
+                if (s->frame)
+                        recv_failed(s, "channel: reading a %u-byte frame: %s", s->frame_len, strerror(-error));
+                else
+                        recv_failed(s, "channel: reading a frame header: %s", strerror(-error));
+                break;
+        case PHASE_CHALLENGE:
+                set_error(s, "sending the challenge failed: %s", strerror(-error));
+                finish(s);
+                break;
+        case PHASE_RELEASE:
+                set_error(s, "sending KeyRelease failed: %s", strerror(-error));
+                finish(s);
+                break;
+        case PHASE_ERROR:
+                finish(s);
+                break;
+        case PHASE_DONE:
+                break;
+        }
+}
+
+void exchange_host_eof(ExchangeHostSession *s) {
+        exchange_host_channel_failed(s, -ECONNRESET);
+}
+
+void exchange_host_timeout(ExchangeHostSession *s, uint64_t now_usec) {
+        if (s->phase != PHASE_DONE && now_usec >= s->deadline)
+                exchange_host_channel_failed(s, -ETIMEDOUT);
+}
+
+static void on_hello(ExchangeHostSession *s, const ProtoMsg *hello) {
+        const ExchangeHost *h = s->h;
+        ProtoMsg chal = { .type = PROTO_CHALLENGE, .gpus = h->gpus, .tee = h->tee };
         int r;
 
-        r = proto_recv(fd, proto_now_usec() + timeout_usec, &m, &reason);
-        if (r < 0)
-                return fail(res, "channel: %s", reason ? reason : strerror(-r)) < 0 ? -ENOMEM : r;
-        r = proto_state_receive(st, m.type, &reason);
-        if (r == -ECONNABORTED)
-                r = fail(res, "guest reported an error: %s", m.reason ? m.reason : "(none)") < 0 ? -ENOMEM : -ECONNABORTED;
-        else if (r < 0)
-                r = fail(res, "channel: %s", reason) < 0 ? -ENOMEM : r;
-        if (r < 0) {
-                proto_msg_done(&m);
-                return r;
+        if (hello->version != PROTO_VERSION) {
+                set_error(s, "guest speaks protocol version %u, the host %u", hello->version, PROTO_VERSION);
+                return refuse(s, "unsupported protocol version");
         }
-        *ret = m;
-        return 0;
+        r = nonce_issue(h->nonces, proto_now_usec(), h->nonce_ttl_usec, s->nonce);
+        if (r < 0) {
+                set_error(s, "cannot issue a nonce: %s", strerror(-r));
+                return finish(s);
+        }
+        memcpy(chal.nonce, s->nonce, sizeof(s->nonce));
+        memcpy(chal.vm_uuid, h->vm_uuid, 16);
+        r = send_msg(s, &chal, PHASE_CHALLENGE);
+        if (r < 0) {
+                set_error(s, "sending the challenge failed: %s", strerror(-r));
+                finish(s);
+        }
 }
 
 static json_object *token_claims(const ExchangeHost *h, const uint8_t nonce[32], const Verdict *v) {
@@ -72,7 +212,7 @@ static json_object *token_claims(const ExchangeHost *h, const uint8_t nonce[32],
         json_object_object_add(c, "iss", json_object_new_string("cvmd"));
         json_object_object_add(c, "iat", json_object_new_int64(now));
         json_object_object_add(c, "exp", json_object_new_int64(now + 300));
-        json_object_object_add(c, "tee", json_object_new_string(h->tee));
+        json_object_object_add(c, "tee", json_object_new_string(cvm_tee_to_string(h->tee)));
         json_object_object_add(c, "accepted", json_object_new_boolean(v->accepted));
         json_object_object_add(c, "nonce", json_object_new_string(n));
         json_object_object_add(c, "vm_uuid", json_object_new_string(u));
@@ -81,153 +221,258 @@ static json_object *token_claims(const ExchangeHost *h, const uint8_t nonce[32],
         return c;
 }
 
-/* Seals the bundle to the guest's key and sends KeyRelease; writes the expected confirmation. */
-static int release(const ExchangeHost *h, int fd, const ProtoMsg *ev, const uint8_t nonce[32], Secret *bundle,
-                   ExchangeResult *res, uint8_t ret_confirm[HPKE_CONFIRM_SIZE]) {
+/* Seals the bundle to the guest's key and queues KeyRelease; keeps the expected confirmation.
+ * On failure the exchange ends without a word to the guest. */
+static void release(ExchangeHostSession *s, const ProtoMsg *ev, Secret *bundle) {
+        const ExchangeHost *h = s->h;
         _cleanup_(hpke_context_freep) HpkeContext *ctx = NULL;
         _cleanup_(json_object_putp) json_object *claims = NULL;
+        _cleanup_free_ uint8_t *ct = NULL;
         ProtoMsg kr = { .type = PROTO_KEY_RELEASE };
         uint8_t enc[HPKE_ENC_SIZE], aad[32 + 16];
-        uint8_t *ct = NULL;
         size_t ct_size;
         int r;
 
-        memcpy(aad, nonce, 32);
+        memcpy(aad, s->nonce, 32);
         memcpy(aad + 32, h->vm_uuid, 16);
         r = hpke_setup_sender(HPKE_SUITE_DEFAULT, ev->pubkey, sizeof(ev->pubkey),
                               (const uint8_t *) KEY_RELEASE_INFO, strlen(KEY_RELEASE_INFO), enc, &ctx);
-        if (r < 0)
-                return fail(res, "cannot seal to the guest's key: %s", strerror(-r));
-        r = hpke_seal(ctx, aad, sizeof(aad), secret_data(bundle), secret_size(bundle), &ct, &ct_size);
-        if (r < 0)
-                return fail(res, "sealing the key bundle failed: %s", strerror(-r));
-        r = hpke_key_confirmation(ctx, ret_confirm);
         if (r < 0) {
-                free(ct);
-                return fail(res, "deriving the key confirmation failed: %s", strerror(-r));
+                set_error(s, "cannot seal to the guest's key: %s", strerror(-r));
+                return finish(s);
         }
-        claims = token_claims(h, nonce, &res->verdict);
-        if (!claims || token_sign(h->token_key, h->token_kid, claims, &res->token) < 0) {
-                free(ct);
-                return fail(res, "cannot sign the result token");
+        r = hpke_seal(ctx, aad, sizeof(aad), secret_data(bundle), secret_size(bundle), &ct, &ct_size);
+        if (r < 0) {
+                set_error(s, "sealing the key bundle failed: %s", strerror(-r));
+                return finish(s);
+        }
+        r = hpke_key_confirmation(ctx, s->confirm);
+        if (r < 0) {
+                set_error(s, "deriving the key confirmation failed: %s", strerror(-r));
+                return finish(s);
+        }
+        claims = token_claims(h, s->nonce, &s->res.verdict);
+        if (!claims || token_sign(h->token_key, h->token_kid, claims, &s->res.token) < 0) {
+                set_error(s, "cannot sign the result token");
+                return finish(s);
         }
         kr.enc = (ProtoBlob) { .data = enc, .size = sizeof(enc) };
         kr.ciphertext = (ProtoBlob) { .data = ct, .size = ct_size };
-        kr.token = res->token;
-        r = proto_send(fd, &kr, proto_now_usec() + h->timeout_usec);
-        free(ct);
-        if (r < 0)
-                return fail(res, "sending KeyRelease failed: %s", strerror(-r));
-        res->released = true;
-        return 0;
+        kr.token = s->res.token;
+        r = send_msg(s, &kr, PHASE_RELEASE);
+        if (r < 0) {
+                set_error(s, "sending KeyRelease failed: %s", strerror(-r));
+                finish(s);
+        }
 }
 
-static int run(const ExchangeHost *h, int fd, ExchangeResult *res) {
+static void on_evidence(ExchangeHostSession *s, const ProtoMsg *ev) {
+        const ExchangeHost *h = s->h;
         _cleanup_(secret_freep) Secret *bundle = NULL;
-        ProtoState st = proto_state_init(PROTO_ROLE_HOST);
-        ProtoMsg hello = {}, ev = {}, ack = {}, chal = { .type = PROTO_CHALLENGE, .gpus = h->gpus };
-        ExchangeEvidence e = { .gpus_requested = h->gpus };
-        uint8_t nonce[PROTO_NONCE_SIZE], confirm[HPKE_CONFIRM_SIZE];
         _cleanup_free_ char *reason = NULL;
+        ExchangeEvidence e = { .gpus_requested = h->gpus, .msg = ev };
         int r;
 
-        r = recv_expected(fd, &st, h->timeout_usec, &hello, res);
-        if (r < 0)
-                return r == -ENOMEM ? r : 0;
-        if (hello.version != PROTO_VERSION) {
-                uint32_t v = hello.version;
-                proto_msg_done(&hello);
-                send_error(fd, "unsupported protocol version", h->timeout_usec);
-                return fail(res, "guest speaks protocol version %u, the host %u", v, PROTO_VERSION);
-        }
-        proto_msg_done(&hello);
-
-        r = nonce_issue(h->nonces, proto_now_usec(), h->nonce_ttl_usec, nonce);
-        if (r < 0)
-                return fail(res, "cannot issue a nonce: %s", strerror(-r));
-        memcpy(chal.nonce, nonce, sizeof(nonce));
-        memcpy(chal.vm_uuid, h->vm_uuid, 16);
-        snprintf(chal.tee, sizeof(chal.tee), "%s", h->tee);
-        r = proto_send(fd, &chal, proto_now_usec() + h->timeout_usec);
-        if (r < 0)
-                return fail(res, "sending the challenge failed: %s", strerror(-r));
-
-        r = recv_expected(fd, &st, h->timeout_usec, &ev, res);
-        if (r < 0)
-                return r == -ENOMEM ? r : 0;
         /* The nonce is single use whatever happens next; late evidence is refused. */
-        r = nonce_consume(h->nonces, nonce, proto_now_usec());
+        r = nonce_consume(h->nonces, s->nonce, proto_now_usec());
         if (r < 0) {
-                proto_msg_done(&ev);
-                send_error(fd, "challenge expired", h->timeout_usec);
-                return fail(res, "the challenge nonce %s before the evidence arrived",
-                            r == -ESTALE ? "expired" : "was already used");
+                set_error(s, "the challenge nonce %s before the evidence arrived",
+                          r == -ESTALE ? "expired" : "was already used");
+                return refuse(s, "challenge expired");
         }
-        if (!streq(ev.tee, h->tee)) {
-                r = fail(res, "guest sent %s evidence, %s was asked for", ev.tee, h->tee);
-                goto refuse;
+        if (ev->tee != h->tee) {
+                set_error(s, "guest sent %s evidence, %s was asked for", cvm_tee_to_string(ev->tee),
+                          cvm_tee_to_string(h->tee));
+                return refuse(s, "attestation refused");
         }
-        if (ev.n_gpus != h->gpus) {
-                r = fail(res, "guest sent %zu GPU reports, %u were asked for", ev.n_gpus, h->gpus);
-                goto refuse;
+        if (ev->n_gpus != h->gpus) {
+                set_error(s, "guest sent %zu GPU reports, %u were asked for", ev->n_gpus, h->gpus);
+                return refuse(s, "attestation refused");
         }
 
-        e.msg = &ev;
-        proto_report_data(nonce, ev.pubkey, e.report_data);
+        proto_report_data(s->nonce, ev->pubkey, e.report_data);
         for (uint32_t i = 0; i < h->gpus; i++)
-                proto_gpu_nonce(nonce, ev.pubkey, i, e.gpu_nonces[i]);
-        r = h->appraise(h->userdata, &e, &res->verdict);
+                proto_gpu_nonce(s->nonce, ev->pubkey, i, e.gpu_nonces[i]);
+        r = h->appraise(h->userdata, &e, &s->res.verdict);
         if (r < 0) {
-                r = fail(res, "appraisal failed: %s", strerror(-r));
-                goto refuse;
+                set_error(s, "appraisal failed: %s", strerror(-r));
+                return refuse(s, "attestation refused");
         }
-        if (!res->verdict.accepted || res->verdict.oom) {
-                r = fail(res, "evidence refused: %s",
-                         res->verdict.n_reasons > 0 ? res->verdict.reasons[0] : "not accepted");
-                goto refuse;
+        if (!s->res.verdict.accepted || s->res.verdict.oom) {
+                set_error(s, "evidence refused: %s",
+                          s->res.verdict.n_reasons > 0 ? s->res.verdict.reasons[0] : "not accepted");
+                return refuse(s, "attestation refused");
         }
 
         /* Accepted: only now are the data keys unwrapped. */
         r = h->unwrap_keys(h->userdata, &bundle, &reason);
         if (r < 0) {
-                r = fail(res, "cannot unwrap the data keys: %s", reason ? reason : strerror(-r));
-                goto refuse;
+                set_error(s, "cannot unwrap the data keys: %s", reason ? reason : strerror(-r));
+                return refuse(s, "attestation refused");
         }
-        r = release(h, fd, &ev, nonce, bundle, res, confirm);
-        proto_msg_done(&ev);
-        if (r < 0 || !res->released)
-                return r;
-
-        r = recv_expected(fd, &st, h->timeout_usec, &ack, res);
-        if (r < 0) {
-                _cleanup_free_ char *why = TAKE_PTR(res->error);
-                return r == -ENOMEM ? r : fail(res, "keys sent but not confirmed: %s", why ? why : "no Ack");
-        }
-        res->confirmed = CRYPTO_memcmp(ack.confirmation, confirm, sizeof(confirm)) == 0;
-        proto_msg_done(&ack);
-        explicit_bzero(confirm, sizeof(confirm));
-        if (!res->confirmed)
-                return fail(res, "the guest's key confirmation does not match: it did not open the keys");
-        return 0;
-
-refuse:
-        proto_msg_done(&ev);
-        send_error(fd, "attestation refused", h->timeout_usec);
-        return r;
+        release(s, ev, bundle);
 }
 
-int exchange_host_run(const ExchangeHost *h, int fd, ExchangeResult *ret) {
-        ExchangeResult res = {};
+static void on_ack(ExchangeHostSession *s, const ProtoMsg *ack) {
+        s->res.confirmed = CRYPTO_memcmp(ack->confirmation, s->confirm, sizeof(s->confirm)) == 0;
+        if (!s->res.confirmed)
+                set_error(s, "the guest's key confirmation does not match: it did not open the keys");
+        finish(s);
+}
+
+/* A whole frame is in: decode it, check it against the state table, act on it. */
+static void on_frame(ExchangeHostSession *s) {
+        _cleanup_free_ char *reason = NULL;
+        ProtoMsg m = {};
         int r;
 
-        r = verdict_init(&res.verdict, streq(h->tee, "tdx") ? "tdx" : "sev-snp");
+        r = proto_frame_decode(s->frame, 4 + (size_t) s->frame_len, &m, &reason);
+        input_reset(s);
+        if (r < 0) {
+                if (r == -ENOMEM)
+                        s->oom = true;
+                return recv_failed(s, "channel: %s", reason ? reason : strerror(-r));
+        }
+        r = proto_state_receive(&s->st, m.type, &reason);
+        if (r == -ECONNABORTED)
+                recv_failed(s, "guest reported an error: %s", m.reason ? m.reason : "(none)");
+        else if (r < 0)
+                recv_failed(s, "channel: %s", reason);
+        else if (s->phase == PHASE_HELLO)
+                on_hello(s, &m);
+        else if (s->phase == PHASE_EVIDENCE)
+                on_evidence(s, &m);
+        else
+                on_ack(s, &m);
+        proto_msg_done(&m);
+}
+
+/* The header is in: bound the frame before allocating anything for it. */
+static void on_header(ExchangeHostSession *s) {
+        uint32_t len = (uint32_t) s->hdr[0] << 24 | (uint32_t) s->hdr[1] << 16 | (uint32_t) s->hdr[2] << 8 | s->hdr[3];
+
+        if (len > PROTO_FRAME_MAX)
+                return recv_failed(s, "channel: frame of %u bytes exceeds the %u-byte limit", len, PROTO_FRAME_MAX);
+        s->frame = malloc(4 + (size_t) len);
+        if (!s->frame) {
+                s->oom = true;
+                return recv_failed(s, "channel: %s", strerror(ENOMEM));
+        }
+        memcpy(s->frame, s->hdr, 4);
+        s->frame_len = len;
+        s->body_got = 0;
+        if (len == 0)
+                on_frame(s);
+}
+
+size_t exchange_host_input_wanted(const ExchangeHostSession *s) {
+        if (!phase_reads(s->phase))
+                return 0;
+        return s->frame ? s->frame_len - s->body_got : sizeof(s->hdr) - s->hdr_got;
+}
+
+size_t exchange_host_feed(ExchangeHostSession *s, const uint8_t *p, size_t n) {
+        size_t taken = 0;
+
+        while (taken < n) {
+                size_t k = size_min(exchange_host_input_wanted(s), n - taken);
+
+                if (k == 0)
+                        break;
+                if (!s->frame) {
+                        memcpy(s->hdr + s->hdr_got, p + taken, k);
+                        s->hdr_got += k;
+                        taken += k;
+                        if (s->hdr_got == sizeof(s->hdr))
+                                on_header(s);
+                } else {
+                        memcpy(s->frame + 4 + s->body_got, p + taken, k);
+                        s->body_got += k;
+                        taken += k;
+                        if (s->body_got == s->frame_len)
+                                on_frame(s);
+                }
+        }
+        return taken;
+}
+
+bool exchange_host_pending_output(const ExchangeHostSession *s, const uint8_t **ret, size_t *ret_size) {
+        if (!s->out || s->out_done >= s->out_size)
+                return false;
+        *ret = s->out + s->out_done;
+        *ret_size = s->out_size - s->out_done;
+        return true;
+}
+
+void exchange_host_output_done(ExchangeHostSession *s, size_t n) {
+        if (!s->out)
+                return;
+        s->out_done += size_min(n, s->out_size - s->out_done);
+        if (s->out_done < s->out_size)
+                return;
+        output_reset(s);
+        switch (s->phase) {
+        case PHASE_CHALLENGE:
+                enter(s, PHASE_EVIDENCE);
+                break;
+        case PHASE_RELEASE:
+                s->res.released = true;
+                enter(s, PHASE_ACK);
+                break;
+        default:
+                finish(s);
+        }
+}
+
+uint64_t exchange_host_deadline(const ExchangeHostSession *s) {
+        return s->deadline;
+}
+
+bool exchange_host_is_done(const ExchangeHostSession *s) {
+        return s->phase == PHASE_DONE;
+}
+
+int exchange_host_result(ExchangeHostSession *s, ExchangeResult *ret) {
+        if (s->phase != PHASE_DONE)
+                return -EBUSY;
+        if (s->oom)
+                return -ENOMEM;
+        *ret = s->res;
+        s->res = (ExchangeResult) {};
+        return 0;
+}
+
+int exchange_host_session_new(const ExchangeHost *h, ExchangeHostSession **ret) {
+        _cleanup_(exchange_host_session_freep) ExchangeHostSession *s = NULL;
+        int r;
+
+        if (!cvm_tee_has_evidence(h->tee))
+                return -EINVAL;
+        s = calloc(1, sizeof(ExchangeHostSession));
+        if (!s)
+                return -ENOMEM;
+        s->h = h;
+        s->st = proto_state_init(PROTO_ROLE_HOST);
+        r = verdict_init(&s->res.verdict, cvm_tee_to_string(h->tee));
         if (r < 0)
                 return r;
-        r = run(h, fd, &res);
-        if (r == -ENOMEM) {
-                exchange_result_done(&res);
-                return r;
-        }
-        *ret = res;
+        enter(s, PHASE_HELLO);
+        *ret = TAKE_PTR(s);
         return 0;
+}
+
+ExchangeHostSession *exchange_host_session_free(ExchangeHostSession *s) {
+        if (!s)
+                return NULL;
+        if (s->driver_free)
+                s->driver_free(s->driver);
+        finish(s);
+        exchange_result_done(&s->res);
+        free(s);
+        return NULL;
+}
+
+void exchange_host_session_set_driver(ExchangeHostSession *s, void *data, void (*free_data)(void *data)) {
+        s->driver = data;
+        s->driver_free = free_data;
 }

@@ -113,6 +113,9 @@ int proto_msg_to_json(const ProtoMsg *m, json_object **ret) {
                 return -ENOMEM;
         if (m->type < 0 || m->type >= _PROTO_MSG_MAX)
                 return -EINVAL;
+        /* The wire spells only the TEEs that make evidence. */
+        if ((m->type == PROTO_CHALLENGE || m->type == PROTO_EVIDENCE) && !cvm_tee_has_evidence(m->tee))
+                return -EINVAL;
         json_object_object_add(o, "type", json_object_new_string(type_names[m->type]));
         switch (m->type) {
         case PROTO_HELLO:
@@ -122,7 +125,7 @@ int proto_msg_to_json(const ProtoMsg *m, json_object **ret) {
                 r = add_b64(o, "nonce", m->nonce, sizeof(m->nonce));
                 if (r >= 0)
                         r = add_b64(o, "vm_uuid", m->vm_uuid, sizeof(m->vm_uuid));
-                json_object_object_add(o, "tee", json_object_new_string(m->tee));
+                json_object_object_add(o, "tee", json_object_new_string(cvm_tee_to_string(m->tee)));
                 json_object_object_add(o, "gpus", json_object_new_int64(m->gpus));
                 break;
         case PROTO_EVIDENCE: {
@@ -132,7 +135,7 @@ int proto_msg_to_json(const ProtoMsg *m, json_object **ret) {
                         json_object_put(chains);
                         return -ENOMEM;
                 }
-                json_object_object_add(o, "tee", json_object_new_string(m->tee));
+                json_object_object_add(o, "tee", json_object_new_string(cvm_tee_to_string(m->tee)));
                 r = add_b64(o, "report", m->report.data, m->report.size);
                 if (r >= 0)
                         r = add_b64(o, "cert_table", m->cert_table.data, m->cert_table.size);
@@ -257,13 +260,14 @@ static int get_text(json_object *o, const char *key, const char *what, size_t ma
         return *ret ? 0 : -ENOMEM;
 }
 
-static int get_tee(json_object *o, const char *what, char tee[16], char **ret_reason) {
+static int get_tee(json_object *o, const char *what, CvmTee *ret, char **ret_reason) {
         size_t len;
         const char *s = get_str(o, "tee", &len);
+        CvmTee t = cvm_tee_from_string(s);
 
-        if (!streq(s, "sev-snp") && !streq(s, "tdx"))
+        if (!cvm_tee_has_evidence(t))
                 return set_reason(ret_reason, -EBADMSG, "%s.tee: '%.16s' is not sev-snp or tdx", what, s);
-        snprintf(tee, 16, "%s", s);
+        *ret = t;
         return 0;
 }
 
@@ -309,7 +313,7 @@ static int decode(json_object *o, ProtoMsg *m, char **ret_reason) {
                 if ((r = check_members(o, f, ELEMENTSOF(f), what, ret_reason)) < 0 ||
                     (r = get_b64_exact(o, "nonce", what, m->nonce, sizeof(m->nonce), ret_reason)) < 0 ||
                     (r = get_b64_exact(o, "vm_uuid", what, m->vm_uuid, sizeof(m->vm_uuid), ret_reason)) < 0 ||
-                    (r = get_tee(o, what, m->tee, ret_reason)) < 0)
+                    (r = get_tee(o, what, &m->tee, ret_reason)) < 0)
                         return r;
                 return get_u32(o, "gpus", what, PROTO_GPUS_MAX, &m->gpus, ret_reason);
         }
@@ -322,7 +326,7 @@ static int decode(json_object *o, ProtoMsg *m, char **ret_reason) {
                 size_t n;
 
                 if ((r = check_members(o, f, ELEMENTSOF(f), what, ret_reason)) < 0 ||
-                    (r = get_tee(o, what, m->tee, ret_reason)) < 0 ||
+                    (r = get_tee(o, what, &m->tee, ret_reason)) < 0 ||
                     (r = get_b64(o, "report", what, 1, REPORT_MAX, &m->report, ret_reason)) < 0 ||
                     (r = get_b64(o, "cert_table", what, 0, CERT_TABLE_MAX, &m->cert_table, ret_reason)) < 0 ||
                     (r = get_b64_exact(o, "pubkey", what, m->pubkey, sizeof(m->pubkey), ret_reason)) < 0)

@@ -137,3 +137,71 @@ int token_verify(EVP_PKEY *key, const char *token, json_object **ret_claims) {
         *ret_claims = claims;
         return 0;
 }
+
+/* x and y, base64url of the 32-byte big-endian coordinates (RFC 7518 §6.2.1.2). */
+static int ec_p256_xy(EVP_PKEY *key, char **ret_x, char **ret_y) {
+        _cleanup_(BN_freep) BIGNUM *x = NULL, *y = NULL;
+        _cleanup_free_ char *sx = NULL, *sy = NULL;
+        uint8_t bx[32], by[32];
+
+        if (!pkey_is_ec_curve(key, NID_X9_62_prime256v1))
+                return -EINVAL;
+        if (!EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_X, &x) ||
+            !EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_Y, &y) ||
+            BN_bn2binpad(x, bx, sizeof(bx)) != sizeof(bx) || BN_bn2binpad(y, by, sizeof(by)) != sizeof(by))
+                return openssl_fail(-EIO);
+        sx = b64url(bx, sizeof(bx));
+        sy = b64url(by, sizeof(by));
+        if (!sx || !sy)
+                return -ENOMEM;
+        *ret_x = TAKE_PTR(sx);
+        *ret_y = TAKE_PTR(sy);
+        return 0;
+}
+
+int token_key_id(EVP_PKEY *key, char **ret) {
+        _cleanup_free_ char *x = NULL, *y = NULL, *canon = NULL;
+        uint8_t digest[SHA256_DIGEST_LENGTH];
+        char *kid;
+        int r;
+
+        r = ec_p256_xy(key, &x, &y);
+        if (r < 0)
+                return r;
+        /* RFC 7638 §3.2: the required members only, sorted, no whitespace. */
+        canon = strdup_printf("{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", x, y);
+        if (!canon)
+                return -ENOMEM;
+        SHA256((const unsigned char *) canon, strlen(canon), digest);
+        kid = b64url(digest, sizeof(digest));
+        if (!kid)
+                return -ENOMEM;
+        *ret = kid;
+        return 0;
+}
+
+int token_jwk(EVP_PKEY *key, json_object **ret) {
+        _cleanup_(json_object_putp) json_object *jwk = NULL;
+        _cleanup_free_ char *x = NULL, *y = NULL, *kid = NULL;
+        int r;
+
+        r = ec_p256_xy(key, &x, &y);
+        if (r < 0)
+                return r;
+        r = token_key_id(key, &kid);
+        if (r < 0)
+                return r;
+        jwk = json_object_new_object();
+        if (!jwk)
+                return -ENOMEM;
+        if (json_object_object_add(jwk, "kty", json_object_new_string("EC")) < 0 ||
+            json_object_object_add(jwk, "crv", json_object_new_string("P-256")) < 0 ||
+            json_object_object_add(jwk, "x", json_object_new_string(x)) < 0 ||
+            json_object_object_add(jwk, "y", json_object_new_string(y)) < 0 ||
+            json_object_object_add(jwk, "kid", json_object_new_string(kid)) < 0 ||
+            json_object_object_add(jwk, "alg", json_object_new_string("ES256")) < 0 ||
+            json_object_object_add(jwk, "use", json_object_new_string("sig")) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(jwk);
+        return 0;
+}

@@ -7,19 +7,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cvm/cleanup.h"
+#include "cvm/json-read.h"
 #include "cvm/keystore.h"
 #include "cvm/keywrap.h"
 #include "cvm/util.h"
-#include "../policy/policy-internal.h"
 
-DEFINE_CLEANUP(json_tokener *, json_tokener_free)
 static inline void closedirp_(DIR **d) {
         if (*d)
                 (void) closedir(*d);
-}
-static inline void json_putp(json_object **o) {
-        if (*o)
-                json_object_put(*o);
 }
 
 void key_envelope_done(KeyEnvelope *e) {
@@ -49,80 +45,6 @@ bool key_id_is_valid(const char *kid) {
         return true;
 }
 
-/* ---- strict base64 (RFC 4648 §4, padded, no whitespace) ---- */
-
-static int b64_value(char c) {
-        if (c >= 'A' && c <= 'Z')
-                return c - 'A';
-        if (c >= 'a' && c <= 'z')
-                return c - 'a' + 26;
-        if (c >= '0' && c <= '9')
-                return c - '0' + 52;
-        if (c == '+')
-                return 62;
-        if (c == '/')
-                return 63;
-        return -1;
-}
-
-static int b64_decode(const char *s, size_t len, size_t max, uint8_t **ret, size_t *ret_size) {
-        _cleanup_free_ uint8_t *out = NULL;
-        size_t pad = 0, n = 0;
-
-        if (len == 0 || len % 4 != 0)
-                return -EINVAL;
-        if (s[len - 1] == '=')
-                pad = s[len - 2] == '=' ? 2 : 1;
-        if (len / 4 * 3 - pad > max)
-                return -EFBIG;
-        out = malloc(len / 4 * 3);
-        if (!out)
-                return -ENOMEM;
-        for (size_t i = 0; i < len; i += 4) {
-                int v[4];
-                bool last = i + 4 == len;
-                for (size_t k = 0; k < 4; k++) {
-                        if (last && s[i + k] == '=' && k >= 4 - pad)
-                                v[k] = 0;
-                        else if ((v[k] = b64_value(s[i + k])) < 0)
-                                return -EINVAL;
-                }
-                uint32_t w = (uint32_t) v[0] << 18 | (uint32_t) v[1] << 12 | (uint32_t) v[2] << 6 | (uint32_t) v[3];
-                out[n++] = (uint8_t) (w >> 16);
-                if (!last || pad < 2)
-                        out[n++] = (uint8_t) (w >> 8);
-                if (!last || pad < 1)
-                        out[n++] = (uint8_t) w;
-                /* canonical: the bits under the padding are zero */
-                if (last && ((pad == 2 && (w & 0xffff)) || (pad == 1 && (w & 0xff))))
-                        return -EINVAL;
-        }
-        *ret = TAKE_PTR(out);
-        *ret_size = n;
-        return 0;
-}
-
-static char *b64_encode(const uint8_t *p, size_t n) {
-        static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        char *out, *o;
-
-        if (n > (SIZE_MAX - 1) / 4 * 3 - 3)
-                return NULL;
-        out = o = malloc((n + 2) / 3 * 4 + 1);
-        if (!out)
-                return NULL;
-        for (size_t i = 0; i < n; i += 3) {
-                uint32_t w = (uint32_t) p[i] << 16 | (i + 1 < n ? (uint32_t) p[i + 1] << 8 : 0) |
-                             (i + 2 < n ? p[i + 2] : 0);
-                *o++ = tbl[w >> 18 & 63];
-                *o++ = tbl[w >> 12 & 63];
-                *o++ = i + 1 < n ? tbl[w >> 6 & 63] : '=';
-                *o++ = i + 2 < n ? tbl[w & 63] : '=';
-        }
-        *o = '\0';
-        return out;
-}
-
 /* ---- fields ---- */
 
 static bool kek_uri_scheme_known(const char *s) {
@@ -141,11 +63,11 @@ static int parse_kid(json_object *v, const char *path, void *data, char **reason
         const char *s;
         int r;
 
-        r = policy_read_string(v, path, KEY_ID_MAX, &s, NULL, reason);
+        r = json_read_string(v, path, KEY_ID_MAX, &s, NULL, reason);
         if (r < 0)
                 return r;
         if (!key_id_is_valid(s))
-                return policy_error(reason, path, "not a valid key ID (1 to %u characters A-Z a-z 0-9 . _ -, not "
+                return json_error(reason, path, "not a valid key ID (1 to %u characters A-Z a-z 0-9 . _ -, not "
                                     "starting with '.')", KEY_ID_MAX);
         free(*out);
         *out = strdup(s);
@@ -158,13 +80,13 @@ static int parse_kek(json_object *v, const char *path, void *data, char **reason
         size_t n;
         int r;
 
-        r = policy_read_string(v, path, KEK_URI_MAX, &s, &n, reason);
+        r = json_read_string(v, path, KEK_URI_MAX, &s, &n, reason);
         if (r < 0)
                 return r;
         if (n == 0 || !text_is_printable(s, n))
-                return policy_error(reason, path, "not a KEK URI (printable ASCII, no spaces)");
+                return json_error(reason, path, "not a KEK URI (printable ASCII, no spaces)");
         if (!kek_uri_scheme_known(s))
-                return policy_error(reason, path, "unknown KEK URI scheme (expected file:, cred: or pkcs11:)");
+                return json_error(reason, path, "unknown KEK URI scheme (expected file:, cred: or pkcs11:)");
         free(*out);
         *out = strdup(s);
         return *out ? 0 : -ENOMEM;
@@ -175,11 +97,11 @@ static int parse_alg(json_object *v, const char *path, void *data, char **reason
         const char *s;
         int r;
 
-        r = policy_read_string(v, path, 16, &s, NULL, reason);
+        r = json_read_string(v, path, 16, &s, NULL, reason);
         if (r < 0)
                 return r;
         if (keywrap_alg_kek_size(s) < 0)
-                return policy_error(reason, path, "unsupported algorithm (expected A256KWP, A192KWP or A128KWP)");
+                return json_error(reason, path, "unsupported algorithm (expected A256KWP, A192KWP or A128KWP)");
         free(*out);
         *out = strdup(s);
         return *out ? 0 : -ENOMEM;
@@ -188,20 +110,14 @@ static int parse_alg(json_object *v, const char *path, void *data, char **reason
 static int parse_wrapped(json_object *v, const char *path, void *data, char **reason) {
         KeyEnvelope *e = (KeyEnvelope *) ((uint8_t *) data - offsetof(KeyEnvelope, wrapped));
         _cleanup_free_ uint8_t *b = NULL;
-        const char *s;
-        size_t len, n;
+        size_t n;
         int r;
 
-        r = policy_read_string(v, path, (KEYWRAP_WRAPPED_MAX + 2) / 3 * 4, &s, &len, reason);
+        r = json_read_base64(v, path, KEYWRAP_WRAPPED_MAX, &b, &n, reason);
         if (r < 0)
                 return r;
-        r = b64_decode(s, len, KEYWRAP_WRAPPED_MAX, &b, &n);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0)
-                return policy_error(reason, path, "not valid base64 (RFC 4648, padded, no whitespace)");
         if (n < KEYWRAP_WRAPPED_MIN || n % 8 != 0)
-                return policy_error(reason, path, "%zu bytes is not a wrapped key (16 to %u bytes, a multiple of 8)",
+                return json_error(reason, path, "%zu bytes is not a wrapped key (16 to %u bytes, a multiple of 8)",
                                     n, KEYWRAP_WRAPPED_MAX);
         free(e->wrapped);
         e->wrapped = TAKE_PTR(b);
@@ -209,11 +125,11 @@ static int parse_wrapped(json_object *v, const char *path, void *data, char **re
         return 0;
 }
 
-static const PolicyField envelope_fields[] = {
-        { "kid", parse_kid, offsetof(KeyEnvelope, kid) },
-        { "kek", parse_kek, offsetof(KeyEnvelope, kek) },
-        { "alg", parse_alg, offsetof(KeyEnvelope, alg) },
-        { "wrapped", parse_wrapped, offsetof(KeyEnvelope, wrapped) },
+static const JsonField envelope_fields[] = {
+        { "kid", parse_kid, offsetof(KeyEnvelope, kid), JSON_FIELD_REQUIRED },
+        { "kek", parse_kek, offsetof(KeyEnvelope, kek), JSON_FIELD_REQUIRED },
+        { "alg", parse_alg, offsetof(KeyEnvelope, alg), JSON_FIELD_REQUIRED },
+        { "wrapped", parse_wrapped, offsetof(KeyEnvelope, wrapped), JSON_FIELD_REQUIRED },
 };
 
 /* json-c keeps the last of duplicate keys. The envelope is a flat object whose values are all
@@ -244,7 +160,7 @@ static int parse_fail(char **ret_reason, char **reason, int r) {
 
 int key_envelope_parse(const char *json, size_t size, KeyEnvelope *ret, char **ret_reason) {
         _cleanup_(json_tokener_freep) json_tokener *tok = NULL;
-        _cleanup_(json_putp) json_object *root = NULL;
+        _cleanup_(json_object_putp) json_object *root = NULL;
         _cleanup_(key_envelope_done) KeyEnvelope e = {};
         _cleanup_free_ char *reason = NULL, *text = NULL;
         enum json_tokener_error err;
@@ -254,14 +170,14 @@ int key_envelope_parse(const char *json, size_t size, KeyEnvelope *ret, char **r
         if (!ret || (!json && size > 0))
                 return -EINVAL;
         if (size == 0)
-                return parse_fail(ret_reason, &reason, policy_error(&reason, NULL, "the key envelope is empty"));
+                return parse_fail(ret_reason, &reason, json_error(&reason, NULL, "the key envelope is empty"));
         if (size > KEY_ENVELOPE_MAX) {
-                r = policy_error(&reason, NULL, "the key envelope is %zu bytes, larger than the maximum of %u", size,
+                r = json_error(&reason, NULL, "the key envelope is %zu bytes, larger than the maximum of %u", size,
                                  KEY_ENVELOPE_MAX);
                 return parse_fail(ret_reason, &reason, r == -EINVAL ? -EFBIG : r);
         }
         if (memchr(json, '\0', size))
-                return parse_fail(ret_reason, &reason, policy_error(&reason, NULL, "the key envelope contains a NUL byte"));
+                return parse_fail(ret_reason, &reason, json_error(&reason, NULL, "the key envelope contains a NUL byte"));
 
         text = malloc(size + 1);
         tok = json_tokener_new_ex(4);
@@ -275,27 +191,23 @@ int key_envelope_parse(const char *json, size_t size, KeyEnvelope *ret, char **r
         end = json_tokener_get_parse_end(tok);
         if (err != json_tokener_success)
                 return parse_fail(ret_reason, &reason,
-                                  policy_error(&reason, NULL, "not valid JSON: %s",
+                                  json_error(&reason, NULL, "not valid JSON: %s",
                                                err == json_tokener_continue ? "unexpected end of input"
                                                                             : json_tokener_error_desc(err)));
         for (size_t i = end; i < size; i++)
                 if (!strchr(" \t\r\n", json[i]))
                         return parse_fail(ret_reason, &reason,
-                                          policy_error(&reason, NULL, "trailing data after the JSON object"));
+                                          json_error(&reason, NULL, "trailing data after the JSON object"));
         if (!json_object_is_type(root, json_type_object))
                 return parse_fail(ret_reason, &reason,
-                                  policy_error(&reason, NULL, "the key envelope must be a JSON object, got %s",
-                                               policy_type_name(root)));
+                                  json_error(&reason, NULL, "the key envelope must be a JSON object, got %s",
+                                               json_type_name(root)));
 
-        r = policy_parse_object(root, "", envelope_fields, ELEMENTSOF(envelope_fields), &e, &reason);
+        r = json_read_object(root, "", envelope_fields, ELEMENTSOF(envelope_fields), &e, &reason);
         if (r < 0)
                 return parse_fail(ret_reason, &reason, r);
-        for (size_t i = 0; i < ELEMENTSOF(envelope_fields); i++)
-                if (!json_object_object_get_ex(root, envelope_fields[i].key, NULL))
-                        return parse_fail(ret_reason, &reason,
-                                          policy_error(&reason, envelope_fields[i].key, "missing"));
         if (count_strings(json, size) != 2 * (size_t) json_object_object_length(root))
-                return parse_fail(ret_reason, &reason, policy_error(&reason, NULL, "duplicate key"));
+                return parse_fail(ret_reason, &reason, json_error(&reason, NULL, "duplicate key"));
         if (keywrap_alg_kek_size(e.alg) < 0) /* unreachable: parse_alg checked it */
                 return -EINVAL;
 
@@ -312,7 +224,7 @@ static bool key_envelope_is_valid(const KeyEnvelope *e) {
 }
 
 int key_envelope_format(const KeyEnvelope *e, char **ret) {
-        _cleanup_(json_putp) json_object *o = NULL;
+        _cleanup_(json_object_putp) json_object *o = NULL;
         _cleanup_free_ char *b64 = NULL;
         const char *s;
         char *out;

@@ -72,7 +72,7 @@ static int parse_gpu_count(json_object *v, const char *path, void *data, char **
         uint64_t u;
         int r;
 
-        r = policy_read_uint(v, path, 1, GPU_COUNT_MAX, &u, reason);
+        r = json_read_uint(v, path, 1, GPU_COUNT_MAX, &u, reason);
         if (r < 0)
                 return r;
         *(unsigned *) data = (unsigned) u;
@@ -84,11 +84,11 @@ static int parse_version(json_object *v, const char *path, char *dst, size_t siz
         size_t len;
         int r;
 
-        r = policy_read_string(v, path, size - 1, &s, &len, reason);
+        r = json_read_string(v, path, size - 1, &s, &len, reason);
         if (r < 0)
                 return r;
         if (!version_is_valid(s, hex, hex ? 5 : 4))
-                return policy_error(reason, path,
+                return json_error(reason, path,
                                     hex ? "expected a VBIOS version like \"96.00.9F.00.01\" (hex parts separated by dots)"
                                         : "expected a driver version like \"550.90.07\" (decimal parts separated by dots)");
         memcpy(dst, s, len + 1);
@@ -109,23 +109,23 @@ static int parse_rim_ids(json_object *v, const char *path, void *data, char **re
         size_t n;
         int r;
 
-        r = policy_read_array(v, path, RIM_IDS_MAX, &n, reason);
+        r = json_read_array(v, path, RIM_IDS_MAX, &n, reason);
         if (r < 0)
                 return r;
         ids = calloc(n ? n : 1, sizeof(char *));
         if (!ids)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *p = policy_path_index(path, i);
+                _cleanup_free_ char *p = json_path_index(path, i);
                 const char *id;
                 size_t len;
 
-                r = p ? policy_read_string(json_object_array_get_idx(v, i), p, 128, &id, &len, reason) : -ENOMEM;
+                r = p ? json_read_string(json_object_array_get_idx(v, i), p, 128, &id, &len, reason) : -ENOMEM;
                 if (r >= 0 && len == 0)
-                        r = policy_error(reason, p, "a RIM id cannot be empty");
+                        r = json_error(reason, p, "a RIM id cannot be empty");
                 for (size_t k = 0; r >= 0 && k < i; k++)
                         if (streq(ids[k], id))
-                                r = policy_error(reason, p, "\"%s\" is listed more than once", id);
+                                r = json_error(reason, p, "\"%s\" is listed more than once", id);
                 if (r >= 0 && !(ids[i] = strdup(id)))
                         r = -ENOMEM;
                 if (r < 0) {
@@ -166,15 +166,15 @@ int policy_gpu_pins(const Policy *p, NvPin **ret, size_t *ret_n) {
         return 0;
 }
 
-static const PolicyField gpu_fields[] = {
+static const JsonField gpu_fields[] = {
         { "gpu_count", parse_gpu_count, offsetof(PolicyGpu, gpu_count) },
         { "min_driver_version", parse_min_driver, offsetof(PolicyGpu, min_driver_version) },
         { "min_vbios_version", parse_min_vbios, offsetof(PolicyGpu, min_vbios_version) },
         { "allowed_rim_ids", parse_rim_ids },
-        { "allow_debug_rims", policy_field_bool, offsetof(PolicyGpu, allow_debug_rims) },
-        { "require_ocsp", policy_field_bool, offsetof(PolicyGpu, require_ocsp) },
-        { "require_measurements", policy_field_bool, offsetof(PolicyGpu, require_measurements) },
-        { "require_nonce", policy_field_bool, offsetof(PolicyGpu, require_nonce) },
+        { "allow_debug_rims", json_field_bool, offsetof(PolicyGpu, allow_debug_rims) },
+        { "require_ocsp", json_field_bool, offsetof(PolicyGpu, require_ocsp) },
+        { "require_measurements", json_field_bool, offsetof(PolicyGpu, require_measurements) },
+        { "require_nonce", json_field_bool, offsetof(PolicyGpu, require_nonce) },
         { "trusted_simulator_roots", parse_simulator_roots },
 };
 
@@ -182,7 +182,7 @@ int policy_gpu_parse(json_object *v, const char *path, void *data, char **reason
         Policy *p = data;
         int r;
 
-        r = policy_parse_object(v, path, gpu_fields, ELEMENTSOF(gpu_fields), &p->gpu, reason);
+        r = json_read_object(v, path, gpu_fields, ELEMENTSOF(gpu_fields), &p->gpu, reason);
         if (r < 0)
                 return r;
         p->has_gpu = true;

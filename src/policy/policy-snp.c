@@ -56,7 +56,7 @@ static int parse_product_name(json_object *v, const char *path, SnpProduct *ret,
         size_t len;
         int r;
 
-        r = policy_read_string(v, path, SIZE_MAX, &s, &len, reason);
+        r = json_read_string(v, path, SIZE_MAX, &s, &len, reason);
         if (r < 0)
                 return r;
         for (int p = 0; p < _SNP_PRODUCT_MAX; p++)
@@ -64,10 +64,10 @@ static int parse_product_name(json_object *v, const char *path, SnpProduct *ret,
                         *ret = p;
                         return 0;
                 }
-        shown = policy_escape(s, len);
+        shown = json_escape(s, len);
         if (!shown)
                 return -ENOMEM;
-        return policy_error(reason, path, "unknown product \"%s\" (expected \"Milan\", \"Genoa\" or \"Turin\")", shown);
+        return json_error(reason, path, "unknown product \"%s\" (expected \"Milan\", \"Genoa\" or \"Turin\")", shown);
 }
 
 static int parse_measurements(json_object *v, const char *path, void *data, char **reason) {
@@ -78,7 +78,7 @@ static int parse_max_vmpl(json_object *v, const char *path, void *data, char **r
         uint64_t u;
         int r;
 
-        r = policy_read_uint(v, path, 0, 3, &u, reason);
+        r = json_read_uint(v, path, 0, 3, &u, reason);
         if (r < 0)
                 return r;
         *(unsigned *) data = (unsigned) u;
@@ -89,14 +89,14 @@ static int parse_tcb_component(json_object *v, const char *path, void *data, cha
         uint64_t u;
         int r;
 
-        r = policy_read_uint(v, path, 0, 255, &u, reason);
+        r = json_read_uint(v, path, 0, 255, &u, reason);
         if (r < 0)
                 return r;
         *(int *) data = (int) u;
         return 0;
 }
 
-static const PolicyField min_tcb_fields[] = {
+static const JsonField min_tcb_fields[] = {
         { "fmc", parse_tcb_component, offsetof(PolicySnpTcb, fmc) },
         { "bl", parse_tcb_component, offsetof(PolicySnpTcb, bl) },
         { "tee", parse_tcb_component, offsetof(PolicySnpTcb, tee) },
@@ -105,14 +105,14 @@ static const PolicyField min_tcb_fields[] = {
 };
 
 static int parse_min_tcb(json_object *v, const char *path, void *data, char **reason) {
-        return policy_parse_object(v, path, min_tcb_fields, ELEMENTSOF(min_tcb_fields), data, reason);
+        return json_read_object(v, path, min_tcb_fields, ELEMENTSOF(min_tcb_fields), data, reason);
 }
 
 static int parse_min_report_version(json_object *v, const char *path, void *data, char **reason) {
         uint64_t u;
         int r;
 
-        r = policy_read_uint(v, path, 2, 5, &u, reason);
+        r = json_read_uint(v, path, 2, 5, &u, reason);
         if (r < 0)
                 return r;
         *(unsigned *) data = (unsigned) u;
@@ -125,11 +125,11 @@ static int parse_products(json_object *v, const char *path, void *data, char **r
         size_t n;
         int r;
 
-        r = policy_read_array(v, path, _SNP_PRODUCT_MAX, &n, reason);
+        r = json_read_array(v, path, _SNP_PRODUCT_MAX, &n, reason);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *p = policy_path_index(path, i);
+                _cleanup_free_ char *p = json_path_index(path, i);
                 SnpProduct prod;
 
                 if (!p)
@@ -138,7 +138,7 @@ static int parse_products(json_object *v, const char *path, void *data, char **r
                 if (r < 0)
                         return r;
                 if (seen[prod])
-                        return policy_error(reason, p, "\"%s\" is listed more than once", product_names[prod]);
+                        return json_error(reason, p, "\"%s\" is listed more than once", product_names[prod]);
                 seen[prod] = true;
         }
         s->products_set = true;
@@ -154,7 +154,7 @@ static int parse_host_data(json_object *v, const char *path, void *data, char **
         PolicySnp *s = data;
         int r;
 
-        r = policy_read_hex(v, path, s->host_data, sizeof(s->host_data), reason);
+        r = json_read_hex(v, path, s->host_data, sizeof(s->host_data), reason);
         if (r < 0)
                 return r;
         s->host_data_set = true;
@@ -165,7 +165,7 @@ static int parse_report_data(json_object *v, const char *path, void *data, char 
         PolicySnp *s = data;
         int r;
 
-        r = policy_read_hex(v, path, s->report_data, sizeof(s->report_data), reason);
+        r = json_read_hex(v, path, s->report_data, sizeof(s->report_data), reason);
         if (r < 0)
                 return r;
         s->report_data_set = true;
@@ -177,7 +177,7 @@ static int parse_min_guest_svn(json_object *v, const char *path, void *data, cha
         uint64_t u;
         int r;
 
-        r = policy_read_uint(v, path, 0, UINT32_MAX, &u, reason);
+        r = json_read_uint(v, path, 0, UINT32_MAX, &u, reason);
         if (r < 0)
                 return r;
         s->min_guest_svn = (uint32_t) u;
@@ -204,7 +204,7 @@ static int parse_min_abi(json_object *v, const char *path, void *data, char **re
         const char *str, *e;
         int r;
 
-        r = policy_read_string(v, path, 16, &str, NULL, reason);
+        r = json_read_string(v, path, 16, &str, NULL, reason);
         if (r < 0)
                 return r;
         e = parse_abi_component(str, &major);
@@ -213,7 +213,7 @@ static int parse_min_abi(json_object *v, const char *path, void *data, char **re
         else
                 e = NULL;
         if (!e || *e)
-                return policy_error(reason, path,
+                return json_error(reason, path,
                                     "expected \"MAJOR.MINOR\" with each part a decimal number from 0 to 255");
         s->min_abi_major = (uint8_t) major;
         s->min_abi_minor = (uint8_t) minor;
@@ -242,14 +242,14 @@ static int parse_ark_digest(json_object *v, const char *path, void *data, char *
         SimulatorArk *a = data;
         int r;
 
-        r = policy_read_hex(v, path, a->spki_sha256, sizeof(a->spki_sha256), reason);
+        r = json_read_hex(v, path, a->spki_sha256, sizeof(a->spki_sha256), reason);
         if (r < 0)
                 return r;
         a->has_digest = true;
         return 0;
 }
 
-static const PolicyField simulator_ark_fields[] = {
+static const JsonField simulator_ark_fields[] = {
         { "product", parse_ark_product },
         { "spki_sha256", parse_ark_digest },
 };
@@ -260,27 +260,27 @@ static int parse_simulator_arks(json_object *v, const char *path, void *data, ch
         size_t n;
         int r;
 
-        r = policy_read_array(v, path, SIMULATOR_ARKS_MAX, &n, reason);
+        r = json_read_array(v, path, SIMULATOR_ARKS_MAX, &n, reason);
         if (r < 0)
                 return r;
         arks = calloc(n ? n : 1, sizeof(SnpAnchor));
         if (!arks)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *p = policy_path_index(path, i);
+                _cleanup_free_ char *p = json_path_index(path, i);
                 SimulatorArk a = {};
 
                 if (!p)
                         return -ENOMEM;
-                r = policy_parse_object(json_object_array_get_idx(v, i), p, simulator_ark_fields,
+                r = json_read_object(json_object_array_get_idx(v, i), p, simulator_ark_fields,
                                         ELEMENTSOF(simulator_ark_fields), &a, reason);
                 if (r < 0)
                         return r;
                 if (!a.has_product || !a.has_digest)
-                        return policy_error(reason, p, "missing key \"%s\"", a.has_product ? "spki_sha256" : "product");
+                        return json_error(reason, p, "missing key \"%s\"", a.has_product ? "spki_sha256" : "product");
                 for (size_t k = 0; k < i; k++)
                         if (arks[k].product == a.product && memcmp(arks[k].spki_sha256, a.spki_sha256, 32) == 0)
-                                return policy_error(reason, p, "the same ARK is listed more than once");
+                                return json_error(reason, p, "the same ARK is listed more than once");
                 arks[i] = (SnpAnchor) { .product = a.product, .label = simulator_labels[a.product] };
                 memcpy(arks[i].spki_sha256, a.spki_sha256, 32);
         }
@@ -290,22 +290,22 @@ static int parse_simulator_arks(json_object *v, const char *path, void *data, ch
         return 0;
 }
 
-static const PolicyField snp_fields[] = {
+static const JsonField snp_fields[] = {
         { "measurements", parse_measurements, offsetof(PolicySnp, measurements) },
-        { "allow_debug", policy_field_bool, offsetof(PolicySnp, allow_debug) },
-        { "allow_smt", policy_field_bool, offsetof(PolicySnp, allow_smt) },
-        { "allow_migration_agent", policy_field_bool, offsetof(PolicySnp, allow_migration_agent) },
-        { "require_single_socket", policy_field_bool, offsetof(PolicySnp, require_single_socket) },
+        { "allow_debug", json_field_bool, offsetof(PolicySnp, allow_debug) },
+        { "allow_smt", json_field_bool, offsetof(PolicySnp, allow_smt) },
+        { "allow_migration_agent", json_field_bool, offsetof(PolicySnp, allow_migration_agent) },
+        { "require_single_socket", json_field_bool, offsetof(PolicySnp, require_single_socket) },
         { "max_vmpl", parse_max_vmpl, offsetof(PolicySnp, max_vmpl) },
         { "min_tcb", parse_min_tcb, offsetof(PolicySnp, min_tcb) },
         { "min_report_version", parse_min_report_version, offsetof(PolicySnp, min_report_version) },
         { "products", parse_products },
-        { "allow_vlek", policy_field_bool, offsetof(PolicySnp, allow_vlek) },
+        { "allow_vlek", json_field_bool, offsetof(PolicySnp, allow_vlek) },
         { "id_key_digests", parse_digests, offsetof(PolicySnp, id_key_digests) },
         { "author_key_digests", parse_digests, offsetof(PolicySnp, author_key_digests) },
         { "host_data", parse_host_data },
         { "report_data", parse_report_data },
-        { "require_crl", policy_field_bool, offsetof(PolicySnp, require_crl) },
+        { "require_crl", json_field_bool, offsetof(PolicySnp, require_crl) },
         { "min_guest_svn", parse_min_guest_svn },
         { "min_abi", parse_min_abi },
         { "trusted_simulator_arks", parse_simulator_arks },
@@ -315,7 +315,7 @@ int policy_snp_parse(json_object *v, const char *path, void *data, char **reason
         Policy *p = data;
         int r;
 
-        r = policy_parse_object(v, path, snp_fields, ELEMENTSOF(snp_fields), &p->snp, reason);
+        r = json_read_object(v, path, snp_fields, ELEMENTSOF(snp_fields), &p->snp, reason);
         if (r < 0)
                 return r;
         p->has_snp = true;

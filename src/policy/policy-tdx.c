@@ -49,7 +49,7 @@ static int parse_digests48(json_object *v, const char *path, void *data, char **
 static int parse_rtmr(json_object *v, const char *path, PolicyTdx *s, unsigned i, char **reason) {
         int r;
 
-        r = policy_read_hex(v, path, s->rtmr[i], 48, reason);
+        r = json_read_hex(v, path, s->rtmr[i], 48, reason);
         if (r < 0)
                 return r;
         s->rtmr_set[i] = true;
@@ -75,33 +75,33 @@ static int parse_statuses(json_object *v, const char *path, void *data, char **r
         size_t n;
         int r;
 
-        r = policy_read_array(v, path, _TDX_TCB_STATUS_MAX, &n, reason);
+        r = json_read_array(v, path, _TDX_TCB_STATUS_MAX, &n, reason);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *p = policy_path_index(path, i), *shown = NULL;
+                _cleanup_free_ char *p = json_path_index(path, i), *shown = NULL;
                 TdxTcbStatus st;
                 const char *str;
                 size_t len;
 
                 if (!p)
                         return -ENOMEM;
-                r = policy_read_string(json_object_array_get_idx(v, i), p, 64, &str, &len, reason);
+                r = json_read_string(json_object_array_get_idx(v, i), p, 64, &str, &len, reason);
                 if (r < 0)
                         return r;
                 st = tdx_tcb_status_from_string(str);
                 if (st < 0) {
-                        shown = policy_escape(str, len);
+                        shown = json_escape(str, len);
                         if (!shown)
                                 return -ENOMEM;
-                        return policy_error(reason, p,
+                        return json_error(reason, p,
                                             "unknown TCB status \"%s\" (expected UpToDate, SWHardeningNeeded, "
                                             "ConfigurationNeeded, ConfigurationAndSWHardeningNeeded, OutOfDate, "
                                             "OutOfDateConfigurationNeeded, Revoked or NotSupported)",
                                             shown);
                 }
                 if (set & STATUS_BIT(st))
-                        return policy_error(reason, p, "\"%s\" is listed more than once", tdx_tcb_status_to_string(st));
+                        return json_error(reason, p, "\"%s\" is listed more than once", tdx_tcb_status_to_string(st));
                 set |= STATUS_BIT(st);
         }
         s->accepted_tcb_statuses = set;
@@ -123,7 +123,7 @@ static int parse_advisory_ids(json_object *v, const char *path, void *data, char
         size_t n;
         int r;
 
-        r = policy_read_array(v, path, ADVISORY_IDS_MAX, &n, reason);
+        r = json_read_array(v, path, ADVISORY_IDS_MAX, &n, reason);
         if (r < 0)
                 return r;
         ids = calloc(n ? n : 1, sizeof(char *));
@@ -132,20 +132,20 @@ static int parse_advisory_ids(json_object *v, const char *path, void *data, char
         free_advisory_ids(s);
         s->allowed_advisory_ids = ids;
         for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *p = policy_path_index(path, i);
+                _cleanup_free_ char *p = json_path_index(path, i);
                 const char *str;
                 size_t len;
 
                 if (!p)
                         return -ENOMEM;
-                r = policy_read_string(json_object_array_get_idx(v, i), p, ADVISORY_ID_LEN_MAX, &str, &len, reason);
+                r = json_read_string(json_object_array_get_idx(v, i), p, ADVISORY_ID_LEN_MAX, &str, &len, reason);
                 if (r < 0)
                         return r;
                 if (!advisory_id_ok(str, len))
-                        return policy_error(reason, p, "not an advisory ID (letters, digits, '-' and '_', like INTEL-SA-00837)");
+                        return json_error(reason, p, "not an advisory ID (letters, digits, '-' and '_', like INTEL-SA-00837)");
                 for (size_t k = 0; k < i; k++)
                         if (strcasecmp(ids[k], str) == 0)
-                                return policy_error(reason, p, "\"%s\" is listed more than once", str);
+                                return json_error(reason, p, "\"%s\" is listed more than once", str);
                 ids[i] = strdup(str);
                 if (!ids[i])
                         return -ENOMEM;
@@ -159,7 +159,7 @@ static int parse_min_tee_tcb_svn(json_object *v, const char *path, void *data, c
         PolicyTdx *s = data;
         int r;
 
-        r = policy_read_hex(v, path, s->min_tee_tcb_svn, 16, reason);
+        r = json_read_hex(v, path, s->min_tee_tcb_svn, 16, reason);
         if (r < 0)
                 return r;
         s->min_tee_tcb_svn_set = true;
@@ -170,7 +170,7 @@ static int parse_mrconfigid(json_object *v, const char *path, void *data, char *
         PolicyTdx *s = data;
         int r;
 
-        r = policy_read_hex(v, path, s->mrconfigid, 48, reason);
+        r = json_read_hex(v, path, s->mrconfigid, 48, reason);
         if (r < 0)
                 return r;
         s->mrconfigid_set = true;
@@ -181,7 +181,7 @@ static int parse_report_data(json_object *v, const char *path, void *data, char 
         PolicyTdx *s = data;
         int r;
 
-        r = policy_read_hex(v, path, s->report_data, 64, reason);
+        r = json_read_hex(v, path, s->report_data, 64, reason);
         if (r < 0)
                 return r;
         s->report_data_set = true;
@@ -194,7 +194,7 @@ static int parse_max_age(json_object *v, const char *path, void *data, char **re
         int r;
 
         /* one second to ten years */
-        r = policy_read_uint(v, path, 1, UINT64_C(315360000), &u, reason);
+        r = json_read_uint(v, path, 1, UINT64_C(315360000), &u, reason);
         if (r < 0)
                 return r;
         s->max_collateral_age_sec = (int64_t) u;
@@ -206,15 +206,15 @@ static int parse_simulator_roots(json_object *v, const char *path, void *data, c
         return policy_read_simulator_roots(v, path, &((PolicyTdx *) data)->simulator_roots, reason);
 }
 
-static const PolicyField tdx_fields[] = {
+static const JsonField tdx_fields[] = {
         { "mrtds", parse_digests48, offsetof(PolicyTdx, mrtds) },
         { "mrseams", parse_digests48, offsetof(PolicyTdx, mrseams) },
         { "rtmr0", parse_rtmr0 },
         { "rtmr1", parse_rtmr1 },
         { "rtmr2", parse_rtmr2 },
         { "rtmr3", parse_rtmr3 },
-        { "allow_debug", policy_field_bool, offsetof(PolicyTdx, allow_debug) },
-        { "require_sept_ve_disable", policy_field_bool, offsetof(PolicyTdx, require_sept_ve_disable) },
+        { "allow_debug", json_field_bool, offsetof(PolicyTdx, allow_debug) },
+        { "require_sept_ve_disable", json_field_bool, offsetof(PolicyTdx, require_sept_ve_disable) },
         { "accepted_tcb_statuses", parse_statuses },
         { "allowed_advisory_ids", parse_advisory_ids },
         { "min_tee_tcb_svn", parse_min_tee_tcb_svn },
@@ -228,7 +228,7 @@ int policy_tdx_parse(json_object *v, const char *path, void *data, char **reason
         Policy *p = data;
         int r;
 
-        r = policy_parse_object(v, path, tdx_fields, ELEMENTSOF(tdx_fields), &p->tdx, reason);
+        r = json_read_object(v, path, tdx_fields, ELEMENTSOF(tdx_fields), &p->tdx, reason);
         if (r < 0)
                 return r;
         p->has_tdx = true;

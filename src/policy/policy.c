@@ -19,96 +19,7 @@
 #define POLICY_DESCRIPTION_MAX 4096u
 
 
-/* ---- typed readers ---- */
-
-int policy_read_bool(json_object *v, const char *path, bool *ret, char **reason) {
-        if (!json_object_is_type(v, json_type_boolean))
-                return policy_error(reason, path, "expected a boolean (true or false), got %s", policy_type_name(v));
-        *ret = json_object_get_boolean(v);
-        return 0;
-}
-
-int policy_field_bool(json_object *v, const char *path, void *data, char **reason) {
-        return policy_read_bool(v, path, data, reason);
-}
-
-int policy_read_uint(json_object *v, const char *path, uint64_t min, uint64_t max, uint64_t *ret, char **reason) {
-        int64_t i;
-
-        if (!json_object_is_type(v, json_type_int))
-                return policy_error(reason, path, "expected an integer from %" PRIu64 " to %" PRIu64 ", got %s", min,
-                                    max, policy_type_name(v));
-        /* json-c saturates numbers beyond 64 bits; the serialisation shows the stored value. */
-        i = json_object_get_int64(v);
-        if (i < 0 || (uint64_t) i < min || (uint64_t) i > max)
-                return policy_error(reason, path, "expected an integer from %" PRIu64 " to %" PRIu64 ", got %s", min,
-                                    max, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
-        *ret = (uint64_t) i;
-        return 0;
-}
-
-int policy_read_string(json_object *v, const char *path, size_t max_len, const char **ret, size_t *ret_len,
-                       char **reason) {
-        const char *s;
-        int len;
-
-        if (!json_object_is_type(v, json_type_string))
-                return policy_error(reason, path, "expected a string, got %s", policy_type_name(v));
-        s = json_object_get_string(v);
-        len = json_object_get_string_len(v);
-        if (!s || len < 0)
-                return policy_error(reason, path, "cannot read the string");
-        /* json_strict_check() already refused \u0000; this guards the invariant. */
-        if (memchr(s, '\0', (size_t) len))
-                return policy_error(reason, path, "the string contains a NUL character");
-        if ((size_t) len > max_len)
-                return policy_error(reason, path, "the string is %d bytes long, the maximum is %zu", len, max_len);
-        *ret = s;
-        if (ret_len)
-                *ret_len = (size_t) len;
-        return 0;
-}
-
-int policy_read_hex(json_object *v, const char *path, void *dst, size_t n, char **reason) {
-        uint8_t *out = dst;
-        const char *s;
-        size_t len;
-        int r;
-
-        if (!json_object_is_type(v, json_type_string))
-                return policy_error(reason, path, "expected %zu bytes as a string of %zu hex digits, got %s", n, 2 * n,
-                                    policy_type_name(v));
-        r = policy_read_string(v, path, SIZE_MAX, &s, &len, reason);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < len; i++)
-                if (unhex_digit(s[i]) < 0)
-                        return policy_error(reason, path,
-                                            "expected %zu bytes (%zu hex digits), got a non-hex character at "
-                                            "position %zu",
-                                            n, 2 * n, i + 1);
-        if (len != 2 * n) {
-                if (len % 2 != 0)
-                        return policy_error(reason, path, "expected %zu bytes (%zu hex digits), got %zu hex digits", n,
-                                            2 * n, len);
-                return policy_error(reason, path, "expected %zu bytes (%zu hex digits), got %zu", n, 2 * n, len / 2);
-        }
-        for (size_t i = 0; i < n; i++)
-                out[i] = (uint8_t) (unhex_digit(s[2 * i]) << 4 | unhex_digit(s[2 * i + 1]));
-        return 0;
-}
-
-int policy_read_array(json_object *v, const char *path, size_t max_n, size_t *ret_n, char **reason) {
-        size_t n;
-
-        if (!json_object_is_type(v, json_type_array))
-                return policy_error(reason, path, "expected an array, got %s", policy_type_name(v));
-        n = json_object_array_length(v);
-        if (n > max_n)
-                return policy_error(reason, path, "the array has %zu elements, the maximum is %zu", n, max_n);
-        *ret_n = n;
-        return 0;
-}
+/* ---- readers only policies have ---- */
 
 /* Large enough for any real allowlist; keeps hostile files from costing much. */
 #define POLICY_DIGEST_LIST_MAX 4096u
@@ -122,17 +33,17 @@ int policy_read_digest_list(json_object *v, const char *path, size_t n, PolicyDi
         size_t count;
         int r;
 
-        r = policy_read_array(v, path, POLICY_DIGEST_LIST_MAX, &count, reason);
+        r = json_read_array(v, path, POLICY_DIGEST_LIST_MAX, &count, reason);
         if (r < 0)
                 return r;
         items = malloc(count ? count * n : 1);
         if (!items)
                 return -ENOMEM;
         for (size_t i = 0; i < count; i++) {
-                _cleanup_free_ char *p = policy_path_index(path, i);
+                _cleanup_free_ char *p = json_path_index(path, i);
                 if (!p)
                         return -ENOMEM;
-                r = policy_read_hex(json_object_array_get_idx(v, i), p, items + i * n, n, reason);
+                r = json_read_hex(json_object_array_get_idx(v, i), p, items + i * n, n, reason);
                 if (r < 0)
                         return r;
         }
@@ -148,7 +59,7 @@ int policy_read_digest_list(json_object *v, const char *path, size_t n, PolicyDi
                         _cleanup_free_ char *hex = hex_encode(sorted + i * n, n);
                         if (!hex)
                                 return -ENOMEM;
-                        return policy_error(reason, path, "%s is listed more than once", hex);
+                        return json_error(reason, path, "%s is listed more than once", hex);
                 }
 
         policy_digest_list_done(ret);
@@ -166,10 +77,10 @@ bool policy_digest_list_contains(const PolicyDigestList *l, size_t n, const uint
 #define SIMULATOR_ROOTS_MAX 16u
 
 static int parse_root_digest(json_object *v, const char *path, void *data, char **reason) {
-        return policy_read_hex(v, path, data, 32, reason);
+        return json_read_hex(v, path, data, 32, reason);
 }
 
-static const PolicyField simulator_root_fields[] = {
+static const JsonField simulator_root_fields[] = {
         { "spki_sha256", parse_root_digest },
 };
 
@@ -179,30 +90,30 @@ int policy_read_simulator_roots(json_object *v, const char *path, PolicyDigestLi
         size_t n;
         int r;
 
-        r = policy_read_array(v, path, SIMULATOR_ROOTS_MAX, &n, reason);
+        r = json_read_array(v, path, SIMULATOR_ROOTS_MAX, &n, reason);
         if (r < 0)
                 return r;
         items = calloc(n ? n : 1, 32);
         if (!items)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *p = policy_path_index(path, i);
+                _cleanup_free_ char *p = json_path_index(path, i);
                 uint8_t digest[32];
                 bool zero;
 
                 if (!p)
                         return -ENOMEM;
                 memset(digest, 0, sizeof(digest));
-                r = policy_parse_object(json_object_array_get_idx(v, i), p, simulator_root_fields,
+                r = json_read_object(json_object_array_get_idx(v, i), p, simulator_root_fields,
                                         ELEMENTSOF(simulator_root_fields), digest, reason);
                 if (r < 0)
                         return r;
                 zero = memeqzero(digest, sizeof(digest));
                 if (zero)
-                        return policy_error(reason, p, "missing key \"spki_sha256\" (or an all-zero digest)");
+                        return json_error(reason, p, "missing key \"spki_sha256\" (or an all-zero digest)");
                 for (size_t k = 0; k < i; k++)
                         if (memcmp(items + 32 * k, digest, 32) == 0)
-                                return policy_error(reason, p, "the same root is listed more than once");
+                                return json_error(reason, p, "the same root is listed more than once");
                 memcpy(items + 32 * i, digest, 32);
         }
         policy_digest_list_done(ret);
@@ -240,32 +151,6 @@ void policy_digest_list_done(PolicyDigestList *l) {
         *l = (PolicyDigestList) {};
 }
 
-int policy_parse_object(json_object *o, const char *path, const PolicyField *fields, size_t n_fields, void *section,
-                        char **reason) {
-        if (!json_object_is_type(o, json_type_object))
-                return policy_error(reason, path, "expected an object, got %s", policy_type_name(o));
-
-        json_object_object_foreach(o, key, val) {
-                _cleanup_free_ char *p = policy_path_key(path, key);
-                const PolicyField *f = NULL;
-                int r;
-
-                if (!p)
-                        return -ENOMEM;
-                for (size_t i = 0; i < n_fields; i++)
-                        if (streq(fields[i].key, key)) {
-                                f = &fields[i];
-                                break;
-                        }
-                if (!f)
-                        return policy_error(reason, p, "unknown key");
-                r = f->parse(val, p, (uint8_t *) section + f->offset, reason);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
 /* ---- the top level ---- */
 
 static int text_is_clean(const char *s, size_t len, bool multiline) {
@@ -283,13 +168,13 @@ static int parse_name(json_object *v, const char *path, void *data, char **reaso
         size_t len;
         int r;
 
-        r = policy_read_string(v, path, POLICY_NAME_MAX, &s, &len, reason);
+        r = json_read_string(v, path, POLICY_NAME_MAX, &s, &len, reason);
         if (r < 0)
                 return r;
         if (len == 0)
-                return policy_error(reason, path, "the name is empty");
+                return json_error(reason, path, "the name is empty");
         if (!text_is_clean(s, len, false))
-                return policy_error(reason, path, "the name contains a control character");
+                return json_error(reason, path, "the name contains a control character");
         free(p->name);
         p->name = strdup(s);
         return p->name ? 0 : -ENOMEM;
@@ -301,11 +186,11 @@ static int parse_description(json_object *v, const char *path, void *data, char 
         size_t len;
         int r;
 
-        r = policy_read_string(v, path, POLICY_DESCRIPTION_MAX, &s, &len, reason);
+        r = json_read_string(v, path, POLICY_DESCRIPTION_MAX, &s, &len, reason);
         if (r < 0)
                 return r;
         if (!text_is_clean(s, len, true))
-                return policy_error(reason, path,
+                return json_error(reason, path,
                                     "the description contains a control character other than "
                                     "newline or tab");
         free(p->description);
@@ -313,10 +198,10 @@ static int parse_description(json_object *v, const char *path, void *data, char 
         return p->description ? 0 : -ENOMEM;
 }
 
-static const PolicyField top_fields[] = {
+static const JsonField top_fields[] = {
         { "name", parse_name },       { "description", parse_description }, { "snp", policy_snp_parse },
         { "tdx", policy_tdx_parse }, { "gpu", policy_gpu_parse },
-        { "allow_development", policy_field_bool, offsetof(Policy, allow_development) },
+        { "allow_development", json_field_bool, offsetof(Policy, allow_development) },
 };
 
 Policy *policy_new(void) {
@@ -356,7 +241,7 @@ int policy_parse(const char *json, size_t size, Policy **ret, char **ret_reason)
         p = policy_new();
         if (!p)
                 return -ENOMEM;
-        r = policy_parse_object(root, "", top_fields, ELEMENTSOF(top_fields), p, &reason);
+        r = json_read_object(root, "", top_fields, ELEMENTSOF(top_fields), p, &reason);
         if (r < 0)
                 goto fail;
         *ret = TAKE_PTR(p);

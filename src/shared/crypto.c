@@ -254,29 +254,6 @@ int ecdsa_verify_digest(EVP_PKEY *key, const uint8_t *digest, size_t digest_size
         return ok == 1;
 }
 
-int asn1_time_set_unix(ASN1_TIME *t, int64_t when) {
-        if (when < 0 || (int64_t) (time_t) when != when)
-                return -ERANGE;
-        if (!ASN1_TIME_set(t, (time_t) when))
-                return openssl_fail(-ERANGE);
-        return 0;
-}
-
-int x509_add_conf_ext(X509 *x, X509 *issuer, int nid, const char *value) {
-        X509_EXTENSION *ext;
-        X509V3_CTX ctx;
-        int ok;
-
-        X509V3_set_ctx_nodb(&ctx);
-        X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
-        ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-        if (!ext)
-                return openssl_fail(-EIO);
-        ok = X509_add_ext(x, ext, -1);
-        X509_EXTENSION_free(ext);
-        return ok ? 0 : openssl_fail(-ENOMEM);
-}
-
 int ecdsa_sign_raw(EVP_PKEY *key, const EVP_MD *md, const uint8_t *msg, size_t n, uint8_t *ret, size_t half) {
         _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
         _cleanup_(ECDSA_SIG_freep) ECDSA_SIG *sig = NULL;

@@ -12,14 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cvm/cleanup.h"
 #include "cvm/json-strict.h"
 #include "cvm/util.h"
 
 /* Keys are shortened to this many bytes in messages. */
 #define JSON_KEY_SHOW_MAX 64u
-
-DEFINE_CLEANUP(json_tokener *, json_tokener_free)
-DEFINE_CLEANUP(json_object *, json_object_put)
 
 /* ---- messages and paths ---- */
 
@@ -76,7 +74,11 @@ char *json_path_index(const char *path, size_t i) {
 }
 
 const char *json_type_name(json_object *v) {
-        switch (json_object_get_type(v)) {
+        return json_type_article(json_object_get_type(v));
+}
+
+const char *json_type_article(json_type t) {
+        switch (t) {
         case json_type_null:
                 return "null";
         case json_type_boolean:
@@ -488,9 +490,8 @@ static int json_strict_check(const char *s, size_t n, unsigned max_depth, char *
         return 0;
 }
 
-
-int json_parse_strict(const char *json, size_t size, size_t max_size, unsigned max_depth, const char *what,
-                      json_object **ret, char **ret_reason) {
+int json_parse_strict_value(const char *json, size_t size, size_t max_size, unsigned max_depth, const char *what,
+                            json_object **ret, char **ret_reason) {
         _cleanup_(json_tokener_freep) json_tokener *tok = NULL;
         _cleanup_(json_object_putp) json_object *root = NULL;
         _cleanup_free_ char *reason = NULL, *text = NULL;
@@ -549,10 +550,6 @@ int json_parse_strict(const char *json, size_t size, size_t max_size, unsigned m
         r = json_strict_check(json, size, max_depth, &reason);
         if (r < 0)
                 goto fail;
-        if (!json_object_is_type(root, json_type_object)) {
-                r = json_error(&reason, NULL, "the %s must be a JSON object, got %s", what, json_type_name(root));
-                goto fail;
-        }
         *ret = TAKE_PTR(root);
         return 0;
 
@@ -562,4 +559,19 @@ fail:
         if (ret_reason)
                 *ret_reason = TAKE_PTR(reason);
         return r;
+}
+
+int json_parse_strict(const char *json, size_t size, size_t max_size, unsigned max_depth, const char *what,
+                      json_object **ret, char **ret_reason) {
+        _cleanup_(json_object_putp) json_object *root = NULL;
+        int r;
+
+        r = json_parse_strict_value(json, size, max_size, max_depth, what, &root, ret_reason);
+        if (r < 0)
+                return r;
+        if (!json_object_is_type(root, json_type_object))
+                return set_reason(ret_reason, -EINVAL, "the %s must be a JSON object, got %s", what,
+                                  json_type_name(root));
+        *ret = TAKE_PTR(root);
+        return 0;
 }

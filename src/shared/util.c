@@ -110,13 +110,17 @@ char *strdup_vprintf(const char *fmt, va_list ap) {
 }
 
 int set_reason(char **ret_reason, int r, const char *fmt, ...) {
+        char *msg;
         va_list ap;
 
-        if (ret_reason) {
-                va_start(ap, fmt);
-                *ret_reason = strdup_vprintf(fmt, ap);
-                va_end(ap);
-        }
+        if (!ret_reason)
+                return r;
+        /* Formatted before the old message is freed: the arguments may point into it. */
+        va_start(ap, fmt);
+        msg = strdup_vprintf(fmt, ap);
+        va_end(ap);
+        free(*ret_reason);
+        *ret_reason = msg;
         return r;
 }
 
@@ -128,6 +132,80 @@ char *strdup_printf(const char *fmt, ...) {
         s = strdup_vprintf(fmt, ap);
         va_end(ap);
         return s;
+}
+
+/* ---- strict base64 (RFC 4648 §4, padded, no whitespace) ---- */
+
+static int b64_value(char c) {
+        if (c >= 'A' && c <= 'Z')
+                return c - 'A';
+        if (c >= 'a' && c <= 'z')
+                return c - 'a' + 26;
+        if (c >= '0' && c <= '9')
+                return c - '0' + 52;
+        if (c == '+')
+                return 62;
+        if (c == '/')
+                return 63;
+        return -1;
+}
+
+int b64_decode(const char *s, size_t len, size_t max, uint8_t **ret, size_t *ret_size) {
+        _cleanup_free_ uint8_t *out = NULL;
+        size_t pad = 0, n = 0;
+
+        if (len == 0 || len % 4 != 0)
+                return -EINVAL;
+        if (s[len - 1] == '=')
+                pad = s[len - 2] == '=' ? 2 : 1;
+        if (len / 4 * 3 - pad > max)
+                return -EFBIG;
+        out = malloc(len / 4 * 3);
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = 0; i < len; i += 4) {
+                int v[4];
+                bool last = i + 4 == len;
+                for (size_t k = 0; k < 4; k++) {
+                        if (last && s[i + k] == '=' && k >= 4 - pad)
+                                v[k] = 0;
+                        else if ((v[k] = b64_value(s[i + k])) < 0)
+                                return -EINVAL;
+                }
+                uint32_t w = (uint32_t) v[0] << 18 | (uint32_t) v[1] << 12 | (uint32_t) v[2] << 6 | (uint32_t) v[3];
+                out[n++] = (uint8_t) (w >> 16);
+                if (!last || pad < 2)
+                        out[n++] = (uint8_t) (w >> 8);
+                if (!last || pad < 1)
+                        out[n++] = (uint8_t) w;
+                /* canonical: the bits under the padding are zero */
+                if (last && ((pad == 2 && (w & 0xffff)) || (pad == 1 && (w & 0xff))))
+                        return -EINVAL;
+        }
+        *ret = TAKE_PTR(out);
+        *ret_size = n;
+        return 0;
+}
+
+char *b64_encode(const uint8_t *p, size_t n) {
+        static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        char *out, *o;
+
+        if (n > (SIZE_MAX - 1) / 4 * 3 - 3)
+                return NULL;
+        out = o = malloc((n + 2) / 3 * 4 + 1);
+        if (!out)
+                return NULL;
+        for (size_t i = 0; i < n; i += 3) {
+                uint32_t w = (uint32_t) p[i] << 16 | (i + 1 < n ? (uint32_t) p[i + 1] << 8 : 0) |
+                             (i + 2 < n ? p[i + 2] : 0);
+                *o++ = tbl[w >> 18 & 63];
+                *o++ = tbl[w >> 12 & 63];
+                *o++ = i + 1 < n ? tbl[w >> 6 & 63] : '=';
+                *o++ = i + 2 < n ? tbl[w & 63] : '=';
+        }
+        *o = '\0';
+        return out;
 }
 
 int read_file_bounded(const char *path, size_t max, uint8_t **ret, size_t *ret_size) {

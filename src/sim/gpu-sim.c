@@ -2,21 +2,15 @@
 /* A software NVIDIA H100 in CC mode: NVIDIA's five-certificate device chain profile with the
  * Hopper FWID extension (shared/specs/nvidia-gpu.md §2.1, §2.3) and real-format attestation
  * reports (§1) signed with the leaf key. */
-#include <openssl/pem.h>
 #include <openssl/rand.h>
-#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "cvm/crypto.h"
 #include "cvm/gpu-sim.h"
 #include "cvm/util.h"
+#include "sim-internal.h"
 
-DEFINE_CLEANUP(ASN1_OCTET_STRING *, ASN1_OCTET_STRING_free)
-DEFINE_CLEANUP(X509_EXTENSION *, X509_EXTENSION_free)
-
-#define DAY_SEC          INT64_C(86400)
 #define NVIDIA_NOT_AFTER INT64_C(253402300799) /* 9999-12-31T23:59:59Z, as NVIDIA's device chains */
 #define DEFAULT_DRIVER   "550.90.07"
 
@@ -27,45 +21,6 @@ static const char *const chain_cns[NV_CHAIN_LENGTH] = {
 };
 
 /* ---- the Hopper FWID extension ---- */
-
-typedef struct Der {
-        uint8_t buf[512];
-        size_t n;
-        bool overflow;
-} Der;
-
-static void der_put(Der *d, const void *p, size_t n) {
-        if (d->overflow || n > sizeof(d->buf) - d->n) {
-                d->overflow = true;
-                return;
-        }
-        memcpy(d->buf + d->n, p, n);
-        d->n += n;
-}
-
-static void der_tlv(Der *d, uint8_t tag, const void *v, size_t n) {
-        uint8_t h[4] = {tag};
-        size_t hn = 2;
-
-        if (n > 0xffff) {
-                d->overflow = true;
-                return;
-        }
-        if (n < 0x80)
-                h[1] = (uint8_t) n;
-        else if (n <= 0xff) {
-                h[1] = 0x81;
-                h[2] = (uint8_t) n;
-                hn = 3;
-        } else {
-                h[1] = 0x82;
-                h[2] = (uint8_t) (n >> 8);
-                h[3] = (uint8_t) n;
-                hn = 4;
-        }
-        der_put(d, h, hn);
-        der_put(d, v, n);
-}
 
 /* SEQUENCE { INTEGER 1, SubjectPublicKeyInfo, SEQUENCE { OID sha384, OCTET STRING fwid } }: the
  * FWID is the last element and the extension value's last 48 bytes (§2.3). */
@@ -84,10 +39,10 @@ static int fwid_extension(EVP_PKEY *leaf_key, const uint8_t fwid[NV_FWID_SIZE], 
         OPENSSL_free(spki);
         der_tlv(&digest, 0x06, oid_sha384, sizeof(oid_sha384));
         der_tlv(&digest, 0x04, fwid, NV_FWID_SIZE);
-        der_tlv(&body, 0x30, digest.buf, digest.n);
+        der_wrap(&body, 0x30, &digest);
         *ret = (Der){};
-        der_tlv(ret, 0x30, body.buf, body.n);
-        if (digest.overflow || body.overflow || ret->overflow)
+        der_wrap(ret, 0x30, &body);
+        if (ret->overflow)
                 return -ENOBUFS;
         return 0;
 }
@@ -96,46 +51,29 @@ static int fwid_extension(EVP_PKEY *leaf_key, const uint8_t fwid[NV_FWID_SIZE], 
 
 /* One certificate of the chain: index 0 the leaf, NV_CHAIN_LENGTH-1 the self-signed root. */
 static int make_cert(GpuSim *s, size_t i, int64_t nb, int64_t na, X509 **ret) {
-        _cleanup_(X509_freep) X509 *x = X509_new();
-        _cleanup_(BN_freep) BIGNUM *bn = BN_new();
+        _cleanup_(X509_freep) X509 *x = NULL;
         X509 *issuer = i + 1 < NV_CHAIN_LENGTH ? s->certs[i + 1] : NULL;
         EVP_PKEY *key = i == 0 ? s->leaf_key : s->ca_keys[NV_CHAIN_LENGTH - 1 - i];
         EVP_PKEY *issuer_key = i + 1 < NV_CHAIN_LENGTH ? s->ca_keys[NV_CHAIN_LENGTH - 2 - i] : key;
-        X509_NAME *name;
+        const SimRdn subject[] = { { "CN", chain_cns[i] }, { "O", GPU_SIM_ORGANIZATION } };
         int r;
 
-        if (!x || !bn)
-                return openssl_fail(-ENOMEM);
-        name = X509_get_subject_name(x);
-        if (!X509_set_version(x, X509_VERSION_3) || !BN_rand(bn, 127, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY) ||
-            !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) ||
-            !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *) chain_cns[i], -1, -1, 0) ||
-            !X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *) GPU_SIM_ORGANIZATION, -1, -1,
-                                        0) ||
-            !X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name) || !X509_set_pubkey(x, key))
-                return openssl_fail(-EIO);
-        if ((r = asn1_time_set_unix(X509_getm_notBefore(x), nb)) < 0 || (r = asn1_time_set_unix(X509_getm_notAfter(x), na)) < 0)
+        r = sim_cert_begin(&(SimCertSpec) { .subject = subject, .n_subject = ELEMENTSOF(subject), .issuer = issuer,
+                                            .key = key, .not_before = nb, .not_after = na, .serial_bits = 127 },
+                           &x);
+        if (r < 0)
                 return r;
         if ((r = x509_add_conf_ext(x, issuer, NID_subject_key_identifier, "hash")) < 0 ||
             (issuer && (r = x509_add_conf_ext(x, issuer, NID_authority_key_identifier, "keyid:always")) < 0))
                 return r;
         if (i == 0) {
-                _cleanup_(ASN1_OBJECT_freep) ASN1_OBJECT *obj = OBJ_txt2obj("2.23.133.5.4.1", 1);
-                _cleanup_(ASN1_OCTET_STRING_freep) ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
-                _cleanup_(X509_EXTENSION_freep) X509_EXTENSION *ext = NULL;
                 Der der;
 
                 if ((r = x509_add_conf_ext(x, issuer, NID_key_usage, "critical,digitalSignature")) < 0 ||
-                    (r = x509_add_conf_ext(x, issuer, NID_basic_constraints, "critical,CA:FALSE")) < 0)
+                    (r = x509_add_conf_ext(x, issuer, NID_basic_constraints, "critical,CA:FALSE")) < 0 ||
+                    (r = fwid_extension(key, s->fwid, &der)) < 0 ||
+                    (r = sim_cert_add_der_ext(x, "2.23.133.5.4.1", &der)) < 0)
                         return r;
-                if (!obj || !os)
-                        return openssl_fail(-ENOMEM);
-                r = fwid_extension(key, s->fwid, &der);
-                if (r < 0)
-                        return r;
-                if (!ASN1_OCTET_STRING_set(os, der.buf, (int) der.n) ||
-                    !(ext = X509_EXTENSION_create_by_OBJ(NULL, obj, 0, os)) || !X509_add_ext(x, ext, -1))
-                        return openssl_fail(-ENOMEM);
         } else if ((r = x509_add_conf_ext(x, issuer, NID_key_usage, "critical,keyCertSign,cRLSign")) < 0 ||
                    (r = x509_add_conf_ext(x, issuer, NID_basic_constraints, "critical,CA:TRUE")) < 0)
                 return r;
@@ -236,27 +174,7 @@ int gpu_sim_root_pin(const GpuSim *s, NvPin *ret) {
 }
 
 int gpu_sim_chain_pem(const GpuSim *s, uint8_t **ret, size_t *ret_size) {
-        _cleanup_(BIO_freep) BIO *bio = BIO_new(BIO_s_mem());
-        char *data = NULL;
-        uint8_t *out;
-        long n;
-
-        if (!bio)
-                return openssl_fail(-ENOMEM);
-        for (size_t i = 0; i < NV_CHAIN_LENGTH; i++)
-                if (PEM_write_bio_X509(bio, s->certs[i]) != 1)
-                        return openssl_fail(-ENOMEM);
-        n = BIO_get_mem_data(bio, &data);
-        if (n <= 0)
-                return openssl_fail(-EIO);
-        out = malloc((size_t) n + 1);
-        if (!out)
-                return -ENOMEM;
-        memcpy(out, data, (size_t) n);
-        out[n] = 0;
-        *ret = out;
-        *ret_size = (size_t) n;
-        return 0;
+        return sim_pem_chain(s->certs, NV_CHAIN_LENGTH, ret, ret_size);
 }
 
 /* ---- reports ---- */
@@ -400,34 +318,12 @@ int gpu_sim_golden_json(const GpuSim *s, char **ret) {
 
 /* ---- files ---- */
 
-static int write_key(const char *path, EVP_PKEY *key) {
-        _cleanup_(BIO_freep) BIO *bio = BIO_new(BIO_s_mem());
-        char *data = NULL;
-        long n;
-        int r;
-
-        if (!bio)
-                return openssl_fail(-ENOMEM);
-        if (!PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL))
-                return openssl_fail(-EIO);
-        n = BIO_get_mem_data(bio, &data);
-        if (n <= 0)
-                return openssl_fail(-EIO);
-        r = write_file_atomic(path, data, (size_t) n, 0600);
-        OPENSSL_cleanse(data, (size_t) n);
-        return r;
-}
-
 int gpu_sim_write(const GpuSim *s, const char *dir) {
-        _cleanup_free_ char *chain_path = strdup_printf("%s/chain.pem", dir),
-                            *key_path = strdup_printf("%s/leaf-key.pem", dir),
-                            *golden_path = strdup_printf("%s/golden.json", dir), *golden = NULL;
+        _cleanup_free_ char *golden = NULL;
         _cleanup_free_ uint8_t *pem = NULL;
         size_t size;
         int r;
 
-        if (!chain_path || !key_path || !golden_path)
-                return -ENOMEM;
         if (!s->leaf_key)
                 return -ENOKEY;
         r = mkdir_p(dir, 0700);
@@ -435,63 +331,23 @@ int gpu_sim_write(const GpuSim *s, const char *dir) {
                 return r;
         if ((r = gpu_sim_chain_pem(s, &pem, &size)) < 0 || (r = gpu_sim_golden_json(s, &golden)) < 0)
                 return r;
-        if ((r = write_file_atomic(chain_path, pem, size, 0644)) < 0 || (r = write_key(key_path, s->leaf_key)) < 0 ||
-            (r = write_file_atomic(golden_path, golden, strlen(golden), 0644)) < 0)
+        if ((r = sim_write_file(dir, "chain.pem", pem, size, 0644)) < 0 ||
+            (r = sim_write_object(dir, "leaf-key.pem", SIM_PEM_KEY, NULL, s->leaf_key)) < 0 ||
+            (r = sim_write_file(dir, "golden.json", golden, strlen(golden), 0644)) < 0)
                 return r;
-        return 0;
-}
-
-static bool is_simulated(X509 *x) {
-        X509_NAME *n = X509_get_subject_name(x);
-        int i = X509_NAME_get_index_by_NID(n, NID_organizationName, -1);
-        const ASN1_STRING *v;
-
-        if (i < 0 || X509_NAME_get_index_by_NID(n, NID_organizationName, i) >= 0)
-                return false;
-        v = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, i));
-        return (size_t) ASN1_STRING_length(v) == strlen(GPU_SIM_ORGANIZATION) &&
-               memcmp(ASN1_STRING_get0_data(v), GPU_SIM_ORGANIZATION, strlen(GPU_SIM_ORGANIZATION)) == 0;
-}
-
-static int read_key(const char *path, EVP_PKEY **ret) {
-        _cleanup_free_ uint8_t *data = NULL;
-        _cleanup_(BIO_freep) BIO *bio = NULL;
-        EVP_PKEY *k;
-        size_t size;
-        int r;
-
-        r = read_file_bounded(path, 64 * 1024, &data, &size);
-        if (r < 0)
-                return r;
-        bio = BIO_new_mem_buf(data, (int) size);
-        if (!bio) {
-                OPENSSL_cleanse(data, size);
-                return openssl_fail(-ENOMEM);
-        }
-        k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-        OPENSSL_cleanse(data, size);
-        if (!k)
-                return openssl_fail(-EBADMSG);
-        if (!pkey_is_ec_curve(k, NID_secp384r1)) {
-                EVP_PKEY_free(k);
-                return -EBADMSG;
-        }
-        *ret = k;
         return 0;
 }
 
 int gpu_sim_load(const char *dir, GpuSim **ret) {
         _cleanup_(gpu_sim_freep) GpuSim *s = calloc(1, sizeof(GpuSim));
-        _cleanup_free_ char *chain_path = strdup_printf("%s/chain.pem", dir),
-                            *key_path = strdup_printf("%s/leaf-key.pem", dir);
         _cleanup_(nv_chain_freep) NvChain *chain = NULL;
         _cleanup_free_ uint8_t *pem = NULL;
         size_t size;
         int r;
 
-        if (!s || !chain_path || !key_path)
+        if (!s)
                 return -ENOMEM;
-        r = read_file_bounded(chain_path, 256 * 1024, &pem, &size);
+        r = sim_read_file(dir, "chain.pem", &pem, &size);
         if (r < 0)
                 return r;
         r = nv_chain_new(pem, size, &chain);
@@ -503,13 +359,13 @@ int gpu_sim_load(const char *dir, GpuSim **ret) {
                 X509 *c = sk_X509_value(chain->certs, (int) i),
                      *issuer = sk_X509_value(chain->certs, (int) (i + 1 < NV_CHAIN_LENGTH ? i + 1 : i));
 
-                if (!is_simulated(c) || x509_signed_by(c, X509_get0_pubkey(issuer)) != 1)
+                if (!sim_cert_has_org(c, GPU_SIM_ORGANIZATION) || x509_signed_by(c, X509_get0_pubkey(issuer)) != 1)
                         return openssl_fail(-EBADMSG);
                 if (!X509_up_ref(c))
                         return openssl_fail(-ENOMEM);
                 s->certs[i] = c;
         }
-        r = read_key(key_path, &s->leaf_key);
+        r = sim_read_key(dir, "leaf-key.pem", NID_secp384r1, &s->leaf_key);
         if (r < 0)
                 return r;
         if (EVP_PKEY_eq(s->leaf_key, X509_get0_pubkey(s->certs[0])) != 1)

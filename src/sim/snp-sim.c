@@ -2,55 +2,35 @@
 /* A software SEV-SNP platform: a simulated AMD certificate chain with AMD's certificate profile
  * (spec §8-§9) and ATTESTATION_REPORTs (spec §1-§4) signed by its VCEK or VLEK. */
 #include <openssl/ec.h>
-#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
-#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "cvm/crypto.h"
 #include "cvm/snp-sim.h"
 #include "cvm/snp.h"
 #include "cvm/util.h"
+#include "sim-internal.h"
 
-DEFINE_CLEANUP(ASN1_OCTET_STRING *, ASN1_OCTET_STRING_free)
-DEFINE_CLEANUP(ASN1_INTEGER *, ASN1_INTEGER_free)
-DEFINE_CLEANUP(ASN1_TIME *, ASN1_TIME_free)
-DEFINE_CLEANUP(X509_EXTENSION *, X509_EXTENSION_free)
-DEFINE_CLEANUP(X509_REVOKED *, X509_REVOKED_free)
-
-#define DAY_SEC INT64_C(86400)
-#define YEAR_SEC (365 * DAY_SEC)
 #define AMD_OID "1.3.6.1.4.1.3704.1"
 
 /* ---- ATTESTATION_REPORT encoding ------------------------------------------------------------ */
 
-static void put_le32(uint8_t *p, uint32_t v) {
-        for (size_t i = 0; i < 4; i++)
-                p[i] = (uint8_t) (v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v) {
-        for (size_t i = 0; i < 8; i++)
-                p[i] = (uint8_t) (v >> (8 * i));
-}
-
 int snp_report_encode(const SnpReport *r, uint8_t out[SNP_REPORT_SIZE]) {
         memset(out, 0, SNP_REPORT_SIZE);
 
-        put_le32(out + 0x000, r->version);
-        put_le32(out + 0x004, r->guest_svn);
-        put_le64(out + 0x008, r->policy);
+        sim_put_le32(out + 0x000, r->version);
+        sim_put_le32(out + 0x004, r->guest_svn);
+        sim_put_le64(out + 0x008, r->policy);
         memcpy(out + 0x010, r->family_id, 16);
         memcpy(out + 0x020, r->image_id, 16);
-        put_le32(out + 0x030, r->vmpl);
-        put_le32(out + 0x034, r->signature_algo);
+        sim_put_le32(out + 0x030, r->vmpl);
+        sim_put_le32(out + 0x034, r->signature_algo);
         memcpy(out + 0x038, r->current_tcb.raw, 8);
-        put_le64(out + 0x040, r->platform_info);
-        put_le32(out + 0x048, r->key_info);
+        sim_put_le64(out + 0x040, r->platform_info);
+        sim_put_le32(out + 0x048, r->key_info);
         /* 0x04C reserved */
         memcpy(out + 0x050, r->report_data, 64);
         memcpy(out + 0x090, r->measurement, 48);
@@ -78,8 +58,8 @@ int snp_report_encode(const SnpReport *r, uint8_t out[SNP_REPORT_SIZE]) {
         /* 0x1EF reserved */
         memcpy(out + 0x1F0, r->launch_tcb.raw, 8);
         if (r->version >= 5) {
-                put_le64(out + 0x1F8, r->launch_mit_vector);
-                put_le64(out + 0x200, r->current_mit_vector);
+                sim_put_le64(out + 0x1F8, r->launch_mit_vector);
+                sim_put_le64(out + 0x200, r->current_mit_vector);
         }
         /* up to 0x29F reserved */
         memcpy(out + 0x2A0, r->signature_r, 72);
@@ -116,86 +96,39 @@ static const char *sim_product(const SnpSim *s) {
         return snp_product_to_string(s->product);
 }
 
-static int name_set(X509_NAME *name, const char *cn) {
-        /* AMD's order (spec §8), with "Simulated" in O so that a sim chain is unmistakable. */
-        static const struct {
-                const char *field, *value;
-        } rdns[] = {
-                { "OU", "Engineering" }, { "C", "US" }, { "L", "Santa Clara" },
-                { "ST", "CA" },          { "O", SNP_SIM_ORGANIZATION },
-        };
-
-        for (size_t i = 0; i < ELEMENTSOF(rdns); i++)
-                if (!X509_NAME_add_entry_by_txt(name, rdns[i].field, MBSTRING_UTF8,
-                                                (const unsigned char *) rdns[i].value, -1, -1, 0))
-                        return openssl_fail(-ENOMEM);
-        if (!X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *) cn, -1, -1, 0))
-                return openssl_fail(-ENOMEM);
-        return 0;
-}
-
-/* A version 3 certificate with everything but extensions and signature. issuer NULL means
+/* A version 3 certificate with everything but extensions and signature, in AMD's name order
+ * (spec §8) with "Simulated" in O so that a sim chain is unmistakable. issuer NULL means
  * self-issued. */
 static int cert_begin(uint64_t serial, const char *cn, X509 *issuer, EVP_PKEY *key, int64_t not_before,
                       int64_t not_after, X509 **ret) {
-        _cleanup_(X509_freep) X509 *x = X509_new();
-        int r;
+        const SimRdn subject[] = {
+                { "OU", "Engineering" }, { "C", "US" },          { "L", "Santa Clara" },
+                { "ST", "CA" },          { "O", SNP_SIM_ORGANIZATION }, { "CN", cn },
+        };
 
-        if (!x)
-                return openssl_fail(-ENOMEM);
-        if (!X509_set_version(x, X509_VERSION_3) ||
-            !ASN1_INTEGER_set_uint64(X509_get_serialNumber(x), serial))
-                return openssl_fail(-ENOMEM);
-        r = name_set(X509_get_subject_name(x), cn);
-        if (r < 0)
-                return r;
-        if (!X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : X509_get_subject_name(x)))
-                return openssl_fail(-ENOMEM);
-        r = asn1_time_set_unix(X509_getm_notBefore(x), not_before);
-        if (r < 0)
-                return r;
-        r = asn1_time_set_unix(X509_getm_notAfter(x), not_after);
-        if (r < 0)
-                return r;
-        if (!X509_set_pubkey(x, key))
-                return openssl_fail(-EIO);
-        *ret = TAKE_PTR(x);
-        return 0;
+        return sim_cert_begin(&(SimCertSpec) { .subject = subject, .n_subject = ELEMENTSOF(subject),
+                                               .issuer = issuer, .key = key, .not_before = not_before,
+                                               .not_after = not_after, .serial = serial },
+                              ret);
 }
 
-/* A non-critical extension whose extnValue holds exactly `value` (spec §9: DER values, except
- * hwID which is the bare bytes). */
-static int cert_add_raw_ext(X509 *x, const char *oid, const uint8_t *value, size_t n) {
-        _cleanup_(ASN1_OBJECT_freep) ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
-        _cleanup_(ASN1_OCTET_STRING_freep) ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
-        _cleanup_(X509_EXTENSION_freep) X509_EXTENSION *ext = NULL;
-
-        if (!obj || !os || n > INT_MAX || !ASN1_OCTET_STRING_set(os, value, (int) n))
-                return openssl_fail(-ENOMEM);
-        ext = X509_EXTENSION_create_by_OBJ(NULL, obj, 0, os);
-        if (!ext || !X509_add_ext(x, ext, -1))
-                return openssl_fail(-ENOMEM);
-        return 0;
-}
-
+/* Extension values are DER (spec §9), except hwID which is the bare bytes. */
 static int cert_add_int_ext(X509 *x, const char *oid, uint8_t v) {
         /* DER INTEGER, minimal: 02 01 xx below 0x80, 02 02 00 xx from 0x80 (spec §9). */
-        const uint8_t der_small[] = { 0x02, 0x01, v }, der_big[] = { 0x02, 0x02, 0x00, v };
+        Der d = {};
 
-        return v < 0x80 ? cert_add_raw_ext(x, oid, der_small, sizeof(der_small))
-                        : cert_add_raw_ext(x, oid, der_big, sizeof(der_big));
+        der_uint(&d, 0x02, v);
+        return sim_cert_add_der_ext(x, oid, &d);
 }
 
 static int cert_add_ia5_ext(X509 *x, const char *oid, const char *s) {
-        uint8_t der[2 + 127];
+        Der d = {};
         size_t n = strlen(s);
 
         if (n > 127)
-                return -EINVAL;
-        der[0] = 0x16; /* IA5String, short-form length */
-        der[1] = (uint8_t) n;
-        memcpy(der + 2, s, n);
-        return cert_add_raw_ext(x, oid, der, 2 + n);
+                return -EINVAL; /* short-form length only */
+        der_tlv(&d, 0x16, s, n); /* IA5String */
+        return sim_cert_add_der_ext(x, oid, &d);
 }
 
 static int md_ctx_new_pss(EVP_PKEY *key, EVP_MD_CTX **ret) {
@@ -339,7 +272,7 @@ static int make_leaf(SnpSim *s, const char *csp_id, int64_t nb, int64_t na) {
                 r = cert_add_ia5_ext(x, AMD_OID ".5", csp_id);
         else
                 /* hwID: bare bytes, no OCTET STRING header; Turin names the chip by 8 bytes. */
-                r = cert_add_raw_ext(x, AMD_OID ".4", s->chip_id, turin ? 8 : 64);
+                r = sim_cert_add_raw_ext(x, AMD_OID ".4", s->chip_id, turin ? 8 : 64);
         if (r < 0)
                 return r;
 
@@ -433,13 +366,10 @@ int snp_sim_new(const SnpSimParams *p, SnpSim **ret) {
 
 static void fill_digest(const char *label, const SnpSim *s, uint8_t *out, size_t n) {
         /* Deterministic, plausible-looking bytes: SHA-512("cvmd-sim <label> <product>"). */
-        uint8_t d[64] = {};
         char in[96];
 
         snprintf(in, sizeof(in), "cvmd-sim %s %s", label, sim_product(s));
-        if (!EVP_Digest(in, strlen(in), d, NULL, EVP_sha512(), NULL))
-                openssl_clear_errors(); /* zeros are plausible too */
-        memcpy(out, d, n < sizeof(d) ? n : sizeof(d));
+        sim_fill_digest(EVP_sha512(), in, out, n);
 }
 
 int snp_sim_report_template(const SnpSim *s, uint32_t version, SnpReport *ret) {
@@ -547,48 +477,17 @@ int snp_sim_sign_report(const SnpSim *s, SnpReport *r) {
 
 int snp_sim_make_crl(const SnpSim *s, X509 *const *revoked, size_t n_revoked, int64_t this_update,
                      int64_t next_update, X509_CRL **ret) {
-        _cleanup_(X509_CRL_freep) X509_CRL *crl = X509_CRL_new();
-        _cleanup_(ASN1_TIME_freep) ASN1_TIME *tu = ASN1_TIME_new(), *nu = ASN1_TIME_new();
-        _cleanup_(ASN1_INTEGER_freep) ASN1_INTEGER *number = ASN1_INTEGER_new();
-        _cleanup_(X509_EXTENSION_freep) X509_EXTENSION *aki = NULL;
+        _cleanup_(X509_CRL_freep) X509_CRL *crl = NULL;
         _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *md = NULL;
-        X509V3_CTX ctx;
         int r;
 
-        if (!crl || !tu || !nu || !number)
-                return openssl_fail(-ENOMEM);
         if (!s->ark_key)
                 return -ENOKEY; /* loaded from files: the CA keys are never written */
         if (next_update <= this_update)
                 return -EINVAL;
-        if ((r = asn1_time_set_unix(tu, this_update)) < 0 || (r = asn1_time_set_unix(nu, next_update)) < 0)
+        r = sim_crl_begin(s->ark, revoked, n_revoked, this_update, next_update, &crl);
+        if (r < 0)
                 return r;
-        if (!X509_CRL_set_version(crl, X509_CRL_VERSION_2) ||
-            !X509_CRL_set_issuer_name(crl, X509_get_subject_name(s->ark)) ||
-            !X509_CRL_set1_lastUpdate(crl, tu) || !X509_CRL_set1_nextUpdate(crl, nu))
-                return openssl_fail(-ENOMEM);
-
-        for (size_t i = 0; i < n_revoked; i++) {
-                _cleanup_(X509_REVOKED_freep) X509_REVOKED *rv = X509_REVOKED_new();
-
-                if (!rv || !X509_REVOKED_set_serialNumber(rv, X509_get_serialNumber(revoked[i])) ||
-                    !X509_REVOKED_set_revocationDate(rv, tu))
-                        return openssl_fail(-ENOMEM);
-                if (!X509_CRL_add0_revoked(crl, rv))
-                        return openssl_fail(-ENOMEM);
-                rv = NULL; /* owned by crl */
-        }
-
-        X509V3_set_ctx_nodb(&ctx);
-        X509V3_set_ctx(&ctx, s->ark, NULL, NULL, crl, 0);
-        aki = X509V3_EXT_conf_nid(NULL, &ctx, NID_authority_key_identifier, "keyid:always");
-        if (!aki || !X509_CRL_add_ext(crl, aki, -1))
-                return openssl_fail(-EIO);
-        if (!ASN1_INTEGER_set(number, 1) || !X509_CRL_add1_ext_i2d(crl, NID_crl_number, number, 0, 0))
-                return openssl_fail(-ENOMEM);
-        if (!X509_CRL_sort(crl))
-                return openssl_fail(-ENOMEM);
-
         r = md_ctx_new_pss(s->ark_key, &md);
         if (r < 0)
                 return r;
@@ -610,98 +509,41 @@ int snp_sim_anchor(const SnpSim *s, SnpAnchor *ret) {
         return 0;
 }
 
-typedef enum PemKind {
-        PEM_CERT,
-        DER_CERT,
-        PEM_KEY,
-} PemKind;
-
-static int write_object(const char *dir, const char *name, PemKind kind, X509 *cert, EVP_PKEY *key) {
-        _cleanup_(BIO_freep) BIO *bio = BIO_new(BIO_s_mem());
-        _cleanup_free_ char *path = NULL;
-        char *data = NULL;
-        long n;
-        int ok;
-
-        if (!bio)
-                return openssl_fail(-ENOMEM);
-        switch (kind) {
-        case PEM_CERT:
-                ok = PEM_write_bio_X509(bio, cert);
-                break;
-        case DER_CERT:
-                ok = i2d_X509_bio(bio, cert);
-                break;
-        case PEM_KEY:
-                ok = PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL);
-                break;
-        default:
-                return -EINVAL;
-        }
-        if (!ok)
-                return openssl_fail(-EIO);
-        n = BIO_get_mem_data(bio, &data);
-        if (n <= 0)
-                return openssl_fail(-EIO);
-        path = strdup_printf("%s/%s", dir, name);
-        if (!path)
-                return -ENOMEM;
-        return write_file_atomic(path, data, (size_t) n, kind == PEM_KEY ? 0600 : 0644);
-}
-
 int snp_sim_write_pem(const SnpSim *s, const char *dir) {
         int r;
 
         r = mkdir_p(dir, 0700);
         if (r < 0)
                 return r;
-        if ((r = write_object(dir, "ark.pem", PEM_CERT, s->ark, NULL)) < 0 ||
-            (r = write_object(dir, s->vlek ? "asvk.pem" : "ask.pem", PEM_CERT, s->ask, NULL)) < 0 ||
-            (r = write_object(dir, s->vlek ? "vlek.der" : "vcek.der", DER_CERT, s->leaf, NULL)) < 0 ||
-            (r = write_object(dir, s->vlek ? "vlek-key.pem" : "vcek-key.pem", PEM_KEY, NULL, s->leaf_key)) < 0)
+        if ((r = sim_write_object(dir, "ark.pem", SIM_PEM_CERT, s->ark, NULL)) < 0 ||
+            (r = sim_write_object(dir, s->vlek ? "asvk.pem" : "ask.pem", SIM_PEM_CERT, s->ask, NULL)) < 0 ||
+            (r = sim_write_object(dir, s->vlek ? "vlek.der" : "vcek.der", SIM_DER_CERT, s->leaf, NULL)) < 0 ||
+            (r = sim_write_object(dir, s->vlek ? "vlek-key.pem" : "vcek-key.pem", SIM_PEM_KEY, NULL, s->leaf_key)) < 0)
                 return r;
         return 0;
 }
 
-static int read_cert(const char *dir, const char *name, X509 **ret) {
-        _cleanup_free_ char *path = strdup_printf("%s/%s", dir, name);
-        _cleanup_free_ uint8_t *data = NULL;
-        size_t size;
-        int r;
-
-        if (!path)
-                return -ENOMEM;
-        r = read_file_bounded(path, CVM_INPUT_MAX, &data, &size);
-        if (r < 0)
-                return r;
-        return x509_parse_one(data, size, ret);
-}
-
 int snp_sim_load(const char *dir, SnpSim **ret) {
         _cleanup_(snp_sim_freep) SnpSim *s = NULL;
-        _cleanup_free_ char *key_path = NULL;
-        _cleanup_free_ uint8_t *key_data = NULL;
-        _cleanup_(BIO_freep) BIO *bio = NULL;
         SnpProduct ask_product = _SNP_PRODUCT_INVALID;
         SnpLeafInfo li;
-        size_t key_size;
         bool turin;
         int r;
 
         s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
-        r = read_cert(dir, "vlek.der", &s->leaf);
+        r = sim_read_cert(dir, "vlek.der", &s->leaf);
         if (r == -ENOENT)
-                r = read_cert(dir, "vcek.der", &s->leaf);
+                r = sim_read_cert(dir, "vcek.der", &s->leaf);
         else
                 s->vlek = true;
         if (r < 0)
                 return r;
-        r = read_cert(dir, "ark.pem", &s->ark);
+        r = sim_read_cert(dir, "ark.pem", &s->ark);
         if (r < 0)
                 return r;
-        r = read_cert(dir, s->vlek ? "asvk.pem" : "ask.pem", &s->ask);
+        r = sim_read_cert(dir, s->vlek ? "asvk.pem" : "ask.pem", &s->ask);
         if (r < 0)
                 return r;
 
@@ -725,20 +567,10 @@ int snp_sim_load(const char *dir, SnpSim **ret) {
         memcpy(s->chip_id, li.hwid, li.hwid_size);
         snprintf(s->anchor_label, sizeof(s->anchor_label), "simulated ARK-%s", sim_product(s));
 
-        key_path = strdup_printf("%s/%s", dir, s->vlek ? "vlek-key.pem" : "vcek-key.pem");
-        if (!key_path)
-                return -ENOMEM;
-        r = read_file_bounded(key_path, CVM_INPUT_MAX, &key_data, &key_size);
+        r = sim_read_key(dir, s->vlek ? "vlek-key.pem" : "vcek-key.pem", NID_secp384r1, &s->leaf_key);
         if (r < 0)
                 return r;
-        bio = BIO_new_mem_buf(key_data, (int) key_size);
-        if (!bio)
-                return openssl_fail(-ENOMEM);
-        s->leaf_key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-        OPENSSL_cleanse(key_data, key_size);
-        if (!s->leaf_key)
-                return openssl_fail(-EBADMSG);
-        if (!pkey_is_ec_curve(s->leaf_key, NID_secp384r1) || EVP_PKEY_eq(s->leaf_key, X509_get0_pubkey(s->leaf)) != 1)
+        if (EVP_PKEY_eq(s->leaf_key, X509_get0_pubkey(s->leaf)) != 1)
                 return openssl_fail(-EBADMSG);
 
         *ret = TAKE_PTR(s);

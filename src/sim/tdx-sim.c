@@ -3,27 +3,16 @@
  * and SGX extension (shared/specs/tdx.md §4, §5), matching collateral (§6) and quote v4/v5
  * (§1, §2) signed the way a real quoting enclave signs them (§1.5). */
 #include <openssl/ec.h>
-#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
-#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
-#include "cvm/crypto.h"
 #include "cvm/tdx-sim.h"
 #include "cvm/util.h"
+#include "sim-internal.h"
 
-DEFINE_CLEANUP(ASN1_OCTET_STRING *, ASN1_OCTET_STRING_free)
-DEFINE_CLEANUP(ASN1_INTEGER *, ASN1_INTEGER_free)
-DEFINE_CLEANUP(ASN1_TIME *, ASN1_TIME_free)
-DEFINE_CLEANUP(X509_EXTENSION *, X509_EXTENSION_free)
-DEFINE_CLEANUP(X509_REVOKED *, X509_REVOKED_free)
-
-#define DAY_SEC INT64_C(86400)
-#define YEAR_SEC (365 * DAY_SEC)
 #define TCB_EVALUATION_DATA_NUMBER 17u
 #define QE_AUTH_SIZE 32u
 
@@ -33,84 +22,15 @@ static const uint8_t intel_qe_vendor_id[16] = { 0x93, 0x9a, 0x72, 0x33, 0xf7, 0x
 /* DER of OID 1.2.840.113741.1.13.1 without tag and length. */
 static const uint8_t sgx_oid[9] = { 0x2a, 0x86, 0x48, 0x86, 0xf8, 0x4d, 0x01, 0x0d, 0x01 };
 
-static void put_le16(uint8_t *p, uint16_t v) {
-        p[0] = (uint8_t) v;
-        p[1] = (uint8_t) (v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v) {
-        for (size_t i = 0; i < 4; i++)
-                p[i] = (uint8_t) (v >> (8 * i));
-}
-
 /* Deterministic, plausible-looking bytes: SHA-384("cvmd-sim <label>"), truncated. */
 static void fill_digest(const char *label, uint8_t *out, size_t n) {
-        uint8_t d[48] = {};
         char in[64];
 
         snprintf(in, sizeof(in), "cvmd-sim %s", label);
-        if (!EVP_Digest(in, strlen(in), d, NULL, EVP_sha384(), NULL))
-                openssl_clear_errors(); /* zeros are plausible too */
-        memcpy(out, d, n < sizeof(d) ? n : sizeof(d));
+        sim_fill_digest(EVP_sha384(), in, out, n);
 }
 
-/* ---- a tiny DER writer for the SGX extension ---- */
-
-typedef struct Der {
-        uint8_t buf[1024];
-        size_t n;
-        bool overflow;
-} Der;
-
-static void der_put(Der *d, const void *p, size_t n) {
-        if (d->overflow || n > sizeof(d->buf) - d->n) {
-                d->overflow = true;
-                return;
-        }
-        memcpy(d->buf + d->n, p, n);
-        d->n += n;
-}
-
-/* tag, minimal definite length, value */
-static void der_tlv(Der *d, uint8_t tag, const void *v, size_t n) {
-        uint8_t h[4] = { tag };
-        size_t hn;
-
-        if (n < 0x80) {
-                h[1] = (uint8_t) n;
-                hn = 2;
-        } else if (n <= 0xff) {
-                h[1] = 0x81;
-                h[2] = (uint8_t) n;
-                hn = 3;
-        } else {
-                h[1] = 0x82;
-                h[2] = (uint8_t) (n >> 8);
-                h[3] = (uint8_t) n;
-                hn = 4;
-        }
-        if (n > 0xffff) {
-                d->overflow = true;
-                return;
-        }
-        der_put(d, h, hn);
-        der_put(d, v, n);
-}
-
-/* A non-negative INTEGER or ENUMERATED, minimal. */
-static void der_uint(Der *d, uint8_t tag, uint32_t v) {
-        uint8_t b[5];
-        size_t n = 0;
-        int shift = 24;
-
-        while (shift > 0 && ((v >> shift) & 0xff) == 0)
-                shift -= 8;
-        if ((v >> shift) & 0x80)
-                b[n++] = 0;
-        for (; shift >= 0; shift -= 8)
-                b[n++] = (uint8_t) (v >> shift);
-        der_tlv(d, tag, b, n);
-}
+/* ---- the SGX extension ---- */
 
 /* SEQUENCE { OID 1.2.840.113741.1.13.1.<arcs>, <value TLV> } */
 static void der_sgx_entry(Der *d, const uint8_t *arcs, size_t n_arcs, const Der *value) {
@@ -118,11 +38,9 @@ static void der_sgx_entry(Der *d, const uint8_t *arcs, size_t n_arcs, const Der 
 
         der_put(&oid, sgx_oid, sizeof(sgx_oid));
         der_put(&oid, arcs, n_arcs);
-        der_tlv(&e, 0x06, oid.buf, oid.n);
-        der_put(&e, value->buf, value->n);
-        if (oid.overflow || e.overflow || value->overflow)
-                d->overflow = true;
-        der_tlv(d, 0x30, e.buf, e.n);
+        der_wrap(&e, 0x06, &oid);
+        der_append(&e, value);
+        der_wrap(d, 0x30, &e);
 }
 
 static void der_sgx_octets(Der *d, const uint8_t *arcs, size_t n_arcs, const uint8_t *v, size_t n) {
@@ -156,16 +74,12 @@ static int sgx_extension(const TdxPckInfo *pi, const uint8_t instance_id[16], De
                 der_sgx_uint(&tcb, (const uint8_t[]) { 0x02, i }, 2, 0x02, pi->sgx_tcb_comp_svn[i - 1]);
         der_sgx_uint(&tcb, (const uint8_t[]) { 0x02, 17 }, 2, 0x02, pi->pcesvn);
         der_sgx_octets(&tcb, (const uint8_t[]) { 0x02, 18 }, 2, pi->cpu_svn, 16);
-        der_tlv(&tcb_seq, 0x30, tcb.buf, tcb.n);
-        if (tcb.overflow)
-                tcb_seq.overflow = true;
+        der_wrap(&tcb_seq, 0x30, &tcb);
 
         der_sgx_bool(&cfg, (const uint8_t[]) { 0x07, 1 }, 2, false); /* dynamicPlatform */
         der_sgx_bool(&cfg, (const uint8_t[]) { 0x07, 2 }, 2, true);  /* cachedKeys */
         der_sgx_bool(&cfg, (const uint8_t[]) { 0x07, 3 }, 2, true);  /* SMTEnabled */
-        der_tlv(&cfg_seq, 0x30, cfg.buf, cfg.n);
-        if (cfg.overflow)
-                cfg_seq.overflow = true;
+        der_wrap(&cfg_seq, 0x30, &cfg);
 
         *ret = (Der) {};
         der_sgx_octets(&out, (const uint8_t[]) { 1 }, 1, pi->ppid, 16);
@@ -175,59 +89,25 @@ static int sgx_extension(const TdxPckInfo *pi, const uint8_t instance_id[16], De
         der_sgx_uint(&out, (const uint8_t[]) { 5 }, 1, 0x0a, (uint32_t) pi->sgx_type);
         der_sgx_octets(&out, (const uint8_t[]) { 6 }, 1, instance_id, 16);
         der_sgx_entry(&out, (const uint8_t[]) { 7 }, 1, &cfg_seq);
-        der_tlv(ret, 0x30, out.buf, out.n);
-        if (out.overflow || ret->overflow)
+        der_wrap(ret, 0x30, &out);
+        if (ret->overflow)
                 return -ENOBUFS;
         return 0;
 }
 
 /* ---- certificates ---- */
 
-static int name_set(X509_NAME *name, const char *cn) {
-        /* Intel's order (CN, O, L, ST, C) with the simulated organization. */
-        static const struct {
-                const char *field, *value;
-        } rdns[] = {
-                { "O", TDX_SIM_ORGANIZATION }, { "L", "Santa Clara" }, { "ST", "CA" }, { "C", "US" },
+/* Intel's name order (CN, O, L, ST, C) with the simulated organization, and a random positive
+ * 20-byte serial, as Intel's. */
+static int cert_begin(const char *cn, X509 *issuer, EVP_PKEY *key, int64_t nb, int64_t na, X509 **ret) {
+        const SimRdn subject[] = {
+                { "CN", cn }, { "O", TDX_SIM_ORGANIZATION }, { "L", "Santa Clara" }, { "ST", "CA" }, { "C", "US" },
         };
 
-        if (!X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *) cn, -1, -1, 0))
-                return openssl_fail(-ENOMEM);
-        for (size_t i = 0; i < ELEMENTSOF(rdns); i++)
-                if (!X509_NAME_add_entry_by_txt(name, rdns[i].field, MBSTRING_UTF8,
-                                                (const unsigned char *) rdns[i].value, -1, -1, 0))
-                        return openssl_fail(-ENOMEM);
-        return 0;
-}
-
-/* A random positive 20-byte serial, as Intel's. */
-static int serial_set(X509 *x) {
-        _cleanup_(BN_freep) BIGNUM *bn = BN_new();
-
-        if (!bn || !BN_rand(bn, 159, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY) ||
-            !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)))
-                return openssl_fail(-EIO);
-        return 0;
-}
-
-static int cert_begin(const char *cn, X509 *issuer, EVP_PKEY *key, int64_t nb, int64_t na, X509 **ret) {
-        _cleanup_(X509_freep) X509 *x = X509_new();
-        int r;
-
-        if (!x)
-                return openssl_fail(-ENOMEM);
-        if (!X509_set_version(x, X509_VERSION_3))
-                return openssl_fail(-ENOMEM);
-        if ((r = serial_set(x)) < 0 || (r = name_set(X509_get_subject_name(x), cn)) < 0)
-                return r;
-        if (!X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : X509_get_subject_name(x)))
-                return openssl_fail(-ENOMEM);
-        if ((r = asn1_time_set_unix(X509_getm_notBefore(x), nb)) < 0 || (r = asn1_time_set_unix(X509_getm_notAfter(x), na)) < 0)
-                return r;
-        if (!X509_set_pubkey(x, key))
-                return openssl_fail(-EIO);
-        *ret = TAKE_PTR(x);
-        return 0;
+        return sim_cert_begin(&(SimCertSpec) { .subject = subject, .n_subject = ELEMENTSOF(subject),
+                                               .issuer = issuer, .key = key, .not_before = nb, .not_after = na,
+                                               .serial_bits = 159 },
+                              ret);
 }
 
 /* Intel's extension set, in Intel's order: AKI, CRL DP, SKI, KeyUsage, BasicConstraints. */
@@ -254,14 +134,8 @@ static int cert_finish(X509 *x, EVP_PKEY *issuer_key) {
 
 static int make_chain(TdxSim *s, const uint8_t instance_id[16], int64_t nb, int64_t leaf_na, int64_t ca_na) {
         _cleanup_(X509_freep) X509 *root = NULL, *ca = NULL, *leaf = NULL, *tcb = NULL;
-        _cleanup_(ASN1_OBJECT_freep) ASN1_OBJECT *obj = OBJ_txt2obj("1.2.840.113741.1.13.1", 1);
-        _cleanup_(ASN1_OCTET_STRING_freep) ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
-        _cleanup_(X509_EXTENSION_freep) X509_EXTENSION *ext = NULL;
         Der der;
         int r;
-
-        if (!obj || !os)
-                return openssl_fail(-ENOMEM);
 
         /* Intel SGX Root CA: self-signed, pathlen 1; its CRL DP is its own CRL. */
         if ((r = cert_begin("Intel SGX Root CA", NULL, s->root_key, nb, ca_na, &root)) < 0 ||
@@ -285,18 +159,12 @@ static int make_chain(TdxSim *s, const uint8_t instance_id[16], int64_t nb, int6
         r = sgx_extension(&s->pck_info, instance_id, &der);
         if (r < 0)
                 return r;
-        if (!ASN1_OCTET_STRING_set(os, der.buf, (int) der.n))
-                return openssl_fail(-ENOMEM);
-        ext = X509_EXTENSION_create_by_OBJ(NULL, obj, 0, os);
-        if (!ext)
-                return openssl_fail(-ENOMEM);
         if ((r = cert_begin("Intel SGX PCK Certificate", ca, s->pck_key, nb, leaf_na, &leaf)) < 0 ||
             (r = cert_profile(leaf, ca, SIM_CRL_BASE "pckcrl?ca=platform&encoding=der",
                               "critical,digitalSignature,nonRepudiation", "critical,CA:FALSE")) < 0)
                 return r;
-        if (!X509_add_ext(leaf, ext, -1))
-                return openssl_fail(-ENOMEM);
-        if ((r = cert_finish(leaf, s->pck_ca_key)) < 0)
+        if ((r = sim_cert_add_der_ext(leaf, "1.2.840.113741.1.13.1", &der)) < 0 ||
+            (r = cert_finish(leaf, s->pck_ca_key)) < 0)
                 return r;
 
         s->root = TAKE_PTR(root);
@@ -432,22 +300,18 @@ static int ec_point_xy(EVP_PKEY *key, uint8_t ret[64]) {
         return 0;
 }
 
-static int pem_append(X509 *x, BIO *b) {
-        return PEM_write_bio_X509(b, x) == 1 ? 0 : openssl_fail(-ENOMEM);
-}
-
 /* The SGX report body of the QE (spec §1.4). */
 static void encode_qe_report(const TdxSim *s, const uint8_t report_data[64], uint8_t out[TDX_SGX_REPORT_SIZE]) {
         static const uint8_t attributes[16] = { 0x15, 0, 0, 0, 0, 0, 0, 0, 0xe7 };
 
         memset(out, 0, TDX_SGX_REPORT_SIZE);
         memcpy(out + 0, s->pck_info.cpu_svn, 16);
-        put_le32(out + 16, 0); /* MISCSELECT */
+        sim_put_le32(out + 16, 0); /* MISCSELECT */
         memcpy(out + 48, attributes, 16);
         fill_digest("TD_QE enclave", out + 64, 32);
         memcpy(out + 128, s->qe_mrsigner, 32);
-        put_le16(out + 256, 2); /* ISVPRODID: the TD QE */
-        put_le16(out + 258, s->qe_isv_svn);
+        sim_put_le16(out + 256, 2); /* ISVPRODID: the TD QE */
+        sim_put_le16(out + 258, s->qe_isv_svn);
         memcpy(out + 320, report_data, 64);
 }
 
@@ -472,16 +336,11 @@ static void encode_td_body(const TdxQuote *q, uint8_t *p) {
 }
 
 int tdx_sim_quote_sign(const TdxSim *s, const TdxQuote *q, uint8_t **ret, size_t *ret_size) {
-        _cleanup_(BIO_freep) BIO *chain = BIO_new(BIO_s_mem());
-        _cleanup_free_ uint8_t *out = NULL;
+        _cleanup_free_ uint8_t *out = NULL, *chain_text = NULL;
         uint8_t att_xy[64], qe_report[TDX_SGX_REPORT_SIZE], qe_rd[64] = {}, auth[QE_AUTH_SIZE], hashed[64 + QE_AUTH_SIZE];
         size_t body_size, head, chain_size, cert6_size, sig_size, total, o;
-        char *chain_text = NULL;
-        long cn;
         int r;
 
-        if (!chain)
-                return openssl_fail(-ENOMEM);
         if ((q->version != 4 && q->version != 5) || (q->version == 4 && q->body_type != 2) ||
             (q->body_type != 2 && q->body_type != 3))
                 return -EINVAL;
@@ -499,13 +358,10 @@ int tdx_sim_quote_sign(const TdxSim *s, const TdxQuote *q, uint8_t **ret, size_t
         SHA256(hashed, sizeof(hashed), qe_rd);
         encode_qe_report(s, qe_rd, qe_report);
 
-        if ((r = pem_append(s->pck, chain)) < 0 || (r = pem_append(s->pck_ca, chain)) < 0 ||
-            (r = pem_append(s->root, chain)) < 0)
+        r = sim_pem_chain((X509 *const[]) { s->pck, s->pck_ca, s->root }, 3, &chain_text, &chain_size);
+        if (r < 0)
                 return r;
-        cn = BIO_get_mem_data(chain, &chain_text);
-        if (cn <= 0)
-                return openssl_fail(-EIO);
-        chain_size = (size_t) cn + 1; /* the terminating NUL real quotes count */
+        chain_size++; /* the terminating NUL real quotes count */
 
         cert6_size = TDX_SGX_REPORT_SIZE + 64 + 2 + QE_AUTH_SIZE + 2 + 4 + chain_size;
         sig_size = 64 + 64 + 2 + 4 + cert6_size;
@@ -514,39 +370,39 @@ int tdx_sim_quote_sign(const TdxSim *s, const TdxQuote *q, uint8_t **ret, size_t
         if (!out)
                 return -ENOMEM;
 
-        put_le16(out + 0, q->version);
-        put_le16(out + 2, TDX_ATT_KEY_TYPE_ECDSA_P256);
-        put_le32(out + 4, TDX_TEE_TYPE);
+        sim_put_le16(out + 0, q->version);
+        sim_put_le16(out + 2, TDX_ATT_KEY_TYPE_ECDSA_P256);
+        sim_put_le32(out + 4, TDX_TEE_TYPE);
         memcpy(out + 12, q->qe_vendor_id, 16);
         memcpy(out + 28, q->user_data, 20);
         if (q->version == 5) {
-                put_le16(out + 48, q->body_type);
-                put_le32(out + 50, (uint32_t) body_size);
+                sim_put_le16(out + 48, q->body_type);
+                sim_put_le32(out + 50, (uint32_t) body_size);
         }
         encode_td_body(q, out + head);
         o = head + body_size;
-        put_le32(out + o, (uint32_t) sig_size);
+        sim_put_le32(out + o, (uint32_t) sig_size);
         o += 4;
         r = ecdsa_sign_raw(s->att_key, EVP_sha256(), out, head + body_size, out + o, 32);
         if (r < 0)
                 return r;
         memcpy(out + o + 64, att_xy, 64);
         o += 128;
-        put_le16(out + o, TDX_CERT_DATA_QE_REPORT);
-        put_le32(out + o + 2, (uint32_t) cert6_size);
+        sim_put_le16(out + o, TDX_CERT_DATA_QE_REPORT);
+        sim_put_le32(out + o + 2, (uint32_t) cert6_size);
         o += 6;
         memcpy(out + o, qe_report, TDX_SGX_REPORT_SIZE);
         r = ecdsa_sign_raw(s->pck_key, EVP_sha256(), qe_report, TDX_SGX_REPORT_SIZE, out + o + TDX_SGX_REPORT_SIZE, 32);
         if (r < 0)
                 return r;
         o += TDX_SGX_REPORT_SIZE + 64;
-        put_le16(out + o, QE_AUTH_SIZE);
+        sim_put_le16(out + o, QE_AUTH_SIZE);
         memcpy(out + o + 2, auth, QE_AUTH_SIZE);
         o += 2 + QE_AUTH_SIZE;
-        put_le16(out + o, TDX_CERT_DATA_PCK_CHAIN);
-        put_le32(out + o + 2, (uint32_t) chain_size);
+        sim_put_le16(out + o, TDX_CERT_DATA_PCK_CHAIN);
+        sim_put_le32(out + o + 2, (uint32_t) chain_size);
         o += 6;
-        memcpy(out + o, chain_text, chain_size - 1); /* the NUL is already there (calloc) */
+        memcpy(out + o, chain_text, chain_size);
         o += chain_size;
         if (o != total)
                 return -EIO;
@@ -703,70 +559,22 @@ static int signed_document(const TdxSim *s, const char *key, json_object *value,
 
 static int make_crl(X509 *issuer, EVP_PKEY *key, X509 *const *revoked, size_t n, int64_t tu, int64_t nu,
                     uint8_t **ret, size_t *ret_size) {
-        _cleanup_(X509_CRL_freep) X509_CRL *crl = X509_CRL_new();
-        _cleanup_(ASN1_TIME_freep) ASN1_TIME *t1 = ASN1_TIME_new(), *t2 = ASN1_TIME_new();
-        _cleanup_(ASN1_INTEGER_freep) ASN1_INTEGER *number = ASN1_INTEGER_new();
-        _cleanup_(X509_EXTENSION_freep) X509_EXTENSION *aki = NULL;
-        unsigned char *der = NULL;
-        X509V3_CTX ctx;
-        int r, len;
-
-        if (!crl || !t1 || !t2 || !number)
-                return openssl_fail(-ENOMEM);
-        if ((r = asn1_time_set_unix(t1, tu)) < 0 || (r = asn1_time_set_unix(t2, nu)) < 0)
-                return r;
-        if (!X509_CRL_set_version(crl, X509_CRL_VERSION_2) ||
-            !X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer)) || !X509_CRL_set1_lastUpdate(crl, t1) ||
-            !X509_CRL_set1_nextUpdate(crl, t2))
-                return openssl_fail(-ENOMEM);
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_(X509_REVOKED_freep) X509_REVOKED *rv = X509_REVOKED_new();
-
-                if (!rv || !X509_REVOKED_set_serialNumber(rv, X509_get_serialNumber(revoked[i])) ||
-                    !X509_REVOKED_set_revocationDate(rv, t1) || !X509_CRL_add0_revoked(crl, rv))
-                        return openssl_fail(-ENOMEM);
-                rv = NULL; /* owned by crl */
-        }
-        X509V3_set_ctx_nodb(&ctx);
-        X509V3_set_ctx(&ctx, issuer, NULL, NULL, crl, 0);
-        aki = X509V3_EXT_conf_nid(NULL, &ctx, NID_authority_key_identifier, "keyid:always");
-        if (!aki || !X509_CRL_add_ext(crl, aki, -1))
-                return openssl_fail(-EIO);
-        if (!ASN1_INTEGER_set(number, 1) || !X509_CRL_add1_ext_i2d(crl, NID_crl_number, number, 0, 0) ||
-            !X509_CRL_sort(crl))
-                return openssl_fail(-ENOMEM);
-        if (X509_CRL_sign(crl, key, EVP_sha256()) <= 0)
-                return openssl_fail(-EIO);
-        len = i2d_X509_CRL(crl, &der);
-        if (len <= 0)
-                return openssl_fail(-EIO);
-        *ret = malloc((size_t) len);
-        if (!*ret) {
-                OPENSSL_free(der);
-                return -ENOMEM;
-        }
-        memcpy(*ret, der, (size_t) len);
-        OPENSSL_free(der);
-        *ret_size = (size_t) len;
-        return 0;
-}
-
-static int pem_chain(X509 *a, X509 *b, uint8_t **ret, size_t *ret_size) {
+        _cleanup_(X509_CRL_freep) X509_CRL *crl = NULL;
         _cleanup_(BIO_freep) BIO *bio = BIO_new(BIO_s_mem());
-        char *p;
-        long n;
         int r;
 
         if (!bio)
                 return openssl_fail(-ENOMEM);
-        if ((r = pem_append(a, bio)) < 0 || (r = pem_append(b, bio)) < 0)
+        r = sim_crl_begin(issuer, revoked, n, tu, nu, &crl);
+        if (r < 0)
                 return r;
-        n = BIO_get_mem_data(bio, &p);
-        if (n <= 0 || !(*ret = malloc((size_t) n)))
-                return -ENOMEM;
-        memcpy(*ret, p, (size_t) n);
-        *ret_size = (size_t) n;
-        return 0;
+        if (X509_CRL_sign(crl, key, EVP_sha256()) <= 0 || i2d_X509_CRL_bio(bio, crl) != 1)
+                return openssl_fail(-EIO);
+        return sim_bio_take(bio, ret, ret_size);
+}
+
+static int pem_chain(X509 *a, X509 *b, uint8_t **ret, size_t *ret_size) {
+        return sim_pem_chain((X509 *const[]) { a, b }, 2, ret, ret_size);
 }
 
 int tdx_sim_make_collateral(const TdxSim *s, int64_t issue, int64_t next_update, X509 *const *revoked,
@@ -801,30 +609,6 @@ int tdx_sim_make_collateral(const TdxSim *s, int64_t issue, int64_t next_update,
 
 /* ---- files ---- */
 
-static int write_pem(const char *dir, const char *name, X509 *cert, EVP_PKEY *key) {
-        _cleanup_(BIO_freep) BIO *bio = BIO_new(BIO_s_mem());
-        _cleanup_free_ char *path = NULL;
-        char *data = NULL;
-        long n;
-        int ok;
-
-        if (!bio)
-                return openssl_fail(-ENOMEM);
-        ok = cert ? PEM_write_bio_X509(bio, cert) : PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL);
-        if (!ok)
-                return openssl_fail(-EIO);
-        n = BIO_get_mem_data(bio, &data);
-        if (n <= 0)
-                return openssl_fail(-EIO);
-        path = strdup_printf("%s/%s", dir, name);
-        if (!path)
-                return -ENOMEM;
-        ok = write_file_atomic(path, data, (size_t) n, cert ? 0644 : 0600);
-        if (!cert)
-                OPENSSL_cleanse(data, (size_t) n);
-        return ok;
-}
-
 int tdx_sim_write(const TdxSim *s, const char *dir) {
         _cleanup_(tdx_sim_collateral_done) TdxSimCollateral c = {};
         _cleanup_free_ char *coldir = NULL;
@@ -834,12 +618,12 @@ int tdx_sim_write(const TdxSim *s, const char *dir) {
         r = mkdir_p(dir, 0700);
         if (r < 0)
                 return r;
-        if ((r = write_pem(dir, "root.pem", s->root, NULL)) < 0 ||
-            (r = write_pem(dir, "pck-ca.pem", s->pck_ca, NULL)) < 0 ||
-            (r = write_pem(dir, "pck.pem", s->pck, NULL)) < 0 ||
-            (r = write_pem(dir, "tcb-signing.pem", s->tcb_signing, NULL)) < 0 ||
-            (r = write_pem(dir, "pck-key.pem", NULL, s->pck_key)) < 0 ||
-            (r = write_pem(dir, "att-key.pem", NULL, s->att_key)) < 0)
+        if ((r = sim_write_object(dir, "root.pem", SIM_PEM_CERT, s->root, NULL)) < 0 ||
+            (r = sim_write_object(dir, "pck-ca.pem", SIM_PEM_CERT, s->pck_ca, NULL)) < 0 ||
+            (r = sim_write_object(dir, "pck.pem", SIM_PEM_CERT, s->pck, NULL)) < 0 ||
+            (r = sim_write_object(dir, "tcb-signing.pem", SIM_PEM_CERT, s->tcb_signing, NULL)) < 0 ||
+            (r = sim_write_object(dir, "pck-key.pem", SIM_PEM_KEY, NULL, s->pck_key)) < 0 ||
+            (r = sim_write_object(dir, "att-key.pem", SIM_PEM_KEY, NULL, s->att_key)) < 0)
                 return r;
 
         r = tdx_sim_make_collateral(s, issue, issue + 30 * DAY_SEC, NULL, 0, &c);
@@ -852,73 +636,11 @@ int tdx_sim_write(const TdxSim *s, const char *dir) {
         if (r < 0)
                 return r;
         for (int f = 0; f < _TDX_FILE_MAX; f++) {
-                _cleanup_free_ char *path = strdup_printf("%s/%s", coldir, tdx_collateral_file_name(f));
-
-                if (!path)
-                        return -ENOMEM;
-                r = write_file_atomic(path, c.data[f], c.size[f], 0644);
+                r = sim_write_file(coldir, tdx_collateral_file_name(f), c.data[f], c.size[f], 0644);
                 if (r < 0)
                         return r;
         }
         return 0;
-}
-
-static int read_in(const char *dir, const char *name, uint8_t **ret, size_t *ret_size) {
-        _cleanup_free_ char *path = strdup_printf("%s/%s", dir, name);
-
-        if (!path)
-                return -ENOMEM;
-        return read_file_bounded(path, CVM_INPUT_MAX, ret, ret_size);
-}
-
-static int read_cert(const char *dir, const char *name, X509 **ret) {
-        _cleanup_free_ uint8_t *data = NULL;
-        size_t size;
-        int r;
-
-        r = read_in(dir, name, &data, &size);
-        if (r < 0)
-                return r;
-        return x509_parse_one(data, size, ret);
-}
-
-static int read_key(const char *dir, const char *name, EVP_PKEY **ret) {
-        _cleanup_free_ uint8_t *data = NULL;
-        _cleanup_(BIO_freep) BIO *bio = NULL;
-        EVP_PKEY *k;
-        size_t size;
-        int r;
-
-        r = read_in(dir, name, &data, &size);
-        if (r < 0)
-                return r;
-        bio = BIO_new_mem_buf(data, (int) size);
-        if (!bio) {
-                OPENSSL_cleanse(data, size);
-                return openssl_fail(-ENOMEM);
-        }
-        k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-        OPENSSL_cleanse(data, size);
-        if (!k)
-                return openssl_fail(-EBADMSG);
-        if (!pkey_is_ec_curve(k, NID_X9_62_prime256v1)) {
-                EVP_PKEY_free(k);
-                return -EBADMSG;
-        }
-        *ret = k;
-        return 0;
-}
-
-static bool is_simulated(X509 *x) {
-        X509_NAME *n = X509_get_subject_name(x);
-        int i = X509_NAME_get_index_by_NID(n, NID_organizationName, -1);
-        const ASN1_STRING *v;
-
-        if (i < 0)
-                return false;
-        v = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, i));
-        return (size_t) ASN1_STRING_length(v) == strlen(TDX_SIM_ORGANIZATION) &&
-               memcmp(ASN1_STRING_get0_data(v), TDX_SIM_ORGANIZATION, strlen(TDX_SIM_ORGANIZATION)) == 0;
 }
 
 /* TEE_TCB_SVN and the module signer from the TCB info, the QE's from the QE identity. */
@@ -934,8 +656,8 @@ static int load_platform(TdxSim *s, const char *dir) {
 
         if (!coldir)
                 return -ENOMEM;
-        if ((r = read_in(coldir, tdx_collateral_file_name(TDX_FILE_TCB_INFO), &ti_data, &ti_size)) < 0 ||
-            (r = read_in(coldir, tdx_collateral_file_name(TDX_FILE_QE_IDENTITY), &qe_data, &qe_size)) < 0)
+        if ((r = sim_read_file(coldir, tdx_collateral_file_name(TDX_FILE_TCB_INFO), &ti_data, &ti_size)) < 0 ||
+            (r = sim_read_file(coldir, tdx_collateral_file_name(TDX_FILE_QE_IDENTITY), &qe_data, &qe_size)) < 0)
                 return r;
         if ((r = tdx_tcb_info_parse((const char *) ti_data, ti_size, &ti, NULL)) < 0 ||
             (r = tdx_qe_identity_parse((const char *) qe_data, qe_size, &qe, NULL)) < 0)
@@ -964,14 +686,17 @@ int tdx_sim_load(const char *dir, TdxSim **ret) {
 
         if (!s)
                 return -ENOMEM;
-        if ((r = read_cert(dir, "root.pem", &s->root)) < 0 || (r = read_cert(dir, "pck-ca.pem", &s->pck_ca)) < 0 ||
-            (r = read_cert(dir, "pck.pem", &s->pck)) < 0 || (r = read_cert(dir, "tcb-signing.pem", &s->tcb_signing)) < 0 ||
-            (r = read_key(dir, "pck-key.pem", &s->pck_key)) < 0 || (r = read_key(dir, "att-key.pem", &s->att_key)) < 0)
+        if ((r = sim_read_cert(dir, "root.pem", &s->root)) < 0 ||
+            (r = sim_read_cert(dir, "pck-ca.pem", &s->pck_ca)) < 0 || (r = sim_read_cert(dir, "pck.pem", &s->pck)) < 0 ||
+            (r = sim_read_cert(dir, "tcb-signing.pem", &s->tcb_signing)) < 0 ||
+            (r = sim_read_key(dir, "pck-key.pem", NID_X9_62_prime256v1, &s->pck_key)) < 0 ||
+            (r = sim_read_key(dir, "att-key.pem", NID_X9_62_prime256v1, &s->att_key)) < 0)
                 return r;
 
         /* One simulated chain: root → PCK CA → leaf, the leaf key ours. */
         leaf_cn = x509_subject_cn(s->pck);
-        if (!is_simulated(s->root) || !is_simulated(s->pck_ca) || !is_simulated(s->pck) ||
+        if (!sim_cert_has_org(s->root, TDX_SIM_ORGANIZATION) || !sim_cert_has_org(s->pck_ca, TDX_SIM_ORGANIZATION) ||
+            !sim_cert_has_org(s->pck, TDX_SIM_ORGANIZATION) ||
             !streq_ptr(leaf_cn, "Intel SGX PCK Certificate") ||
             x509_signed_by(s->root, X509_get0_pubkey(s->root)) != 1 ||
             x509_signed_by(s->pck_ca, X509_get0_pubkey(s->root)) != 1 ||

@@ -126,7 +126,7 @@ int main(void) {
                 ProtoMsg chal = { .type = PROTO_CHALLENGE, .gpus = GPUS };
                 double t0, tg = 0, tv = 0, ts = 0;
 
-                snprintf(chal.tee, sizeof(chal.tee), "sev-snp");
+                chal.tee = CVM_TEE_SEV_SNP;
                 for (int i = 0; i < N; i++) {
                         _cleanup_(secret_freep) Secret *sk = NULL, *bundle = NULL;
                         _cleanup_(hpke_context_freep) HpkeContext *ctx = NULL;
@@ -174,7 +174,7 @@ int main(void) {
 
                 t0 = now_sec();
                 for (int i = 0; i < N; i++) {
-                        ExchangeHost h = { .tee = "sev-snp", .gpus = GPUS, .timeout_usec = 10000000, .nonces = &nonces,
+                        ExchangeHost h = { .tee = CVM_TEE_SEV_SNP, .gpus = GPUS, .timeout_usec = 10000000, .nonces = &nonces,
                                            .nonce_ttl_usec = 10000000, .appraise = appraise_evidence,
                                            .unwrap_keys = unwrap, .userdata = &apc, .token_key = token_key };
                         ExchangeResult res = {};

@@ -400,20 +400,20 @@ static void test_refusals(void **state) {
         reason = NULL;
         /* what libvirt 9.0 (Debian 12) says */
         old->libvirt_version = 9000000;
-        assert_int_equal(host_probe_tee_refusal(old, LAUNCH_TEE_SEV_SNP, &reason), 0);
+        assert_int_equal(host_probe_tee_refusal(old, CVM_TEE_SEV_SNP, &reason), 0);
         assert_string_equal(reason, "libvirt 9.0.0 does not support sev-snp; needs 10.5.0 with QEMU 9.1");
         free(reason);
-        assert_int_equal(host_probe_tee_refusal(old, LAUNCH_TEE_TDX, &reason), 0);
+        assert_int_equal(host_probe_tee_refusal(old, CVM_TEE_TDX, &reason), 0);
         assert_string_equal(reason, "libvirt 9.0.0 does not support tdx; needs 11.6.0 with QEMU 10.1");
         free(reason);
         old->libvirt_version = 10010000;
         old->qemu_version = 8002000;
-        assert_int_equal(host_probe_tee_refusal(old, LAUNCH_TEE_SEV_SNP, &reason), 0);
+        assert_int_equal(host_probe_tee_refusal(old, CVM_TEE_SEV_SNP, &reason), 0);
         assert_string_equal(reason, "QEMU 8.2.0 does not support sev-snp; needs 9.1");
         free(reason);
-        assert_int_equal(host_probe_tee_refusal(old, LAUNCH_TEE_NONE, &reason), 0);
+        assert_int_equal(host_probe_tee_refusal(old, CVM_TEE_NONE, &reason), 0);
         assert_null(reason);
-        assert_int_equal(host_probe_tee_refusal(snp, LAUNCH_TEE_SEV_SNP, &reason), 0);
+        assert_int_equal(host_probe_tee_refusal(snp, CVM_TEE_SEV_SNP, &reason), 0);
         assert_null(reason);
         /* a CVM always gets a vsock CID */
         placement_free(p);

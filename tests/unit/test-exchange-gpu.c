@@ -14,11 +14,10 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../src/agent/agent.h"
+#include "../common/exchange-fixture.h"
 #include "cvm/appraise.h"
 #include "cvm/crypto.h"
 #include "cvm/exchange.h"
@@ -34,22 +33,15 @@ typedef enum Misbehaviour {
         TAMPERED_GPU_REPORT, /* one byte of GPU 0's measurement record changed after signing */
 } Misbehaviour;
 
-#define AGENT_GOT_KEYS    10
-#define AGENT_GOT_NOTHING 20
-
 static char sim_dir[] = "/tmp/cvmd-test-exchange-gpu-XXXXXX";
 static char snp_dir[sizeof(sim_dir) + 8], gpu_dir[sizeof(sim_dir) + 8];
 static char ark_digest[65], gpu_root_digest[65];
-static uint8_t data_key[32];
 static NvGolden *golden, *bad_golden;
 
 static int setup(void **state) {
-        _cleanup_(snp_sim_freep) SnpSim *s = NULL;
         _cleanup_(gpu_sim_freep) GpuSim *g = NULL;
-        _cleanup_free_ char *hex = NULL, *ghex = NULL, *gpath = NULL;
+        _cleanup_free_ char *ghex = NULL, *gpath = NULL;
         _cleanup_free_ uint8_t *gdata = NULL;
-        SnpSimParams p = {.product = SNP_PRODUCT_GENOA, .rsa_bits = 2048};
-        SnpAnchor a;
         NvPin pin;
         size_t gsize;
         char *q;
@@ -57,12 +49,7 @@ static int setup(void **state) {
         assert_non_null(mkdtemp(sim_dir));
         snprintf(snp_dir, sizeof(snp_dir), "%s/snp", sim_dir);
         snprintf(gpu_dir, sizeof(gpu_dir), "%s/gpu", sim_dir);
-        snp_tcb_set(&p.tcb, false, 0, 10, 0, 23, 84);
-        assert_int_equal(snp_sim_new(&p, &s), 0);
-        assert_int_equal(snp_sim_write_pem(s, snp_dir), 0);
-        assert_int_equal(snp_sim_anchor(s, &a), 0);
-        hex = hex_encode(a.spki_sha256, 32);
-        memcpy(ark_digest, hex, 64);
+        exchange_fixture_snp_sim(snp_dir, ark_digest);
 
         assert_int_equal(gpu_sim_new(NULL, &g), 0);
         assert_int_equal(gpu_sim_write(g, gpu_dir), 0);
@@ -80,8 +67,7 @@ static int setup(void **state) {
         q[1] = q[1] == 'f' ? 'e' : 'f';
         assert_int_equal(nv_golden_parse((const char *) gdata, gsize, &bad_golden, NULL), 0);
 
-        for (size_t i = 0; i < sizeof(data_key); i++)
-                data_key[i] = (uint8_t) (0xC0 + i);
+        exchange_fixture_set_data_key(0xC0);
         return 0;
 }
 
@@ -95,16 +81,16 @@ static int teardown(void **state) {
 }
 
 /* The agent side. Returns the child's exit code. */
-static int run_agent(int fd, Misbehaviour how) {
+static int run_agent(int fd, void *userdata) {
+        Misbehaviour how = *(const Misbehaviour *) userdata;
         AgentConfig c = {
                 .source = EVIDENCE_SIM_SNP, .sim_dir = snp_dir, .sim_gpu_dir = gpu_dir, .timeout_usec = 5000000};
         _cleanup_(secret_freep) Secret *sk = NULL;
-        ProtoMsg hello = {.type = PROTO_HELLO, .version = PROTO_VERSION}, chal = {}, ev = {}, next = {};
+        ProtoMsg chal = {}, ev = {};
         uint64_t deadline = proto_now_usec() + 5000000;
-        int got;
+        int rc;
 
-        if (proto_send(fd, &hello, deadline) < 0 || proto_recv(fd, deadline, &chal, NULL) < 0 ||
-            chal.type != PROTO_CHALLENGE || !streq(chal.tee, "sev-snp"))
+        if (exchange_fixture_agent_hello(fd, &chal) < 0 || chal.tee != CVM_TEE_SEV_SNP)
                 return 1;
         if (agent_build_evidence(&c, &chal, &sk, &ev, NULL) < 0 || ev.n_gpus != chal.gpus)
                 return 2;
@@ -134,31 +120,9 @@ static int run_agent(int fd, Misbehaviour how) {
                 return 1;
         proto_msg_done(&ev);
 
-        got = proto_recv(fd, proto_now_usec() + 5000000, &next, NULL) >= 0 && next.type == PROTO_KEY_RELEASE;
-        if (got && how == HONEST) {
-                _cleanup_(secret_freep) Secret *bundle = NULL;
-                ProtoMsg ack = {.type = PROTO_ACK};
-                if (agent_open_release(&chal, sk, &next, &bundle, ack.confirmation, NULL) < 0 ||
-                    proto_send(fd, &ack, deadline) < 0)
-                        return 3;
-                if (secret_size(bundle) < sizeof(data_key) ||
-                    memcmp(secret_data(bundle) + secret_size(bundle) - sizeof(data_key), data_key, sizeof(data_key)))
-                        return 4;
-        }
+        rc = exchange_fixture_agent_finish(fd, &chal, sk, how == HONEST);
         proto_msg_done(&chal);
-        proto_msg_done(&next);
-        return got ? AGENT_GOT_KEYS : AGENT_GOT_NOTHING;
-}
-
-static int unwrap(void *userdata, Secret **ret_bundle, char **ret_reason) {
-        _cleanup_(secret_freep) Secret *key = NULL, *bundle = NULL;
-        int r;
-
-        if ((r = key_bundle_new(&bundle)) < 0 || (r = secret_new_copy(data_key, sizeof(data_key), &key)) < 0 ||
-            (r = key_bundle_add(&bundle, "train-1", key)) < 0)
-                return r;
-        *ret_bundle = TAKE_PTR(bundle);
-        return 0;
+        return rc;
 }
 
 typedef struct Host {
@@ -175,16 +139,14 @@ static void exchange(Misbehaviour how, const Host *host, ExchangeResult *res, in
         _cleanup_free_ char *json = NULL, *gpu = NULL;
         static NonceStore nonces;
         AppraiseConfig ac = {.gpu_golden = host->golden};
-        ExchangeHost h = {.tee = "sev-snp",
+        ExchangeHost h = {.tee = CVM_TEE_SEV_SNP,
                           .gpus = host->gpus,
                           .timeout_usec = 5000000,
                           .nonces = &nonces,
                           .nonce_ttl_usec = 10000000,
                           .appraise = appraise_evidence,
-                          .unwrap_keys = unwrap};
+                          .unwrap_keys = exchange_fixture_unwrap};
         char *reason = NULL;
-        int sv[2], status;
-        pid_t pid;
 
         if (host->no_gpu_section)
                 gpu = strdup("");
@@ -203,19 +165,7 @@ static void exchange(Misbehaviour how, const Host *host, ExchangeResult *res, in
         ac.policy = policy;
         h.userdata = &ac;
         h.token_key = token_key;
-        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-        pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                close(sv[0]);
-                _exit(run_agent(sv[1], how));
-        }
-        close(sv[1]);
-        assert_int_equal(exchange_host_run(&h, sv[0], res), 0);
-        close(sv[0]);
-        assert_int_equal(waitpid(pid, &status, 0), pid);
-        assert_true(WIFEXITED(status));
-        *ret_agent_status = WEXITSTATUS(status);
+        exchange_fixture_run(&h, run_agent, &how, res, ret_agent_status);
 }
 
 static void expect_keys(const Host *host) {

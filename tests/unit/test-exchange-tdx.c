@@ -12,11 +12,10 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../src/agent/agent.h"
+#include "../common/exchange-fixture.h"
 #include "cvm/appraise.h"
 #include "cvm/crypto.h"
 #include "cvm/exchange.h"
@@ -33,14 +32,11 @@ typedef enum Misbehaviour {
         TAMPERED_QUOTE,    /* one byte of MRTD changed after signing */
 } Misbehaviour;
 
-#define AGENT_GOT_KEYS 10
-#define AGENT_GOT_NOTHING 20
-
 static char sim_dir[] = "/tmp/cvmd-test-exchange-tdx-XXXXXX";
 static char tdx_dir[sizeof(sim_dir) + 8], gpu_dir[sizeof(sim_dir) + 8];
 static char root_digest[65], gpu_root_digest[65];
 static NvGolden *golden;
-static uint8_t data_key[32], launch_digest[48];
+static uint8_t launch_digest[48];
 static TdxCollateral *collateral;
 
 static int setup(void **state) {
@@ -74,8 +70,7 @@ static int setup(void **state) {
                 assert_int_equal(read_file_bounded(gpath, 1 << 20, &gdata, &gsize), 0);
                 assert_int_equal(nv_golden_parse((const char *) gdata, gsize, &golden, NULL), 0);
         }
-        for (size_t i = 0; i < sizeof(data_key); i++)
-                data_key[i] = (uint8_t) (0xB0 + i);
+        exchange_fixture_set_data_key(0xB0);
         for (size_t i = 0; i < sizeof(launch_digest); i++)
                 launch_digest[i] = (uint8_t) (0x30 + i);
         return 0;
@@ -91,17 +86,17 @@ static int teardown(void **state) {
 }
 
 /* The agent side. Returns the child's exit code. */
-static int run_agent(int fd, Misbehaviour how) {
+static int run_agent(int fd, void *userdata) {
+        Misbehaviour how = *(const Misbehaviour *) userdata;
         AgentConfig c = { .source = EVIDENCE_SIM_TDX, .sim_dir = tdx_dir, .sim_gpu_dir = gpu_dir,
                           .timeout_usec = 5000000 };
         _cleanup_(secret_freep) Secret *sk = NULL;
-        ProtoMsg hello = { .type = PROTO_HELLO, .version = PROTO_VERSION }, chal = {}, ev = {}, next = {};
+        ProtoMsg chal = {}, ev = {};
         uint64_t deadline = proto_now_usec() + 5000000;
-        int got;
+        int rc;
 
         memcpy(c.sim_mrconfigid, launch_digest, 48);
-        if (proto_send(fd, &hello, deadline) < 0 || proto_recv(fd, deadline, &chal, NULL) < 0 ||
-            chal.type != PROTO_CHALLENGE || !streq(chal.tee, "tdx"))
+        if (exchange_fixture_agent_hello(fd, &chal) < 0 || chal.tee != CVM_TEE_TDX)
                 return 1;
         if (agent_build_evidence(&c, &chal, &sk, &ev, NULL) < 0)
                 return 2;
@@ -113,31 +108,9 @@ static int run_agent(int fd, Misbehaviour how) {
                 return 1;
         proto_msg_done(&ev);
 
-        got = proto_recv(fd, proto_now_usec() + 5000000, &next, NULL) >= 0 && next.type == PROTO_KEY_RELEASE;
-        if (got && how == HONEST) {
-                _cleanup_(secret_freep) Secret *bundle = NULL;
-                ProtoMsg ack = { .type = PROTO_ACK };
-                if (agent_open_release(&chal, sk, &next, &bundle, ack.confirmation, NULL) < 0 ||
-                    proto_send(fd, &ack, deadline) < 0)
-                        return 3;
-                if (secret_size(bundle) < sizeof(data_key) ||
-                    memcmp(secret_data(bundle) + secret_size(bundle) - sizeof(data_key), data_key, sizeof(data_key)))
-                        return 4;
-        }
+        rc = exchange_fixture_agent_finish(fd, &chal, sk, how == HONEST);
         proto_msg_done(&chal);
-        proto_msg_done(&next);
-        return got ? AGENT_GOT_KEYS : AGENT_GOT_NOTHING;
-}
-
-static int unwrap(void *userdata, Secret **ret_bundle, char **ret_reason) {
-        _cleanup_(secret_freep) Secret *key = NULL, *bundle = NULL;
-        int r;
-
-        if ((r = key_bundle_new(&bundle)) < 0 || (r = secret_new_copy(data_key, sizeof(data_key), &key)) < 0 ||
-            (r = key_bundle_add(&bundle, "train-1", key)) < 0)
-                return r;
-        *ret_bundle = TAKE_PTR(bundle);
-        return 0;
+        return rc;
 }
 
 typedef struct Host {
@@ -156,11 +129,9 @@ static void exchange(Misbehaviour how, const Host *host, ExchangeResult *res, in
         static NonceStore nonces;
         AppraiseConfig ac = { .tdx_collateral = host->no_collateral ? NULL : collateral,
                               .has_launch_digest = host->has_launch_digest, .gpu_golden = golden };
-        ExchangeHost h = { .tee = "tdx", .gpus = host->gpus, .timeout_usec = 5000000, .nonces = &nonces, .nonce_ttl_usec = 10000000,
-                           .appraise = appraise_evidence, .unwrap_keys = unwrap };
+        ExchangeHost h = { .tee = CVM_TEE_TDX, .gpus = host->gpus, .timeout_usec = 5000000, .nonces = &nonces, .nonce_ttl_usec = 10000000,
+                           .appraise = appraise_evidence, .unwrap_keys = exchange_fixture_unwrap };
         char *reason = NULL;
-        int sv[2], status;
-        pid_t pid;
 
         json = host->trust_root ? strdup_printf("{\"tdx\": {\"trusted_simulator_roots\": [{\"spki_sha256\": \"%s\"}]%s},"
                                                 " \"gpu\": {\"trusted_simulator_roots\": [{\"spki_sha256\": \"%s\"}]}}",
@@ -175,19 +146,7 @@ static void exchange(Misbehaviour how, const Host *host, ExchangeResult *res, in
         memcpy(ac.launch_digest, host->launch_digest, 48);
         h.userdata = &ac;
         h.token_key = token_key;
-        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-        pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                close(sv[0]);
-                _exit(run_agent(sv[1], how));
-        }
-        close(sv[1]);
-        assert_int_equal(exchange_host_run(&h, sv[0], res), 0);
-        close(sv[0]);
-        assert_int_equal(waitpid(pid, &status, 0), pid);
-        assert_true(WIFEXITED(status));
-        *ret_agent_status = WEXITSTATUS(status);
+        exchange_fixture_run(&h, run_agent, &how, res, ret_agent_status);
 }
 
 static void expect_refused(Misbehaviour how, const Host *host, const char *needle) {

@@ -30,7 +30,7 @@ static void make_evidence(ProtoMsg *m, size_t gpus) {
         uint8_t report[1184];
 
         *m = (ProtoMsg) { .type = PROTO_EVIDENCE };
-        snprintf(m->tee, sizeof(m->tee), "sev-snp");
+        m->tee = CVM_TEE_SEV_SNP;
         fill(report, sizeof(report), 7);
         blob_set(&m->report, report, sizeof(report));
         blob_set(&m->cert_table, "", 0);
@@ -63,10 +63,10 @@ static void test_roundtrip_every_message(void **state) {
 
         in = (ProtoMsg) { .type = PROTO_CHALLENGE, .gpus = 8 };
         fill(in.nonce, sizeof(in.nonce), 1);
-        snprintf(in.tee, sizeof(in.tee), "tdx");
+        in.tee = CVM_TEE_TDX;
         roundtrip(&in, &out);
         assert_memory_equal(out.nonce, in.nonce, sizeof(in.nonce));
-        assert_string_equal(out.tee, "tdx");
+        assert_int_equal(out.tee, CVM_TEE_TDX);
         assert_int_equal(out.gpus, 8);
         proto_msg_done(&out);
 

@@ -50,7 +50,7 @@ static void test_minimal_defaults(void **state) {
         _cleanup_(launch_spec_freep) LaunchSpec *s = parse_ok(MINIMAL);
 
         assert_string_equal(s->name, "job-1");
-        assert_int_equal(s->tee, LAUNCH_TEE_SEV_SNP);
+        assert_int_equal(s->tee, CVM_TEE_SEV_SNP);
         assert_int_equal(s->vcpus, 4);
         assert_int_equal(s->memory_mib, 4096);
         assert_int_equal(s->hugepage_kib, 2048);
@@ -74,7 +74,7 @@ static void test_full(void **state) {
                 "\"disk_format\":\"qcow2\"},"
                 "\"policy\":\"h100-prod\",\"key_ids\":[\"kms:dataset/a\",\"ckpt-key.1\"],\"vsock_cid\":4242}");
 
-        assert_int_equal(s->tee, LAUNCH_TEE_TDX);
+        assert_int_equal(s->tee, CVM_TEE_TDX);
         assert_int_equal(s->hugepage_kib, 1048576);
         assert_int_equal(s->n_gpus, 2);
         assert_int_equal(s->gpus[1].domain, 0);

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* Key release for one exchange: what the appraisal needs (policy, collateral, golden GPU
+ * measurements, the launch digest) and which data keys go to the guest once it is accepted.
+ * key_release_attach() plugs it into an ExchangeHost as its appraise and unwrap callbacks, so
+ * every front end (cvmctl launch, cvmctl attest-guest, cvmd) releases keys the same way: only
+ * after an accepted appraisal, unwrapped one by one from the key store into one bundle. */
+
+#include <openssl/evp.h>
+#include <stdbool.h>
+
+#include "cvm/appraise.h"
+#include "cvm/exchange.h"
+#include "cvm/gpu.h"
+#include "cvm/policy.h"
+#include "cvm/tdx.h"
+
+/* Where the inputs come from; NULL members are not loaded. */
+typedef struct KeyReleasePaths {
+        const char *policy;     /* required */
+        const char *collateral; /* TDX collateral directory (cvmctl verify tdx --collateral shape) */
+        const char *gpu_golden; /* golden GPU measurements (JSON list) */
+        const char *token_key;  /* EC P-256 private key (PEM) that signs result tokens; NULL: a fresh one */
+} KeyReleasePaths;
+
+typedef struct KeyRelease {
+        AppraiseConfig appraise; /* what the appraisal applies: appraise.policy is the policy */
+        EVP_PKEY *signing_key;   /* signs the result token */
+        /* what key_release_load() read, owned; a daemon may instead point appraise and
+         * signing_key at inputs it owns itself */
+        Policy *policy;
+        TdxCollateral *collateral;
+        NvGolden *golden;
+        EVP_PKEY *token_key;
+        const char *keys_dir;
+        char *const *key_ids; /* borrowed */
+        size_t n_key_ids;
+} KeyRelease;
+
+/* Loads the inputs. On failure *ret_reason names the file and what is wrong; returns -ENOMEM,
+ * or -EINVAL for an input that is unreadable or invalid (a usage error for a CLI). */
+int key_release_load(KeyRelease *kr, const KeyReleasePaths *p, char **ret_reason);
+void key_release_done(KeyRelease *kr);
+/* The keys to release: IDs in the key store at keys_dir (NULL: the default store). */
+void key_release_set_keys(KeyRelease *kr, const char *keys_dir, char *const *key_ids, size_t n_key_ids);
+/* Makes h appraise with kr and unwrap kr's keys; sets its token key too. */
+void key_release_attach(KeyRelease *kr, ExchangeHost *h);

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* The plan of one launch, before anything runs: the host's facts (probed through libvirt, or
+ * read from capability files for offline rendering and libvirt's test driver), the TEE check,
+ * the placement against the ledger of cvmd's domains, the vsock CID, the domain XML and the
+ * launch digest. `cvmctl render` prints a plan; `cvmctl launch` and cvmd run one. */
+
+#include <json-c/json.h>
+#include <stdint.h>
+
+#include "cvm/domain-xml.h"
+#include "cvm/host-probe.h"
+#include "cvm/launch-spec.h"
+#include "cvm/lifecycle.h"
+#include "cvm/placement.h"
+
+/* A GPU's host facts given by hand with capability files: --gpu BDF@CELL. */
+typedef struct LaunchGpuLocation {
+        PciAddress address;
+        int cell;
+} LaunchGpuLocation;
+
+typedef struct LaunchPlanOptions {
+        /* Host facts from `virsh capabilities` / `virsh domcapabilities` output (both or
+         * neither); NULL: probed through the lifecycle's connection. */
+        const char *host_caps_xml, *domcaps_xml;
+        size_t host_caps_size, domcaps_size;
+        const LaunchGpuLocation *gpus; /* with capability files: where the spec's GPUs are */
+        size_t n_gpus;
+        uint32_t vsock_cid;          /* 0: the spec's, else the lowest free one */
+        unsigned housekeeping_cores; /* see PlacementOptions */
+        const char *domain_type;     /* "kvm" (NULL) or "test" */
+        const char *qgs_path;        /* TDX quote generation socket; NULL: the default */
+} LaunchPlanOptions;
+
+typedef struct LaunchPlan {
+        const LaunchSpec *spec; /* borrowed */
+        HostProbe *host;
+        Placement *placement;
+        uint32_t vsock_cid;
+        char *xml;
+        uint8_t launch_digest[LAUNCH_DIGEST_SIZE];
+        char launch_digest_hex[2 * LAUNCH_DIGEST_SIZE + 1];
+} LaunchPlan;
+
+/* Builds the plan. l may be NULL only with capability files (offline: no ledger, the lowest CID).
+ * On refusal *ret_reason says which step refused and why ("placement refused: ...");
+ * returns -ENOMEM, -EINVAL (bad capability files), or -EPERM (the host cannot run the spec). */
+int launch_plan_build(const LaunchSpec *spec, Lifecycle *l, const LaunchPlanOptions *o, LaunchPlan **ret,
+                      char **ret_reason);
+LaunchPlan *launch_plan_free(LaunchPlan *p);
+DEFINE_CLEANUP(LaunchPlan *, launch_plan_free)
+
+/* {"rendered": true, name, tee, launch_digest, snp_host_data | tdx_mrconfigid, vsock_cid,
+ *  placement, xml}; NULL on allocation failure. */
+json_object *launch_plan_to_json(const LaunchPlan *p);

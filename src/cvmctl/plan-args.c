@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The planning options of `render` and `launch`. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "plan-args.h"
+
+void plan_args_init(PlanArgs *a) {
+        *a = (PlanArgs) { .o = { .housekeeping_cores = 1 } };
+        a->o.gpus = a->gpus;
+}
+
+void plan_args_done(PlanArgs *a) {
+        free(a->host_caps_xml);
+        free(a->domcaps_xml);
+}
+
+static int parse_gpu(const char *s, LaunchGpuLocation *ret) {
+        const char *at = strchr(s, '@');
+        char bdf[32], *end;
+        unsigned long cell;
+
+        if (!at || (size_t) (at - s) >= sizeof(bdf) || at[1] < '0' || at[1] > '9' || strlen(at + 1) > 4)
+                return -EINVAL;
+        memcpy(bdf, s, (size_t) (at - s));
+        bdf[at - s] = '\0';
+        if (pci_address_parse(bdf, &ret->address) < 0)
+                return -EINVAL;
+        cell = strtoul(at + 1, &end, 10);
+        if (*end)
+                return -EINVAL;
+        ret->cell = (int) cell;
+        return 0;
+}
+
+int plan_args_option(PlanArgs *a, int c, const char *arg) {
+        uint64_t v;
+
+        switch (c) {
+        case PLAN_ARG_HOST_CAPS:
+                a->host_caps = arg;
+                return 1;
+        case PLAN_ARG_DOMCAPS:
+                a->domcaps = arg;
+                return 1;
+        case PLAN_ARG_GPU:
+                if (a->o.n_gpus >= ELEMENTSOF(a->gpus))
+                        return cli_usage_error("--gpu: at most %u GPUs", LAUNCH_SPEC_GPUS_MAX);
+                if (parse_gpu(arg, &a->gpus[a->o.n_gpus]) < 0)
+                        return cli_usage_error("--gpu: '%s' is not BDF@CELL (for example 0000:41:00.0@1)", arg);
+                a->o.n_gpus++;
+                return 1;
+        case PLAN_ARG_CID:
+                if (cli_parse_uint("--vsock-cid", arg, LAUNCH_SPEC_VSOCK_CID_MIN, LAUNCH_SPEC_VSOCK_CID_MAX, &v) != 0)
+                        return EXIT_USAGE;
+                a->o.vsock_cid = (uint32_t) v;
+                return 1;
+        case PLAN_ARG_HK:
+                if (cli_parse_uint("--housekeeping-cores", arg, 0, 64, &v) != 0)
+                        return EXIT_USAGE;
+                a->o.housekeeping_cores = (unsigned) v;
+                return 1;
+        case PLAN_ARG_TYPE:
+                if (!streq(arg, "kvm") && !streq(arg, "test"))
+                        return cli_usage_error("--domain-type: expected kvm or test, got '%s'", arg);
+                a->o.domain_type = arg;
+                return 1;
+        case PLAN_ARG_QGS:
+                if (arg[0] != '/')
+                        return cli_usage_error("--qgs-path: expected an absolute path");
+                a->o.qgs_path = arg;
+                return 1;
+        default:
+                return 0;
+        }
+}
+
+static int read_xml(const char *path, char **ret, size_t *ret_size) {
+        uint8_t *data;
+
+        if (cli_read_file(path, &data, ret_size) < 0)
+                return EXIT_USAGE;
+        *ret = (char *) data;
+        return 0;
+}
+
+int plan_args_finish(PlanArgs *a) {
+        if (!a->host_caps != !a->domcaps)
+                return cli_usage_error("--host-caps and --domcaps go together");
+        if (a->o.n_gpus && !a->host_caps)
+                return cli_usage_error("--gpu places GPUs given with --host-caps; a live probe finds them itself");
+        if (!a->host_caps)
+                return 0;
+        if (read_xml(a->host_caps, &a->host_caps_xml, &a->o.host_caps_size) != 0 ||
+            read_xml(a->domcaps, &a->domcaps_xml, &a->o.domcaps_size) != 0)
+                return EXIT_USAGE;
+        a->o.host_caps_xml = a->host_caps_xml;
+        a->o.domcaps_xml = a->domcaps_xml;
+        return 0;
+}

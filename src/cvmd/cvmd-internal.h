@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* cvmd's manager and its VMs: the launch state machine of each VM, driven on one sd-event loop,
+ * with every blocking call (libvirt) on the worker thread and the exchange on the loop. */
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "cvm/key-release.h"
+#include "cvm/launch.h"
+#include "cvm/worker.h"
+
+typedef enum VmState {
+        VM_DEFINED,     /* accepted, being planned and created */
+        VM_BOOTING,     /* domain created, waiting for the agent */
+        VM_ATTESTING,   /* exchange: evidence and appraisal */
+        VM_RELEASING,   /* accepted: keys unwrapped, sealed, waiting for the guest's receipt */
+        VM_RUNNING,     /* keys released and confirmed */
+        VM_FAILED,      /* refused or broken; the domain destroyed */
+        VM_QUARANTINED, /* refused; kept without keys for forensics */
+        VM_STOPPED,     /* stopped on request */
+        _VM_STATE_MAX,
+} VmState;
+
+const char *vm_state_to_string(VmState s);
+
+typedef struct Manager Manager;
+
+typedef struct Vm {
+        Manager *manager;
+        char *name;
+        char *path; /* D-Bus object path */
+        VmState state;
+        char *reason;
+        uint64_t created_usec, changed_usec; /* CLOCK_REALTIME */
+
+        LaunchSpec *spec;
+        LaunchPlan *plan;       /* set by the worker's plan job */
+        char *domain;           /* libvirt's name, once created */
+        uint8_t uuid[16];
+        char *job_reason;       /* a worker job's failure */
+        unsigned jobs;          /* worker jobs in flight: the VM is not freed before they end */
+
+        KeyRelease kr;
+        ExchangeHost host;
+        ExchangeHost inner;     /* the key release's own callbacks, wrapped by the VM's */
+        ExchangeHostSession *session;
+        ExchangeResult result;
+        int fd;
+        uint64_t boot_deadline_usec; /* CLOCK_MONOTONIC */
+        unsigned connect_delay_ms;
+        sd_event_source *retry;
+} Vm;
+
+typedef struct ManagerSettings {
+        const char *libvirt_uri;
+        const char *keys_dir;
+        const char *domain_type;     /* "kvm" or "test" */
+        char *host_caps_xml, *domcaps_xml; /* host facts from files (the sandbox, the test driver) */
+        size_t host_caps_size, domcaps_size;
+        const char *agent_socket_dir; /* development: the agent of VM NAME at unix:DIR/NAME.sock */
+        CvmTee dev_evidence;          /* "tee": "none" (development): the simulated evidence to ask for */
+        uint32_t vsock_port;
+        uint64_t boot_usec, message_usec;
+        unsigned max_vms;
+} ManagerSettings;
+
+struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+        Worker *worker;
+        Lifecycle *lifecycle; /* opened and used on the worker thread only */
+        ManagerSettings settings;
+        Policy **policies;    /* loaded policies, by name */
+        size_t n_policies;
+        EVP_PKEY *token_key;
+        NonceStore nonces;
+        Vm **vms;
+        size_t n_vms;
+        unsigned counts[_VM_STATE_MAX];
+        void (*state_changed)(Manager *m, Vm *vm); /* the bus and the journal hear of every change */
+};
+
+int manager_new(sd_event *e, const ManagerSettings *s, Manager **ret);
+Manager *manager_free(Manager *m);
+DEFINE_CLEANUP(Manager *, manager_free)
+/* Opens libvirt on the worker thread; done(r) on the loop. */
+int manager_connect_libvirt(Manager *m, void (*done)(int r, void *userdata), void *userdata);
+
+Vm *manager_find_vm(Manager *m, const char *name);
+const Policy *manager_find_policy(Manager *m, const char *name);
+/* Starts a launch. On refusal before anything exists: -EINVAL/-EEXIST/-ENOENT/-EPERM with a reason
+ * naming the field or the cause. */
+int manager_launch(Manager *m, const char *spec_json, Vm **ret, char **ret_reason);
+int manager_stop(Manager *m, Vm *vm, char **ret_reason);
+
+/* A log line, to the journal with the VM's fields (vm may be NULL), or to stderr. */
+void cvmd_log(int priority, const Vm *vm, const char *fmt, ...) _printf_(3, 4);
+
+void vm_start(Vm *vm);
+/* -EALREADY when it is already stopped or failed. */
+int vm_stop(Vm *vm);
+Vm *vm_free(Vm *vm);

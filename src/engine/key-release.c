@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Key release for one exchange: its inputs loaded once, and the exchange's two callbacks. */
+#include <errno.h>
+#include <openssl/pem.h>
+#include <string.h>
+
+#include "cvm/crypto.h"
+#include "cvm/kek.h"
+#include "cvm/key-release.h"
+#include "cvm/keystore.h"
+#include "cvm/pcs.h"
+#include "cvm/token.h"
+#include "cvm/util.h"
+
+static int load_token_key(const char *path, EVP_PKEY **ret, char **ret_reason) {
+        _cleanup_free_ uint8_t *data = NULL;
+        _cleanup_(BIO_freep) BIO *b = NULL;
+        size_t size;
+        EVP_PKEY *k;
+        int r;
+
+        r = read_file_bounded(path, CVM_INPUT_MAX, &data, &size);
+        if (r < 0)
+                return set_reason(ret_reason, r == -ENOMEM ? r : -EINVAL, "%s: cannot read: %s", path, strerror(-r));
+        b = BIO_new_mem_buf(data, (int) size);
+        k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+        explicit_bzero(data, size);
+        openssl_clear_errors();
+        if (!k || !pkey_is_ec_curve(k, NID_X9_62_prime256v1)) {
+                EVP_PKEY_free(k);
+                return set_reason(ret_reason, -EINVAL, "%s: not an EC P-256 private key", path);
+        }
+        *ret = k;
+        return 0;
+}
+
+static int load_golden(const char *path, NvGolden **ret, char **ret_reason) {
+        _cleanup_free_ uint8_t *data = NULL;
+        _cleanup_free_ char *why = NULL;
+        size_t size;
+        int r;
+
+        r = read_file_bounded(path, CVM_INPUT_MAX, &data, &size);
+        if (r < 0)
+                return set_reason(ret_reason, r == -ENOMEM ? r : -EINVAL, "%s: cannot read: %s", path, strerror(-r));
+        r = nv_golden_parse((const char *) data, size, ret, &why);
+        if (r < 0)
+                return set_reason(ret_reason, r == -ENOMEM ? r : -EINVAL, "%s: %s", path,
+                                  why ? why : "invalid golden list");
+        return 0;
+}
+
+int key_release_load(KeyRelease *kr, const KeyReleasePaths *p, char **ret_reason) {
+        int r;
+
+        r = policy_load(p->policy, &kr->policy, ret_reason);
+        if (r < 0)
+                return r == -ENOMEM ? r : -EINVAL;
+        if (p->collateral) {
+                r = pcs_collateral_load_dir(p->collateral, &kr->collateral, ret_reason);
+                if (r < 0 && ret_reason && !*ret_reason)
+                        (void) set_reason(ret_reason, r, "%s: cannot load the collateral", p->collateral);
+                if (r < 0)
+                        return r == -ENOMEM ? r : -EINVAL;
+        }
+        if (p->gpu_golden) {
+                r = load_golden(p->gpu_golden, &kr->golden, ret_reason);
+                if (r < 0)
+                        return r;
+        }
+        if (p->token_key)
+                r = load_token_key(p->token_key, &kr->token_key, ret_reason);
+        else if ((r = token_key_generate(&kr->token_key)) < 0)
+                r = set_reason(ret_reason, r, "cannot make a token key");
+        if (r < 0)
+                return r;
+
+        kr->appraise.policy = kr->policy;
+        kr->appraise.tdx_collateral = kr->collateral;
+        kr->appraise.gpu_golden = kr->golden;
+        kr->signing_key = kr->token_key;
+        return 0;
+}
+
+void key_release_done(KeyRelease *kr) {
+        policy_free(kr->policy);
+        tdx_collateral_free(kr->collateral);
+        nv_golden_free(kr->golden);
+        EVP_PKEY_free(kr->token_key);
+        *kr = (KeyRelease) {};
+}
+
+void key_release_set_keys(KeyRelease *kr, const char *keys_dir, char *const *key_ids, size_t n_key_ids) {
+        kr->keys_dir = keystore_dir(keys_dir);
+        kr->key_ids = key_ids;
+        kr->n_key_ids = n_key_ids;
+}
+
+static int appraise(void *userdata, const ExchangeEvidence *e, Verdict *v) {
+        return appraise_evidence(&((KeyRelease *) userdata)->appraise, e, v);
+}
+
+/* Called by the exchange only after an accepted appraisal. */
+static int unwrap_keys(void *userdata, Secret **ret_bundle, char **ret_reason) {
+        KeyRelease *kr = userdata;
+        _cleanup_(secret_freep) Secret *bundle = NULL;
+        int r = key_bundle_new(&bundle);
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < kr->n_key_ids; i++) {
+                _cleanup_(secret_freep) Secret *key = NULL;
+                _cleanup_free_ char *why = NULL;
+                const char *kid = kr->key_ids[i];
+                KeyEnvelope e = {};
+
+                r = keystore_read(kr->keys_dir, kid, &e, &why);
+                if (r >= 0) {
+                        r = kek_unwrap_envelope(&e, NULL, &key, &why);
+                        key_envelope_done(&e);
+                }
+                if (r >= 0)
+                        r = key_bundle_add(&bundle, kid, key);
+                if (r < 0)
+                        return set_reason(ret_reason, r, "key '%s': %s", kid, why ? why : strerror(-r));
+        }
+        *ret_bundle = TAKE_PTR(bundle);
+        return 0;
+}
+
+void key_release_attach(KeyRelease *kr, ExchangeHost *h) {
+        h->appraise = appraise;
+        h->unwrap_keys = unwrap_keys;
+        h->userdata = kr;
+        h->token_key = kr->signing_key;
+}
