@@ -171,7 +171,7 @@ bench: deps
 #   build/fuzz/fuzz-snp-report tests/fuzz/corpus/snp-report
 FUZZ_CFLAGS := -std=gnu17 -D_GNU_SOURCE -Iinclude -g -O1 -fsanitize=fuzzer,address,undefined \
                $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-FUZZ_LIB_SRC := $(foreach l,$(filter-out agent cvmd,$(LAYERS)),$(call layer_src,$(l)))
+FUZZ_LIB_SRC := $(foreach l,$(filter-out agent,$(LAYERS)),$(call layer_src,$(l)))
 fuzz: $(FUZZ_BIN)
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
 	@mkdir -p $(dir $@)

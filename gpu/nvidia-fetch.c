@@ -10,33 +10,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cvm/cleanup.h"
 #include "cvm/crypto.h"
 #include "cvm/gpu.h"
 #include "cvm/nvidia-fetch.h"
 #include "cvm/util.h"
-
-DEFINE_CLEANUP(OCSP_REQUEST *, OCSP_REQUEST_free)
-DEFINE_CLEANUP(OCSP_RESPONSE *, OCSP_RESPONSE_free)
-DEFINE_CLEANUP(OCSP_BASICRESP *, OCSP_BASICRESP_free)
-DEFINE_CLEANUP(OCSP_CERTID *, OCSP_CERTID_free)
-
-static void sk_X509_freep(STACK_OF(X509) **p) {
-        if (*p)
-                sk_X509_free(*p);
-}
-
-static int reason(char **ret, int r, const char *fmt, ...) _printf_(3, 4);
-static int reason(char **ret, int r, const char *fmt, ...) {
-        va_list ap;
-
-        if (ret) {
-                free(*ret);
-                va_start(ap, fmt);
-                *ret = strdup_vprintf(fmt, ap);
-                va_end(ap);
-        }
-        return r;
-}
 
 /* ---- RIM service ---- */
 
@@ -80,7 +58,7 @@ int nv_rim_service_decode(const uint8_t *body, size_t size, const char *want_id,
         int k;
 
         if (size == 0 || size > 4 * 1024 * 1024 || memchr(body, 0, size))
-                return reason(ret_error, -EBADMSG, "the RIM service answer is empty, too large or binary");
+                return set_reason(ret_error, -EBADMSG, "the RIM service answer is empty, too large or binary");
         text = strndup((const char *) body, size);
         if (!text)
                 return -ENOMEM;
@@ -88,9 +66,9 @@ int nv_rim_service_decode(const uint8_t *body, size_t size, const char *want_id,
         if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, "id", &id) ||
             !json_object_is_type(id, json_type_string) || !json_object_object_get_ex(o, "rim", &rim) ||
             !json_object_is_type(rim, json_type_string))
-                return reason(ret_error, -EBADMSG, "the RIM service answer is not a JSON object with \"id\" and \"rim\"");
+                return set_reason(ret_error, -EBADMSG, "the RIM service answer is not a JSON object with \"id\" and \"rim\"");
         if (!streq(json_object_get_string(id), want_id))
-                return reason(ret_error, -EBADMSG, "the RIM service answered for id \"%.128s\", not \"%s\"",
+                return set_reason(ret_error, -EBADMSG, "the RIM service answered for id \"%.128s\", not \"%s\"",
                               json_object_get_string(id), want_id);
         b64 = json_object_get_string(rim);
         len = strlen(b64);
@@ -102,7 +80,7 @@ int nv_rim_service_decode(const uint8_t *body, size_t size, const char *want_id,
                         clean[n++] = b64[i];
         clean[n] = 0;
         if (n == 0 || n % 4 != 0)
-                return reason(ret_error, -EBADMSG, "the RIM service answer's \"rim\" is not base64");
+                return set_reason(ret_error, -EBADMSG, "the RIM service answer's \"rim\" is not base64");
         pad = (clean[n - 1] == '=') + (clean[n - 2] == '=');
         xml = malloc(n / 4 * 3 + 1);
         if (!xml)
@@ -110,7 +88,7 @@ int nv_rim_service_decode(const uint8_t *body, size_t size, const char *want_id,
         k = EVP_DecodeBlock(xml, (unsigned char *) clean, (int) n);
         if (k < 0 || (size_t) k < pad) {
                 openssl_clear_errors();
-                return reason(ret_error, -EBADMSG, "the RIM service answer's \"rim\" is not base64");
+                return set_reason(ret_error, -EBADMSG, "the RIM service answer's \"rim\" is not base64");
         }
         *ret_size = (size_t) k - pad;
         xml[*ret_size] = 0;
@@ -149,7 +127,7 @@ int nv_rim_get(const NvFetchOptions *o, const char *id, uint8_t **ret, size_t *r
         int r;
 
         if (!nv_rim_id_is_valid(id))
-                return reason(ret_error, -EINVAL, "\"%.64s\" is not a valid RIM id", id ?: "");
+                return set_reason(ret_error, -EINVAL, "\"%.64s\" is not a valid RIM id", id ?: "");
         if (o->cache_dir) {
                 r = cache_path(o->cache_dir, "rim", id, ".xml", &path);
                 if (r < 0)
@@ -162,14 +140,14 @@ int nv_rim_get(const NvFetchOptions *o, const char *id, uint8_t **ret, size_t *r
                 }
         }
         if (o->offline)
-                return reason(ret_error, -ENOENT, "RIM %s is not in the cache%s%s and --offline forbids fetching it", id,
+                return set_reason(ret_error, -ENOENT, "RIM %s is not in the cache%s%s and --offline forbids fetching it", id,
                               path ? " " : "", path ?: "");
         r = nv_rim_url(o->rim_url, id, &url);
         if (r < 0)
                 return r;
         r = http_get(&o->http, url, &body, &size, NULL, &err);
         if (r < 0)
-                return reason(ret_error, r, "%s", err ?: "RIM service request failed");
+                return set_reason(ret_error, r, "%s", err ?: "RIM service request failed");
         r = nv_rim_service_decode(body, size, id, &xml, &xml_size, ret_error);
         if (r < 0)
                 return r;
@@ -267,19 +245,19 @@ int nv_ocsp_response_verify(const uint8_t *der, size_t size, X509 *cert, X509 *i
         int status = -1, rsn = -1, k;
 
         if (!der || size == 0 || size > 64 * 1024)
-                return reason(ret_reason, 0, "the OCSP response is empty or too large");
+                return set_reason(ret_reason, 0, "the OCSP response is empty or too large");
         resp = d2i_OCSP_RESPONSE(NULL, &p, (long) size);
         if (!resp || p != der + size) {
                 openssl_clear_errors();
-                return reason(ret_reason, 0, "the OCSP response is not DER");
+                return set_reason(ret_reason, 0, "the OCSP response is not DER");
         }
         k = OCSP_response_status(resp);
         if (k != OCSP_RESPONSE_STATUS_SUCCESSFUL)
-                return reason(ret_reason, 0, "the OCSP responder answered \"%s\"", OCSP_response_status_str(k));
+                return set_reason(ret_reason, 0, "the OCSP responder answered \"%s\"", OCSP_response_status_str(k));
         bs = OCSP_response_get1_basic(resp);
         if (!bs) {
                 openssl_clear_errors();
-                return reason(ret_reason, 0, "the OCSP response is not a basic response");
+                return set_reason(ret_reason, 0, "the OCSP response is not a basic response");
         }
         /* The signer: the issuer, or one of the certificates the response carries. */
         extra = sk_X509_new_null();
@@ -287,11 +265,11 @@ int nv_ocsp_response_verify(const uint8_t *der, size_t size, X509 *cert, X509 *i
                 return -ENOMEM;
         if (OCSP_resp_get0_signer(bs, &signer, extra) != 1 || !signer) {
                 openssl_clear_errors();
-                return reason(ret_reason, 0, "the OCSP response names no signer it carries");
+                return set_reason(ret_reason, 0, "the OCSP response names no signer it carries");
         }
         why = check_responder(signer, issuer, at);
         if (why)
-                return reason(ret_reason, 0, "%s", why);
+                return set_reason(ret_reason, 0, "%s", why);
         /* Verify with exactly the signer checked above: it is the only certificate offered. */
         only = sk_X509_new_null();
         if (!only || !sk_X509_push(only, signer))
@@ -299,13 +277,13 @@ int nv_ocsp_response_verify(const uint8_t *der, size_t size, X509 *cert, X509 *i
         k = OCSP_basic_verify(bs, only, NULL, OCSP_NOVERIFY | OCSP_NOINTERN);
         openssl_clear_errors();
         if (k != 1)
-                return reason(ret_reason, 0, "the OCSP response signature does not verify");
+                return set_reason(ret_reason, 0, "the OCSP response signature does not verify");
         if (nonce) {
                 _cleanup_(OCSP_REQUEST_freep) OCSP_REQUEST *req = OCSP_REQUEST_new();
                 if (!req || !OCSP_request_add1_nonce(req, (unsigned char *) nonce, 32))
                         return -ENOMEM;
                 if (OCSP_check_nonce(req, bs) == 0)
-                        return reason(ret_reason, 0, "the OCSP response carries a different nonce");
+                        return set_reason(ret_reason, 0, "the OCSP response carries a different nonce");
                 openssl_clear_errors();
         }
         id = cert_id(cert, issuer);
@@ -313,18 +291,18 @@ int nv_ocsp_response_verify(const uint8_t *der, size_t size, X509 *cert, X509 *i
                 return -ENOMEM;
         if (!OCSP_resp_find_status(bs, id, &status, &rsn, &rev, &this_upd, &next_upd)) {
                 openssl_clear_errors();
-                return reason(ret_reason, 0, "the OCSP response has no status for this certificate");
+                return set_reason(ret_reason, 0, "the OCSP response has no status for this certificate");
         }
         if (asn1_time_to_unix(this_upd, &t_this) < 0)
-                return reason(ret_reason, 0, "the OCSP response has no readable thisUpdate");
+                return set_reason(ret_reason, 0, "the OCSP response has no readable thisUpdate");
         if (next_upd) {
                 if (asn1_time_to_unix(next_upd, &t_next) < 0)
-                        return reason(ret_reason, 0, "the OCSP response has an unreadable nextUpdate");
+                        return set_reason(ret_reason, 0, "the OCSP response has an unreadable nextUpdate");
         } else
                 t_next = t_this + NV_OCSP_DEFAULT_VALIDITY_SEC;
         if (t_this > at + NV_OCSP_SKEW_SEC || at > t_next) {
                 char a[32], b[32], c[32];
-                return reason(ret_reason, 0, "the OCSP response (%s to %s) is not current at %s",
+                return set_reason(ret_reason, 0, "the OCSP response (%s to %s) is not current at %s",
                               format_rfc3339(t_this, a, sizeof(a)), format_rfc3339(t_next, b, sizeof(b)),
                               format_rfc3339(at, c, sizeof(c)));
         }
@@ -388,7 +366,7 @@ int nv_ocsp_check(const NvFetchOptions *o, X509 *cert, X509 *issuer, int64_t at,
                 }
         }
         if (o->offline)
-                return reason(ret_reason, 0, "no usable OCSP response in the cache%s%s (%s), and --offline forbids "
+                return set_reason(ret_reason, 0, "no usable OCSP response in the cache%s%s (%s), and --offline forbids "
                                              "asking the responder",
                               path ? " " : "", path ?: "", why ?: "none cached");
         if (RAND_bytes(nonce, sizeof(nonce)) != 1) {
@@ -405,7 +383,7 @@ int nv_ocsp_check(const NvFetchOptions *o, X509 *cert, X509 *issuer, int64_t at,
         post.options.max_retries = HTTP_MAX_RETRIES_NONE;
         r = http_request(&post, &res);
         if (r < 0)
-                return reason(ret_reason, 0, "%s", res.error_message ?: "the OCSP request failed");
+                return set_reason(ret_reason, 0, "%s", res.error_message ?: "the OCSP request failed");
         body = TAKE_PTR(res.body);
         size = res.body_size;
         r = nv_ocsp_response_verify(body, size, cert, issuer, at, nonce, ret_status, ret_reason);
@@ -419,7 +397,7 @@ int nv_ocsp_check_chain(const NvFetchOptions *o, STACK_OF(X509) *certs, size_t f
         size_t n = certs ? (size_t) sk_X509_num(certs) : 0;
 
         if (last > n || first >= last || last + 1 > n + 1)
-                return reason(ret_reason, 0, "the chain is too short for OCSP");
+                return set_reason(ret_reason, 0, "the chain is too short for OCSP");
         for (size_t i = first; i < last; i++) {
                 X509 *cert = sk_X509_value(certs, (int) i), *issuer = sk_X509_value(certs, (int) (i + 1 < n ? i + 1 : i));
                 _cleanup_free_ char *why = NULL, *cn = x509_subject_cn(cert);
@@ -430,9 +408,9 @@ int nv_ocsp_check_chain(const NvFetchOptions *o, STACK_OF(X509) *certs, size_t f
                 if (r < 0)
                         return r;
                 if (r == 0)
-                        return reason(ret_reason, 0, "certificate %zu (%s): %s", i, cn ?: "no CN", why ?: "no OCSP answer");
+                        return set_reason(ret_reason, 0, "certificate %zu (%s): %s", i, cn ?: "no CN", why ?: "no OCSP answer");
                 if (st != NV_OCSP_GOOD)
-                        return reason(ret_reason, 0, "certificate %zu (%s) is %s according to OCSP", i, cn ?: "no CN",
+                        return set_reason(ret_reason, 0, "certificate %zu (%s) is %s according to OCSP", i, cn ?: "no CN",
                                       nv_ocsp_status_to_string(st));
         }
         return 1;

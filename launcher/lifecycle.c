@@ -282,6 +282,21 @@ int lifecycle_destroy(Lifecycle *l, const char *name, char **reason) {
         return 0;
 }
 
+int lifecycle_suspend(Lifecycle *l, const char *name, char **reason) {
+        _cleanup_(virDomainFreep) virDomainPtr dom = virDomainLookupByName(l->conn, name);
+        _cleanup_(cvmd_metadata_done) CvmdMetadata m = {};
+        int r;
+
+        if (!dom)
+                return set_reason(reason, vir_errno(), "no domain '%s': %s", name, virGetLastErrorMessage());
+        r = domain_metadata(dom, &m);
+        if (r < 0)
+                return set_reason(reason, r == -ENOENT ? -EPERM : r, "domain '%s' is not cvmd's", name);
+        if (virDomainSuspend(dom) < 0)
+                return set_reason(reason, vir_errno(), "cannot pause '%s': %s", name, virGetLastErrorMessage());
+        return 0;
+}
+
 int lifecycle_domain_uuid(Lifecycle *l, const char *name, uint8_t ret[16]) {
         _cleanup_(virDomainFreep) virDomainPtr dom = virDomainLookupByName(l->conn, name);
         unsigned char uuid[VIR_UUID_BUFLEN];

@@ -161,19 +161,6 @@ typedef struct Ctx {
         char **ret_error;
 } Ctx;
 
-static int ctx_error(Ctx *c, int r, const char *fmt, ...) _printf_(3, 4);
-static int ctx_error(Ctx *c, int r, const char *fmt, ...) {
-        va_list ap;
-
-        if (c->ret_error) {
-                free(*c->ret_error);
-                va_start(ap, fmt);
-                *c->ret_error = strdup_vprintf(fmt, ap);
-                va_end(ap);
-        }
-        return r;
-}
-
 static void ctx_progress(Ctx *c, const char *fmt, ...) _printf_(2, 3);
 static void ctx_progress(Ctx *c, const char *fmt, ...) {
         _cleanup_free_ char *m = NULL;
@@ -193,10 +180,10 @@ static void ctx_progress(Ctx *c, const char *fmt, ...) {
 static int cache_miss(Ctx *c, const char *stale, const char *path, const char *what) {
         if (c->o->offline) {
                 if (stale)
-                        return ctx_error(c, -ESTALE, "%s (offline: not fetching another)", stale);
+                        return set_reason(c->ret_error, -ESTALE, "%s (offline: not fetching another)", stale);
                 if (!path)
-                        return ctx_error(c, -ENOENT, "no %s: offline and no cache directory", what);
-                return ctx_error(c, -ENOENT, "no %s in the cache (%s), and offline", what, path);
+                        return set_reason(c->ret_error, -ENOENT, "no %s: offline and no cache directory", what);
+                return set_reason(c->ret_error, -ENOENT, "no %s in the cache (%s), and offline", what, path);
         }
         if (stale)
                 ctx_progress(c, "The %s, fetching it again", stale);
@@ -254,7 +241,7 @@ static int fetch(Ctx *c, KdsItem item, const char *url, uint8_t **ret, size_t *r
         ctx_progress(c, "Fetching %s from %s", item_names[item], url);
         r = http_get(&c->o->http, url, ret, ret_size, NULL, &error);
         if (r < 0)
-                return ctx_error(c, r, "cannot fetch the %s: %s", item_names[item], error ? error : strerror(-r));
+                return set_reason(c->ret_error, r, "cannot fetch the %s: %s", item_names[item], error ? error : strerror(-r));
         return 0;
 }
 
@@ -335,7 +322,7 @@ static int get_vcek(Ctx *c, SnpProduct p) {
                         else {
                                 r = snp_chain_add_cert(c->chain, cert, &reason);
                                 if (r < 0)
-                                        return ctx_error(c, r, "cannot use the cached VCEK %s: %s", path,
+                                        return set_reason(c->ret_error, r, "cannot use the cached VCEK %s: %s", path,
                                                          reason ? reason : strerror(-r));
                                 ctx_file_used(c, KDS_ITEM_VCEK, path, false);
                                 return 0;
@@ -345,7 +332,7 @@ static int get_vcek(Ctx *c, SnpProduct p) {
                         X509_free(TAKE_PTR(cert));
                         free(TAKE_PTR(data));
                 } else if (r != -ENOENT)
-                        return ctx_error(c, r, "cannot read the cached VCEK %s: %s", path, strerror(-r));
+                        return set_reason(c->ret_error, r, "cannot read the cached VCEK %s: %s", path, strerror(-r));
         }
         {
                 _cleanup_free_ char *what =
@@ -362,20 +349,20 @@ static int get_vcek(Ctx *c, SnpProduct p) {
                 return r;
         r = fetch(c, KDS_ITEM_VCEK, url, &data, &size);
         if (r == -ENOENT)
-                return ctx_error(c, -ENOENT,
+                return set_reason(c->ret_error, -ENOENT,
                                  "KDS has no %s VCEK for this CHIP_ID and REPORTED_TCB (GET %s: 404 Not Found)",
                                  snp_product_to_string(p), url);
         if (r < 0)
                 return r;
         if (x509_parse_one(data, size, &cert) < 0)
-                return ctx_error(c, -EBADMSG, "the answer from %s is not a certificate", url);
+                return set_reason(c->ret_error, -EBADMSG, "the answer from %s is not a certificate", url);
         reason = mfree_str(reason);
         if (vcek_check(cert, p, c->r, &reason) < 0)
-                return ctx_error(c, -EBADMSG, "the certificate from %s is not the %s VCEK asked for: %s", url,
+                return set_reason(c->ret_error, -EBADMSG, "the certificate from %s is not the %s VCEK asked for: %s", url,
                                  snp_product_to_string(p), reason ? reason : "invalid");
         r = snp_chain_add_cert(c->chain, cert, &reason);
         if (r < 0)
-                return ctx_error(c, r, "cannot use the VCEK from %s: %s", url, reason ? reason : strerror(-r));
+                return set_reason(c->ret_error, r, "cannot use the VCEK from %s: %s", url, reason ? reason : strerror(-r));
         cache_store(c, KDS_ITEM_VCEK, path, data, size);
         return 0;
 }
@@ -431,7 +418,7 @@ static int chain_bundle_add(Ctx *c, STACK_OF(X509) * sk, const char *source) {
                         continue;
                 r = snp_chain_add_cert(c->chain, x, &reason);
                 if (r < 0)
-                        return ctx_error(c, r, "cannot use %s: %s", source, reason ? reason : strerror(-r));
+                        return set_reason(c->ret_error, r, "cannot use %s: %s", source, reason ? reason : strerror(-r));
         }
         return 0;
 }
@@ -469,7 +456,7 @@ static int get_cert_chain(Ctx *c, SnpProduct p, bool vlek) {
                         free(TAKE_PTR(data));
                         reason = mfree_str(reason);
                 } else if (r != -ENOENT)
-                        return ctx_error(c, r, "cannot read the cached %s %s: %s", item_names[item], path,
+                        return set_reason(c->ret_error, r, "cannot read the cached %s %s: %s", item_names[item], path,
                                          strerror(-r));
         }
         {
@@ -488,9 +475,9 @@ static int get_cert_chain(Ctx *c, SnpProduct p, bool vlek) {
         if (r < 0)
                 return r;
         if (x509_parse_many(data, size, &sk) < 0)
-                return ctx_error(c, -EBADMSG, "the answer from %s holds no certificate", url);
+                return set_reason(c->ret_error, -EBADMSG, "the answer from %s holds no certificate", url);
         if (chain_bundle_check(c, sk, p, vlek, false, &reason) < 0)
-                return ctx_error(c, -EBADMSG, "the answer from %s is not the %s %s: %s", url, snp_product_to_string(p),
+                return set_reason(c->ret_error, -EBADMSG, "the answer from %s is not the %s %s: %s", url, snp_product_to_string(p),
                                  item_names[item], reason ? reason : "invalid");
         r = chain_bundle_add(c, sk, url);
         if (r < 0)
@@ -543,7 +530,7 @@ static int get_crl(Ctx *c, SnpProduct p, bool vlek) {
                         X509_CRL_free(TAKE_PTR(crl));
                         free(TAKE_PTR(data));
                 } else if (r != -ENOENT)
-                        return ctx_error(c, r, "cannot read the cached %s %s: %s", item_names[item], path,
+                        return set_reason(c->ret_error, r, "cannot read the cached %s %s: %s", item_names[item], path,
                                          strerror(-r));
         }
         {
@@ -562,7 +549,7 @@ static int get_crl(Ctx *c, SnpProduct p, bool vlek) {
         if (r < 0)
                 return r;
         if (x509_crl_parse(data, size, &crl) < 0)
-                return ctx_error(c, -EBADMSG, "the answer from %s is not an X.509 CRL", url);
+                return set_reason(c->ret_error, -EBADMSG, "the answer from %s is not an X.509 CRL", url);
         r = snp_chain_set_crl(c->chain, crl);
         if (r < 0)
                 return r;
@@ -618,7 +605,7 @@ static int probe_vcek(Ctx *c, SnpProduct *ret) {
                         *c->ret_error = mfree_str(*c->ret_error);
                 }
         }
-        return ctx_error(c, -ENOENT,
+        return set_reason(c->ret_error, -ENOENT,
                          "the version %" PRIu32 " report does not name its product, and no VCEK was found "
                          "for any product it could be: %s",
                          c->r->version, misses ? misses : "not found");
@@ -639,10 +626,10 @@ int kds_complete_chain(const KdsOptions *o, const SnpReport *r, int product, int
 
         key = snp_report_signing_key(r);
         if (key != SNP_SIGNING_KEY_VCEK && key != SNP_SIGNING_KEY_VLEK)
-                return ctx_error(&c, -EBADMSG,
-                                 "the report names no signing key (KEY_INFO signing key %d): "
-                                 "there is nothing to fetch for it",
-                                 (int) key);
+                return set_reason(ret_error, -EBADMSG,
+                                         "the report names no signing key (KEY_INFO signing key %d): "
+                                         "there is nothing to fetch for it",
+                                         (int) key);
         vlek = key == SNP_SIGNING_KEY_VLEK || chain->cert[SNP_ROLE_VLEK];
 
         p = product >= 0 && product < _SNP_PRODUCT_MAX ? (SnpProduct) product : chain_product(chain);
@@ -658,23 +645,23 @@ int kds_complete_chain(const KdsOptions *o, const SnpReport *r, int product, int
                                 if (k >= 0 && want_crl && !chain->crl)
                                         (void) get_crl(&c, p, true);
                         }
-                        return ctx_error(&c, -EOPNOTSUPP,
-                                         "the report is signed with a VLEK, and none was given: a VLEK cannot be "
-                                         "fetched from AMD KDS by chip ID; it comes from the cloud provider or from "
-                                         "the report's certificate table");
+                        return set_reason(ret_error, -EOPNOTSUPP,
+                                                 "the report is signed with a VLEK, and none was given: a VLEK cannot be "
+                                                 "fetched from AMD KDS by chip ID; it comes from the cloud provider or from "
+                                                 "the report's certificate table");
                 }
                 if (memeqzero(r->chip_id, sizeof(r->chip_id)))
-                        return ctx_error(&c, -EOPNOTSUPP,
-                                         "the report's CHIP_ID is all zero (masked by the guest policy?), so its "
-                                         "VCEK cannot be fetched from AMD KDS; give the VCEK instead");
+                        return set_reason(ret_error, -EOPNOTSUPP,
+                                                 "the report's CHIP_ID is all zero (masked by the guest policy?), so its "
+                                                 "VCEK cannot be fetched from AMD KDS; give the VCEK instead");
                 k = product_is_valid(p) ? get_vcek(&c, p) : probe_vcek(&c, &p);
                 if (k < 0)
                         return k;
         }
         if (!product_is_valid(p))
-                return ctx_error(&c, -EINVAL,
-                                 "cannot tell whether the report comes from a Milan, Genoa or Turin "
-                                 "processor: name the product");
+                return set_reason(ret_error, -EINVAL,
+                                         "cannot tell whether the report comes from a Milan, Genoa or Turin "
+                                         "processor: name the product");
 
         if (!snp_chain_intermediate(chain) || !chain->cert[SNP_ROLE_ARK]) {
                 k = get_cert_chain(&c, p, vlek);

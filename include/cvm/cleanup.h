@@ -14,6 +14,8 @@
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/ocsp.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <xmlsec/xmldsig.h>
@@ -36,11 +38,29 @@ DEFINE_CLEANUP(BIGNUM *, BN_free)
 DEFINE_CLEANUP(ECDSA_SIG *, ECDSA_SIG_free)
 DEFINE_CLEANUP(BIO *, BIO_free)
 DEFINE_CLEANUP(ASN1_OBJECT *, ASN1_OBJECT_free)
+DEFINE_CLEANUP(ASN1_OCTET_STRING *, ASN1_OCTET_STRING_free)
+DEFINE_CLEANUP(ASN1_INTEGER *, ASN1_INTEGER_free)
+DEFINE_CLEANUP(ASN1_TIME *, ASN1_TIME_free)
+DEFINE_CLEANUP(X509_EXTENSION *, X509_EXTENSION_free)
+DEFINE_CLEANUP(X509_REVOKED *, X509_REVOKED_free)
+DEFINE_CLEANUP(EVP_KDF *, EVP_KDF_free)
+DEFINE_CLEANUP(EVP_KDF_CTX *, EVP_KDF_CTX_free)
+DEFINE_CLEANUP(EVP_CIPHER_CTX *, EVP_CIPHER_CTX_free)
+DEFINE_CLEANUP(OCSP_REQUEST *, OCSP_REQUEST_free)
+DEFINE_CLEANUP(OCSP_RESPONSE *, OCSP_RESPONSE_free)
+DEFINE_CLEANUP(OCSP_BASICRESP *, OCSP_BASICRESP_free)
+DEFINE_CLEANUP(OCSP_CERTID *, OCSP_CERTID_free)
 
 /* A stack that owns its certificates. */
 static inline void sk_X509_pop_freep(STACK_OF(X509) **p) {
         if (*p)
                 sk_X509_pop_free(*p, X509_free);
+}
+
+/* A stack that borrows its certificates: they belong to someone else. */
+static inline void sk_X509_freep(STACK_OF(X509) **p) {
+        if (*p)
+                sk_X509_free(*p);
 }
 
 /* libxml2 and xmlsec */

@@ -119,7 +119,3 @@ void proto_report_data(const uint8_t nonce[PROTO_NONCE_SIZE], const uint8_t pubk
                        uint8_t ret[64]);
 void proto_gpu_nonce(const uint8_t nonce[PROTO_NONCE_SIZE], const uint8_t pubkey[PROTO_PUBKEY_SIZE], uint32_t index,
                      uint8_t ret[32]);
-
-/* Strict base64 (RFC 4648, padded, no whitespace). */
-char *base64_encode(const uint8_t *p, size_t n);
-int base64_decode(const char *s, size_t len, uint8_t **ret, size_t *ret_size);

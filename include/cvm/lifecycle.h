@@ -53,6 +53,9 @@ int lifecycle_create(Lifecycle *l, const char *xml, char **ret_name, char **ret_
  * -EPERM when the domain is not cvmd's. */
 int lifecycle_destroy(Lifecycle *l, const char *name, char **ret_reason);
 /* The domain's UUID, 16 raw bytes (what the guest sees as its SMBIOS system UUID). */
+/* Pauses one of cvmd's domains (the policy's "failure_action": "pause"): it keeps its memory for
+ * forensics and runs no more. */
+int lifecycle_suspend(Lifecycle *l, const char *name, char **ret_reason);
 int lifecycle_domain_uuid(Lifecycle *l, const char *name, uint8_t ret[16]);
 
 typedef struct LifecycleDomain {

@@ -60,10 +60,21 @@ typedef struct PolicySnp {
         size_t n_simulator_arks;
 } PolicySnp;
 
+/* What cvmd does with a guest whose attestation failed: it never gets keys in any case. */
+typedef enum PolicyFailureAction {
+        POLICY_FAILURE_DESTROY,    /* default: the domain is destroyed */
+        POLICY_FAILURE_PAUSE,      /* the domain is paused, kept for forensics */
+        POLICY_FAILURE_QUARANTINE, /* the domain keeps running, without keys, marked quarantined */
+        _POLICY_FAILURE_MAX,
+} PolicyFailureAction;
+
+const char *policy_failure_action_to_string(PolicyFailureAction a);
+
 typedef struct Policy {
         char *name;        /* NULL when absent */
         char *description; /* NULL when absent */
         bool allow_development; /* launches with "tee": "none" (no TEE at all) are allowed; default false */
+        PolicyFailureAction failure_action; /* "failure_action"; default destroy */
         bool has_snp;      /* the file has an "snp" section */
         PolicySnp snp;     /* defaults when !has_snp */
         bool has_tdx;      /* the file has a "tdx" section */

@@ -20,6 +20,7 @@
  * the HTTP listener's thread serves the JWKS while the event loop signs and rotates. */
 
 #include <json-c/json.h>
+#include <openssl/evp.h>
 #include <stdint.h>
 
 #include "cvm/macro.h"
@@ -50,5 +51,8 @@ int token_keys_rotate_if_due(TokenKeys *k, int64_t now, char **ret_reason);
 int token_keys_sign(TokenKeys *k, json_object *claims, char **ret);
 /* The current key's kid (a copy). */
 int token_keys_current_kid(TokenKeys *k, char **ret);
+/* The current signing key, with a reference of the caller's own (EVP_PKEY_free() it), and its kid:
+ * a rotation meanwhile does not pull the key from under an exchange that signs with it. */
+int token_keys_current(TokenKeys *k, EVP_PKEY **ret_key, char **ret_kid);
 /* {"keys":[<current JWK>, <previous JWK while in its overlap at now>]}, compact. */
 int token_keys_jwks_json(TokenKeys *k, int64_t now, char **ret);

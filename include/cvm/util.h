@@ -34,6 +34,7 @@ char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
  * is not NULL), freeing any earlier one, and returns r. The arguments may point into the earlier
  * message ("%s: %s", path, *ret_reason). */
 int set_reason(char **ret_reason, int r, const char *fmt, ...) _printf_(3, 4);
+int set_reasonv(char **ret_reason, int r, const char *fmt, va_list ap) _printf_(3, 0);
 char *strdup_vprintf(const char *fmt, va_list ap) _printf_(1, 0);
 
 /* Strict base64 (RFC 4648 §4): padded, canonical, no whitespace. -EINVAL when malformed,

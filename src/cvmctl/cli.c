@@ -105,6 +105,28 @@ int cli_end_verb(int exit_code) {
         return cli_finish_stdout(exit_code);
 }
 
+int cli_parse_options(const CliParser *p, int argc, char *argv[]) {
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", p->options, NULL)) >= 0) {
+                if (c == 'h') {
+                        p->help();
+                        return EXIT_ACCEPTED;
+                }
+                if (c == '?')
+                        return p->verb ? cli_usage_error("%s: invalid option '%s'", p->verb, argv[optind - 1])
+                                       : cli_usage_error("unknown option '%s'", argv[optind - 1]);
+                r = p->shared ? p->shared(p->shared_args, c, optarg) : 0;
+                if (r == 0)
+                        r = p->own(p->args, c, optarg);
+                else if (r == 1)
+                        r = 0;
+                if (r != 0)
+                        return r;
+        }
+        return CLI_GO_ON;
+}
+
 int cli_parse_uint(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *ret) {
         char *end;
         unsigned long long v;

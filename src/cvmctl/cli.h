@@ -3,6 +3,7 @@
 
 /* What every cvmctl verb shares: exit codes, usage errors, reading input files, output. */
 
+#include <getopt.h>
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -40,6 +41,27 @@ int cli_parse_at(const char *s, int64_t *ret);
 /* Flushes stdout and reports a write error (a full disk, a closed pipe) as a failure. */
 int cli_finish_stdout(int exit_code);
 
+/* Not an exit code: cli_parse_options() parsed every option and the verb goes on. */
+#define CLI_GO_ON (-1)
+
+/* How one verb parses its options. A handler for an option set several verbs share (verify-args.h,
+ * plan-args.h) returns 1 when the option was one of its own, 0 when not, or an exit code; the
+ * verb's own handler returns 0 or an exit code. */
+typedef struct CliParser {
+        const struct option *options; /* with { "help", no_argument, NULL, 'h' } */
+        void (*help)(void);
+        const char *verb; /* "verify snp: invalid option '...'"; NULL: "unknown option '...'" */
+        int (*shared)(void *shared_args, int c, const char *arg);
+        void *shared_args;
+        int (*own)(void *args, int c, const char *arg);
+        void *args;
+} CliParser;
+
+/* Runs getopt_long() over a verb's argv: --help prints the help and ends the verb, an unknown
+ * option is a usage error, every other option goes to p->shared first, then to p->own. Returns
+ * CLI_GO_ON when the verb goes on with argv[optind...], else the exit code to end it with. */
+int cli_parse_options(const CliParser *p, int argc, char *argv[]);
+
 /* Prints a verdict as JSON or as the human report; returns EXIT_ACCEPTED when accepted,
  * EXIT_REJECTED otherwise (or when it cannot be written). */
 struct Verdict;
@@ -55,6 +77,12 @@ int verb_key(int argc, char *argv[]);
 int verb_render(int argc, char *argv[]);
 int verb_host(int argc, char *argv[]);
 int verb_audit(int argc, char *argv[]);
+/* cvmd's VMs over D-Bus (verb-vm.c); verb_launch_bus() is "launch" without --connect. */
+int verb_list(int argc, char *argv[]);
+int verb_status(int argc, char *argv[]);
+int verb_stop(int argc, char *argv[]);
+int verb_token(int argc, char *argv[]);
+int verb_launch_bus(int argc, char *argv[]);
 
 /* "cvmctl verify TEE ...": argv[0] is the TEE name, getopt already reset. */
 int verify_snp_main(int argc, char *argv[]);

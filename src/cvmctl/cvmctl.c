@@ -22,7 +22,11 @@ typedef struct Verb {
 
 static const Verb verbs[] = {
         { "verify", 1, verb_verify, "verify snp|tdx|gpu EVIDENCE...", "verify attestation evidence against pinned roots" },
-        { "launch", 1, verb_launch, "launch SPEC --connect URI ...", "attestation-gated launch (in-process until cvmd exists)" },
+        { "launch", 1, verb_launch, "launch SPEC [--wait] [--json]", "attestation-gated launch through cvmd (--connect: in-process)" },
+        { "list", 0, verb_list, "list", "the VMs cvmd knows and their states" },
+        { "status", 1, verb_status, "status NAME", "one VM: state, reason, appraisal, keys" },
+        { "stop", 1, verb_stop, "stop NAME", "stop a VM: its domain is destroyed" },
+        { "token", 1, verb_token, "token NAME", "the result token (JWT) of a running VM" },
         { "attest-guest", 0, verb_attest_guest, "attest-guest --channel ADDR ...", "one attestation exchange with a guest agent" },
         { "sim", 1, verb_sim, "sim init DIR", "simulated SNP, TDX and GPU platforms for development" },
         { "collateral", 2, verb_collateral, "collateral fetch snp REPORT", "fetch AMD KDS collateral into the cache" },

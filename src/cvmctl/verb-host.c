@@ -9,12 +9,11 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cvm/cleanup.h"
 #include "cvm/host-probe.h"
 #include "cvm/lifecycle.h"
 #include "cvm/placement.h"
 #include "cvm/util.h"
-
-DEFINE_CLEANUP(json_object *, json_object_put)
 
 static void host_help(void) {
         printf("Usage: cvmctl host [--connect URI] [--gpu BDF]... [--json]\n"

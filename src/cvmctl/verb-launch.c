@@ -13,14 +13,21 @@
 #include "plan-args.h"
 
 static void help(void) {
-        printf("Usage: cvmctl launch SPEC --connect URI --policy FILE [OPTIONS]\n"
+        printf("Usage: cvmctl launch SPEC [--wait] [--json]\n"
+               "       cvmctl launch SPEC --connect URI --policy FILE [OPTIONS]\n"
                "\n"
+               "Without --connect, hands the spec to cvmd (Launch over D-Bus) and with --wait follows\n"
+               "the VM's states live on stderr (booting, attesting, releasing, ...), ending with a line\n"
+               "on stdout: exit 0 running, 1 failed or quarantined, 2 a spec cvmd refuses as invalid.\n"
+               "  --wait                  wait until the VM is running, failed, quarantined or stopped\n"
+               "\n"
+               "With --connect, runs the launch in-process:\n"
                "Launches a confidential VM and releases its data keys only after its evidence is\n"
                "verified: validates the spec, probes the host, places the VM on NUMA cells near its GPUs,\n"
                "renders and creates the libvirt domain, waits for the guest agent, runs the attestation\n"
                "exchange (evidence bound to a fresh nonce, HOST_DATA/MRCONFIGID bound to the launch\n"
                "digest), and releases the spec's keys. Any failure destroys the domain; nothing is released.\n"
-               "(cvmd will run these same steps for every launch; until then cvmctl runs them in-process.)\n"
+               "(cvmd runs these same steps for every launch it is handed.)\n"
                "\n"
                "Options:\n"
                "  --connect URI           libvirt connection (test:///default for development)\n"
@@ -57,7 +64,16 @@ static void on_phase(void *userdata, LaunchPhase phase, const char *domain, cons
                 fprintf(stderr, "cvmctl: agent connected; challenging the guest\n");
 }
 
-int verb_launch(int argc, char *argv[]) {
+/* Without --connect the launch is cvmd's (verb-vm.c); --help shows both forms. */
+static bool wants_in_process(int argc, char *argv[]) {
+        for (int i = 1; i < argc && !streq(argv[i], "--"); i++)
+                if (streq(argv[i], "--connect") || strncmp(argv[i], "--connect=", 10) == 0 || streq(argv[i], "--help") ||
+                    streq(argv[i], "-h"))
+                        return true;
+        return false;
+}
+
+static int launch_in_process(int argc, char *argv[]) {
         enum { ARG_CONNECT = 0x100, ARG_POLICY, ARG_KEYS_DIR, ARG_CHANNEL, ARG_EVIDENCE, ARG_BOOT, ARG_JSON,
                ARG_GPU_GOLDEN, ARG_COLLATERAL, ARG_TOKEN_KEY };
         static const struct option options[] = {
@@ -188,4 +204,8 @@ int verb_launch(int argc, char *argv[]) {
                        rc == EXIT_ACCEPTED ? "running" : "destroyed", rc == EXIT_ACCEPTED ? "yes, confirmed" : "no");
         }
         return rc;
+}
+
+int verb_launch(int argc, char *argv[]) {
+        return wants_in_process(argc, argv) ? launch_in_process(argc, argv) : verb_launch_bus(argc, argv);
 }

@@ -52,7 +52,8 @@ static void help_gpu(void) {
 }
 
 typedef struct GpuArgs {
-        char **reports, **chains, **nonces, **rims;
+        char **reports;
+        const char **chains, **nonces, **rims;
         size_t n_reports, n_chains, n_nonces, n_rims;
         const char *rim_dir, *golden, *rim_url, *ocsp_url;
         bool ocsp;
@@ -304,7 +305,6 @@ static int verify_gpu(const GpuArgs *a) {
         NvFetchOptions fo = {};
         NvBoardParams p = {};
         _cleanup_free_ NvPin *pins = NULL;
-        char at[32];
         int rc;
 
         if (verdict_init(&v, "nvidia-gpu") < 0)
@@ -354,12 +354,9 @@ static int verify_gpu(const GpuArgs *a) {
                         return rc;
         }
 
-        if (a->common.cache)
-                cache = strdup(a->common.cache);
-        else if (kds_default_cache_dir(&cache) < 0)
-                cache = NULL;
-        if (!cache)
-                return cli_error(EXIT_REJECTED, "out of memory");
+        rc = verify_args_cache_dir(&a->common, &cache);
+        if (rc != 0)
+                return rc;
         fo = (NvFetchOptions) { .rim_url = a->rim_url, .ocsp_url = a->ocsp_url, .cache_dir = cache,
                                 .offline = a->common.offline, .http = { .progress = cli_progress } };
         if (!a->golden && a->n_rims == 0 && !a->rim_dir) {
@@ -396,12 +393,47 @@ static int verify_gpu(const GpuArgs *a) {
 
         if (policy)
                 policy_evaluate_gpu(policy, &b, &v);
-        v.accepted = v.authentic && b.measurements == NV_MEAS_MATCH && v.n_reasons == 0 && !v.oom;
+        /* Measurements that do not match refuse like a policy reason, so that acceptance is decided
+         * as for every verifier. */
         if (v.authentic && b.measurements != NV_MEAS_MATCH && v.n_reasons == 0)
                 verdict_reason(&v, "measurements: %s; acceptance needs the measurements to match the RIMs or the golden list",
                                nv_meas_result_to_string(b.measurements));
-        json_object_object_add(v.claims, "verified_at", json_object_new_string(format_rfc3339(a->common.at, at, sizeof(at))));
+        verify_conclude(&a->common, &v);
+        if (b.measurements != NV_MEAS_MATCH)
+                v.accepted = false;
         return print_result(&v, &b, a->common.json);
+}
+
+static int gpu_option(void *args, int c, const char *arg) {
+        GpuArgs *a = args;
+
+        switch (c) {
+        case ARG_CHAIN:
+                a->chains[a->n_chains++] = arg;
+                break;
+        case ARG_NONCE:
+                a->nonces[a->n_nonces++] = arg;
+                break;
+        case ARG_RIM:
+                a->rims[a->n_rims++] = arg;
+                break;
+        case ARG_RIM_DIR:
+                a->rim_dir = arg;
+                break;
+        case ARG_GOLDEN:
+                a->golden = arg;
+                break;
+        case ARG_OCSP:
+                a->ocsp = true;
+                break;
+        case ARG_RIM_URL:
+                a->rim_url = arg;
+                break;
+        case ARG_OCSP_URL:
+                a->ocsp_url = arg;
+                break;
+        }
+        return 0;
 }
 
 int verify_gpu_main(int argc, char *argv[]) {
@@ -418,55 +450,22 @@ int verify_gpu_main(int argc, char *argv[]) {
                 VERIFY_ARGS_OPTIONS,
                 {},
         };
-        _cleanup_free_ char **chains = calloc((size_t) argc + 1, sizeof(char *)),
-                            **nonces = calloc((size_t) argc + 1, sizeof(char *)),
-                            **rims = calloc((size_t) argc + 1, sizeof(char *));
+        _cleanup_free_ const char **chains = calloc((size_t) argc + 1, sizeof(char *)),
+                                  **nonces = calloc((size_t) argc + 1, sizeof(char *)),
+                                  **rims = calloc((size_t) argc + 1, sizeof(char *));
         GpuArgs a = { .common.at = (int64_t) time(NULL) };
-        int c, r;
+        const CliParser p = { .options = options, .help = help_gpu, .verb = "verify gpu",
+                              .shared = verify_args_option, .shared_args = &a.common, .own = gpu_option, .args = &a };
+        int r;
 
         if (!chains || !nonces || !rims)
                 return cli_error(EXIT_REJECTED, "out of memory");
         a.chains = chains;
         a.nonces = nonces;
         a.rims = rims;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
-                if ((r = verify_args_option(&a.common, c, optarg)) != 0) {
-                        if (r != 1)
-                                return r;
-                        continue;
-                }
-                switch (c) {
-                case 'h':
-                        help_gpu();
-                        return 0;
-                case ARG_CHAIN:
-                        a.chains[a.n_chains++] = optarg;
-                        break;
-                case ARG_NONCE:
-                        a.nonces[a.n_nonces++] = optarg;
-                        break;
-                case ARG_RIM:
-                        a.rims[a.n_rims++] = optarg;
-                        break;
-                case ARG_RIM_DIR:
-                        a.rim_dir = optarg;
-                        break;
-                case ARG_GOLDEN:
-                        a.golden = optarg;
-                        break;
-                case ARG_OCSP:
-                        a.ocsp = true;
-                        break;
-                case ARG_RIM_URL:
-                        a.rim_url = optarg;
-                        break;
-                case ARG_OCSP_URL:
-                        a.ocsp_url = optarg;
-                        break;
-                default:
-                        return cli_usage_error("verify gpu: invalid option '%s'", argv[optind - 1]);
-                }
-        }
+        r = cli_parse_options(&p, argc, argv);
+        if (r != CLI_GO_ON)
+                return r;
         /* argv[0] is "gpu"; the reports are the positional arguments. */
         if (optind >= argc)
                 return cli_usage_error("verify gpu: missing REPORT file");

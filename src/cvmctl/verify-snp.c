@@ -43,7 +43,7 @@ static void help_snp(void) {
 
 typedef struct SnpArgs {
         const char *report;
-        char **certs;
+        const char **certs;
         size_t n_certs;
         const char *cert_table;
         const char *crl;
@@ -163,12 +163,9 @@ static int complete_chain(const SnpArgs *a, const uint8_t *data, size_t size, Sn
                 return 0;
         if (snp_report_parse(data, size, &report, NULL) < 0)
                 return 0; /* snp_verify() reports why */
-        if (a->common.cache)
-                cache = strdup(a->common.cache);
-        else if (kds_default_cache_dir(&cache) < 0)
-                return cli_error(EXIT_REJECTED, "out of memory");
-        if (!cache)
-                return cli_error(EXIT_REJECTED, "out of memory");
+        r = verify_args_cache_dir(&a->common, &cache);
+        if (r != 0)
+                return r;
         if (snp_report_product(&report, &product) < 0 && a->product)
                 product = snp_product_from_string(a->product);
 
@@ -182,24 +179,6 @@ static int complete_chain(const SnpArgs *a, const uint8_t *data, size_t size, Sn
         return 0;
 }
 
-static int check_report_data(const char *hex, const SnpAppraisal *ap, Verdict *v) {
-        _cleanup_free_ uint8_t *want = NULL;
-        uint8_t padded[64] = {};
-        size_t n;
-
-        if (hex_decode(hex, &want, &n) < 0 || n == 0 || n > 64)
-                return cli_usage_error("--report-data: '%s' is not 1 to 64 bytes of hex", hex);
-        if (!ap->parsed)
-                return 0;
-        memcpy(padded, want, n);
-        if (memcmp(padded, ap->report.report_data, 64) != 0)
-                verdict_check(v, "report-data", CHECK_FAIL,
-                              "REPORT_DATA differs from the expected value given with --report-data");
-        else
-                verdict_check(v, "report-data", CHECK_PASS, "REPORT_DATA equals the expected value");
-        return 0;
-}
-
 static int verify_snp(const SnpArgs *a) {
         _cleanup_(snp_chain_freep) SnpChain *chain = snp_chain_new();
         _cleanup_(policy_freep) Policy *policy = NULL;
@@ -210,7 +189,7 @@ static int verify_snp(const SnpArgs *a) {
         _cleanup_(verdict_done) Verdict v = {};
         SnpVerifyParams params = { .at = a->common.at };
         size_t size, n_anchors = 0;
-        char at[32];
+        uint8_t report_data[64];
         int rc;
 
         if (!chain || !ap || verdict_init(&v, "sev-snp") < 0)
@@ -219,12 +198,8 @@ static int verify_snp(const SnpArgs *a) {
                 return EXIT_USAGE;
         if (a->common.policy && policy_load(a->common.policy, &policy, &reason) < 0)
                 return cli_error(EXIT_USAGE, "%s", reason ? reason : "invalid policy");
-        if (a->report_data) {
-                _cleanup_free_ uint8_t *tmp = NULL;
-                size_t n;
-                if (hex_decode(a->report_data, &tmp, &n) < 0 || n == 0 || n > 64)
-                        return cli_usage_error("--report-data: '%s' is not 1 to 64 bytes of hex", a->report_data);
-        }
+        if (a->report_data && verify_report_data_parse(a->report_data, report_data) != 0)
+                return EXIT_USAGE;
 
         rc = load_certs(a, chain, &v);
         if (rc != 0)
@@ -249,14 +224,41 @@ static int verify_snp(const SnpArgs *a) {
         if (verdict_has_failed_check(&v))
                 v.authentic = false;
 
-        if (a->report_data)
-                (void) check_report_data(a->report_data, ap, &v);
+        if (a->report_data && ap->parsed)
+                verify_report_data_check(&v, report_data, ap->report.report_data);
         if (policy && ap->parsed)
                 policy_evaluate_snp(policy, ap, &v);
-        v.accepted = v.authentic && v.n_reasons == 0 && !v.oom;
-        json_object_object_add(v.claims, "verified_at", json_object_new_string(format_rfc3339(a->common.at, at, sizeof(at))));
+        verify_conclude(&a->common, &v);
 
         return cli_print_verdict(&v, a->common.json);
+}
+
+static int snp_option(void *args, int c, const char *arg) {
+        SnpArgs *a = args;
+
+        switch (c) {
+        case ARG_CERTS:
+                a->certs[a->n_certs++] = arg;
+                break;
+        case ARG_CERT_TABLE:
+                a->cert_table = arg;
+                break;
+        case ARG_CRL:
+                a->crl = arg;
+                break;
+        case ARG_REPORT_DATA:
+                a->report_data = arg;
+                break;
+        case ARG_KDS_URL:
+                a->kds_url = arg;
+                break;
+        case ARG_PRODUCT:
+                if (snp_product_from_string(arg) < 0)
+                        return cli_usage_error("--product: '%s' is not Milan, Genoa or Turin", arg);
+                a->product = arg;
+                break;
+        }
+        return 0;
 }
 
 int verify_snp_main(int argc, char *argv[]) {
@@ -271,48 +273,19 @@ int verify_snp_main(int argc, char *argv[]) {
                 VERIFY_ARGS_OPTIONS,
                 {},
         };
-        _cleanup_free_ char **certs = NULL;
+        _cleanup_free_ const char **certs = NULL;
         SnpArgs a = { .common.at = (int64_t) time(NULL) };
-        int c, r;
+        const CliParser p = { .options = options, .help = help_snp, .verb = "verify snp",
+                              .shared = verify_args_option, .shared_args = &a.common, .own = snp_option, .args = &a };
+        int r;
 
         certs = calloc((size_t) argc, sizeof(char *));
         if (!certs)
                 return cli_error(EXIT_REJECTED, "out of memory");
         a.certs = certs;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
-                if ((r = verify_args_option(&a.common, c, optarg)) != 0) {
-                        if (r != 1)
-                                return r;
-                        continue;
-                }
-                switch (c) {
-                case 'h':
-                        help_snp();
-                        return 0;
-                case ARG_CERTS:
-                        a.certs[a.n_certs++] = optarg;
-                        break;
-                case ARG_CERT_TABLE:
-                        a.cert_table = optarg;
-                        break;
-                case ARG_CRL:
-                        a.crl = optarg;
-                        break;
-                case ARG_REPORT_DATA:
-                        a.report_data = optarg;
-                        break;
-                case ARG_KDS_URL:
-                        a.kds_url = optarg;
-                        break;
-                case ARG_PRODUCT:
-                        if (snp_product_from_string(optarg) < 0)
-                                return cli_usage_error("--product: '%s' is not Milan, Genoa or Turin", optarg);
-                        a.product = optarg;
-                        break;
-                default:
-                        return cli_usage_error("verify snp: invalid option '%s'", argv[optind - 1]);
-                }
-        }
+        r = cli_parse_options(&p, argc, argv);
+        if (r != CLI_GO_ON)
+                return r;
         /* argv[0] is "snp"; the report is the only positional argument. */
         if ((r = verify_args_positional(argc, argv, "verify snp", "REPORT", &a.report)) != 0)
                 return r;

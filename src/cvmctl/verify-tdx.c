@@ -74,12 +74,9 @@ static int obtain_collateral(const TdxArgs *a, const uint8_t *data, size_t size,
                 verdict_check(v, "collateral", CHECK_FAIL, "the PCK certificate's issuer is not a known Intel PCK CA");
                 return 0;
         }
-        if (a->common.cache)
-                cache = strdup(a->common.cache);
-        else if (kds_default_cache_dir(&cache) < 0)
-                return cli_error(EXIT_REJECTED, "out of memory");
-        if (!cache)
-                return cli_error(EXIT_REJECTED, "out of memory");
+        r = verify_args_cache_dir(&a->common, &cache);
+        if (r != 0)
+                return r;
         o.base_url = a->pccs_url;
         o.pccs = a->pccs_url != NULL;
         o.cache_dir = cache;
@@ -95,21 +92,6 @@ static int obtain_collateral(const TdxArgs *a, const uint8_t *data, size_t size,
         else if (r < 0)
                 verdict_check(v, "collateral", CHECK_FAIL, "%s", error ? error : strerror(-r));
         return 0;
-}
-
-static void check_report_data(const char *hex, const TdxAppraisal *ap, Verdict *v) {
-        _cleanup_free_ uint8_t *want = NULL;
-        uint8_t padded[64] = {};
-        size_t n;
-
-        if (!ap->parsed || hex_decode(hex, &want, &n) < 0 || n > 64)
-                return;
-        memcpy(padded, want, n);
-        if (memcmp(padded, ap->quote.report_data, 64) != 0)
-                verdict_check(v, "report-data", CHECK_FAIL,
-                              "REPORT_DATA differs from the expected value given with --report-data");
-        else
-                verdict_check(v, "report-data", CHECK_PASS, "REPORT_DATA equals the expected value");
 }
 
 static int print_tdx_verdict(const Verdict *v, bool json) {
@@ -145,7 +127,7 @@ static int verify_tdx(const TdxArgs *a) {
         _cleanup_(verdict_done) Verdict v = {};
         TdxVerifyParams params = { .at = a->common.at };
         size_t size;
-        char at[32];
+        uint8_t report_data[64];
         int rc;
 
         if (verdict_init(&v, "tdx") < 0)
@@ -154,12 +136,8 @@ static int verify_tdx(const TdxArgs *a) {
                 return EXIT_USAGE;
         if (a->common.policy && policy_load(a->common.policy, &policy, &reason) < 0)
                 return cli_error(EXIT_USAGE, "%s", reason ? reason : "invalid policy");
-        if (a->report_data) {
-                _cleanup_free_ uint8_t *tmp = NULL;
-                size_t n;
-                if (hex_decode(a->report_data, &tmp, &n) < 0 || n == 0 || n > 64)
-                        return cli_usage_error("--report-data: '%s' is not 1 to 64 bytes of hex", a->report_data);
-        }
+        if (a->report_data && verify_report_data_parse(a->report_data, report_data) != 0)
+                return EXIT_USAGE;
 
         if (a->collateral) {
                 struct stat st;
@@ -195,13 +173,31 @@ static int verify_tdx(const TdxArgs *a) {
                 json_object_object_add(v.claims, "advisory_ids", NULL);
         }
 
-        if (a->report_data)
-                check_report_data(a->report_data, &ap, &v);
+        if (a->report_data && ap.parsed)
+                verify_report_data_check(&v, report_data, ap.quote.report_data);
         if (ap.parsed)
                 policy_evaluate_tdx(policy, &ap, a->common.at, &v);
-        v.accepted = v.authentic && v.n_reasons == 0 && !v.oom;
-        json_object_object_add(v.claims, "verified_at", json_object_new_string(format_rfc3339(a->common.at, at, sizeof(at))));
+        verify_conclude(&a->common, &v);
         return print_tdx_verdict(&v, a->common.json);
+}
+
+static int tdx_option(void *args, int c, const char *arg) {
+        TdxArgs *a = args;
+
+        switch (c) {
+        case ARG_COLLATERAL:
+                a->collateral = arg;
+                break;
+        case ARG_REPORT_DATA:
+                a->report_data = arg;
+                break;
+        case ARG_PCCS_URL:
+                if (strncmp(arg, "http://", 7) != 0 && strncmp(arg, "https://", 8) != 0)
+                        return cli_usage_error("--pccs-url: '%s' is not an http:// or https:// URL", arg);
+                a->pccs_url = arg;
+                break;
+        }
+        return 0;
 }
 
 int verify_tdx_main(int argc, char *argv[]) {
@@ -214,33 +210,13 @@ int verify_tdx_main(int argc, char *argv[]) {
                 {},
         };
         TdxArgs a = { .common.at = (int64_t) time(NULL) };
-        int c, r;
+        const CliParser p = { .options = options, .help = help_tdx, .verb = "verify tdx",
+                              .shared = verify_args_option, .shared_args = &a.common, .own = tdx_option, .args = &a };
+        int r;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
-                if ((r = verify_args_option(&a.common, c, optarg)) != 0) {
-                        if (r != 1)
-                                return r;
-                        continue;
-                }
-                switch (c) {
-                case 'h':
-                        help_tdx();
-                        return 0;
-                case ARG_COLLATERAL:
-                        a.collateral = optarg;
-                        break;
-                case ARG_REPORT_DATA:
-                        a.report_data = optarg;
-                        break;
-                case ARG_PCCS_URL:
-                        if (strncmp(optarg, "http://", 7) != 0 && strncmp(optarg, "https://", 8) != 0)
-                                return cli_usage_error("--pccs-url: '%s' is not an http:// or https:// URL", optarg);
-                        a.pccs_url = optarg;
-                        break;
-                default:
-                        return cli_usage_error("verify tdx: invalid option '%s'", argv[optind - 1]);
-                }
-        }
+        r = cli_parse_options(&p, argc, argv);
+        if (r != CLI_GO_ON)
+                return r;
         if ((r = verify_args_positional(argc, argv, "verify tdx", "QUOTE", &a.quote)) != 0)
                 return r;
         return verify_tdx(&a);

@@ -7,8 +7,12 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "cvm/audit.h"
 #include "cvm/key-release.h"
 #include "cvm/launch.h"
+#include "cvm/metrics.h"
+#include "cvm/token-keys.h"
+#include "cvm/policy-set.h"
 #include "cvm/worker.h"
 
 typedef enum VmState {
@@ -36,6 +40,7 @@ typedef struct Vm {
         uint64_t created_usec, changed_usec; /* CLOCK_REALTIME */
 
         LaunchSpec *spec;
+        char *spec_json;        /* as launched: recorded in the audit chain for recovery */
         LaunchPlan *plan;       /* set by the worker's plan job */
         char *domain;           /* libvirt's name, once created */
         uint8_t uuid[16];
@@ -43,12 +48,15 @@ typedef struct Vm {
         unsigned jobs;          /* worker jobs in flight: the VM is not freed before they end */
 
         KeyRelease kr;
+        PolicySet *policies;    /* the set its policy came from, held until the VM goes */
         ExchangeHost host;
         ExchangeHost inner;     /* the key release's own callbacks, wrapped by the VM's */
         ExchangeHostSession *session;
         ExchangeResult result;
         int fd;
         uint64_t boot_deadline_usec; /* CLOCK_MONOTONIC */
+        uint64_t attest_started_usec; /* CLOCK_REALTIME */
+        char *token_kid;
         unsigned connect_delay_ms;
         sd_event_source *retry;
 } Vm;
@@ -56,6 +64,8 @@ typedef struct Vm {
 typedef struct ManagerSettings {
         const char *libvirt_uri;
         const char *keys_dir;
+        const char *policies_dir;
+        const char *state_dir;
         const char *domain_type;     /* "kvm" or "test" */
         char *host_caps_xml, *domcaps_xml; /* host facts from files (the sandbox, the test driver) */
         size_t host_caps_size, domcaps_size;
@@ -64,6 +74,7 @@ typedef struct ManagerSettings {
         uint32_t vsock_port;
         uint64_t boot_usec, message_usec;
         unsigned max_vms;
+        int64_t token_lifetime_sec, token_rotate_sec;
 } ManagerSettings;
 
 struct Manager {
@@ -72,14 +83,16 @@ struct Manager {
         Worker *worker;
         Lifecycle *lifecycle; /* opened and used on the worker thread only */
         ManagerSettings settings;
-        Policy **policies;    /* loaded policies, by name */
-        size_t n_policies;
-        EVP_PKEY *token_key;
+        PolicySet *policies;  /* replaced whole on reload; a launch keeps the set it started with */
+        AuditStore *audit;
+        TokenKeys *token_keys; /* the result tokens' signing keys, in the state directory */
+        Metrics *metrics;
         NonceStore nonces;
         Vm **vms;
         size_t n_vms;
         unsigned counts[_VM_STATE_MAX];
         void (*state_changed)(Manager *m, Vm *vm); /* the bus and the journal hear of every change */
+        void (*vms_changed)(Manager *m);           /* a VM was added or forgotten */
 };
 
 int manager_new(sd_event *e, const ManagerSettings *s, Manager **ret);
@@ -89,12 +102,27 @@ DEFINE_CLEANUP(Manager *, manager_free)
 int manager_connect_libvirt(Manager *m, void (*done)(int r, void *userdata), void *userdata);
 
 Vm *manager_find_vm(Manager *m, const char *name);
-const Policy *manager_find_policy(Manager *m, const char *name);
+/* After a restart: every domain of cvmd's that libvirt still runs is matched with the audit
+ * chain. One whose keys were released and confirmed, and not stopped since, is Running again;
+ * any other is destroyed: never trusted without an attestation. done(r) on the loop. */
+int manager_recover(Manager *m, void (*done)(int r, void *userdata), void *userdata);
+/* Enters a VM into the table, which then owns it, and records its first state. */
+int manager_add_vm(Manager *m, Vm *vm);
+/* A VM found running after a restart, already attested and keyed (see manager_recover()). */
+int vm_new_recovered(Manager *m, LaunchSpec **spec, const char *spec_json, const Policy *policy, const char *domain,
+                     const uint8_t uuid[16], Vm **ret);
+/* Whether the audit chain verifies whole; *ret_reason says where it breaks. */
+bool manager_audit_verifies(Manager *m, char **ret_reason);
+/* Loads the policies directory anew; on failure the set in force stays and *ret_reason says why. */
+int manager_reload_policies(Manager *m, char **ret_reason);
 /* Starts a launch. On refusal before anything exists: -EINVAL/-EEXIST/-ENOENT/-EPERM with a reason
  * naming the field or the cause. */
 int manager_launch(Manager *m, const char *spec_json, Vm **ret, char **ret_reason);
 int manager_stop(Manager *m, Vm *vm, char **ret_reason);
 
+/* Audit row, metrics and systemd STATUS for the VM's new state; prev: the state it left (its
+ * duration runs from vm->changed_usec to now). */
+void manager_record_state(Manager *m, const Vm *vm, VmState prev);
 /* A log line, to the journal with the VM's fields (vm may be NULL), or to stderr. */
 void cvmd_log(int priority, const Vm *vm, const char *fmt, ...) _printf_(3, 4);
 
@@ -102,3 +130,7 @@ void vm_start(Vm *vm);
 /* -EALREADY when it is already stopped or failed. */
 int vm_stop(Vm *vm);
 Vm *vm_free(Vm *vm);
+DEFINE_CLEANUP(Vm *, vm_free)
+json_object *vm_to_json(const Vm *vm);
+/* Takes the system bus name and serves Manager1 and the VM objects. */
+int bus_attach(Manager *m, sd_bus *bus);

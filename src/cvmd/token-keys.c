@@ -296,6 +296,22 @@ int token_keys_sign(TokenKeys *k, json_object *claims, char **ret) {
         return r;
 }
 
+int token_keys_current(TokenKeys *k, EVP_PKEY **ret_key, char **ret_kid) {
+        char *kid;
+
+        pthread_mutex_lock(&k->lock);
+        kid = strdup(k->current_kid);
+        if (kid && EVP_PKEY_up_ref(k->current) != 1)
+                kid = mfree_str(kid);
+        if (kid)
+                *ret_key = k->current;
+        pthread_mutex_unlock(&k->lock);
+        if (!kid)
+                return -ENOMEM;
+        *ret_kid = kid;
+        return 0;
+}
+
 int token_keys_current_kid(TokenKeys *k, char **ret) {
         char *s;
 

@@ -37,12 +37,14 @@ static int close_fd(int fd) {
 
 static void set_state(Vm *vm, VmState state, const char *reason) {
         Manager *m = vm->manager;
+        VmState prev = vm->state;
 
         m->counts[vm->state]--;
         m->counts[state]++;
         vm->state = state;
         free(vm->reason);
         vm->reason = reason ? strdup(reason) : NULL;
+        manager_record_state(m, vm, prev); /* before changed_usec moves: the phase's duration */
         vm->changed_usec = now_usec(CLOCK_REALTIME);
         if (m->state_changed)
                 m->state_changed(m, vm);
@@ -112,23 +114,46 @@ static void on_destroyed(int r, void *userdata) {
         Vm *vm = userdata;
 
         vm->jobs--;
-        /* the state was set before the destroy was asked for: a failed destroy is said in the
-         * reason, and the VM is never reported as running */
+        /* the state was set before the destroy (or pause) was asked for: its failure is said in
+         * the reason, and the VM is never reported as running */
         if (r < 0 && vm->state != VM_RUNNING) {
-                _cleanup_free_ char *why = strdup_printf("%s; destroying the domain failed: %s",
+                _cleanup_free_ char *why = strdup_printf("%s; the failure action failed: %s",
                                                          vm->reason ? vm->reason : "failed", strerror(-r));
                 set_state(vm, vm->state, why);
         }
 }
 
-/* Fail closed: a guest that was not attested does not keep running. */
+static int job_pause(void *userdata) {
+        Vm *vm = userdata;
+
+        return lifecycle_suspend(vm->manager->lifecycle, vm->domain, NULL);
+}
+
+/* Fail closed: no keys, ever, for a guest that was not attested; then the policy's failure
+ * action: destroy the domain (default), pause it, or keep it quarantined for forensics. */
 static void fail(Vm *vm, const char *reason) {
+        PolicyFailureAction action = vm->kr.appraise.policy->failure_action;
+
         vm->retry = sd_event_source_disable_unref(vm->retry);
         vm->session = exchange_host_session_free(vm->session);
         vm->fd = close_fd(vm->fd);
-        set_state(vm, VM_FAILED, reason);
-        if (vm->domain)
+        if (!vm->domain) {
+                set_state(vm, VM_FAILED, reason);
+                return;
+        }
+        switch (action) {
+        case POLICY_FAILURE_QUARANTINE:
+                set_state(vm, VM_QUARANTINED, reason);
+                break;
+        case POLICY_FAILURE_PAUSE:
+                set_state(vm, VM_FAILED, reason);
+                submit(vm, job_pause, on_destroyed);
+                break;
+        default:
+                set_state(vm, VM_FAILED, reason);
                 submit(vm, job_destroy, on_destroyed);
+                break;
+        }
 }
 
 static void connect_agent(Vm *vm);
@@ -178,12 +203,14 @@ static void start_exchange(Vm *vm) {
         int r;
 
         set_state(vm, VM_ATTESTING, NULL);
+        vm->attest_started_usec = now_usec(CLOCK_REALTIME);
         launch_exchange_host(vm->plan, &vm->kr, m->settings.dev_evidence, &m->nonces, &vm->inner);
         vm->host = vm->inner;
         vm->host.appraise = vm_appraise;
         vm->host.unwrap_keys = vm_unwrap_keys;
         vm->host.userdata = vm;
         memcpy(vm->host.vm_uuid, vm->uuid, sizeof(vm->uuid));
+        vm->host.token_kid = vm->token_kid;
         if (m->settings.message_usec)
                 vm->host.timeout_usec = m->settings.message_usec;
         r = exchange_host_session_new(&vm->host, &vm->session);
@@ -248,7 +275,9 @@ void vm_start(Vm *vm) {
 }
 
 int vm_stop(Vm *vm) {
-        if (vm->state == VM_STOPPED || vm->state == VM_FAILED)
+        /* a failed VM's domain is gone or paused by its failure action: stopping it destroys it */
+        if (vm->state == VM_STOPPED || (vm->state == VM_FAILED && vm->kr.appraise.policy->failure_action !=
+                                                                        POLICY_FAILURE_PAUSE))
                 return -EALREADY;
         vm->retry = sd_event_source_disable_unref(vm->retry);
         vm->session = exchange_host_session_free(vm->session);
@@ -268,10 +297,13 @@ Vm *vm_free(Vm *vm) {
                 close(vm->fd);
         exchange_result_done(&vm->result);
         key_release_done(&vm->kr);
+        policy_set_unref(vm->policies);
         launch_plan_free(vm->plan);
         launch_spec_free(vm->spec);
+        free(vm->spec_json);
         free(vm->domain);
         free(vm->job_reason);
+        free(vm->token_kid);
         free(vm->reason);
         free(vm->path);
         free(vm->name);

@@ -70,9 +70,8 @@ static void set_error(ExchangeHostSession *s, const char *fmt, ...) _printf_(2, 
 static void set_error(ExchangeHostSession *s, const char *fmt, ...) {
         va_list ap;
 
-        free(s->res.error);
         va_start(ap, fmt);
-        s->res.error = strdup_vprintf(fmt, ap);
+        (void) set_reasonv(&s->res.error, 0, fmt, ap);
         va_end(ap);
         if (!s->res.error)
                 s->oom = true;

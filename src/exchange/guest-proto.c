@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Guest channel frames and messages (see include/cvm/guest-proto.h). */
-#include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <poll.h>
 #include <stdio.h>
@@ -8,11 +7,10 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "cvm/cleanup.h"
 #include "cvm/guest-proto.h"
 #include "cvm/reader.h"
 #include "cvm/util.h"
-
-DEFINE_CLEANUP(json_object *, json_object_put)
 
 static const char *const type_names[_PROTO_MSG_MAX] = {
         [PROTO_HELLO] = "hello",   [PROTO_CHALLENGE] = "challenge", [PROTO_EVIDENCE] = "evidence",
@@ -49,56 +47,10 @@ void proto_msg_done(ProtoMsg *m) {
         *m = (ProtoMsg) {};
 }
 
-/* ---- base64 ---- */
-
-char *base64_encode(const uint8_t *p, size_t n) {
-        size_t len;
-        char *s;
-
-        if (n > (SIZE_MAX - 1) / 4 * 3 - 3 || n > INT_MAX)
-                return NULL;
-        len = 4 * ((n + 2) / 3);
-        s = malloc(len + 1);
-        if (!s)
-                return NULL;
-        (void) EVP_EncodeBlock((unsigned char *) s, p, (int) n);
-        s[len] = '\0';
-        return s;
-}
-
-static bool is_b64(char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
-}
-
-int base64_decode(const char *s, size_t len, uint8_t **ret, size_t *ret_size) {
-        _cleanup_free_ uint8_t *out = NULL;
-        size_t pad = 0;
-        int n;
-
-        if (len % 4 != 0 || len > INT_MAX)
-                return -EINVAL;
-        if (len >= 1 && s[len - 1] == '=')
-                pad++;
-        if (len >= 2 && s[len - 2] == '=')
-                pad++;
-        for (size_t i = 0; i < len - pad; i++)
-                if (!is_b64(s[i]))
-                        return -EINVAL;
-        out = malloc(len / 4 * 3 + 1);
-        if (!out)
-                return -ENOMEM;
-        n = EVP_DecodeBlock(out, (const unsigned char *) s, (int) len);
-        if (n < 0 || (size_t) n < pad)
-                return -EINVAL;
-        *ret_size = (size_t) n - pad; /* EVP_DecodeBlock counts the padding as zero bytes */
-        *ret = TAKE_PTR(out);
-        return 0;
-}
-
 /* ---- JSON <-> message ---- */
 
 static int add_b64(json_object *o, const char *key, const uint8_t *p, size_t n) {
-        _cleanup_free_ char *s = base64_encode(p, n);
+        _cleanup_free_ char *s = b64_encode(p, n);
 
         if (!s)
                 return -ENOMEM;
@@ -140,8 +92,8 @@ int proto_msg_to_json(const ProtoMsg *m, json_object **ret) {
                 if (r >= 0)
                         r = add_b64(o, "cert_table", m->cert_table.data, m->cert_table.size);
                 for (size_t i = 0; r >= 0 && i < m->n_gpus && i < PROTO_GPUS_MAX; i++) {
-                        _cleanup_free_ char *rep = base64_encode(m->gpu_reports[i].data, m->gpu_reports[i].size);
-                        _cleanup_free_ char *chain = base64_encode(m->gpu_chains[i].data, m->gpu_chains[i].size);
+                        _cleanup_free_ char *rep = b64_encode(m->gpu_reports[i].data, m->gpu_reports[i].size);
+                        _cleanup_free_ char *chain = b64_encode(m->gpu_chains[i].data, m->gpu_chains[i].size);
                         if (!rep || !chain)
                                 r = -ENOMEM;
                         else {
@@ -221,7 +173,9 @@ static int get_b64(json_object *o, const char *key, const char *what, size_t min
         s = get_str(o, key, &len);
         if (len > (max + 2) / 3 * 4)
                 return set_reason(ret_reason, -EBADMSG, "%s.%s: longer than %zu bytes", what, key, max);
-        r = base64_decode(s, len, &ret->data, &ret->size);
+        /* An empty string is an empty field (cert_table may be one); b64_decode() refuses it. The
+         * length is bounded above, so the size is checked below, where the message names it. */
+        r = len == 0 ? 0 : b64_decode(s, len, SIZE_MAX, &ret->data, &ret->size);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)

@@ -12,6 +12,7 @@
 #include <openssl/rand.h>
 #include <string.h>
 
+#include "cvm/cleanup.h"
 #include "cvm/crypto.h"
 #include "cvm/hpke.h"
 #include "cvm/util.h"
@@ -20,10 +21,6 @@
 #define NSECRET 32u /* DHKEM(X25519) shared secret */
 #define NN_MAX 12u
 #define HKDF_INFO_MAX 1024u /* OpenSSL's HKDF refuses a longer info */
-
-DEFINE_CLEANUP(EVP_KDF *, EVP_KDF_free)
-DEFINE_CLEANUP(EVP_KDF_CTX *, EVP_KDF_CTX_free)
-DEFINE_CLEANUP(EVP_CIPHER_CTX *, EVP_CIPHER_CTX_free)
 
 typedef struct Aead {
         uint16_t id;

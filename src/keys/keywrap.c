@@ -4,10 +4,9 @@
 #include <openssl/evp.h>
 #include <string.h>
 
+#include "cvm/cleanup.h"
 #include "cvm/crypto.h"
 #include "cvm/keywrap.h"
-
-DEFINE_CLEANUP(EVP_CIPHER_CTX *, EVP_CIPHER_CTX_free)
 
 static const EVP_CIPHER *wrap_cipher(size_t kek_size) {
         switch (kek_size) {

@@ -198,10 +198,37 @@ static int parse_description(json_object *v, const char *path, void *data, char 
         return p->description ? 0 : -ENOMEM;
 }
 
+static const char *const failure_actions[_POLICY_FAILURE_MAX] = {
+        [POLICY_FAILURE_DESTROY] = "destroy",
+        [POLICY_FAILURE_PAUSE] = "pause",
+        [POLICY_FAILURE_QUARANTINE] = "quarantine",
+};
+
+const char *policy_failure_action_to_string(PolicyFailureAction a) {
+        return a >= 0 && a < _POLICY_FAILURE_MAX ? failure_actions[a] : NULL;
+}
+
+static int parse_failure_action(json_object *v, const char *path, void *data, char **reason) {
+        Policy *p = data;
+        const char *s;
+        int r;
+
+        r = json_read_string(v, path, 16, &s, NULL, reason);
+        if (r < 0)
+                return r;
+        for (PolicyFailureAction a = 0; a < _POLICY_FAILURE_MAX; a++)
+                if (streq(s, failure_actions[a])) {
+                        p->failure_action = a;
+                        return 0;
+                }
+        return json_error(reason, path, "expected \"destroy\", \"pause\" or \"quarantine\"");
+}
+
 static const JsonField top_fields[] = {
         { "name", parse_name },       { "description", parse_description }, { "snp", policy_snp_parse },
         { "tdx", policy_tdx_parse }, { "gpu", policy_gpu_parse },
         { "allow_development", json_field_bool, offsetof(Policy, allow_development) },
+        { "failure_action", parse_failure_action },
 };
 
 Policy *policy_new(void) {

@@ -12,11 +12,10 @@
 #include <strings.h>
 #include <time.h>
 
+#include "cvm/cleanup.h"
 #include "cvm/http.h"
 #include "cvm/util.h"
 #include "http-internal.h"
-
-DEFINE_CLEANUP(CURL *, curl_easy_cleanup)
 
 typedef enum TransferState {
         TRANSFER_RUNNING, /* an attempt is in libcurl's hands */

@@ -109,18 +109,24 @@ char *strdup_vprintf(const char *fmt, va_list ap) {
         return s;
 }
 
-int set_reason(char **ret_reason, int r, const char *fmt, ...) {
+int set_reasonv(char **ret_reason, int r, const char *fmt, va_list ap) {
         char *msg;
-        va_list ap;
 
         if (!ret_reason)
                 return r;
         /* Formatted before the old message is freed: the arguments may point into it. */
-        va_start(ap, fmt);
         msg = strdup_vprintf(fmt, ap);
-        va_end(ap);
         free(*ret_reason);
         *ret_reason = msg;
+        return r;
+}
+
+int set_reason(char **ret_reason, int r, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        r = set_reasonv(ret_reason, r, fmt, ap);
+        va_end(ap);
         return r;
 }
 

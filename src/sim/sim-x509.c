@@ -6,14 +6,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "cvm/cleanup.h"
 #include "cvm/util.h"
 #include "sim-internal.h"
-
-DEFINE_CLEANUP(ASN1_OCTET_STRING *, ASN1_OCTET_STRING_free)
-DEFINE_CLEANUP(ASN1_INTEGER *, ASN1_INTEGER_free)
-DEFINE_CLEANUP(ASN1_TIME *, ASN1_TIME_free)
-DEFINE_CLEANUP(X509_EXTENSION *, X509_EXTENSION_free)
-DEFINE_CLEANUP(X509_REVOKED *, X509_REVOKED_free)
 
 int asn1_time_set_unix(ASN1_TIME *t, int64_t when) {
         if (when < 0 || (int64_t) (time_t) when != when)

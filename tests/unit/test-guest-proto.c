@@ -279,13 +279,13 @@ static void test_base64(void **state) {
         uint8_t *out = NULL;
         size_t n;
 
-        assert_int_equal(base64_decode("aGk=", 4, &out, &n), 0);
+        assert_int_equal(b64_decode("aGk=", 4, SIZE_MAX, &out, &n), 0);
         assert_int_equal(n, 2);
         assert_memory_equal(out, "hi", 2);
         free(out);
-        assert_int_equal(base64_decode("aGk", 3, &out, &n), -EINVAL);
-        assert_int_equal(base64_decode("a=k=", 4, &out, &n), -EINVAL);
-        assert_int_equal(base64_decode("aG\nk", 4, &out, &n), -EINVAL);
+        assert_int_equal(b64_decode("aGk", 3, SIZE_MAX, &out, &n), -EINVAL);
+        assert_int_equal(b64_decode("a=k=", 4, SIZE_MAX, &out, &n), -EINVAL);
+        assert_int_equal(b64_decode("aG\nk", 4, SIZE_MAX, &out, &n), -EINVAL);
 }
 
 int main(void) {

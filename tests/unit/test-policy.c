@@ -190,6 +190,23 @@ static void assert_no_reasons(const Verdict *v) {
 
 /* ---- parsing: errors ---- */
 
+static void test_failure_action(void **state) {
+        Policy *p = parse_ok("{}");
+
+        assert_int_equal(p->failure_action, POLICY_FAILURE_DESTROY);
+        policy_free(p);
+        p = parse_ok("{\"failure_action\": \"quarantine\"}");
+        assert_int_equal(p->failure_action, POLICY_FAILURE_QUARANTINE);
+        assert_string_equal(policy_failure_action_to_string(p->failure_action), "quarantine");
+        policy_free(p);
+        p = parse_ok("{\"failure_action\": \"pause\"}");
+        assert_int_equal(p->failure_action, POLICY_FAILURE_PAUSE);
+        policy_free(p);
+        parse_fails("{\"failure_action\": \"reboot\"}",
+                    "failure_action: expected \"destroy\", \"pause\" or \"quarantine\"");
+        parse_fails_prefix("{\"failure_action\": true}", "failure_action: ");
+}
+
 static void test_parse_unknown_keys(void **state) {
         parse_fails("{\"snp\": {\"alow_debug\": true}}", "snp.alow_debug: unknown key");
         parse_fails("{\"foo\": 1}", "foo: unknown key");
@@ -810,6 +827,7 @@ static void test_eval_accumulates(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_failure_action),
                 cmocka_unit_test(test_parse_unknown_keys),
                 cmocka_unit_test(test_parse_unknown_sections),
                 cmocka_unit_test(test_parse_wrong_types),

@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cvmd on the system bus: org.cvmd.Manager1 at /org/cvmd/Manager1, one org.cvmd.VM1 object per
+ * VM under /org/cvmd/vm. Every method call is checked against the caller's credentials first:
+ * root, or a member of the cvmd group. */
+#include <errno.h>
+#include <grp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "cvm/util.h"
+#include "cvm/verdict.h"
+#include "cvmd-internal.h"
+
+#define MANAGER_PATH "/org/cvmd/Manager1"
+#define MANAGER_IFACE "org.cvmd.Manager1"
+#define VM_PREFIX "/org/cvmd/vm"
+#define VM_IFACE "org.cvmd.VM1"
+#define SPEC_JSON_MAX (64u * 1024u)
+
+#ifndef CVMD_VERSION
+#define CVMD_VERSION "0.1.0"
+#endif
+
+/* Root, or in the cvmd group (effective or supplementary), from the sender's credentials as the
+ * bus daemon reports them: never from anything the caller says. */
+static int check_caller(sd_bus_message *msg, sd_bus_error *error) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        const gid_t *gids = NULL;
+        struct group *g;
+        uid_t euid;
+        gid_t egid;
+        int r, n;
+
+        r = sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID | SD_BUS_CREDS_SUPPLEMENTARY_GIDS,
+                                      &creds);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "cannot read the caller's credentials");
+        if (sd_bus_creds_get_euid(creds, &euid) >= 0 && euid == 0)
+                return 0;
+        g = getgrnam("cvmd");
+        if (g) {
+                if (sd_bus_creds_get_egid(creds, &egid) >= 0 && egid == g->gr_gid)
+                        return 0;
+                n = sd_bus_creds_get_supplementary_gids(creds, &gids);
+                for (int i = 0; i < n; i++)
+                        if (gids[i] == g->gr_gid)
+                                return 0;
+        }
+        return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                "cvmd: callers must be root or in the cvmd group");
+}
+
+static int invalid_args(sd_bus_error *error, const char *reason) {
+        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, reason);
+}
+
+static Vm *vm_from_name(Manager *m, const char *name, sd_bus_error *error) {
+        Vm *vm = manager_find_vm(m, name);
+
+        if (!vm)
+                sd_bus_error_setf(error, "org.cvmd.Error.NoSuchVM", "name: no VM named '%s'", name);
+        return vm;
+}
+
+/* ---- Manager1 methods ---- */
+
+static int method_launch(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_free_ char *reason = NULL;
+        const char *spec;
+        Vm *vm;
+        int r;
+
+        if ((r = check_caller(msg, error)) < 0)
+                return r;
+        r = sd_bus_message_read(msg, "s", &spec);
+        if (r < 0)
+                return r;
+        if (strlen(spec) > SPEC_JSON_MAX)
+                return invalid_args(error, "spec: longer than 64 KiB");
+        r = manager_launch(m, spec, &vm, &reason);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return invalid_args(error, reason ? reason : "spec: refused");
+        return sd_bus_reply_method_return(msg, "o", vm->path);
+}
+
+static int method_stop(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *name;
+        Vm *vm;
+        int r;
+
+        if ((r = check_caller(msg, error)) < 0)
+                return r;
+        if ((r = sd_bus_message_read(msg, "s", &name)) < 0)
+                return r;
+        if (!(vm = vm_from_name(m, name, error)))
+                return -ENOENT;
+        r = vm_stop(vm);
+        if (r == -EALREADY)
+                return sd_bus_error_setf(error, "org.cvmd.Error.NotRunning", "'%s' is %s already", name,
+                                         vm_state_to_string(vm->state));
+        return sd_bus_reply_method_return(msg, "");
+}
+
+static int method_list(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        if ((r = check_caller(msg, error)) < 0)
+                return r;
+        if ((r = sd_bus_message_new_method_return(msg, &reply)) < 0 ||
+            (r = sd_bus_message_open_container(reply, 'a', "(ssso)")) < 0)
+                return r;
+        for (size_t i = 0; i < m->n_vms; i++) {
+                const Vm *vm = m->vms[i];
+                r = sd_bus_message_append(reply, "(ssso)", vm->name, vm_state_to_string(vm->state),
+                                          vm->reason ? vm->reason : "", vm->path);
+                if (r < 0)
+                        return r;
+        }
+        if ((r = sd_bus_message_close_container(reply)) < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+json_object *vm_to_json(const Vm *vm) {
+        json_object *o = json_object_new_object();
+
+        if (!o)
+                return NULL;
+        json_object_object_add(o, "name", json_object_new_string(vm->name));
+        json_object_object_add(o, "state", json_object_new_string(vm_state_to_string(vm->state)));
+        json_object_object_add(o, "reason", vm->reason ? json_object_new_string(vm->reason) : NULL);
+        json_object_object_add(o, "tee", json_object_new_string(cvm_tee_to_string(vm->spec->tee)));
+        json_object_object_add(o, "policy", json_object_new_string(vm->spec->policy));
+        json_object_object_add(o, "domain", vm->domain ? json_object_new_string(vm->domain) : NULL);
+        json_object_object_add(o, "launch_digest",
+                               vm->plan ? json_object_new_string(vm->plan->launch_digest_hex) : NULL);
+        json_object_object_add(o, "created_usec", json_object_new_int64((int64_t) vm->created_usec));
+        json_object_object_add(o, "changed_usec", json_object_new_int64((int64_t) vm->changed_usec));
+        json_object_object_add(o, "released", json_object_new_boolean(vm->result.released));
+        json_object_object_add(o, "confirmed", json_object_new_boolean(vm->result.confirmed));
+        if (vm->result.verdict.tee)
+                json_object_object_add(o, "appraisal", verdict_to_json(&vm->result.verdict));
+        return o;
+}
+
+static int reply_json(sd_bus_message *msg, json_object *o) {
+        const char *s = o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : NULL;
+
+        if (!s)
+                return -ENOMEM;
+        return sd_bus_reply_method_return(msg, "s", s);
+}
+
+static int method_get(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        const char *name;
+        Vm *vm;
+        int r;
+
+        if ((r = check_caller(msg, error)) < 0)
+                return r;
+        if ((r = sd_bus_message_read(msg, "s", &name)) < 0)
+                return r;
+        if (!(vm = vm_from_name(m, name, error)))
+                return -ENOENT;
+        o = vm_to_json(vm);
+        return reply_json(msg, o);
+}
+
+static int method_get_token(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *name;
+        Vm *vm;
+        int r;
+
+        if ((r = check_caller(msg, error)) < 0)
+                return r;
+        if ((r = sd_bus_message_read(msg, "s", &name)) < 0)
+                return r;
+        if (!(vm = vm_from_name(m, name, error)))
+                return -ENOENT;
+        if (vm->state != VM_RUNNING || !vm->result.token)
+                return sd_bus_error_setf(error, "org.cvmd.Error.NotRunning",
+                                         "'%s' is %s: a token is issued only to a running, attested VM", name,
+                                         vm_state_to_string(vm->state));
+        return sd_bus_reply_method_return(msg, "s", vm->result.token);
+}
+
+static int method_reload_policies(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_free_ char *reason = NULL;
+        int r;
+
+        if ((r = check_caller(msg, error)) < 0)
+                return r;
+        r = manager_reload_policies(m, &reason);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return sd_bus_error_setf(error, "org.cvmd.Error.PolicyInvalid", "%s (the policies in force stay)",
+                                         reason ? reason : "reload failed");
+        return sd_bus_reply_method_return(msg, "");
+}
+
+static int property_version(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", CVMD_VERSION);
+}
+
+static int property_vm_count(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+
+        return sd_bus_message_append(reply, "u", (uint32_t) m->n_vms);
+}
+
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", property_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("VMCount", "u", property_vm_count, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("Launch", SD_BUS_ARGS("s", spec_json), SD_BUS_RESULT("o", vm), method_launch,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_stop,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("List", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssso)", vms), method_list,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Get", SD_BUS_ARGS("s", name), SD_BUS_RESULT("s", vm_json), method_get,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetToken", SD_BUS_ARGS("s", name), SD_BUS_RESULT("s", token), method_get_token,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ReloadPolicies", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload_policies,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("StateChanged", SD_BUS_ARGS("s", name, "s", state, "s", reason), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("AttestationCompleted", SD_BUS_ARGS("s", name, "b", accepted, "s", appraisal_json),
+                                0),
+        SD_BUS_VTABLE_END,
+};
+
+/* ---- VM1 objects ---- */
+
+static int vm_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                   sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_free_ char *name = NULL;
+        Vm *vm;
+
+        if (sd_bus_path_decode(path, VM_PREFIX, &name) <= 0)
+                return 0;
+        vm = manager_find_vm(m, name);
+        if (!vm)
+                return 0;
+        *found = vm;
+        return 1;
+}
+
+static int vm_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        Manager *m = userdata;
+        char **v = calloc(m->n_vms + 1, sizeof(char *));
+
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_vms; i++)
+                if (!(v[i] = strdup(m->vms[i]->path))) {
+                        for (size_t k = 0; k < i; k++)
+                                free(v[k]);
+                        free(v);
+                        return -ENOMEM;
+                }
+        *nodes = v;
+        return 0;
+}
+
+static int vm_property(sd_bus *bus, const char *path, const char *interface, const char *property,
+                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        const Vm *vm = userdata;
+
+        if (streq(property, "Name"))
+                return sd_bus_message_append(reply, "s", vm->name);
+        if (streq(property, "State"))
+                return sd_bus_message_append(reply, "s", vm_state_to_string(vm->state));
+        if (streq(property, "Reason"))
+                return sd_bus_message_append(reply, "s", vm->reason ? vm->reason : "");
+        if (streq(property, "TEE"))
+                return sd_bus_message_append(reply, "s", cvm_tee_to_string(vm->spec->tee));
+        if (streq(property, "LaunchDigest"))
+                return sd_bus_message_append(reply, "s", vm->plan ? vm->plan->launch_digest_hex : "");
+        if (streq(property, "CreatedUSec"))
+                return sd_bus_message_append(reply, "t", vm->created_usec);
+        if (streq(property, "ChangedUSec"))
+                return sd_bus_message_append(reply, "t", vm->changed_usec);
+        return -ENOENT;
+}
+
+static const sd_bus_vtable vm_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Name", "s", vm_property, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("State", "s", vm_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Reason", "s", vm_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("TEE", "s", vm_property, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("LaunchDigest", "s", vm_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("CreatedUSec", "t", vm_property, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ChangedUSec", "t", vm_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_VTABLE_END,
+};
+
+/* Every state change: the signals, the VM's properties, the log. */
+static void on_state_changed(Manager *m, Vm *vm) {
+        const char *state = vm_state_to_string(vm->state);
+
+        cvmd_log(vm->state == VM_FAILED ? LOG_WARNING : LOG_INFO, vm, "%s%s%s", state, vm->reason ? ": " : "",
+                 vm->reason ? vm->reason : "");
+        if (!m->bus)
+                return;
+        (void) sd_bus_emit_signal(m->bus, MANAGER_PATH, MANAGER_IFACE, "StateChanged", "sss", vm->name, state,
+                                  vm->reason ? vm->reason : "");
+        (void) sd_bus_emit_properties_changed(m->bus, vm->path, VM_IFACE, "State", "Reason", "ChangedUSec",
+                                              "LaunchDigest", NULL);
+        if (vm->state == VM_RUNNING || (vm->state == VM_FAILED && vm->result.verdict.tee)) {
+                _cleanup_(json_object_putp) json_object *a = verdict_to_json(&vm->result.verdict);
+                const char *s = a ? json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN) : "{}";
+                (void) sd_bus_emit_signal(m->bus, MANAGER_PATH, MANAGER_IFACE, "AttestationCompleted", "sbs",
+                                          vm->name, vm->state == VM_RUNNING, s);
+        }
+}
+
+static void on_vm_added_or_removed(Manager *m) {
+        if (m->bus)
+                (void) sd_bus_emit_properties_changed(m->bus, MANAGER_PATH, MANAGER_IFACE, "VMCount", NULL);
+}
+
+int bus_attach(Manager *m, sd_bus *bus) {
+        int r;
+
+        r = sd_bus_add_object_vtable(bus, NULL, MANAGER_PATH, MANAGER_IFACE, manager_vtable, m);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_fallback_vtable(bus, NULL, VM_PREFIX, VM_IFACE, vm_vtable, vm_find, m);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_node_enumerator(bus, NULL, VM_PREFIX, vm_enumerate, m);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_object_manager(bus, NULL, "/org/cvmd");
+        if (r < 0)
+                return r;
+        m->bus = sd_bus_ref(bus);
+        m->state_changed = on_state_changed;
+        m->vms_changed = on_vm_added_or_removed;
+        return sd_bus_request_name(bus, "org.cvmd", 0);
+}

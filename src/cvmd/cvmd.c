@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cvmd: the attestation-gated launcher daemon. One sd-event loop answers D-Bus, drives every
+ * launch's exchange and its timers; libvirt runs on the worker thread. README.md, cvmd(8). */
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <syslog.h>
+#include <systemd/sd-daemon.h>
+
+#include "cvm/cvmd-config.h"
+#include "cvm/http-listener.h"
+#include "cvm/secret.h"
+#include "cvm/util.h"
+#include "cvmd-internal.h"
+
+#ifndef CVMD_VERSION
+#define CVMD_VERSION "0.1.0"
+#endif
+
+static void help(void) {
+        printf("Usage: cvmd [OPTIONS]\n"
+               "\n"
+               "The attestation-gated launcher for confidential VMs: org.cvmd.Manager1 on the system bus\n"
+               "(DBUS_SYSTEM_BUS_ADDRESS honoured). Configuration: CONFIG_DIR/cvmd.conf and cvmd.conf.d/*.conf.\n"
+               "\n"
+               "  --config-dir DIR        configuration directory (default " CVMD_CONFIG_DIR_DEFAULT ")\n"
+               "Development (libvirt's test driver and the simulator; never on a production host):\n"
+               "  --host-caps FILE        host facts from 'virsh capabilities' output instead of the live probe\n"
+               "  --domcaps FILE          with --host-caps: 'virsh domcapabilities' output\n"
+               "  --domain-type TYPE      kvm (default) or test\n"
+               "  --agent-socket-dir DIR  the agent of VM NAME listens at unix:DIR/NAME.sock, not on vsock\n"
+               "  --dev-evidence snp|tdx  for \"tee\": \"none\" specs: the simulated evidence to ask for\n"
+               "  -h --help               this help\n"
+               "  --version               the version\n"
+               "\n"
+               "Exit status: 0 after SIGTERM or SIGINT, 1 on a runtime failure, 2 on a bad option or an\n"
+               "invalid configuration (the message names the file, line and key).\n");
+}
+
+typedef struct Args {
+        const char *config_dir;
+        const char *host_caps, *domcaps, *domain_type, *agent_socket_dir;
+        CvmTee dev_evidence;
+} Args;
+
+static int parse_args(int argc, char *argv[], Args *a) {
+        enum { ARG_CONFIG_DIR = 0x100, ARG_HOST_CAPS, ARG_DOMCAPS, ARG_TYPE, ARG_AGENT_DIR, ARG_DEV_EVIDENCE, ARG_VERSION };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "config-dir", required_argument, NULL, ARG_CONFIG_DIR },
+                { "host-caps", required_argument, NULL, ARG_HOST_CAPS },
+                { "domcaps", required_argument, NULL, ARG_DOMCAPS },
+                { "domain-type", required_argument, NULL, ARG_TYPE },
+                { "agent-socket-dir", required_argument, NULL, ARG_AGENT_DIR },
+                { "dev-evidence", required_argument, NULL, ARG_DEV_EVIDENCE },
+                {},
+        };
+        int c;
+
+        *a = (Args) { .config_dir = CVMD_CONFIG_DIR_DEFAULT, .domain_type = "kvm", .dev_evidence = CVM_TEE_SEV_SNP };
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("cvmd %s\n", CVMD_VERSION);
+                        return 0;
+                case ARG_CONFIG_DIR:
+                        a->config_dir = optarg;
+                        break;
+                case ARG_HOST_CAPS:
+                        a->host_caps = optarg;
+                        break;
+                case ARG_DOMCAPS:
+                        a->domcaps = optarg;
+                        break;
+                case ARG_TYPE:
+                        if (!streq(optarg, "kvm") && !streq(optarg, "test"))
+                                goto usage;
+                        a->domain_type = optarg;
+                        break;
+                case ARG_AGENT_DIR:
+                        if (optarg[0] != '/')
+                                goto usage;
+                        a->agent_socket_dir = optarg;
+                        break;
+                case ARG_DEV_EVIDENCE:
+                        if (!streq(optarg, "snp") && !streq(optarg, "tdx"))
+                                goto usage;
+                        a->dev_evidence = streq(optarg, "snp") ? CVM_TEE_SEV_SNP : CVM_TEE_TDX;
+                        break;
+                default:
+                        goto usage;
+                }
+        if (optind < argc || !a->host_caps != !a->domcaps)
+                goto usage;
+        return 1;
+usage:
+        fprintf(stderr, "cvmd: invalid arguments%s%s\nTry 'cvmd --help'.\n", optind > 1 ? " near " : "",
+                optind > 1 ? argv[optind - 1] : "");
+        return -EINVAL;
+}
+
+static int read_text(const char *path, char **ret, size_t *ret_size) {
+        uint8_t *data;
+        int r = read_file_bounded(path, CVM_INPUT_MAX, &data, ret_size);
+
+        if (r < 0)
+                return r;
+        *ret = (char *) data;
+        return 0;
+}
+
+static void on_recovered(int r, void *userdata) {
+        Manager *m = userdata;
+
+        if (r < 0) {
+                sd_event_exit(m->event, 1);
+                return;
+        }
+        cvmd_log(LOG_INFO, NULL, "ready: %zu VM(s) recovered", m->n_vms);
+        (void) sd_notify(0, "READY=1");
+}
+
+static void on_libvirt(int r, void *userdata) {
+        Manager *m = userdata;
+
+        if (r < 0) {
+                /* without libvirt no launch can run: fail, and let systemd restart us */
+                sd_event_exit(m->event, 1);
+                return;
+        }
+        cvmd_log(LOG_INFO, NULL, "connected to %s", m->settings.libvirt_uri);
+        if (manager_recover(m, on_recovered, m) < 0)
+                sd_event_exit(m->event, 1);
+}
+
+static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_free_ char *reason = NULL;
+
+        if (manager_reload_policies(m, &reason) < 0)
+                cvmd_log(LOG_ERR, NULL, "SIGHUP: policies not reloaded, the old set stays: %s", reason ? reason : "failed");
+        else
+                cvmd_log(LOG_INFO, NULL, "SIGHUP: policies reloaded");
+        return 0;
+}
+
+/* /metrics and the JWKS, on libmicrohttpd's own thread: the loop never waits for a scraper. */
+static int start_http(const CvmdConfig *cfg, Manager *m, HttpListener **ret) {
+        _cleanup_free_ char *reason = NULL;
+        char host[NI_MAXHOST], port[NI_MAXSERV];
+        HttpListenerSettings hs = { .metrics = m->metrics, .token_keys = m->token_keys };
+        int r;
+
+        r = getnameinfo((const struct sockaddr *) &cfg->http_listen.sockaddr, cfg->http_listen.sockaddr_len, host,
+                        sizeof(host), port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV);
+        if (r != 0)
+                return -EINVAL;
+        hs.address = host;
+        hs.port = (uint16_t) atoi(port);
+        r = http_listener_start(&hs, ret, &reason);
+        if (r < 0) {
+                fprintf(stderr, "cvmd: HTTP listener %s: %s\n", cfg->http_listen.address, reason ? reason : strerror(-r));
+                return r;
+        }
+        cvmd_log(LOG_INFO, NULL, "metrics at http://%s/metrics, token keys at http://%s/.well-known/jwks.json",
+                 cfg->http_listen.address, cfg->http_listen.address);
+        return 0;
+}
+
+static int run(const Args *a) {
+        _cleanup_(cvmd_config_freep) CvmdConfig *cfg = NULL;
+        _cleanup_(cvmd_config_warnings_freep) char **warnings = NULL;
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(manager_freep) Manager *m = NULL;
+        _cleanup_(http_listener_freep) HttpListener *http = NULL;
+        _cleanup_free_ char *reason = NULL, *caps = NULL, *domcaps = NULL;
+        ManagerSettings s;
+        int r;
+
+        r = cvmd_config_load(a->config_dir, &cfg, &reason, &warnings);
+        if (r < 0) {
+                fprintf(stderr, "cvmd: %s\n", reason ? reason : strerror(-r));
+                return 2;
+        }
+        for (char **w = warnings; w && *w; w++)
+                cvmd_log(LOG_WARNING, NULL, "%s", *w);
+        s = (ManagerSettings) {
+                .libvirt_uri = cfg->libvirt_uri,
+                .keys_dir = cfg->keys_directory,
+                .policies_dir = cfg->policies_directory,
+                .state_dir = cfg->state_directory,
+                .domain_type = a->domain_type,
+                .agent_socket_dir = a->agent_socket_dir,
+                .dev_evidence = a->dev_evidence,
+                .vsock_port = cfg->vsock_port,
+                .boot_usec = (uint64_t) cfg->boot_timeout_sec * 1000000u,
+                .message_usec = (uint64_t) cfg->attest_timeout_sec * 1000000u,
+                .max_vms = cfg->max_vms,
+                .token_lifetime_sec = cfg->token_lifetime_sec,
+                .token_rotate_sec = cfg->token_rotate_sec,
+        };
+        if (a->host_caps) {
+                if ((r = read_text(a->host_caps, &caps, &s.host_caps_size)) < 0 ||
+                    (r = read_text(a->domcaps, &domcaps, &s.domcaps_size)) < 0) {
+                        fprintf(stderr, "cvmd: cannot read %s: %s\n", caps ? a->domcaps : a->host_caps, strerror(-r));
+                        return 2;
+                }
+                s.host_caps_xml = caps;
+                s.domcaps_xml = domcaps;
+        }
+
+        (void) secret_init();
+        if ((r = sd_event_default(&e)) < 0 || (r = manager_new(e, &s, &m)) < 0)
+                goto fail;
+        r = manager_reload_policies(m, &reason);
+        if (r < 0) {
+                fprintf(stderr, "cvmd: %s\n", reason ? reason : strerror(-r));
+                return 2;
+        }
+        if (cfg->http_listen.enabled && (r = start_http(cfg, m, &http)) < 0)
+                return 1;
+        if ((r = sd_event_add_signal(e, NULL, SIGTERM, NULL, NULL)) < 0 ||
+            (r = sd_event_add_signal(e, NULL, SIGINT, NULL, NULL)) < 0 ||
+            (r = sd_event_add_signal(e, NULL, SIGHUP, on_hup, m)) < 0 ||
+            (r = sd_event_set_watchdog(e, true)) < 0)
+                goto fail;
+        if ((r = sd_bus_open_system(&bus)) < 0) {
+                fprintf(stderr, "cvmd: cannot connect to the system bus: %s\n", strerror(-r));
+                return 1;
+        }
+        if ((r = bus_attach(m, bus)) < 0) {
+                fprintf(stderr, "cvmd: cannot take the name org.cvmd on the bus: %s\n", strerror(-r));
+                return 1;
+        }
+        if ((r = sd_bus_attach_event(bus, e, SD_EVENT_PRIORITY_NORMAL)) < 0 ||
+            (r = manager_connect_libvirt(m, on_libvirt, m)) < 0)
+                goto fail;
+        r = sd_event_loop(e);
+        (void) sd_notify(0, "STOPPING=1");
+        return r == 0 ? 0 : 1;
+fail:
+        fprintf(stderr, "cvmd: %s\n", strerror(-r));
+        return 1;
+}
+
+int main(int argc, char *argv[]) {
+        Args a;
+        int r;
+
+        sigset_t mask;
+
+        /* keys pass through cvmd: no core dumps, ever */
+        (void) prctl(PR_SET_DUMPABLE, 0);
+        /* blocked before any thread exists (the worker, libmicrohttpd's): the threads inherit the
+         * mask, so the signals reach the event loop's signalfd and nothing else */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        r = parse_args(argc, argv, &a);
+        if (r <= 0)
+                return r < 0 ? 2 : 0;
+        return run(&a);
+}

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* cvmd's VM table and the checks a launch passes before anything exists. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "cvm/token.h"
+
+#include "cvm/util.h"
+#include "cvmd-internal.h"
+
+/* The audit chain and the token signing keys live in the state directory. */
+static int open_state(Manager *m) {
+        const ManagerSettings *s = &m->settings;
+        _cleanup_free_ char *path = strdup_printf("%s/audit.db", s->state_dir), *reason = NULL;
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        r = audit_open(path, false, &m->audit, &reason);
+        if (r < 0) {
+                cvmd_log(LOG_ERR, NULL, "audit store %s: %s", path, reason ? reason : strerror(-r));
+                return r;
+        }
+        r = token_keys_open(s->state_dir, s->token_rotate_sec, s->token_lifetime_sec, (int64_t) time(NULL),
+                            &m->token_keys, &reason);
+        if (r < 0)
+                cvmd_log(LOG_ERR, NULL, "token signing key in %s: %s", s->state_dir, reason ? reason : strerror(-r));
+        return r;
+}
+
+int manager_new(sd_event *e, const ManagerSettings *s, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = calloc(1, sizeof(Manager));
+        int r;
+
+        if (!m)
+                return -ENOMEM;
+        m->event = sd_event_ref(e);
+        m->settings = *s;
+        r = worker_new(e, &m->worker);
+        if (r < 0)
+                return r;
+        r = cvmd_metrics_new(&m->metrics);
+        if (r < 0)
+                return r;
+        r = open_state(m);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        /* the worker first: no job may still run against what is freed below */
+        worker_free(m->worker);
+        for (size_t i = 0; i < m->n_vms; i++)
+                vm_free(m->vms[i]);
+        free(m->vms);
+        lifecycle_free(m->lifecycle);
+        policy_set_unref(m->policies);
+        audit_close(m->audit);
+        token_keys_free(m->token_keys);
+        metrics_free(m->metrics);
+        sd_event_unref(m->event);
+        free(m);
+        return NULL;
+}
+
+typedef struct ConnectJob {
+        Manager *m;
+        void (*done)(int r, void *userdata);
+        void *userdata;
+        char *reason;
+} ConnectJob;
+
+static int job_open_libvirt(void *userdata) {
+        ConnectJob *j = userdata;
+
+        return lifecycle_open(j->m->settings.libvirt_uri, NULL, NULL, &j->m->lifecycle, &j->reason);
+}
+
+static void on_libvirt_open(int r, void *userdata) {
+        ConnectJob *j = userdata;
+
+        if (r < 0)
+                cvmd_log(LOG_ERR, NULL, "cannot connect to %s: %s", j->m->settings.libvirt_uri,
+                         j->reason ? j->reason : strerror(-r));
+        j->done(r, j->userdata);
+        free(j->reason);
+        free(j);
+}
+
+int manager_connect_libvirt(Manager *m, void (*done)(int r, void *userdata), void *userdata) {
+        ConnectJob *j = calloc(1, sizeof(ConnectJob));
+        int r;
+
+        if (!j)
+                return -ENOMEM;
+        *j = (ConnectJob) { .m = m, .done = done, .userdata = userdata };
+        r = worker_submit(m->worker, job_open_libvirt, on_libvirt_open, j);
+        if (r < 0)
+                free(j);
+        return r;
+}
+
+Vm *manager_find_vm(Manager *m, const char *name) {
+        for (size_t i = 0; i < m->n_vms; i++)
+                if (streq(m->vms[i]->name, name))
+                        return m->vms[i];
+        return NULL;
+}
+
+static bool vm_is_final(const Vm *vm) {
+        return vm->state == VM_FAILED || vm->state == VM_STOPPED;
+}
+
+/* A finished VM's name may be launched again: the old entry goes, unless a job still runs for it. */
+static int forget_vm(Manager *m, Vm *vm) {
+        if (vm->jobs > 0)
+                return -EBUSY;
+        for (size_t i = 0; i < m->n_vms; i++)
+                if (m->vms[i] == vm) {
+                        m->counts[vm->state]--;
+                        memmove(m->vms + i, m->vms + i + 1, (m->n_vms - i - 1) * sizeof(Vm *));
+                        m->n_vms--;
+                        break;
+                }
+        vm_free(vm);
+        if (m->vms_changed)
+                m->vms_changed(m);
+        return 0;
+}
+
+static int check_spec(Manager *m, const LaunchSpec *spec, const Policy **ret_policy, char **ret_reason) {
+        const Policy *p = m->policies ? policy_set_find(m->policies, spec->policy) : NULL;
+        Vm *old = manager_find_vm(m, spec->name);
+
+        if (old && (!vm_is_final(old) || forget_vm(m, old) < 0))
+                return set_reason(ret_reason, -EEXIST, "name: a VM named '%s' exists already (%s)", spec->name,
+                                  vm_state_to_string(old->state));
+        if (!p)
+                return set_reason(ret_reason, -ENOENT, "policy: no policy named '%s' is loaded", spec->policy);
+        /* "tee": "none" runs with no hardware protection at all: only a policy that says so. */
+        if (launch_spec_is_development(spec) && !p->allow_development)
+                return set_reason(ret_reason, -EPERM,
+                                  "tee: \"none\" needs a policy with \"allow_development\": true, and '%s' has none",
+                                  spec->policy);
+        if (m->settings.max_vms && m->n_vms >= m->settings.max_vms)
+                return set_reason(ret_reason, -EUSERS, "cvmd holds %zu VMs, its limit", m->n_vms);
+        *ret_policy = p;
+        return 0;
+}
+
+/* A VM for a parsed spec, in state `state`, with the key release set up for `policy`. */
+static int vm_new(Manager *m, LaunchSpec **spec, const char *spec_json, const Policy *policy, VmState state,
+                  Vm **ret) {
+        _cleanup_(vm_freep) Vm *vm = calloc(1, sizeof(Vm));
+        int r;
+
+        if (!vm)
+                return -ENOMEM;
+        vm->manager = m;
+        vm->fd = -1;
+        vm->state = state;
+        vm->name = strdup((*spec)->name);
+        vm->spec_json = strdup(spec_json);
+        r = sd_bus_path_encode("/org/cvmd/vm", (*spec)->name, &vm->path);
+        if (!vm->name || !vm->spec_json || r < 0)
+                return -ENOMEM;
+        vm->kr.appraise.policy = policy;
+        r = token_keys_current(m->token_keys, &vm->kr.token_key, &vm->token_kid);
+        if (r < 0)
+                return r;
+        vm->kr.signing_key = vm->kr.token_key;
+        vm->policies = policy_set_ref(m->policies); /* the policy stays while the VM uses it */
+        vm->spec = TAKE_PTR(*spec);
+        key_release_set_keys(&vm->kr, m->settings.keys_dir, vm->spec->key_ids, vm->spec->n_key_ids);
+        vm->created_usec = vm->changed_usec = (uint64_t) time(NULL) * 1000000u;
+        *ret = TAKE_PTR(vm);
+        return 0;
+}
+
+/* Enters the VM into the table (which then owns it) and records its first state. */
+int manager_add_vm(Manager *m, Vm *vm) {
+        Vm **vms = reallocarray(m->vms, m->n_vms + 1, sizeof(Vm *));
+
+        if (!vms)
+                return -ENOMEM;
+        m->vms = vms;
+        m->vms[m->n_vms++] = vm;
+        m->counts[vm->state]++;
+        if (m->vms_changed)
+                m->vms_changed(m);
+        manager_record_state(m, vm, vm->state);
+        if (m->state_changed)
+                m->state_changed(m, vm);
+        return 0;
+}
+
+int vm_new_recovered(Manager *m, LaunchSpec **spec, const char *spec_json, const Policy *policy, const char *domain,
+                     const uint8_t uuid[16], Vm **ret) {
+        _cleanup_(vm_freep) Vm *vm = NULL;
+        int r;
+
+        r = vm_new(m, spec, spec_json, policy, VM_RUNNING, &vm);
+        if (r < 0)
+                return r;
+        vm->domain = strdup(domain);
+        vm->reason = strdup("recovered after a restart: keys released and confirmed before it");
+        if (!vm->domain || !vm->reason)
+                return -ENOMEM;
+        memcpy(vm->uuid, uuid, 16);
+        *ret = TAKE_PTR(vm);
+        return 0;
+}
+
+bool manager_audit_verifies(Manager *m, char **ret_reason) {
+        int64_t n = 0, first = 0;
+
+        if (!m->audit)
+                return false;
+        return audit_verify(m->audit, &n, &first, ret_reason) == 0;
+}
+
+int manager_launch(Manager *m, const char *spec_json, Vm **ret, char **ret_reason) {
+        _cleanup_(launch_spec_freep) LaunchSpec *spec = NULL;
+        _cleanup_(vm_freep) Vm *vm = NULL;
+        const Policy *policy = NULL;
+        int r;
+
+        r = launch_spec_parse(spec_json, strlen(spec_json), &spec, ret_reason);
+        if (r < 0)
+                return r;
+        r = check_spec(m, spec, &policy, ret_reason);
+        if (r < 0)
+                return r;
+        r = vm_new(m, &spec, spec_json, policy, VM_DEFINED, &vm);
+        if (r < 0)
+                return r;
+        r = manager_add_vm(m, vm);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(vm);
+        vm_start(*ret);
+        return 0;
+}
+
+int manager_reload_policies(Manager *m, char **ret_reason) {
+        if (!m->settings.policies_dir)
+                return set_reason(ret_reason, -EINVAL, "no policies directory is configured");
+        if (!m->policies)
+                return policy_set_load(m->settings.policies_dir, &m->policies, ret_reason);
+        return policy_set_reload(&m->policies, m->settings.policies_dir, ret_reason);
+}

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* After a crash or a restart: the VM table rebuilt from libvirt (cvmd's metadata in each
+ * domain) and the audit chain. Only a VM whose keys were released and confirmed, and that was
+ * not stopped or failed since, is trusted as Running again; every other domain of cvmd's is
+ * destroyed. An audit chain that does not verify trusts nothing. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "cvm/util.h"
+#include "cvmd-internal.h"
+
+/* What the audit chain says of one VM name since its latest launch. */
+typedef struct History {
+        const char *name;
+        uint8_t uuid[16];
+        char *spec_json; /* from the latest launch row */
+        bool released;   /* a key release for this domain since that launch */
+        bool ended;      /* a stop or a failure since */
+} History;
+
+static int scan_event(const AuditEvent *e, void *userdata) {
+        History *h = userdata;
+
+        if (!e->vm_name || !streq(e->vm_name, h->name))
+                return 0;
+        switch (e->kind) {
+        case AUDIT_LAUNCH: {
+                _cleanup_(json_object_putp) json_object *d = json_tokener_parse(e->details);
+                json_object *spec = NULL;
+
+                free(h->spec_json);
+                h->spec_json = NULL;
+                h->released = h->ended = false;
+                if (d && json_object_object_get_ex(d, "spec", &spec) && json_object_is_type(spec, json_type_object))
+                        h->spec_json = strdup(json_object_to_json_string_ext(spec, JSON_C_TO_STRING_PLAIN));
+                break;
+        }
+        case AUDIT_KEY_RELEASE:
+                if (e->has_uuid && memcmp(e->vm_uuid, h->uuid, 16) == 0)
+                        h->released = true;
+                break;
+        case AUDIT_STOP:
+        case AUDIT_FAILURE:
+                h->ended = true;
+                break;
+        default:
+                break;
+        }
+        return 0;
+}
+
+/* Why the domain is not trusted, or NULL when it may stay Running (then *ret holds its VM). */
+static const char *recover_one(Manager *m, const LifecycleDomain *d, Vm **ret) {
+        _cleanup_(launch_spec_freep) LaunchSpec *spec = NULL;
+        _cleanup_free_ char *spec_json = NULL;
+        History h = { .name = d->name };
+        uint8_t digest[LAUNCH_DIGEST_SIZE];
+        const Policy *policy;
+        Vm *vm;
+
+        if (!d->active)
+                return "not running";
+        if (uuid_parse(d->uuid, h.uuid) < 0)
+                return "its UUID is unreadable";
+        if (audit_foreach(m->audit, 0, scan_event, &h, NULL) < 0) {
+                free(h.spec_json);
+                return "the audit chain is unreadable";
+        }
+        spec_json = h.spec_json;
+        if (!spec_json)
+                return "no launch of it in the audit chain";
+        if (!h.released)
+                return "it never got its keys";
+        if (h.ended)
+                return "it was stopped or failed before";
+        if (launch_spec_parse(spec_json, strlen(spec_json), &spec, NULL) < 0)
+                return "its recorded spec does not parse";
+        /* the domain must be the one that was launched: its metadata carries the launch digest */
+        if (launch_spec_digest(spec, digest) < 0 || memcmp(digest, d->meta.digest, sizeof(digest)) != 0)
+                return "its launch digest differs from the recorded spec's";
+        policy = m->policies ? policy_set_find(m->policies, spec->policy) : NULL;
+        if (!policy)
+                return "its policy is not loaded";
+        if (vm_new_recovered(m, &spec, spec_json, policy, d->name, h.uuid, &vm) < 0)
+                return "out of memory";
+        *ret = vm;
+        return NULL;
+}
+
+typedef struct RecoverJob {
+        Manager *m;
+        LifecycleDomain *domains;
+        size_t n_domains;
+        bool *destroy;
+        char *reason;
+        void (*done)(int r, void *userdata);
+        void *userdata;
+} RecoverJob;
+
+static void recover_job_free(RecoverJob *j) {
+        lifecycle_domains_free(j->domains, j->n_domains);
+        free(j->destroy);
+        free(j->reason);
+        free(j);
+}
+
+static int job_list(void *userdata) {
+        RecoverJob *j = userdata;
+
+        return lifecycle_list(j->m->lifecycle, &j->domains, &j->n_domains, NULL, &j->reason);
+}
+
+static int job_destroy_untrusted(void *userdata) {
+        RecoverJob *j = userdata;
+
+        for (size_t i = 0; i < j->n_domains; i++)
+                if (j->destroy[i] && j->domains[i].active)
+                        (void) lifecycle_destroy(j->m->lifecycle, j->domains[i].name, NULL);
+        return 0;
+}
+
+static void on_destroyed(int r, void *userdata) {
+        RecoverJob *j = userdata;
+
+        j->done(0, j->userdata);
+        recover_job_free(j);
+}
+
+static void on_listed(int r, void *userdata) {
+        RecoverJob *j = userdata;
+        _cleanup_free_ char *why = NULL;
+        bool chain_ok;
+
+        if (r < 0) {
+                cvmd_log(LOG_ERR, NULL, "recovery: cannot list the domains: %s", j->reason ? j->reason : strerror(-r));
+                j->done(r, j->userdata);
+                recover_job_free(j);
+                return;
+        }
+        chain_ok = manager_audit_verifies(j->m, &why);
+        if (!chain_ok)
+                cvmd_log(LOG_ERR, NULL, "recovery: the audit chain does not verify (%s): no VM is trusted", why);
+        j->destroy = calloc(j->n_domains ? j->n_domains : 1, sizeof(bool));
+        for (size_t i = 0; j->destroy && i < j->n_domains; i++) {
+                const LifecycleDomain *d = &j->domains[i];
+                const char *untrusted = chain_ok ? NULL : "the audit chain does not verify";
+                Vm *vm = NULL;
+
+                if (!untrusted)
+                        untrusted = recover_one(j->m, d, &vm);
+                if (!untrusted && manager_add_vm(j->m, vm) < 0) {
+                        vm_free(vm);
+                        untrusted = "out of memory";
+                }
+                if (untrusted) {
+                        j->destroy[i] = true;
+                        cvmd_log(LOG_WARNING, NULL, "recovery: destroying domain '%s': %s", d->name, untrusted);
+                } else {
+                        cvmd_log(LOG_INFO, vm, "recovered: its keys were released and confirmed before the restart");
+                }
+        }
+        if (!j->destroy) {
+                j->done(-ENOMEM, j->userdata);
+                recover_job_free(j);
+                return;
+        }
+        if (worker_submit(j->m->worker, job_destroy_untrusted, on_destroyed, j) < 0) {
+                j->done(-ENOMEM, j->userdata);
+                recover_job_free(j);
+        }
+}
+
+int manager_recover(Manager *m, void (*done)(int r, void *userdata), void *userdata) {
+        RecoverJob *j = calloc(1, sizeof(RecoverJob));
+        int r;
+
+        if (!j)
+                return -ENOMEM;
+        *j = (RecoverJob) { .m = m, .done = done, .userdata = userdata };
+        r = worker_submit(m->worker, job_list, on_listed, j);
+        if (r < 0)
+                free(j);
+        return r;
+}
