@@ -179,10 +179,24 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
 
 UNITDIR ?= $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
 MANPAGES := $(wildcard man/*.[0-9])
+SYSUSERSDIR ?= $(shell $(PKG_CONFIG) --variable=sysusersdir systemd 2>/dev/null || echo /usr/lib/sysusers.d)
+TMPFILESDIR ?= $(shell $(PKG_CONFIG) --variable=tmpfilesdir systemd 2>/dev/null || echo /usr/lib/tmpfiles.d)
+# dbus-daemon reads its system bus policies and activation files from /usr/share/dbus-1 (and /etc),
+# never from /usr/local/share: like UNITDIR, not under PREFIX.
+DBUSDIR ?= /usr/share/dbus-1
+# The units and the activation file name /usr/local/sbin; installed, they name SBINDIR.
+install_subst = sed 's|/usr/local/sbin/|$(SBINDIR)/|g' $(1) > $(2).tmp && install -Dm0644 $(2).tmp $(2) && rm -f $(2).tmp
 install: $(PROGRAMS)
 	install -Dm0755 $(BUILD)/cvmctl $(DESTDIR)$(BINDIR)/cvmctl
 	install -Dm0755 $(BUILD)/cvm-agent $(DESTDIR)$(SBINDIR)/cvm-agent
-	install -Dm0644 systemd/cvm-agent.service $(DESTDIR)$(UNITDIR)/cvm-agent.service
+	install -Dm0755 $(BUILD)/cvmd $(DESTDIR)$(SBINDIR)/cvmd
+	@mkdir -p $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DBUSDIR)/system-services
+	$(call install_subst,systemd/cvm-agent.service,$(DESTDIR)$(UNITDIR)/cvm-agent.service)
+	$(call install_subst,systemd/cvmd.service,$(DESTDIR)$(UNITDIR)/cvmd.service)
+	$(call install_subst,systemd/org.cvmd.service,$(DESTDIR)$(DBUSDIR)/system-services/org.cvmd.service)
+	install -Dm0644 systemd/org.cvmd.conf $(DESTDIR)$(DBUSDIR)/system.d/org.cvmd.conf
+	install -Dm0644 systemd/cvmd.sysusers $(DESTDIR)$(SYSUSERSDIR)/cvmd.conf
+	install -Dm0644 systemd/cvmd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/cvmd.conf
 	@set -e; for m in $(MANPAGES); do \
 		install -Dm0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/$$(basename $$m); done
 

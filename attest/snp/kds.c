@@ -241,7 +241,8 @@ static int fetch(Ctx *c, KdsItem item, const char *url, uint8_t **ret, size_t *r
         ctx_progress(c, "Fetching %s from %s", item_names[item], url);
         r = http_get(&c->o->http, url, ret, ret_size, NULL, &error);
         if (r < 0)
-                return set_reason(c->ret_error, r, "cannot fetch the %s: %s", item_names[item], error ? error : strerror(-r));
+                return set_reason(c->ret_error, r, "cannot fetch the %s: %s", item_names[item],
+                                  error ? error : strerror(-r));
         return 0;
 }
 
@@ -323,7 +324,7 @@ static int get_vcek(Ctx *c, SnpProduct p) {
                                 r = snp_chain_add_cert(c->chain, cert, &reason);
                                 if (r < 0)
                                         return set_reason(c->ret_error, r, "cannot use the cached VCEK %s: %s", path,
-                                                         reason ? reason : strerror(-r));
+                                                          reason ? reason : strerror(-r));
                                 ctx_file_used(c, KDS_ITEM_VCEK, path, false);
                                 return 0;
                         }
@@ -350,19 +351,20 @@ static int get_vcek(Ctx *c, SnpProduct p) {
         r = fetch(c, KDS_ITEM_VCEK, url, &data, &size);
         if (r == -ENOENT)
                 return set_reason(c->ret_error, -ENOENT,
-                                 "KDS has no %s VCEK for this CHIP_ID and REPORTED_TCB (GET %s: 404 Not Found)",
-                                 snp_product_to_string(p), url);
+                                  "KDS has no %s VCEK for this CHIP_ID and REPORTED_TCB (GET %s: 404 Not Found)",
+                                  snp_product_to_string(p), url);
         if (r < 0)
                 return r;
         if (x509_parse_one(data, size, &cert) < 0)
                 return set_reason(c->ret_error, -EBADMSG, "the answer from %s is not a certificate", url);
         reason = mfree_str(reason);
         if (vcek_check(cert, p, c->r, &reason) < 0)
-                return set_reason(c->ret_error, -EBADMSG, "the certificate from %s is not the %s VCEK asked for: %s", url,
-                                 snp_product_to_string(p), reason ? reason : "invalid");
+                return set_reason(c->ret_error, -EBADMSG, "the certificate from %s is not the %s VCEK asked for: %s",
+                                  url, snp_product_to_string(p), reason ? reason : "invalid");
         r = snp_chain_add_cert(c->chain, cert, &reason);
         if (r < 0)
-                return set_reason(c->ret_error, r, "cannot use the VCEK from %s: %s", url, reason ? reason : strerror(-r));
+                return set_reason(c->ret_error, r, "cannot use the VCEK from %s: %s", url,
+                                  reason ? reason : strerror(-r));
         cache_store(c, KDS_ITEM_VCEK, path, data, size);
         return 0;
 }
@@ -457,7 +459,7 @@ static int get_cert_chain(Ctx *c, SnpProduct p, bool vlek) {
                         reason = mfree_str(reason);
                 } else if (r != -ENOENT)
                         return set_reason(c->ret_error, r, "cannot read the cached %s %s: %s", item_names[item], path,
-                                         strerror(-r));
+                                          strerror(-r));
         }
         {
                 _cleanup_free_ char *what = strdup_printf("%s %s", snp_product_to_string(p), item_names[item]);
@@ -477,8 +479,8 @@ static int get_cert_chain(Ctx *c, SnpProduct p, bool vlek) {
         if (x509_parse_many(data, size, &sk) < 0)
                 return set_reason(c->ret_error, -EBADMSG, "the answer from %s holds no certificate", url);
         if (chain_bundle_check(c, sk, p, vlek, false, &reason) < 0)
-                return set_reason(c->ret_error, -EBADMSG, "the answer from %s is not the %s %s: %s", url, snp_product_to_string(p),
-                                 item_names[item], reason ? reason : "invalid");
+                return set_reason(c->ret_error, -EBADMSG, "the answer from %s is not the %s %s: %s", url,
+                                  snp_product_to_string(p), item_names[item], reason ? reason : "invalid");
         r = chain_bundle_add(c, sk, url);
         if (r < 0)
                 return r;
@@ -531,7 +533,7 @@ static int get_crl(Ctx *c, SnpProduct p, bool vlek) {
                         free(TAKE_PTR(data));
                 } else if (r != -ENOENT)
                         return set_reason(c->ret_error, r, "cannot read the cached %s %s: %s", item_names[item], path,
-                                         strerror(-r));
+                                          strerror(-r));
         }
         {
                 _cleanup_free_ char *what = strdup_printf("%s %s", snp_product_to_string(p), item_names[item]);
@@ -606,9 +608,9 @@ static int probe_vcek(Ctx *c, SnpProduct *ret) {
                 }
         }
         return set_reason(c->ret_error, -ENOENT,
-                         "the version %" PRIu32 " report does not name its product, and no VCEK was found "
-                         "for any product it could be: %s",
-                         c->r->version, misses ? misses : "not found");
+                          "the version %" PRIu32 " report does not name its product, and no VCEK was found "
+                          "for any product it could be: %s",
+                          c->r->version, misses ? misses : "not found");
 }
 
 int kds_complete_chain(const KdsOptions *o, const SnpReport *r, int product, int64_t at, bool want_crl, SnpChain *chain,
@@ -627,9 +629,9 @@ int kds_complete_chain(const KdsOptions *o, const SnpReport *r, int product, int
         key = snp_report_signing_key(r);
         if (key != SNP_SIGNING_KEY_VCEK && key != SNP_SIGNING_KEY_VLEK)
                 return set_reason(ret_error, -EBADMSG,
-                                         "the report names no signing key (KEY_INFO signing key %d): "
-                                         "there is nothing to fetch for it",
-                                         (int) key);
+                                  "the report names no signing key (KEY_INFO signing key %d): "
+                                  "there is nothing to fetch for it",
+                                  (int) key);
         vlek = key == SNP_SIGNING_KEY_VLEK || chain->cert[SNP_ROLE_VLEK];
 
         p = product >= 0 && product < _SNP_PRODUCT_MAX ? (SnpProduct) product : chain_product(chain);
@@ -646,22 +648,22 @@ int kds_complete_chain(const KdsOptions *o, const SnpReport *r, int product, int
                                         (void) get_crl(&c, p, true);
                         }
                         return set_reason(ret_error, -EOPNOTSUPP,
-                                                 "the report is signed with a VLEK, and none was given: a VLEK cannot be "
-                                                 "fetched from AMD KDS by chip ID; it comes from the cloud provider or from "
-                                                 "the report's certificate table");
+                                          "the report is signed with a VLEK, and none was given: a VLEK cannot be "
+                                          "fetched from AMD KDS by chip ID; it comes from the cloud provider or from "
+                                          "the report's certificate table");
                 }
                 if (memeqzero(r->chip_id, sizeof(r->chip_id)))
                         return set_reason(ret_error, -EOPNOTSUPP,
-                                                 "the report's CHIP_ID is all zero (masked by the guest policy?), so its "
-                                                 "VCEK cannot be fetched from AMD KDS; give the VCEK instead");
+                                          "the report's CHIP_ID is all zero (masked by the guest policy?), so its "
+                                          "VCEK cannot be fetched from AMD KDS; give the VCEK instead");
                 k = product_is_valid(p) ? get_vcek(&c, p) : probe_vcek(&c, &p);
                 if (k < 0)
                         return k;
         }
         if (!product_is_valid(p))
                 return set_reason(ret_error, -EINVAL,
-                                         "cannot tell whether the report comes from a Milan, Genoa or Turin "
-                                         "processor: name the product");
+                                  "cannot tell whether the report comes from a Milan, Genoa or Turin "
+                                  "processor: name the product");
 
         if (!snp_chain_intermediate(chain) || !chain->cert[SNP_ROLE_ARK]) {
                 k = get_cert_chain(&c, p, vlek);

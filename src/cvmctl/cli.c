@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -75,6 +76,31 @@ int cli_read_file(const char *path, uint8_t **ret, size_t *ret_size) {
         else if (r < 0)
                 (void) cli_error(EXIT_USAGE, "%s: cannot read: %s", path, strerror(-r));
         return r;
+}
+
+static bool dir_entry_wanted(const char *name, const char *suffix) {
+        size_t n = strlen(name), k = suffix ? strlen(suffix) : 0;
+
+        return name[0] != '.' && (!suffix || (n > k && streq(name + n - k, suffix)));
+}
+
+int cli_dir_foreach(const char *dir, const char *suffix, int (*f)(void *userdata, const char *path), void *userdata) {
+        struct dirent **names = NULL;
+        int n, rc = 0;
+
+        n = scandir(dir, &names, NULL, alphasort);
+        if (n < 0)
+                return cli_error(EXIT_USAGE, "%s: cannot list directory: %m", dir);
+        for (int i = 0; i < n; i++) {
+                if (rc == 0 && dir_entry_wanted(names[i]->d_name, suffix)) {
+                        _cleanup_free_ char *path = strdup_printf("%s/%s", dir, names[i]->d_name);
+
+                        rc = path ? f(userdata, path) : cli_error(EXIT_REJECTED, "out of memory");
+                }
+                free(names[i]);
+        }
+        free(names);
+        return rc;
 }
 
 int cli_print_json(json_object *o, bool pretty) {

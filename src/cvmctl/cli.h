@@ -32,6 +32,10 @@ void cli_progress(void *userdata, const char *message);
 /* Reads an input file (bounded by CVM_INPUT_MAX); on failure prints an error naming the file
  * and returns -errno. */
 int cli_read_file(const char *path, uint8_t **ret, size_t *ret_size);
+/* Calls f with the path of each entry of dir, in alphabetical order, leaving out names that start
+ * with '.' and, when suffix is given, names that are no more than it or do not end in it. Stops at
+ * the first non-zero return and returns it; EXIT_USAGE when dir cannot be listed. */
+int cli_dir_foreach(const char *dir, const char *suffix, int (*f)(void *userdata, const char *path), void *userdata);
 /* Writes one JSON document to stdout, pretty or compact. Returns 0 or -EIO. */
 int cli_print_json(json_object *o, bool pretty);
 /* Parses an unsigned option value in [min, max]: 0, or EXIT_USAGE after printing the error. */

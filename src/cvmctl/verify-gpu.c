@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cvmctl verify gpu: verify NVIDIA confidential GPU evidence (one or several GPUs) against the
  * pinned NVIDIA roots, RIMs or a golden list, OCSP and a policy. */
-#include <dirent.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -139,25 +138,15 @@ static int add_rim_file(State *s, const char *path, Verdict *v) {
         return add_rim_data(s, data, size, path, id, v);
 }
 
-static int add_rim_dir(State *s, const char *dir, Verdict *v) {
-        struct dirent **names = NULL;
-        int n, rc = 0;
+typedef struct RimDir {
+        State *s;
+        Verdict *v;
+} RimDir;
 
-        n = scandir(dir, &names, NULL, alphasort);
-        if (n < 0)
-                return cli_error(EXIT_USAGE, "%s: cannot list directory: %m", dir);
-        for (int i = 0; i < n; i++) {
-                size_t len = strlen(names[i]->d_name);
-                _cleanup_free_ char *p = NULL;
+static int add_rim_dir_file(void *userdata, const char *path) {
+        RimDir *d = userdata;
 
-                if (rc == 0 && names[i]->d_name[0] != '.' && len > 4 && streq(names[i]->d_name + len - 4, ".xml")) {
-                        p = strdup_printf("%s/%s", dir, names[i]->d_name);
-                        rc = p ? add_rim_file(s, p, v) : cli_error(EXIT_REJECTED, "out of memory");
-                }
-                free(names[i]);
-        }
-        free(names);
-        return rc;
+        return add_rim_file(d->s, path, d->v);
 }
 
 /* The RIMs the reports name, from the cache or the RIM service; a RIM that cannot be had is
@@ -349,7 +338,7 @@ static int verify_gpu(const GpuArgs *a) {
                         return rc;
         }
         if (a->rim_dir) {
-                rc = add_rim_dir(&s, a->rim_dir, &v);
+                rc = cli_dir_foreach(a->rim_dir, ".xml", add_rim_dir_file, &(RimDir){&s, &v});
                 if (rc != 0)
                         return rc;
         }

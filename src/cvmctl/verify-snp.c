@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cvmctl verify snp: verify SEV-SNP evidence against pinned AMD roots and a policy. */
-#include <dirent.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -62,40 +61,34 @@ enum {
         ARG_PRODUCT,
 };
 
-/* Certificates from a directory: every regular file that holds certificates or a CRL. */
-static int load_cert_dir(SnpChain *chain, const char *dir, Verdict *v) {
-        struct dirent **names = NULL;
-        int n, rc = 0;
+typedef struct CertDir {
+        SnpChain *chain;
+        Verdict *v;
+} CertDir;
 
-        n = scandir(dir, &names, NULL, alphasort);
-        if (n < 0)
-                return cli_error(EXIT_USAGE, "%s: cannot list directory: %m", dir);
-        for (int i = 0; i < n; i++) {
-                _cleanup_free_ char *path = NULL, *reason = NULL;
-                _cleanup_free_ uint8_t *data = NULL;
-                _cleanup_(X509_CRL_freep) X509_CRL *crl = NULL;
-                _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *sk = NULL;
-                struct stat st;
-                size_t size;
+/* One file of a --certs directory: certificates or a CRL; anything else is ignored. */
+static int load_cert_dir_file(void *userdata, const char *path) {
+        CertDir *d = userdata;
+        _cleanup_free_ char *reason = NULL;
+        _cleanup_free_ uint8_t *data = NULL;
+        _cleanup_(X509_CRL_freep) X509_CRL *crl = NULL;
+        _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *sk = NULL;
+        struct stat st;
+        size_t size;
 
-                if (rc == 0 && names[i]->d_name[0] != '.' &&
-                    (path = strdup_printf("%s/%s", dir, names[i]->d_name)) && stat(path, &st) >= 0 &&
-                    S_ISREG(st.st_mode)) {
-                        if (cli_read_file(path, &data, &size) < 0)
-                                rc = EXIT_USAGE;
-                        else if (x509_parse_many(data, size, &sk) >= 0) {
-                                if (snp_chain_add_data(chain, data, size, &reason) < 0)
-                                        verdict_check(v, "chain.load", CHECK_FAIL, "%s: %s", path, reason);
-                        } else if (x509_crl_parse(data, size, &crl) >= 0) {
-                                if (snp_chain_set_crl(chain, crl) < 0)
-                                        rc = cli_error(EXIT_REJECTED, "out of memory");
-                        } else
-                                fprintf(stderr, "cvmctl: ignoring %s: not a certificate or CRL\n", path);
-                }
-                free(names[i]);
-        }
-        free(names);
-        return rc;
+        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+                return 0;
+        if (cli_read_file(path, &data, &size) < 0)
+                return EXIT_USAGE;
+        if (x509_parse_many(data, size, &sk) >= 0) {
+                if (snp_chain_add_data(d->chain, data, size, &reason) < 0)
+                        verdict_check(d->v, "chain.load", CHECK_FAIL, "%s: %s", path, reason);
+        } else if (x509_crl_parse(data, size, &crl) >= 0) {
+                if (snp_chain_set_crl(d->chain, crl) < 0)
+                        return cli_error(EXIT_REJECTED, "out of memory");
+        } else
+                fprintf(stderr, "cvmctl: ignoring %s: not a certificate or CRL\n", path);
+        return 0;
 }
 
 /* Loads every certificate source named on the command line into the chain. Unreadable files
@@ -113,7 +106,7 @@ static int load_certs(const SnpArgs *a, SnpChain *chain, Verdict *v) {
                 if (stat(a->certs[i], &st) < 0)
                         return cli_error(EXIT_USAGE, "%s: %m", a->certs[i]);
                 if (S_ISDIR(st.st_mode)) {
-                        rc = load_cert_dir(chain, a->certs[i], v);
+                        rc = cli_dir_foreach(a->certs[i], NULL, load_cert_dir_file, &(CertDir){chain, v});
                         if (rc != 0)
                                 return rc;
                         continue;

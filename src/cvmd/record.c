@@ -54,8 +54,13 @@ static void record_audit(Manager *m, const Vm *vm) {
                 break;
         case VM_RUNNING: {
                 _cleanup_free_ char *reason = NULL;
-                _cleanup_(json_object_putp) json_object *a = verdict_to_json(&vm->result.verdict);
+                _cleanup_(json_object_putp) json_object *a = NULL;
 
+                if (!vm->result.released) { /* recovered after a restart: released before it */
+                        audit(m, vm, AUDIT_STATE, d);
+                        break;
+                }
+                a = verdict_to_json(&vm->result.verdict);
                 audit(m, vm, AUDIT_APPRAISAL, a);
                 if (m->audit && audit_append_key_release(m->audit, (int64_t) time(NULL), vm->name, vm->uuid,
                                                          (const char *const *) vm->spec->key_ids,

@@ -148,6 +148,8 @@ static void on_listed(int r, void *userdata) {
                 const char *untrusted = chain_ok ? NULL : "the audit chain does not verify";
                 Vm *vm = NULL;
 
+                /* a recovered VM is logged by its state change, "running: recovered ..." */
+
                 if (!untrusted)
                         untrusted = recover_one(j->m, d, &vm);
                 if (!untrusted && manager_add_vm(j->m, vm) < 0) {
@@ -157,8 +159,6 @@ static void on_listed(int r, void *userdata) {
                 if (untrusted) {
                         j->destroy[i] = true;
                         cvmd_log(LOG_WARNING, NULL, "recovery: destroying domain '%s': %s", d->name, untrusted);
-                } else {
-                        cvmd_log(LOG_INFO, vm, "recovered: its keys were released and confirmed before the restart");
                 }
         }
         if (!j->destroy) {

@@ -140,10 +140,10 @@ keys = {k["kid"]: k for k in json.load(open(sys.argv[1]))["keys"]}
 token = open(sys.argv[2]).read().strip()
 key = ECAlgorithm.from_jwk(json.dumps(keys[jwt.get_unverified_header(token)["kid"]]))
 claims = jwt.decode(token, key, algorithms=["ES256"], options={"require": ["exp", "iat"]})
-assert claims["iss"] == "cvmd" and claims["ear.status"] == "affirming", claims
+assert claims["iss"] == "cvmd" and claims["accepted"] is True, claims
 h, p, s = token.split(".")
 c = json.loads(jwt.utils.base64url_decode(p))
-c["ear.status"] = "contraindicated"
+c["accepted"] = False
 forged = ".".join([h, jwt.utils.base64url_encode(json.dumps(c).encode()).decode(), s])
 try:
     jwt.decode(forged, key, algorithms=["ES256"])
@@ -160,11 +160,11 @@ EOF2
 # --- callers outside root and the cvmd group are refused
 runuser -u nobody -- "$CVMCTL" list > /dev/null 2> "$tmp/nobody.err"; rc=$?
 [ "$rc" -eq 1 ] && grep -q "access denied" "$tmp/nobody.err" && ok || bad "nobody: list: exit $rc: $(cat "$tmp/nobody.err")"
-runuser -u nobody -- "$CVMCTL" launch "$tmp/job1.json" > /dev/null 2> "$tmp/nobody.err"; rc=$?
+runuser -u nobody -- "$CVMCTL" launch examples/specs/sim-dev.json > /dev/null 2> "$tmp/nobody.err"; rc=$?
 [ "$rc" -eq 1 ] && grep -q "access denied" "$tmp/nobody.err" && ok || bad "nobody: launch: exit $rc: $(cat "$tmp/nobody.err")"
 runuser -u nobody -- busctl --system call org.cvmd /org/cvmd/Manager1 org.cvmd.Manager1 Stop s job1 \
         > /dev/null 2> "$tmp/nobody.err"
-grep -qi "root or in the cvmd group" "$tmp/nobody.err" && [ "$(state_of job1)" = running ] && ok \
+grep -qi "access denied" "$tmp/nobody.err" && [ "$(state_of job1)" = running ] && ok \
         || bad "nobody: busctl Stop: $(cat "$tmp/nobody.err")"
 
 # --- stop

@@ -65,7 +65,7 @@ grep -q "destroyed" err && ok || bad "the refused domain was not destroyed: $(ca
 launch nodev.json; status=$?
 [ "$status" -eq 1 ] && grep -q "allow_development" err && ok || bad "tee none without allow_development: exit $status $(cat err)"
 
-"$CVMCTL" launch spec.json > /dev/null 2>&1; [ $? -eq 2 ] && ok || bad "launch without --connect"
+"$CVMCTL" launch spec.json --policy dev.json > /dev/null 2>&1; [ $? -eq 2 ] && ok || bad "--policy without --connect"
 "$CVMCTL" launch /nonexistent.json --connect test:///default --policy dev.json > /dev/null 2>&1; [ $? -eq 2 ] && ok || bad "unreadable spec"
 
 echo "launch: $passed passed, $failed failed"
