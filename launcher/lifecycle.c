@@ -159,6 +159,8 @@ int lifecycle_run(Lifecycle *l, int timeout_ms) {
         unsigned before = l->delivered;
         int timer;
 
+        if (!l->fn) /* nobody listens: nothing to wait for */
+                return 0;
         l->timed_out = false;
         timer = virEventAddTimeout(timeout_ms < 0 ? 0 : timeout_ms, on_timeout, l, NULL);
         if (timer < 0)

@@ -27,6 +27,7 @@ typedef struct KeyReleasePaths {
 typedef struct KeyRelease {
         AppraiseConfig appraise; /* what the appraisal applies: appraise.policy is the policy */
         EVP_PKEY *signing_key;   /* signs the result token */
+        const char *signing_kid; /* its key ID in the token's header; NULL: none */
         /* what key_release_load() read, owned; a daemon may instead point appraise and
          * signing_key at inputs it owns itself */
         Policy *policy;

@@ -75,5 +75,5 @@ int lifecycle_rebuild_ledger(Lifecycle *l, PlacementLedger *ledger, char **ret_r
 int lifecycle_next_vsock_cid(Lifecycle *l, uint32_t *ret, char **ret_reason);
 
 /* Runs libvirt's default event loop until an event was delivered or timeout_ms passed.
- * Returns the number of events delivered (0 on timeout). */
+ * Returns the number of events delivered (0 on timeout, and at once when nobody listens). */
 int lifecycle_run(Lifecycle *l, int timeout_ms);

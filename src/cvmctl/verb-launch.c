@@ -7,7 +7,7 @@
 
 #include "cli.h"
 #include "cvm/keystore.h"
-#include "cvm/launch.h"
+#include "cvm/launch-run.h"
 #include "cvm/util.h"
 #include "cvm/verdict.h"
 #include "plan-args.h"
@@ -54,13 +54,13 @@ static void on_event(const LifecycleEvent *e, void *userdata) {
                 fprintf(stderr, "cvmctl: domain '%s' %s\n", e->name, lifecycle_event_to_string(e->kind));
 }
 
-static void on_phase(void *userdata, LaunchPhase phase, const char *domain, const char *reason) {
-        const char *digest = userdata;
+static void on_phase(LaunchRun *run, LaunchPhase previous, void *userdata) {
+        const LaunchRunState *st = launch_run_state(run);
 
-        if (phase == LAUNCH_BOOTING)
+        if (st->phase == LAUNCH_BOOTING)
                 fprintf(stderr, "cvmctl: domain '%s' created (launch digest %.16s...); waiting for its agent\n",
-                        domain, digest);
-        else if (phase == LAUNCH_ATTESTING)
+                        st->domain, st->plan->launch_digest_hex);
+        else if (st->phase == LAUNCH_ATTESTING)
                 fprintf(stderr, "cvmctl: agent connected; challenging the guest\n");
 }
 
@@ -94,13 +94,16 @@ static int launch_in_process(int argc, char *argv[]) {
         _cleanup_(plan_args_done) PlanArgs pa;
         _cleanup_(launch_spec_freep) LaunchSpec *spec = NULL;
         _cleanup_(lifecycle_freep) Lifecycle *l = NULL;
-        _cleanup_(launch_plan_freep) LaunchPlan *plan = NULL;
         _cleanup_(key_release_done) KeyRelease kr = {};
-        _cleanup_(launch_outcome_done) LaunchOutcome out = {};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(launch_run_freep) LaunchRun *run = NULL;
+        _cleanup_(worker_freep) Worker *worker = NULL; /* freed first: no job runs for a freed run */
         _cleanup_free_ char *reason = NULL;
+        static NonceStore nonces;
         const char *connect_uri = NULL, *keys_dir = NULL;
+        const LaunchRunState *st;
         KeyReleasePaths paths = {};
-        LaunchRunOptions ro = { .dev_evidence = CVM_TEE_SEV_SNP };
+        LaunchRunConfig rc_config = { .dev_evidence = CVM_TEE_SEV_SNP, .phase_changed = on_phase };
         uint64_t sec;
         bool json = false;
         int c, r, rc;
@@ -126,18 +129,18 @@ static int launch_in_process(int argc, char *argv[]) {
                         keys_dir = optarg;
                         break;
                 case ARG_CHANNEL:
-                        if (channel_addr_parse(optarg, false, &ro.agent) < 0)
+                        if (channel_addr_parse(optarg, false, &rc_config.agent) < 0)
                                 return cli_usage_error("--channel: '%s' is not unix:PATH or vsock:CID:PORT", optarg);
                         break;
                 case ARG_EVIDENCE:
                         if (!streq(optarg, "snp") && !streq(optarg, "tdx"))
                                 return cli_usage_error("--evidence: '%s' is not snp or tdx", optarg);
-                        ro.dev_evidence = streq(optarg, "snp") ? CVM_TEE_SEV_SNP : CVM_TEE_TDX;
+                        rc_config.dev_evidence = streq(optarg, "snp") ? CVM_TEE_SEV_SNP : CVM_TEE_TDX;
                         break;
                 case ARG_BOOT:
                         if (cli_parse_uint("--boot-timeout", optarg, 1, 3600, &sec) != 0)
                                 return EXIT_USAGE;
-                        ro.boot_usec = sec * 1000000u;
+                        rc_config.boot_usec = sec * 1000000u;
                         break;
                 case ARG_JSON:
                         json = true;
@@ -177,30 +180,39 @@ static int launch_in_process(int argc, char *argv[]) {
         fprintf(stderr, "cvmctl: probing the host through %s\n", connect_uri);
         if (lifecycle_open(connect_uri, on_event, NULL, &l, &reason) < 0)
                 return cli_error(EXIT_REJECTED, "host: %s", reason ? reason : "libvirt failed");
-        r = launch_plan_build(spec, l, &pa.o, &plan, &reason);
-        if (r == -ENOMEM)
+        /* the engine's run, on a loop of our own: the same phases cvmd runs for every launch */
+        if (sd_event_new(&e) < 0 || worker_new(e, &worker) < 0)
+                return cli_error(EXIT_REJECTED, "cannot start the event loop");
+        rc_config.event = e;
+        rc_config.worker = worker;
+        rc_config.lifecycle = l;
+        rc_config.spec = spec;
+        rc_config.plan = pa.o;
+        rc_config.kr = &kr;
+        rc_config.nonces = &nonces;
+        if (launch_run_new(&rc_config, &run) < 0)
                 return cli_error(EXIT_REJECTED, "out of memory");
-        if (r < 0)
-                return cli_error(EXIT_REJECTED, "%s", reason);
-
-        ro.progress = on_phase;
-        ro.userdata = plan->launch_digest_hex;
-        if (launch_run(plan, l, &kr, &ro, &out) < 0)
-                return cli_error(EXIT_REJECTED, "out of memory");
-        rc = out.phase == LAUNCH_RUNNING ? EXIT_ACCEPTED : EXIT_REJECTED;
+        launch_run_start(run);
+        while (!launch_run_is_final(run))
+                if (sd_event_run(e, UINT64_MAX) < 0)
+                        return cli_error(EXIT_REJECTED, "the event loop failed");
+        st = launch_run_state(run);
+        rc = st->phase == LAUNCH_RUNNING ? EXIT_ACCEPTED : EXIT_REJECTED;
         if (rc == EXIT_ACCEPTED)
                 fprintf(stderr, "cvmctl: evidence accepted, %zu key(s) released and confirmed; '%s' is running\n",
-                        spec->n_key_ids, out.domain);
+                        spec->n_key_ids, st->domain);
         else
-                (void) cli_error(EXIT_REJECTED, "%s", out.reason);
+                (void) cli_error(EXIT_REJECTED, "%s%s%s%s", st->reason ? st->reason : "failed",
+                                 st->domain ? "; domain '" : "", st->domain ? st->domain : "",
+                                 st->domain ? "' destroyed" : "");
 
         if (json) {
-                _cleanup_(json_object_putp) json_object *o = launch_outcome_to_json(&out, plan);
+                _cleanup_(json_object_putp) json_object *o = launch_run_to_json(run);
                 if (!o || cli_print_json(o, true) < 0)
                         rc = EXIT_REJECTED;
         } else {
-                verdict_print(&out.exchange.verdict, stdout);
-                printf("\nDomain:         %s (%s)\nKeys released:  %s\n", out.domain ? out.domain : "-",
+                verdict_print(&st->result.verdict, stdout);
+                printf("\nDomain:         %s (%s)\nKeys released:  %s\n", st->domain ? st->domain : "-",
                        rc == EXIT_ACCEPTED ? "running" : "destroyed", rc == EXIT_ACCEPTED ? "yes, confirmed" : "no");
         }
         return rc;

@@ -99,10 +99,10 @@ static int method_stop(sd_bus_message *msg, void *userdata, sd_bus_error *error)
                 return r;
         if (!(vm = vm_from_name(m, name, error)))
                 return -ENOENT;
-        r = vm_stop(vm);
+        r = launch_run_stop(vm->run);
         if (r == -EALREADY)
                 return sd_bus_error_setf(error, "org.cvmd.Error.NotRunning", "'%s' is %s already", name,
-                                         vm_state_to_string(vm->state));
+                                         launch_phase_to_string(vm_run(vm)->phase));
         return sd_bus_reply_method_return(msg, "");
 }
 
@@ -118,8 +118,8 @@ static int method_list(sd_bus_message *msg, void *userdata, sd_bus_error *error)
                 return r;
         for (size_t i = 0; i < m->n_vms; i++) {
                 const Vm *vm = m->vms[i];
-                r = sd_bus_message_append(reply, "(ssso)", vm->name, vm_state_to_string(vm->state),
-                                          vm->reason ? vm->reason : "", vm->path);
+                r = sd_bus_message_append(reply, "(ssso)", vm->name, launch_phase_to_string(vm_run(vm)->phase),
+                                          vm_run(vm)->reason ? vm_run(vm)->reason : "", vm->path);
                 if (r < 0)
                         return r;
         }
@@ -134,19 +134,19 @@ json_object *vm_to_json(const Vm *vm) {
         if (!o)
                 return NULL;
         json_object_object_add(o, "name", json_object_new_string(vm->name));
-        json_object_object_add(o, "state", json_object_new_string(vm_state_to_string(vm->state)));
-        json_object_object_add(o, "reason", vm->reason ? json_object_new_string(vm->reason) : NULL);
+        json_object_object_add(o, "state", json_object_new_string(launch_phase_to_string(vm_run(vm)->phase)));
+        json_object_object_add(o, "reason", vm_run(vm)->reason ? json_object_new_string(vm_run(vm)->reason) : NULL);
         json_object_object_add(o, "tee", json_object_new_string(cvm_tee_to_string(vm->spec->tee)));
         json_object_object_add(o, "policy", json_object_new_string(vm->spec->policy));
-        json_object_object_add(o, "domain", vm->domain ? json_object_new_string(vm->domain) : NULL);
+        json_object_object_add(o, "domain", vm_run(vm)->domain ? json_object_new_string(vm_run(vm)->domain) : NULL);
         json_object_object_add(o, "launch_digest",
-                               vm->plan ? json_object_new_string(vm->plan->launch_digest_hex) : NULL);
+                               vm_run(vm)->plan ? json_object_new_string(vm_run(vm)->plan->launch_digest_hex) : NULL);
         json_object_object_add(o, "created_usec", json_object_new_int64((int64_t) vm->created_usec));
         json_object_object_add(o, "changed_usec", json_object_new_int64((int64_t) vm->changed_usec));
-        json_object_object_add(o, "released", json_object_new_boolean(vm->result.released));
-        json_object_object_add(o, "confirmed", json_object_new_boolean(vm->result.confirmed));
-        if (vm->result.verdict.tee)
-                json_object_object_add(o, "appraisal", verdict_to_json(&vm->result.verdict));
+        json_object_object_add(o, "released", json_object_new_boolean(vm_run(vm)->result.released));
+        json_object_object_add(o, "confirmed", json_object_new_boolean(vm_run(vm)->result.confirmed));
+        if (vm_run(vm)->result.verdict.tee)
+                json_object_object_add(o, "appraisal", verdict_to_json(&vm_run(vm)->result.verdict));
         return o;
 }
 
@@ -187,11 +187,11 @@ static int method_get_token(sd_bus_message *msg, void *userdata, sd_bus_error *e
                 return r;
         if (!(vm = vm_from_name(m, name, error)))
                 return -ENOENT;
-        if (vm->state != VM_RUNNING || !vm->result.token)
+        if (vm_run(vm)->phase != LAUNCH_RUNNING || !vm_run(vm)->result.token)
                 return sd_bus_error_setf(error, "org.cvmd.Error.NotRunning",
                                          "'%s' is %s: a token is issued only to a running, attested VM", name,
-                                         vm_state_to_string(vm->state));
-        return sd_bus_reply_method_return(msg, "s", vm->result.token);
+                                         launch_phase_to_string(vm_run(vm)->phase));
+        return sd_bus_reply_method_return(msg, "s", vm_run(vm)->result.token);
 }
 
 static int method_reload_policies(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -285,13 +285,13 @@ static int vm_property(sd_bus *bus, const char *path, const char *interface, con
         if (streq(property, "Name"))
                 return sd_bus_message_append(reply, "s", vm->name);
         if (streq(property, "State"))
-                return sd_bus_message_append(reply, "s", vm_state_to_string(vm->state));
+                return sd_bus_message_append(reply, "s", launch_phase_to_string(vm_run(vm)->phase));
         if (streq(property, "Reason"))
-                return sd_bus_message_append(reply, "s", vm->reason ? vm->reason : "");
+                return sd_bus_message_append(reply, "s", vm_run(vm)->reason ? vm_run(vm)->reason : "");
         if (streq(property, "TEE"))
                 return sd_bus_message_append(reply, "s", cvm_tee_to_string(vm->spec->tee));
         if (streq(property, "LaunchDigest"))
-                return sd_bus_message_append(reply, "s", vm->plan ? vm->plan->launch_digest_hex : "");
+                return sd_bus_message_append(reply, "s", vm_run(vm)->plan ? vm_run(vm)->plan->launch_digest_hex : "");
         if (streq(property, "CreatedUSec"))
                 return sd_bus_message_append(reply, "t", vm->created_usec);
         if (streq(property, "ChangedUSec"))
@@ -313,21 +313,21 @@ static const sd_bus_vtable vm_vtable[] = {
 
 /* Every state change: the signals, the VM's properties, the log. */
 static void on_state_changed(Manager *m, Vm *vm) {
-        const char *state = vm_state_to_string(vm->state);
+        const char *state = launch_phase_to_string(vm_run(vm)->phase);
 
-        cvmd_log(vm->state == VM_FAILED ? LOG_WARNING : LOG_INFO, vm, "%s%s%s", state, vm->reason ? ": " : "",
-                 vm->reason ? vm->reason : "");
+        cvmd_log(vm_run(vm)->phase == LAUNCH_FAILED ? LOG_WARNING : LOG_INFO, vm, "%s%s%s", state, vm_run(vm)->reason ? ": " : "",
+                 vm_run(vm)->reason ? vm_run(vm)->reason : "");
         if (!m->bus)
                 return;
         (void) sd_bus_emit_signal(m->bus, MANAGER_PATH, MANAGER_IFACE, "StateChanged", "sss", vm->name, state,
-                                  vm->reason ? vm->reason : "");
+                                  vm_run(vm)->reason ? vm_run(vm)->reason : "");
         (void) sd_bus_emit_properties_changed(m->bus, vm->path, VM_IFACE, "State", "Reason", "ChangedUSec",
                                               "LaunchDigest", NULL);
-        if (vm->state == VM_RUNNING || (vm->state == VM_FAILED && vm->result.verdict.tee)) {
-                _cleanup_(json_object_putp) json_object *a = verdict_to_json(&vm->result.verdict);
+        if (vm_run(vm)->phase == LAUNCH_RUNNING || (vm_run(vm)->phase == LAUNCH_FAILED && vm_run(vm)->result.verdict.tee)) {
+                _cleanup_(json_object_putp) json_object *a = verdict_to_json(&vm_run(vm)->result.verdict);
                 const char *s = a ? json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN) : "{}";
                 (void) sd_bus_emit_signal(m->bus, MANAGER_PATH, MANAGER_IFACE, "AttestationCompleted", "sbs",
-                                          vm->name, vm->state == VM_RUNNING, s);
+                                          vm->name, vm_run(vm)->phase == LAUNCH_RUNNING, s);
         }
 }
 

@@ -9,25 +9,11 @@
 
 #include "cvm/audit.h"
 #include "cvm/key-release.h"
-#include "cvm/launch.h"
+#include "cvm/launch-run.h"
 #include "cvm/metrics.h"
 #include "cvm/token-keys.h"
 #include "cvm/policy-set.h"
 #include "cvm/worker.h"
-
-typedef enum VmState {
-        VM_DEFINED,     /* accepted, being planned and created */
-        VM_BOOTING,     /* domain created, waiting for the agent */
-        VM_ATTESTING,   /* exchange: evidence and appraisal */
-        VM_RELEASING,   /* accepted: keys unwrapped, sealed, waiting for the guest's receipt */
-        VM_RUNNING,     /* keys released and confirmed */
-        VM_FAILED,      /* refused or broken; the domain destroyed */
-        VM_QUARANTINED, /* refused; kept without keys for forensics */
-        VM_STOPPED,     /* stopped on request */
-        _VM_STATE_MAX,
-} VmState;
-
-const char *vm_state_to_string(VmState s);
 
 typedef struct Manager Manager;
 
@@ -35,31 +21,18 @@ typedef struct Vm {
         Manager *manager;
         char *name;
         char *path; /* D-Bus object path */
-        VmState state;
-        char *reason;
         uint64_t created_usec, changed_usec; /* CLOCK_REALTIME */
-
         LaunchSpec *spec;
         char *spec_json;        /* as launched: recorded in the audit chain for recovery */
-        LaunchPlan *plan;       /* set by the worker's plan job */
-        char *domain;           /* libvirt's name, once created */
-        uint8_t uuid[16];
-        char *job_reason;       /* a worker job's failure */
-        unsigned jobs;          /* worker jobs in flight: the VM is not freed before they end */
-
-        KeyRelease kr;
+        KeyRelease kr;          /* the policy (borrowed from `policies`), keys, signing key */
         PolicySet *policies;    /* the set its policy came from, held until the VM goes */
-        ExchangeHost host;
-        ExchangeHost inner;     /* the key release's own callbacks, wrapped by the VM's */
-        ExchangeHostSession *session;
-        ExchangeResult result;
-        int fd;
-        uint64_t boot_deadline_usec; /* CLOCK_MONOTONIC */
-        uint64_t attest_started_usec; /* CLOCK_REALTIME */
         char *token_kid;
-        unsigned connect_delay_ms;
-        sd_event_source *retry;
+        LaunchRun *run;         /* the launch engine's run: phase, reason, plan, domain, result */
 } Vm;
+
+static inline const LaunchRunState *vm_run(const Vm *vm) {
+        return launch_run_state(vm->run);
+}
 
 typedef struct ManagerSettings {
         const char *libvirt_uri;
@@ -90,7 +63,7 @@ struct Manager {
         NonceStore nonces;
         Vm **vms;
         size_t n_vms;
-        unsigned counts[_VM_STATE_MAX];
+        unsigned counts[_LAUNCH_PHASE_MAX];
         void (*state_changed)(Manager *m, Vm *vm); /* the bus and the journal hear of every change */
         void (*vms_changed)(Manager *m);           /* a VM was added or forgotten */
 };
@@ -118,17 +91,16 @@ int manager_reload_policies(Manager *m, char **ret_reason);
 /* Starts a launch. On refusal before anything exists: -EINVAL/-EEXIST/-ENOENT/-EPERM with a reason
  * naming the field or the cause. */
 int manager_launch(Manager *m, const char *spec_json, Vm **ret, char **ret_reason);
-int manager_stop(Manager *m, Vm *vm, char **ret_reason);
 
 /* Audit row, metrics and systemd STATUS for the VM's new state; prev: the state it left (its
  * duration runs from vm->changed_usec to now). */
-void manager_record_state(Manager *m, const Vm *vm, VmState prev);
+void manager_record_state(Manager *m, const Vm *vm, LaunchPhase prev);
 /* A log line, to the journal with the VM's fields (vm may be NULL), or to stderr. */
 void cvmd_log(int priority, const Vm *vm, const char *fmt, ...) _printf_(3, 4);
 
-void vm_start(Vm *vm);
-/* -EALREADY when it is already stopped or failed. */
-int vm_stop(Vm *vm);
+/* The VM's launch run, configured from the manager's settings (state LAUNCH_DEFINED), or adopted
+ * after a restart (domain and uuid given: LAUNCH_RUNNING). */
+int vm_make_run(Vm *vm, const char *domain, const uint8_t uuid[16]);
 Vm *vm_free(Vm *vm);
 DEFINE_CLEANUP(Vm *, vm_free)
 json_object *vm_to_json(const Vm *vm);

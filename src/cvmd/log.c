@@ -37,11 +37,11 @@ void cvmd_log(int priority, const Vm *vm, const char *fmt, ...) {
         }
         char uuid[37];
         snprintf(uuid, sizeof(uuid), "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-                 vm->uuid[0], vm->uuid[1], vm->uuid[2], vm->uuid[3], vm->uuid[4], vm->uuid[5], vm->uuid[6],
-                 vm->uuid[7], vm->uuid[8], vm->uuid[9], vm->uuid[10], vm->uuid[11], vm->uuid[12], vm->uuid[13],
-                 vm->uuid[14], vm->uuid[15]);
+                 vm_run(vm)->uuid[0], vm_run(vm)->uuid[1], vm_run(vm)->uuid[2], vm_run(vm)->uuid[3], vm_run(vm)->uuid[4], vm_run(vm)->uuid[5], vm_run(vm)->uuid[6],
+                 vm_run(vm)->uuid[7], vm_run(vm)->uuid[8], vm_run(vm)->uuid[9], vm_run(vm)->uuid[10], vm_run(vm)->uuid[11], vm_run(vm)->uuid[12], vm_run(vm)->uuid[13],
+                 vm_run(vm)->uuid[14], vm_run(vm)->uuid[15]);
         sd_journal_send("MESSAGE=%s: %s", vm->name, msg, "PRIORITY=%d", priority, "SYSLOG_IDENTIFIER=cvmd",
                         "CVMD_VM=%s", vm->name, "CVMD_VM_UUID=%s", uuid, "CVMD_TEE=%s",
-                        cvm_tee_to_string(vm->spec->tee), "CVMD_PHASE=%s", vm_state_to_string(vm->state),
-                        "CVMD_REASON=%s", vm->reason ? vm->reason : "", NULL);
+                        cvm_tee_to_string(vm->spec->tee), "CVMD_PHASE=%s", launch_phase_to_string(vm_run(vm)->phase),
+                        "CVMD_REASON=%s", vm_run(vm)->reason ? vm_run(vm)->reason : "", NULL);
 }

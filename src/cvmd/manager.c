@@ -115,16 +115,17 @@ Vm *manager_find_vm(Manager *m, const char *name) {
 }
 
 static bool vm_is_final(const Vm *vm) {
-        return vm->state == VM_FAILED || vm->state == VM_STOPPED;
+        return vm_run(vm)->phase == LAUNCH_FAILED || vm_run(vm)->phase == LAUNCH_STOPPED;
 }
+
 
 /* A finished VM's name may be launched again: the old entry goes, unless a job still runs for it. */
 static int forget_vm(Manager *m, Vm *vm) {
-        if (vm->jobs > 0)
+        if (launch_run_busy(vm->run))
                 return -EBUSY;
         for (size_t i = 0; i < m->n_vms; i++)
                 if (m->vms[i] == vm) {
-                        m->counts[vm->state]--;
+                        m->counts[vm_run(vm)->phase]--;
                         memmove(m->vms + i, m->vms + i + 1, (m->n_vms - i - 1) * sizeof(Vm *));
                         m->n_vms--;
                         break;
@@ -141,7 +142,7 @@ static int check_spec(Manager *m, const LaunchSpec *spec, const Policy **ret_pol
 
         if (old && (!vm_is_final(old) || forget_vm(m, old) < 0))
                 return set_reason(ret_reason, -EEXIST, "name: a VM named '%s' exists already (%s)", spec->name,
-                                  vm_state_to_string(old->state));
+                                  launch_phase_to_string(vm_run(old)->phase));
         if (!p)
                 return set_reason(ret_reason, -ENOENT, "policy: no policy named '%s' is loaded", spec->policy);
         /* "tee": "none" runs with no hardware protection at all: only a policy that says so. */
@@ -149,23 +150,24 @@ static int check_spec(Manager *m, const LaunchSpec *spec, const Policy **ret_pol
                 return set_reason(ret_reason, -EPERM,
                                   "tee: \"none\" needs a policy with \"allow_development\": true, and '%s' has none",
                                   spec->policy);
+        if (!m->lifecycle)
+                return set_reason(ret_reason, -EAGAIN, "cvmd is not connected to libvirt yet");
         if (m->settings.max_vms && m->n_vms >= m->settings.max_vms)
                 return set_reason(ret_reason, -EUSERS, "cvmd holds %zu VMs, its limit", m->n_vms);
         *ret_policy = p;
         return 0;
 }
 
-/* A VM for a parsed spec, in state `state`, with the key release set up for `policy`. */
-static int vm_new(Manager *m, LaunchSpec **spec, const char *spec_json, const Policy *policy, VmState state,
-                  Vm **ret) {
+/* A VM for a parsed spec, with the key release set up for `policy`; with a domain, adopted
+ * (see vm_make_run()). */
+static int vm_new(Manager *m, LaunchSpec **spec, const char *spec_json, const Policy *policy, const char *domain,
+                  const uint8_t uuid[16], Vm **ret) {
         _cleanup_(vm_freep) Vm *vm = calloc(1, sizeof(Vm));
         int r;
 
         if (!vm)
                 return -ENOMEM;
         vm->manager = m;
-        vm->fd = -1;
-        vm->state = state;
         vm->name = strdup((*spec)->name);
         vm->spec_json = strdup(spec_json);
         r = sd_bus_path_encode("/org/cvmd/vm", (*spec)->name, &vm->path);
@@ -176,10 +178,14 @@ static int vm_new(Manager *m, LaunchSpec **spec, const char *spec_json, const Po
         if (r < 0)
                 return r;
         vm->kr.signing_key = vm->kr.token_key;
+        vm->kr.signing_kid = vm->token_kid;
         vm->policies = policy_set_ref(m->policies); /* the policy stays while the VM uses it */
         vm->spec = TAKE_PTR(*spec);
         key_release_set_keys(&vm->kr, m->settings.keys_dir, vm->spec->key_ids, vm->spec->n_key_ids);
         vm->created_usec = vm->changed_usec = (uint64_t) time(NULL) * 1000000u;
+        r = vm_make_run(vm, domain, uuid);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(vm);
         return 0;
 }
@@ -192,10 +198,10 @@ int manager_add_vm(Manager *m, Vm *vm) {
                 return -ENOMEM;
         m->vms = vms;
         m->vms[m->n_vms++] = vm;
-        m->counts[vm->state]++;
+        m->counts[vm_run(vm)->phase]++;
         if (m->vms_changed)
                 m->vms_changed(m);
-        manager_record_state(m, vm, vm->state);
+        manager_record_state(m, vm, vm_run(vm)->phase);
         if (m->state_changed)
                 m->state_changed(m, vm);
         return 0;
@@ -203,19 +209,7 @@ int manager_add_vm(Manager *m, Vm *vm) {
 
 int vm_new_recovered(Manager *m, LaunchSpec **spec, const char *spec_json, const Policy *policy, const char *domain,
                      const uint8_t uuid[16], Vm **ret) {
-        _cleanup_(vm_freep) Vm *vm = NULL;
-        int r;
-
-        r = vm_new(m, spec, spec_json, policy, VM_RUNNING, &vm);
-        if (r < 0)
-                return r;
-        vm->domain = strdup(domain);
-        vm->reason = strdup("recovered after a restart: keys released and confirmed before it");
-        if (!vm->domain || !vm->reason)
-                return -ENOMEM;
-        memcpy(vm->uuid, uuid, 16);
-        *ret = TAKE_PTR(vm);
-        return 0;
+        return vm_new(m, spec, spec_json, policy, domain, uuid, ret);
 }
 
 bool manager_audit_verifies(Manager *m, char **ret_reason) {
@@ -238,14 +232,14 @@ int manager_launch(Manager *m, const char *spec_json, Vm **ret, char **ret_reaso
         r = check_spec(m, spec, &policy, ret_reason);
         if (r < 0)
                 return r;
-        r = vm_new(m, &spec, spec_json, policy, VM_DEFINED, &vm);
+        r = vm_new(m, &spec, spec_json, policy, NULL, NULL, &vm);
         if (r < 0)
                 return r;
         r = manager_add_vm(m, vm);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(vm);
-        vm_start(*ret);
+        launch_run_start((*ret)->run);
         return 0;
 }
 

@@ -133,4 +133,5 @@ void key_release_attach(KeyRelease *kr, ExchangeHost *h) {
         h->unwrap_keys = unwrap_keys;
         h->userdata = kr;
         h->token_key = kr->signing_key;
+        h->token_kid = kr->signing_kid;
 }

@@ -145,8 +145,8 @@ static pid_t spawn_agent(const char *name, bool answer) {
 
 /* The daemon's log line for each change, which makes a failing run readable. */
 static void log_state(Manager *m, Vm *vm) {
-        cvmd_log(LOG_INFO, vm, "%s%s%s", vm_state_to_string(vm->state), vm->reason ? ": " : "",
-                 vm->reason ? vm->reason : "");
+        cvmd_log(LOG_INFO, vm, "%s%s%s", launch_phase_to_string(vm_run(vm)->phase), vm_run(vm)->reason ? ": " : "",
+                 vm_run(vm)->reason ? vm_run(vm)->reason : "");
 }
 
 static Manager *new_manager(sd_event *e) {
@@ -209,7 +209,7 @@ static void connect_and_recover(sd_event *e, Manager *m) {
 
 static bool first_running_second_attesting(Manager *m) {
         Vm *a = manager_find_vm(m, "keyed"), *b = manager_find_vm(m, "silent");
-        return a && b && a->state == VM_RUNNING && b->state == VM_ATTESTING;
+        return a && b && vm_run(a)->phase == LAUNCH_RUNNING && vm_run(b)->phase == LAUNCH_ATTESTING;
 }
 
 static const char *spec(const char *name) {
@@ -255,8 +255,8 @@ static void test_restart(void **state) {
         connect_and_recover(e, m);
         vm = manager_find_vm(m, "keyed");
         assert_non_null(vm);
-        assert_int_equal(vm->state, VM_RUNNING);
-        assert_non_null(strstr(vm->reason, "recovered"));
+        assert_int_equal(vm_run(vm)->phase, LAUNCH_RUNNING);
+        assert_non_null(strstr(vm_run(vm)->reason, "recovered"));
         /* the VM that was mid-attestation is not in the table: its domain was destroyed */
         assert_null(manager_find_vm(m, "silent"));
         assert_true(manager_audit_verifies(m, NULL));

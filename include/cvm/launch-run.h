@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* The attestation-gated launch (ARCHITECTURE.md §2), one engine under every front end: plan
+ * and create the domain, wait for its agent, run the exchange with the key release, and on any
+ * failure apply the policy's failure action, so that a guest that was not attested never gets
+ * a key. It runs on an sd-event loop: the calls that block (libvirt, connecting to the agent)
+ * on a Worker thread, the exchange on the loop, the retries as timers. cvmctl launch runs one
+ * on a loop of its own; cvmd runs one per VM on its main loop. */
+
+#include <json-c/json.h>
+#include <systemd/sd-event.h>
+
+#include "cvm/channel-addr.h"
+#include "cvm/exchange.h"
+#include "cvm/key-release.h"
+#include "cvm/launch-plan.h"
+#include "cvm/lifecycle.h"
+#include "cvm/worker.h"
+
+#define LAUNCH_AGENT_PORT 4050u
+
+typedef enum LaunchPhase {
+        LAUNCH_DEFINED,     /* accepted, being planned and created */
+        LAUNCH_BOOTING,     /* domain created, waiting for the agent */
+        LAUNCH_ATTESTING,   /* exchange: evidence and appraisal */
+        LAUNCH_RELEASING,   /* accepted: keys unwrapped, sealed, waiting for the guest's receipt */
+        LAUNCH_RUNNING,     /* keys released and confirmed */
+        LAUNCH_FAILED,      /* refused or broken: the domain destroyed (or paused, per the policy) */
+        LAUNCH_QUARANTINED, /* refused: the domain kept without keys, per the policy */
+        LAUNCH_STOPPED,     /* stopped on request: the domain destroyed */
+        _LAUNCH_PHASE_MAX,
+} LaunchPhase;
+
+const char *launch_phase_to_string(LaunchPhase p);
+
+typedef struct LaunchRun LaunchRun;
+
+typedef struct LaunchRunConfig {
+        sd_event *event;
+        Worker *worker;          /* runs every call that may block */
+        Lifecycle *lifecycle;    /* used on the worker thread only */
+        const LaunchSpec *spec;  /* borrowed: outlives the run */
+        LaunchPlanOptions plan;  /* how the plan is made (its pointers borrowed) */
+        KeyRelease *kr;          /* borrowed: policy, keys, signing key */
+        NonceStore *nonces;
+        ChannelAddr agent;       /* family 0: vsock:<the plan's CID>:vsock_port */
+        uint32_t vsock_port;     /* 0: LAUNCH_AGENT_PORT */
+        uint64_t boot_usec;      /* how long to wait for the agent; 0: 120 s */
+        uint64_t message_usec;   /* per message of the exchange; 0: 30 s */
+        CvmTee dev_evidence;     /* "tee": "none": the simulated evidence to ask for */
+        /* every phase change, with its reason (NULL when none) */
+        void (*phase_changed)(LaunchRun *run, LaunchPhase previous, void *userdata);
+        void *userdata;
+} LaunchRunConfig;
+
+/* What a run shows its owner; read it, never write it. */
+typedef struct LaunchRunState {
+        LaunchPhase phase;
+        char *reason;             /* why it failed or stopped; NULL when running */
+        LaunchPlan *plan;         /* once planned */
+        char *domain;             /* libvirt's name, once created */
+        uint8_t uuid[16];
+        ExchangeResult result;    /* the verdict, released, confirmed, token */
+        uint64_t attest_started_usec; /* CLOCK_REALTIME */
+} LaunchRunState;
+
+int launch_run_new(const LaunchRunConfig *c, LaunchRun **ret);
+/* A run for a domain found running after a restart, keyed before it: phase Running. */
+int launch_run_new_adopted(const LaunchRunConfig *c, const char *domain, const uint8_t uuid[16], LaunchRun **ret);
+/* Frees at once; a worker job still in flight for it must have completed (launch_run_busy()). */
+LaunchRun *launch_run_free(LaunchRun *r);
+DEFINE_CLEANUP(LaunchRun *, launch_run_free)
+
+void launch_run_start(LaunchRun *r);
+/* Stops: the domain destroyed, phase Stopped. -EALREADY when there is nothing left to stop. */
+int launch_run_stop(LaunchRun *r);
+const LaunchRunState *launch_run_state(const LaunchRun *r);
+bool launch_run_busy(const LaunchRun *r);
+/* Whether the run reached an outcome that will not change by itself. */
+bool launch_run_is_final(const LaunchRun *r);
+
+/* The verdict's JSON plus domain, launch_digest, phase, running, released, confirmed, error, token. */
+json_object *launch_run_to_json(const LaunchRun *r);

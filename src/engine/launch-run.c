@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The gated launch as a state machine on an sd-event loop: plan and create (worker), connect to
+ * the agent with backoff (worker, retried by a timer), the exchange (loop), and the outcome:
+ * Running with its keys, or the policy's failure action (worker). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cvm/launch-run.h"
+#include "cvm/util.h"
+#include "cvm/verdict.h"
+
+struct LaunchRun {
+        LaunchRunConfig c;
+        LaunchRunState s;
+        char *job_reason;          /* a worker job's failure */
+        unsigned jobs;             /* worker jobs in flight */
+        ExchangeHost host;
+        ExchangeHost inner;        /* the key release's own callbacks, wrapped by the run's */
+        ExchangeHostSession *session;
+        int fd;
+        uint64_t boot_deadline_usec; /* CLOCK_MONOTONIC */
+        unsigned connect_delay_ms;
+        sd_event_source *retry;
+};
+
+static const char *const phase_names[_LAUNCH_PHASE_MAX] = {
+        [LAUNCH_DEFINED] = "defined",         [LAUNCH_BOOTING] = "booting", [LAUNCH_ATTESTING] = "attesting",
+        [LAUNCH_RELEASING] = "releasing",     [LAUNCH_RUNNING] = "running", [LAUNCH_FAILED] = "failed",
+        [LAUNCH_QUARANTINED] = "quarantined", [LAUNCH_STOPPED] = "stopped",
+};
+
+const char *launch_phase_to_string(LaunchPhase p) {
+        return p >= 0 && p < _LAUNCH_PHASE_MAX ? phase_names[p] : NULL;
+}
+
+static uint64_t now_usec(clockid_t clock) {
+        struct timespec ts;
+
+        clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+static int close_fd(int fd) {
+        if (fd >= 0)
+                close(fd);
+        return -1;
+}
+
+static void enter(LaunchRun *r, LaunchPhase phase, const char *reason) {
+        LaunchPhase previous = r->s.phase;
+
+        r->s.phase = phase;
+        free(r->s.reason);
+        r->s.reason = reason ? strdup(reason) : NULL;
+        if (r->c.phase_changed)
+                r->c.phase_changed(r, previous, r->c.userdata);
+}
+
+/* ---- worker jobs: on the worker thread, touching only the run's job fields ---- */
+
+static int job_plan_create(void *userdata) {
+        LaunchRun *r = userdata;
+        int k;
+
+        k = launch_plan_build(r->c.spec, r->c.lifecycle, &r->c.plan, &r->s.plan, &r->job_reason);
+        if (k < 0)
+                return k;
+        k = lifecycle_create(r->c.lifecycle, r->s.plan->xml, &r->s.domain, &r->job_reason);
+        if (k < 0) {
+                char *why = strdup_printf("libvirt refused the domain: %s", r->job_reason ? r->job_reason : strerror(-k));
+                free(r->job_reason);
+                r->job_reason = why;
+                return k;
+        }
+        (void) lifecycle_domain_uuid(r->c.lifecycle, r->s.domain, r->s.uuid);
+        (void) lifecycle_run(r->c.lifecycle, 100); /* deliver "started" to whoever listens */
+        return 0;
+}
+
+static int job_connect(void *userdata) {
+        LaunchRun *r = userdata;
+        ChannelAddr a = r->c.agent;
+
+        if (a.family == 0)
+                a = (ChannelAddr) { .family = AF_VSOCK, .cid = r->s.plan->vsock_cid,
+                                    .port = r->c.vsock_port ? r->c.vsock_port : LAUNCH_AGENT_PORT };
+        r->fd = channel_connect(&a);
+        return r->fd < 0 ? r->fd : 0;
+}
+
+static int job_destroy(void *userdata) {
+        LaunchRun *r = userdata;
+        int k = lifecycle_destroy(r->c.lifecycle, r->s.domain, NULL);
+
+        (void) lifecycle_run(r->c.lifecycle, 100); /* deliver "stopped" */
+        return k;
+}
+
+static int job_pause(void *userdata) {
+        LaunchRun *r = userdata;
+
+        return lifecycle_suspend(r->c.lifecycle, r->s.domain, NULL);
+}
+
+/* ---- the state machine, on the loop ---- */
+
+static void submit(LaunchRun *r, WorkerJobFn fn, WorkerDoneFn done) {
+        if (worker_submit(r->c.worker, fn, done, r) < 0) {
+                done(-ENOMEM, r);
+                return;
+        }
+        r->jobs++;
+}
+
+static void on_action_done(int k, void *userdata) {
+        LaunchRun *r = userdata;
+
+        r->jobs--;
+        /* the phase was set before the action was asked for: its failure goes into the reason */
+        if (k < 0) {
+                _cleanup_free_ char *why = strdup_printf("%s; the failure action failed: %s",
+                                                         r->s.reason ? r->s.reason : "failed", strerror(-k));
+                enter(r, r->s.phase, why);
+        }
+}
+
+static void stop_io(LaunchRun *r) {
+        r->retry = sd_event_source_disable_unref(r->retry);
+        r->session = exchange_host_session_free(r->session);
+        r->fd = close_fd(r->fd);
+}
+
+/* Fail closed: no keys, ever, for a guest that was not attested; then the policy's failure
+ * action: destroy the domain (default), pause it, or keep it quarantined for forensics. */
+static void fail(LaunchRun *r, const char *reason) {
+        stop_io(r);
+        if (!r->s.domain) {
+                enter(r, LAUNCH_FAILED, reason);
+                return;
+        }
+        switch (r->c.kr->appraise.policy->failure_action) {
+        case POLICY_FAILURE_QUARANTINE:
+                enter(r, LAUNCH_QUARANTINED, reason);
+                break;
+        case POLICY_FAILURE_PAUSE:
+                enter(r, LAUNCH_FAILED, reason);
+                submit(r, job_pause, on_action_done);
+                break;
+        default:
+                enter(r, LAUNCH_FAILED, reason);
+                submit(r, job_destroy, on_action_done);
+                break;
+        }
+}
+
+static void connect_agent(LaunchRun *r);
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        LaunchRun *r = userdata;
+
+        r->retry = sd_event_source_disable_unref(r->retry);
+        connect_agent(r);
+        return 0;
+}
+
+static void on_exchange_done(ExchangeHostSession *s, void *userdata) {
+        LaunchRun *r = userdata;
+        int k;
+
+        k = exchange_host_result(s, &r->s.result);
+        r->session = exchange_host_session_free(r->session);
+        r->fd = close_fd(r->fd);
+        if (k < 0) {
+                fail(r, "the exchange ran out of memory");
+                return;
+        }
+        if (!r->s.result.released || !r->s.result.confirmed) {
+                fail(r, r->s.result.error ? r->s.result.error : "refused");
+                return;
+        }
+        enter(r, LAUNCH_RUNNING, NULL);
+}
+
+/* The key release's callbacks, wrapped so that the phase follows the exchange. */
+static int run_appraise(void *userdata, const ExchangeEvidence *e, Verdict *v) {
+        LaunchRun *r = userdata;
+
+        return r->inner.appraise(r->inner.userdata, e, v);
+}
+
+static int run_unwrap_keys(void *userdata, Secret **ret_bundle, char **ret_reason) {
+        LaunchRun *r = userdata;
+
+        enter(r, LAUNCH_RELEASING, NULL); /* called only after an accepted appraisal */
+        return r->inner.unwrap_keys(r->inner.userdata, ret_bundle, ret_reason);
+}
+
+/* h for the plan's exchange: the TEE, the GPU count, the launch digest binding, the key release. */
+static void exchange_host_for(LaunchRun *r, ExchangeHost *h) {
+        const LaunchSpec *spec = r->c.spec;
+        KeyRelease *kr = r->c.kr;
+
+        *h = (ExchangeHost) {
+                .timeout_usec = r->c.message_usec ? r->c.message_usec : 30u * 1000000u,
+                .nonces = r->c.nonces,
+                .nonce_ttl_usec = 120u * 1000000u,
+                .gpus = (uint32_t) spec->n_gpus,
+                /* "tee": "none" has no evidence of its own: the simulated kind it asks for */
+                .tee = cvm_tee_has_evidence(spec->tee) ? spec->tee : r->c.dev_evidence,
+        };
+        /* A development launch has no hypervisor-set HOST_DATA to bind; a real TEE always does. */
+        kr->appraise.has_launch_digest = !launch_spec_is_development(spec);
+        memcpy(kr->appraise.launch_digest, r->s.plan->launch_digest, sizeof(r->s.plan->launch_digest));
+        key_release_attach(kr, h);
+        memcpy(h->vm_uuid, r->s.uuid, sizeof(r->s.uuid));
+}
+
+static void start_exchange(LaunchRun *r) {
+        int k;
+
+        enter(r, LAUNCH_ATTESTING, NULL);
+        r->s.attest_started_usec = now_usec(CLOCK_REALTIME);
+        exchange_host_for(r, &r->inner);
+        r->host = r->inner;
+        r->host.appraise = run_appraise;
+        r->host.unwrap_keys = run_unwrap_keys;
+        r->host.userdata = r;
+        k = exchange_host_session_new(&r->host, &r->session);
+        if (k >= 0)
+                k = exchange_host_attach_event(r->session, r->c.event, r->fd, on_exchange_done, r);
+        if (k < 0)
+                fail(r, "cannot start the exchange");
+}
+
+static void on_connected(int k, void *userdata) {
+        LaunchRun *r = userdata;
+
+        r->jobs--;
+        if (r->s.phase != LAUNCH_BOOTING) { /* stopped meanwhile */
+                r->fd = close_fd(r->fd);
+                return;
+        }
+        if (k >= 0) {
+                start_exchange(r);
+                return;
+        }
+        if (now_usec(CLOCK_MONOTONIC) + r->connect_delay_ms * 1000u >= r->boot_deadline_usec) {
+                _cleanup_free_ char *why = strdup_printf("the guest agent did not answer (%s)", strerror(-k));
+                fail(r, why ? why : "the guest agent did not answer");
+                return;
+        }
+        /* The agent starts with the guest: retry with backoff, as a timer. */
+        if (sd_event_add_time_relative(r->c.event, &r->retry, CLOCK_MONOTONIC, r->connect_delay_ms * 1000u, 0,
+                                       on_retry, r) < 0) {
+                fail(r, "out of memory");
+                return;
+        }
+        r->connect_delay_ms = r->connect_delay_ms < 2000 ? r->connect_delay_ms * 2 : 2000;
+}
+
+static void connect_agent(LaunchRun *r) {
+        submit(r, job_connect, on_connected);
+}
+
+static void on_created(int k, void *userdata) {
+        LaunchRun *r = userdata;
+
+        r->jobs--;
+        if (k < 0) {
+                fail(r, r->job_reason ? r->job_reason : strerror(-k));
+                return;
+        }
+        if (r->s.phase != LAUNCH_DEFINED) { /* stopped while it was being created */
+                submit(r, job_destroy, on_action_done);
+                return;
+        }
+        enter(r, LAUNCH_BOOTING, NULL);
+        r->boot_deadline_usec = now_usec(CLOCK_MONOTONIC) + (r->c.boot_usec ? r->c.boot_usec : 120u * 1000000u);
+        r->connect_delay_ms = 100;
+        connect_agent(r);
+}
+
+static int run_alloc(const LaunchRunConfig *c, LaunchPhase phase, LaunchRun **ret) {
+        LaunchRun *r = calloc(1, sizeof(LaunchRun));
+
+        if (!r)
+                return -ENOMEM;
+        r->c = *c;
+        r->fd = -1;
+        r->s.phase = phase;
+        *ret = r;
+        return 0;
+}
+
+int launch_run_new(const LaunchRunConfig *c, LaunchRun **ret) {
+        return run_alloc(c, LAUNCH_DEFINED, ret);
+}
+
+int launch_run_new_adopted(const LaunchRunConfig *c, const char *domain, const uint8_t uuid[16], LaunchRun **ret) {
+        _cleanup_(launch_run_freep) LaunchRun *r = NULL;
+        int k = run_alloc(c, LAUNCH_RUNNING, &r);
+
+        if (k < 0)
+                return k;
+        r->s.domain = strdup(domain);
+        r->s.reason = strdup("recovered after a restart: keys released and confirmed before it");
+        if (!r->s.domain || !r->s.reason)
+                return -ENOMEM;
+        memcpy(r->s.uuid, uuid, 16);
+        *ret = TAKE_PTR(r);
+        return 0;
+}
+
+LaunchRun *launch_run_free(LaunchRun *r) {
+        if (!r)
+                return NULL;
+        stop_io(r);
+        exchange_result_done(&r->s.result);
+        launch_plan_free(r->s.plan);
+        free(r->s.domain);
+        free(r->s.reason);
+        free(r->job_reason);
+        free(r);
+        return NULL;
+}
+
+void launch_run_start(LaunchRun *r) {
+        submit(r, job_plan_create, on_created);
+}
+
+int launch_run_stop(LaunchRun *r) {
+        bool paused = r->s.phase == LAUNCH_FAILED && r->c.kr->appraise.policy->failure_action == POLICY_FAILURE_PAUSE;
+
+        /* a failed run's domain is gone, unless its failure action paused it */
+        if (r->s.phase == LAUNCH_STOPPED || (r->s.phase == LAUNCH_FAILED && !paused))
+                return -EALREADY;
+        stop_io(r);
+        enter(r, LAUNCH_STOPPED, "stopped on request");
+        if (r->s.domain)
+                submit(r, job_destroy, on_action_done);
+        return 0;
+}
+
+const LaunchRunState *launch_run_state(const LaunchRun *r) {
+        return &r->s;
+}
+
+bool launch_run_busy(const LaunchRun *r) {
+        return r->jobs > 0;
+}
+
+bool launch_run_is_final(const LaunchRun *r) {
+        return r->jobs == 0 && (r->s.phase == LAUNCH_RUNNING || r->s.phase == LAUNCH_FAILED ||
+                                r->s.phase == LAUNCH_QUARANTINED || r->s.phase == LAUNCH_STOPPED);
+}
+
+json_object *launch_run_to_json(const LaunchRun *r) {
+        const ExchangeResult *x = &r->s.result;
+        json_object *j = verdict_to_json(&x->verdict);
+        bool running = r->s.phase == LAUNCH_RUNNING;
+
+        if (!j)
+                return NULL;
+        json_object_object_add(j, "domain", r->s.domain ? json_object_new_string(r->s.domain) : NULL);
+        json_object_object_add(j, "launch_digest",
+                               r->s.plan ? json_object_new_string(r->s.plan->launch_digest_hex) : NULL);
+        json_object_object_add(j, "phase", json_object_new_string(launch_phase_to_string(r->s.phase)));
+        json_object_object_add(j, "running", json_object_new_boolean(running));
+        json_object_object_add(j, "released", json_object_new_boolean(x->released));
+        json_object_object_add(j, "confirmed", json_object_new_boolean(x->confirmed));
+        /* the exchange's own words when it has some ("evidence refused: ..."), else the run's */
+        json_object_object_add(j, "error", x->error ? json_object_new_string(x->error)
+                                           : !running && r->s.reason ? json_object_new_string(r->s.reason)
+                                                                     : NULL);
+        json_object_object_add(j, "token", x->token ? json_object_new_string(x->token) : NULL);
+        return j;
+}
