@@ -53,6 +53,9 @@ typedef struct ExchangeHost {
         void *userdata;
         EVP_PKEY *token_key; /* signs the result token (ES256) */
         const char *token_kid;
+        int64_t token_lifetime_sec;     /* 0: TOKEN_LIFETIME_DEFAULT */
+        const char *policy_name;        /* the token's "ear.appraisal-policy-id"; NULL: none */
+        const uint8_t *launch_digest;   /* 48 bytes bound at launch, named in the token; NULL: none */
 } ExchangeHost;
 
 typedef struct ExchangeResult {

@@ -28,6 +28,7 @@ typedef struct KeyRelease {
         AppraiseConfig appraise; /* what the appraisal applies: appraise.policy is the policy */
         EVP_PKEY *signing_key;   /* signs the result token */
         const char *signing_kid; /* its key ID in the token's header; NULL: none */
+        int64_t token_lifetime_sec; /* 0: TOKEN_LIFETIME_DEFAULT */
         /* what key_release_load() read, owned; a daemon may instead point appraise and
          * signing_key at inputs it owns itself */
         Policy *policy;
@@ -43,6 +44,8 @@ typedef struct KeyRelease {
  * or -EINVAL for an input that is unreadable or invalid (a usage error for a CLI). */
 int key_release_load(KeyRelease *kr, const KeyReleasePaths *p, char **ret_reason);
 void key_release_done(KeyRelease *kr);
+/* Reads a golden GPU measurement list (the nv_golden_parse() format); -EINVAL naming the file. */
+int key_release_load_golden(const char *path, NvGolden **ret, char **ret_reason);
 /* The keys to release: IDs in the key store at keys_dir (NULL: the default store). */
 void key_release_set_keys(KeyRelease *kr, const char *keys_dir, char *const *key_ids, size_t n_key_ids);
 /* Makes h appraise with kr and unwrap kr's keys; sets its token key too. */

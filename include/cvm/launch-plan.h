@@ -21,6 +21,9 @@ typedef struct LaunchGpuLocation {
         int cell;
 } LaunchGpuLocation;
 
+/* Parses BDF@CELL, for example 0000:41:00.0@1. -EINVAL when it is not that. */
+int launch_gpu_location_parse(const char *s, LaunchGpuLocation *ret);
+
 typedef struct LaunchPlanOptions {
         /* Host facts from `virsh capabilities` / `virsh domcapabilities` output (both or
          * neither); NULL: probed through the lifecycle's connection. */

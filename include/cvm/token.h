@@ -10,6 +10,10 @@
 #include <openssl/evp.h>
 #include <stdint.h>
 
+/* The result token's EAT profile (the EAT Attestation Results draft) and its default lifetime. */
+#define TOKEN_EAT_PROFILE "tag:github.com,2023:veraison/ear"
+#define TOKEN_LIFETIME_DEFAULT (30 * 60)
+
 /* Signs `claims` (a JSON object) into "<header>.<payload>.<signature>", base64url without
  * padding. key must be an EC P-256 private key. */
 int token_sign(EVP_PKEY *key, const char *kid, json_object *claims, char **ret);

@@ -17,25 +17,8 @@ void plan_args_done(PlanArgs *a) {
         free(a->domcaps_xml);
 }
 
-static int parse_gpu(const char *s, LaunchGpuLocation *ret) {
-        const char *at = strchr(s, '@');
-        char bdf[32], *end;
-        unsigned long cell;
-
-        if (!at || (size_t) (at - s) >= sizeof(bdf) || at[1] < '0' || at[1] > '9' || strlen(at + 1) > 4)
-                return -EINVAL;
-        memcpy(bdf, s, (size_t) (at - s));
-        bdf[at - s] = '\0';
-        if (pci_address_parse(bdf, &ret->address) < 0)
-                return -EINVAL;
-        cell = strtoul(at + 1, &end, 10);
-        if (*end)
-                return -EINVAL;
-        ret->cell = (int) cell;
-        return 0;
-}
-
-int plan_args_option(PlanArgs *a, int c, const char *arg) {
+int plan_args_option(void *args, int c, const char *arg) {
+        PlanArgs *a = args;
         uint64_t v;
 
         switch (c) {
@@ -48,7 +31,7 @@ int plan_args_option(PlanArgs *a, int c, const char *arg) {
         case PLAN_ARG_GPU:
                 if (a->o.n_gpus >= ELEMENTSOF(a->gpus))
                         return cli_usage_error("--gpu: at most %u GPUs", LAUNCH_SPEC_GPUS_MAX);
-                if (parse_gpu(arg, &a->gpus[a->o.n_gpus]) < 0)
+                if (launch_gpu_location_parse(arg, &a->gpus[a->o.n_gpus]) < 0)
                         return cli_usage_error("--gpu: '%s' is not BDF@CELL (for example 0000:41:00.0@1)", arg);
                 a->o.n_gpus++;
                 return 1;

@@ -50,6 +50,6 @@ typedef struct PlanArgs {
 void plan_args_init(PlanArgs *a);
 void plan_args_done(PlanArgs *a);
 /* Handles one of PLAN_ARGS_OPTIONS: 1 when it was one, 0 when not, EXIT_USAGE on a bad value. */
-int plan_args_option(PlanArgs *a, int c, const char *arg);
+int plan_args_option(void *args, int c, const char *arg);
 /* After parsing: checks the options agree and reads the capability files. 0 or EXIT_USAGE. */
 int plan_args_finish(PlanArgs *a);

@@ -40,7 +40,8 @@ static void help(void) {
                "  --channel ADDR          where the agent listens: unix:PATH, or vsock:CID:PORT\n"
                "                          (default vsock:<the domain's CID>:%u)\n"
                "  --evidence snp|tdx      for \"tee\": \"none\" (development): the simulated evidence to ask for\n"
-               "  --boot-timeout SEC      how long to wait for the agent (default 120)\n" PLAN_ARGS_HELP
+               "  --boot-timeout SEC      how long to wait for the agent (default 120)\n"
+               "  --timeout SEC           how long to wait for each message of the exchange (default 30)\n" PLAN_ARGS_HELP
                "  --json                  one JSON object on stdout\n"
                "  -h --help               this help\n"
                "\n"
@@ -73,9 +74,62 @@ static bool wants_in_process(int argc, char *argv[]) {
         return false;
 }
 
+enum { ARG_CONNECT = 0x100, ARG_POLICY, ARG_KEYS_DIR, ARG_CHANNEL, ARG_EVIDENCE, ARG_BOOT, ARG_TIMEOUT, ARG_JSON,
+       ARG_GPU_GOLDEN, ARG_COLLATERAL, ARG_TOKEN_KEY };
+
+typedef struct LaunchArgs {
+        const char *connect_uri, *keys_dir;
+        KeyReleasePaths paths;
+        LaunchRunConfig *run;
+        bool json;
+} LaunchArgs;
+
+static int launch_option(void *args, int c, const char *arg) {
+        LaunchArgs *a = args;
+        uint64_t sec;
+
+        switch (c) {
+        case ARG_CONNECT:
+                a->connect_uri = arg;
+                break;
+        case ARG_POLICY:
+                a->paths.policy = arg;
+                break;
+        case ARG_KEYS_DIR:
+                a->keys_dir = arg;
+                break;
+        case ARG_CHANNEL:
+                if (channel_addr_parse(arg, false, &a->run->agent) < 0)
+                        return cli_usage_error("--channel: '%s' is not unix:PATH or vsock:CID:PORT", arg);
+                break;
+        case ARG_EVIDENCE:
+                if (!streq(arg, "snp") && !streq(arg, "tdx"))
+                        return cli_usage_error("--evidence: '%s' is not snp or tdx", arg);
+                a->run->dev_evidence = streq(arg, "snp") ? CVM_TEE_SEV_SNP : CVM_TEE_TDX;
+                break;
+        case ARG_BOOT:
+        case ARG_TIMEOUT:
+                if (cli_parse_uint(c == ARG_BOOT ? "--boot-timeout" : "--timeout", arg, 1, 3600, &sec) != 0)
+                        return EXIT_USAGE;
+                *(c == ARG_BOOT ? &a->run->boot_usec : &a->run->message_usec) = sec * 1000000u;
+                break;
+        case ARG_JSON:
+                a->json = true;
+                break;
+        case ARG_GPU_GOLDEN:
+                a->paths.gpu_golden = arg;
+                break;
+        case ARG_COLLATERAL:
+                a->paths.collateral = arg;
+                break;
+        case ARG_TOKEN_KEY:
+                a->paths.token_key = arg;
+                break;
+        }
+        return 0;
+}
+
 static int launch_in_process(int argc, char *argv[]) {
-        enum { ARG_CONNECT = 0x100, ARG_POLICY, ARG_KEYS_DIR, ARG_CHANNEL, ARG_EVIDENCE, ARG_BOOT, ARG_JSON,
-               ARG_GPU_GOLDEN, ARG_COLLATERAL, ARG_TOKEN_KEY };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "connect", required_argument, NULL, ARG_CONNECT },
@@ -84,6 +138,7 @@ static int launch_in_process(int argc, char *argv[]) {
                 { "channel", required_argument, NULL, ARG_CHANNEL },
                 { "evidence", required_argument, NULL, ARG_EVIDENCE },
                 { "boot-timeout", required_argument, NULL, ARG_BOOT },
+                { "timeout", required_argument, NULL, ARG_TIMEOUT },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "gpu-golden", required_argument, NULL, ARG_GPU_GOLDEN },
                 { "collateral", required_argument, NULL, ARG_COLLATERAL },
@@ -100,67 +155,22 @@ static int launch_in_process(int argc, char *argv[]) {
         _cleanup_(worker_freep) Worker *worker = NULL; /* freed first: no job runs for a freed run */
         _cleanup_free_ char *reason = NULL;
         static NonceStore nonces;
-        const char *connect_uri = NULL, *keys_dir = NULL;
         const LaunchRunState *st;
-        KeyReleasePaths paths = {};
         LaunchRunConfig rc_config = { .dev_evidence = CVM_TEE_SEV_SNP, .phase_changed = on_phase };
-        uint64_t sec;
-        bool json = false;
-        int c, r, rc;
+        LaunchArgs a = { .run = &rc_config };
+        const CliParser p = { .options = options, .help = help, .verb = "launch", .shared = plan_args_option,
+                              .shared_args = &pa, .own = launch_option, .args = &a };
+        const char *connect_uri;
+        int r, rc;
 
         plan_args_init(&pa);
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
-                if ((r = plan_args_option(&pa, c, optarg)) != 0) {
-                        if (r != 1)
-                                return r;
-                        continue;
-                }
-                switch (c) {
-                case 'h':
-                        help();
-                        return EXIT_ACCEPTED;
-                case ARG_CONNECT:
-                        connect_uri = optarg;
-                        break;
-                case ARG_POLICY:
-                        paths.policy = optarg;
-                        break;
-                case ARG_KEYS_DIR:
-                        keys_dir = optarg;
-                        break;
-                case ARG_CHANNEL:
-                        if (channel_addr_parse(optarg, false, &rc_config.agent) < 0)
-                                return cli_usage_error("--channel: '%s' is not unix:PATH or vsock:CID:PORT", optarg);
-                        break;
-                case ARG_EVIDENCE:
-                        if (!streq(optarg, "snp") && !streq(optarg, "tdx"))
-                                return cli_usage_error("--evidence: '%s' is not snp or tdx", optarg);
-                        rc_config.dev_evidence = streq(optarg, "snp") ? CVM_TEE_SEV_SNP : CVM_TEE_TDX;
-                        break;
-                case ARG_BOOT:
-                        if (cli_parse_uint("--boot-timeout", optarg, 1, 3600, &sec) != 0)
-                                return EXIT_USAGE;
-                        rc_config.boot_usec = sec * 1000000u;
-                        break;
-                case ARG_JSON:
-                        json = true;
-                        break;
-                case ARG_GPU_GOLDEN:
-                        paths.gpu_golden = optarg;
-                        break;
-                case ARG_COLLATERAL:
-                        paths.collateral = optarg;
-                        break;
-                case ARG_TOKEN_KEY:
-                        paths.token_key = optarg;
-                        break;
-                default:
-                        return cli_usage_error("launch: invalid option '%s'", argv[optind - 1]);
-                }
-        }
+        r = cli_parse_options(&p, argc, argv);
+        if (r != CLI_GO_ON)
+                return r;
+        connect_uri = a.connect_uri;
         if (optind + 1 != argc)
                 return cli_usage_error(optind >= argc ? "launch: missing SPEC" : "launch: one SPEC only");
-        if (!connect_uri || !paths.policy)
+        if (!connect_uri || !a.paths.policy)
                 return cli_usage_error("launch needs --connect and --policy");
         if ((r = plan_args_finish(&pa)) != 0)
                 return r;
@@ -168,14 +178,14 @@ static int launch_in_process(int argc, char *argv[]) {
         (void) secret_init();
         if (launch_spec_load(argv[optind], &spec, &reason) < 0)
                 return cli_error(EXIT_USAGE, "%s: %s", argv[optind], reason ? reason : "invalid launch spec");
-        r = key_release_load(&kr, &paths, &reason);
+        r = key_release_load(&kr, &a.paths, &reason);
         if (r < 0)
                 return cli_error(r == -ENOMEM ? EXIT_REJECTED : EXIT_USAGE, "%s", reason ? reason : "out of memory");
         /* "tee": "none" runs with no hardware protection at all: only a policy that says so. */
         if (launch_spec_is_development(spec) && !kr.appraise.policy->allow_development)
                 return cli_error(EXIT_REJECTED, "the spec has \"tee\": \"none\" and the policy does not allow development "
                                  "launches (\"allow_development\": true)");
-        key_release_set_keys(&kr, keys_dir, spec->key_ids, spec->n_key_ids);
+        key_release_set_keys(&kr, a.keys_dir, spec->key_ids, spec->n_key_ids);
 
         fprintf(stderr, "cvmctl: probing the host through %s\n", connect_uri);
         if (lifecycle_open(connect_uri, on_event, NULL, &l, &reason) < 0)
@@ -206,7 +216,7 @@ static int launch_in_process(int argc, char *argv[]) {
                                  st->domain ? "; domain '" : "", st->domain ? st->domain : "",
                                  st->domain ? "' destroyed" : "");
 
-        if (json) {
+        if (a.json) {
                 _cleanup_(json_object_putp) json_object *o = launch_run_to_json(run);
                 if (!o || cli_print_json(o, true) < 0)
                         rc = EXIT_REJECTED;

@@ -38,8 +38,24 @@ static int refuse(bool json, int exit_code, const char *reason) {
         return cli_error(exit_code, "%s", reason);
 }
 
+typedef struct RenderArgs {
+        const char *connect_uri;
+        bool json;
+} RenderArgs;
+
+enum { ARG_CONNECT = 0x100, ARG_JSON };
+
+static int render_option(void *args, int c, const char *arg) {
+        RenderArgs *a = args;
+
+        if (c == ARG_CONNECT)
+                a->connect_uri = arg;
+        else if (c == ARG_JSON)
+                a->json = true;
+        return 0;
+}
+
 int verb_render(int argc, char *argv[]) {
-        enum { ARG_CONNECT = 0x100, ARG_JSON };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "connect", required_argument, NULL, ARG_CONNECT },
@@ -54,31 +70,19 @@ int verb_render(int argc, char *argv[]) {
         _cleanup_free_ char *reason = NULL;
         _cleanup_free_ uint8_t *spec_data = NULL;
         size_t spec_size;
-        const char *connect_uri = NULL;
-        bool json = false;
-        int c, r;
+        RenderArgs a = {};
+        const CliParser p = { .options = options, .help = help, .shared = plan_args_option, .shared_args = &pa,
+                              .own = render_option, .args = &a };
+        const char *connect_uri;
+        bool json;
+        int r;
 
         plan_args_init(&pa);
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
-                if ((r = plan_args_option(&pa, c, optarg)) != 0) {
-                        if (r != 1)
-                                return r;
-                        continue;
-                }
-                switch (c) {
-                case 'h':
-                        help();
-                        return EXIT_ACCEPTED;
-                case ARG_CONNECT:
-                        connect_uri = optarg;
-                        break;
-                case ARG_JSON:
-                        json = true;
-                        break;
-                default:
-                        return cli_usage_error("unknown option '%s'", argv[optind - 1]);
-                }
-        }
+        r = cli_parse_options(&p, argc, argv);
+        if (r != CLI_GO_ON)
+                return r;
+        connect_uri = a.connect_uri;
+        json = a.json;
         if (optind + 1 != argc)
                 return cli_usage_error(optind >= argc ? "render: missing SPEC" : "render: one SPEC only");
         if (connect_uri && (pa.host_caps || pa.domcaps || pa.o.n_gpus))

@@ -42,6 +42,9 @@ typedef struct ManagerSettings {
         const char *domain_type;     /* "kvm" or "test" */
         char *host_caps_xml, *domcaps_xml; /* host facts from files (the sandbox, the test driver) */
         size_t host_caps_size, domcaps_size;
+        const LaunchGpuLocation *gpus; /* with host facts from files: where the host's GPUs are */
+        size_t n_gpus;
+        const NvGolden *gpu_golden;    /* golden GPU measurements for every launch; NULL: none */
         const char *agent_socket_dir; /* development: the agent of VM NAME at unix:DIR/NAME.sock */
         CvmTee dev_evidence;          /* "tee": "none" (development): the simulated evidence to ask for */
         uint32_t vsock_port;

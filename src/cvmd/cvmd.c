@@ -35,6 +35,8 @@ static void help(void) {
                "  --domain-type TYPE      kvm (default) or test\n"
                "  --agent-socket-dir DIR  the agent of VM NAME listens at unix:DIR/NAME.sock, not on vsock\n"
                "  --dev-evidence snp|tdx  for \"tee\": \"none\" specs: the simulated evidence to ask for\n"
+               "  --gpu BDF@CELL          with --host-caps: a host GPU and its NUMA node; repeatable\n"
+               "  --gpu-golden FILE       golden GPU measurements (JSON list) for every launch's GPUs\n"
                "  -h --help               this help\n"
                "  --version               the version\n"
                "\n"
@@ -44,12 +46,15 @@ static void help(void) {
 
 typedef struct Args {
         const char *config_dir;
-        const char *host_caps, *domcaps, *domain_type, *agent_socket_dir;
+        const char *host_caps, *domcaps, *domain_type, *agent_socket_dir, *gpu_golden;
         CvmTee dev_evidence;
+        LaunchGpuLocation gpus[LAUNCH_SPEC_GPUS_MAX];
+        size_t n_gpus;
 } Args;
 
 static int parse_args(int argc, char *argv[], Args *a) {
-        enum { ARG_CONFIG_DIR = 0x100, ARG_HOST_CAPS, ARG_DOMCAPS, ARG_TYPE, ARG_AGENT_DIR, ARG_DEV_EVIDENCE, ARG_VERSION };
+        enum { ARG_CONFIG_DIR = 0x100, ARG_HOST_CAPS, ARG_DOMCAPS, ARG_TYPE, ARG_AGENT_DIR, ARG_DEV_EVIDENCE, ARG_VERSION,
+               ARG_GPU, ARG_GPU_GOLDEN };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -59,6 +64,8 @@ static int parse_args(int argc, char *argv[], Args *a) {
                 { "domain-type", required_argument, NULL, ARG_TYPE },
                 { "agent-socket-dir", required_argument, NULL, ARG_AGENT_DIR },
                 { "dev-evidence", required_argument, NULL, ARG_DEV_EVIDENCE },
+                { "gpu", required_argument, NULL, ARG_GPU },
+                { "gpu-golden", required_argument, NULL, ARG_GPU_GOLDEN },
                 {},
         };
         int c;
@@ -96,10 +103,18 @@ static int parse_args(int argc, char *argv[], Args *a) {
                                 goto usage;
                         a->dev_evidence = streq(optarg, "snp") ? CVM_TEE_SEV_SNP : CVM_TEE_TDX;
                         break;
+                case ARG_GPU:
+                        if (a->n_gpus >= ELEMENTSOF(a->gpus) || launch_gpu_location_parse(optarg, &a->gpus[a->n_gpus]) < 0)
+                                goto usage;
+                        a->n_gpus++;
+                        break;
+                case ARG_GPU_GOLDEN:
+                        a->gpu_golden = optarg;
+                        break;
                 default:
                         goto usage;
                 }
-        if (optind < argc || !a->host_caps != !a->domcaps)
+        if (optind < argc || !a->host_caps != !a->domcaps || (a->n_gpus && !a->host_caps))
                 goto usage;
         return 1;
 usage:
@@ -181,6 +196,7 @@ static int run(const Args *a) {
         _cleanup_(cvmd_config_warnings_freep) char **warnings = NULL;
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(nv_golden_freep) NvGolden *golden = NULL; /* freed after the manager that uses it */
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_(http_listener_freep) HttpListener *http = NULL;
         _cleanup_free_ char *reason = NULL, *caps = NULL, *domcaps = NULL;
@@ -217,7 +233,14 @@ static int run(const Args *a) {
                 }
                 s.host_caps_xml = caps;
                 s.domcaps_xml = domcaps;
+                s.gpus = a->gpus;
+                s.n_gpus = a->n_gpus;
         }
+        if (a->gpu_golden && (r = key_release_load_golden(a->gpu_golden, &golden, &reason)) < 0) {
+                fprintf(stderr, "cvmd: %s\n", reason ? reason : strerror(-r));
+                return 2;
+        }
+        s.gpu_golden = golden;
 
         (void) secret_init();
         if ((r = sd_event_default(&e)) < 0 || (r = manager_new(e, &s, &m)) < 0)

@@ -174,11 +174,13 @@ static int vm_new(Manager *m, LaunchSpec **spec, const char *spec_json, const Po
         if (!vm->name || !vm->spec_json || r < 0)
                 return -ENOMEM;
         vm->kr.appraise.policy = policy;
+        vm->kr.appraise.gpu_golden = m->settings.gpu_golden;
         r = token_keys_current(m->token_keys, &vm->kr.token_key, &vm->token_kid);
         if (r < 0)
                 return r;
         vm->kr.signing_key = vm->kr.token_key;
         vm->kr.signing_kid = vm->token_kid;
+        vm->kr.token_lifetime_sec = m->settings.token_lifetime_sec;
         vm->policies = policy_set_ref(m->policies); /* the policy stays while the VM uses it */
         vm->spec = TAKE_PTR(*spec);
         key_release_set_keys(&vm->kr, m->settings.keys_dir, vm->spec->key_ids, vm->spec->n_key_ids);

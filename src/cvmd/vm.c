@@ -35,6 +35,8 @@ int vm_make_run(Vm *vm, const char *domain, const uint8_t uuid[16]) {
                         .host_caps_size = s->host_caps_size,
                         .domcaps_xml = s->domcaps_xml,
                         .domcaps_size = s->domcaps_size,
+                        .gpus = s->gpus,
+                        .n_gpus = s->n_gpus,
                         .housekeeping_cores = 1,
                         .domain_type = s->domain_type,
                 },

@@ -34,7 +34,7 @@ static int load_token_key(const char *path, EVP_PKEY **ret, char **ret_reason) {
         return 0;
 }
 
-static int load_golden(const char *path, NvGolden **ret, char **ret_reason) {
+int key_release_load_golden(const char *path, NvGolden **ret, char **ret_reason) {
         _cleanup_free_ uint8_t *data = NULL;
         _cleanup_free_ char *why = NULL;
         size_t size;
@@ -64,7 +64,7 @@ int key_release_load(KeyRelease *kr, const KeyReleasePaths *p, char **ret_reason
                         return r == -ENOMEM ? r : -EINVAL;
         }
         if (p->gpu_golden) {
-                r = load_golden(p->gpu_golden, &kr->golden, ret_reason);
+                r = key_release_load_golden(p->gpu_golden, &kr->golden, ret_reason);
                 if (r < 0)
                         return r;
         }
@@ -134,4 +134,7 @@ void key_release_attach(KeyRelease *kr, ExchangeHost *h) {
         h->userdata = kr;
         h->token_key = kr->signing_key;
         h->token_kid = kr->signing_kid;
+        h->token_lifetime_sec = kr->token_lifetime_sec;
+        h->policy_name = kr->appraise.policy ? kr->appraise.policy->name : NULL;
+        h->launch_digest = kr->appraise.has_launch_digest ? kr->appraise.launch_digest : NULL;
 }

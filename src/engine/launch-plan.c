@@ -47,6 +47,24 @@ static int host_from_files(const LaunchPlanOptions *o, HostProbe **ret, char **r
         return 0;
 }
 
+int launch_gpu_location_parse(const char *s, LaunchGpuLocation *ret) {
+        const char *at = strchr(s, '@');
+        char bdf[32], *end;
+        unsigned long cell;
+
+        if (!at || (size_t) (at - s) >= sizeof(bdf) || at[1] < '0' || at[1] > '9' || strlen(at + 1) > 4)
+                return -EINVAL;
+        memcpy(bdf, s, (size_t) (at - s));
+        bdf[at - s] = '\0';
+        if (pci_address_parse(bdf, &ret->address) < 0)
+                return -EINVAL;
+        cell = strtoul(at + 1, &end, 10);
+        if (*end)
+                return -EINVAL;
+        ret->cell = (int) cell;
+        return 0;
+}
+
 int launch_plan_build(const LaunchSpec *spec, Lifecycle *l, const LaunchPlanOptions *o, LaunchPlan **ret,
                       char **ret_reason) {
         _cleanup_(launch_plan_freep) LaunchPlan *p = calloc(1, sizeof(LaunchPlan));

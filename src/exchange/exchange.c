@@ -13,6 +13,10 @@
 #include "cvm/util.h"
 #include "exchange-internal.h"
 
+#ifndef CVM_VERSION
+#define CVM_VERSION "0.1.0"
+#endif
+
 #define KEY_RELEASE_INFO "cvmd key release v1"
 
 /* Where the exchange stands. Each phase but DONE either reads one message or sends one. */
@@ -199,23 +203,39 @@ static void on_hello(ExchangeHostSession *s, const ProtoMsg *hello) {
         }
 }
 
+/* The result token's claims, shaped after the EAT Attestation Results (EAR) draft: the
+ * verifier, the appraisal status and policy, and the evidence's claims as verified. A token is
+ * issued only for an accepted appraisal: its status is always "affirming". */
 static json_object *token_claims(const ExchangeHost *h, const uint8_t nonce[32], const Verdict *v) {
-        _cleanup_free_ char *n = hex_encode(nonce, 32), *u = hex_encode(h->vm_uuid, 16);
-        json_object *c = json_object_new_object();
+        _cleanup_free_ char *n = hex_encode(nonce, 32), *u = hex_encode(h->vm_uuid, 16),
+                            *d = h->launch_digest ? hex_encode(h->launch_digest, 48) : NULL;
+        json_object *c = json_object_new_object(), *verifier = json_object_new_object();
         int64_t now = (int64_t) time(NULL);
 
-        if (!c || !n || !u) {
+        if (!c || !verifier || !n || !u || (h->launch_digest && !d)) {
                 json_object_put(c);
+                json_object_put(verifier);
                 return NULL;
         }
+        json_object_object_add(verifier, "developer", json_object_new_string("cvmd"));
+        json_object_object_add(verifier, "build", json_object_new_string(CVM_VERSION));
+        json_object_object_add(c, "eat_profile", json_object_new_string(TOKEN_EAT_PROFILE));
         json_object_object_add(c, "iss", json_object_new_string("cvmd"));
         json_object_object_add(c, "iat", json_object_new_int64(now));
-        json_object_object_add(c, "exp", json_object_new_int64(now + 300));
+        json_object_object_add(c, "exp", json_object_new_int64(now + (h->token_lifetime_sec > 0 ? h->token_lifetime_sec
+                                                                                                : TOKEN_LIFETIME_DEFAULT)));
+        json_object_object_add(c, "ear.verifier-id", verifier);
+        json_object_object_add(c, "ear.status", json_object_new_string(v->accepted ? "affirming" : "contraindicated"));
+        if (h->policy_name)
+                json_object_object_add(c, "ear.appraisal-policy-id", json_object_new_string(h->policy_name));
+        json_object_object_add(c, "eat_nonce", json_object_new_string(n));
         json_object_object_add(c, "tee", json_object_new_string(cvm_tee_to_string(h->tee)));
         json_object_object_add(c, "accepted", json_object_new_boolean(v->accepted));
         json_object_object_add(c, "nonce", json_object_new_string(n));
         json_object_object_add(c, "vm_uuid", json_object_new_string(u));
+        json_object_object_add(c, "launch_digest", d ? json_object_new_string(d) : NULL);
         json_object_object_add(c, "gpus", json_object_new_int64(h->gpus));
+        /* measurements, TCB status, GPUs' drivers and VBIOS, as the verifiers read them */
         json_object_object_add(c, "claims", json_object_get(v->claims));
         return c;
 }

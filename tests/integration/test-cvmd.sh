@@ -141,6 +141,9 @@ token = open(sys.argv[2]).read().strip()
 key = ECAlgorithm.from_jwk(json.dumps(keys[jwt.get_unverified_header(token)["kid"]]))
 claims = jwt.decode(token, key, algorithms=["ES256"], options={"require": ["exp", "iat"]})
 assert claims["iss"] == "cvmd" and claims["accepted"] is True, claims
+# EAR-shaped: affirming, under the spec's policy, for 30 minutes by default
+assert claims["ear.status"] == "affirming" and claims["ear.appraisal-policy-id"] == "sim-dev", claims
+assert claims["eat_profile"] == "tag:github.com,2023:veraison/ear" and claims["exp"] - claims["iat"] == 1800, claims
 h, p, s = token.split(".")
 c = json.loads(jwt.utils.base64url_decode(p))
 c["accepted"] = False
