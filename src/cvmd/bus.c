@@ -210,6 +210,69 @@ static int method_reload_policies(sd_bus_message *msg, void *userdata, sd_bus_er
         return sd_bus_reply_method_return(msg, "");
 }
 
+/* GetHost probes libvirt, which may stall: on the worker, with the reply sent when it is done. */
+typedef struct HostJob {
+        Manager *m;
+        sd_bus_message *msg;
+        HostProbe *host;
+        char *reason;
+} HostJob;
+
+static int job_probe_host(void *userdata) {
+        HostJob *j = userdata;
+        const ManagerSettings *s = &j->m->settings;
+        int r;
+
+        if (!s->host_caps_xml)
+                return host_probe_libvirt(lifecycle_connection(j->m->lifecycle), NULL, 0, NULL, &j->host, &j->reason);
+        j->host = host_probe_new();
+        if (!j->host)
+                return -ENOMEM;
+        r = host_probe_parse_caps(j->host, s->host_caps_xml, s->host_caps_size, &j->reason);
+        if (r >= 0)
+                r = host_probe_parse_domcaps(j->host, s->domcaps_xml, s->domcaps_size, &j->reason);
+        for (size_t i = 0; r >= 0 && i < s->n_gpus; i++)
+                r = host_probe_set_gpu(j->host, &s->gpus[i].address, s->gpus[i].cell, -1, NULL);
+        return r;
+}
+
+static void on_host_probed(int r, void *userdata) {
+        HostJob *j = userdata;
+        _cleanup_(json_object_putp) json_object *o = r >= 0 ? host_probe_to_json(j->host) : NULL;
+
+        if (r >= 0 && o)
+                (void) reply_json(j->msg, o);
+        else
+                (void) sd_bus_reply_method_errorf(j->msg, "org.cvmd.Error.HostProbe", "host probe: %s",
+                                                  j->reason ? j->reason : strerror(r < 0 ? -r : ENOMEM));
+        sd_bus_message_unref(j->msg);
+        host_probe_free(j->host);
+        free(j->reason);
+        free(j);
+}
+
+static int method_get_host(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        HostJob *j;
+        int r;
+
+        if ((r = check_caller(msg, error)) < 0)
+                return r;
+        if (!m->lifecycle)
+                return sd_bus_error_set(error, "org.cvmd.Error.NotReady", "cvmd is not connected to libvirt yet");
+        j = calloc(1, sizeof(HostJob));
+        if (!j)
+                return -ENOMEM;
+        *j = (HostJob) { .m = m, .msg = sd_bus_message_ref(msg) };
+        r = worker_submit(m->worker, job_probe_host, on_host_probed, j);
+        if (r < 0) {
+                sd_bus_message_unref(j->msg);
+                free(j);
+                return r;
+        }
+        return 1; /* answered from on_host_probed() */
+}
+
 static int property_version(sd_bus *bus, const char *path, const char *interface, const char *property,
                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         return sd_bus_message_append(reply, "s", CVMD_VERSION);
@@ -235,6 +298,8 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Get", SD_BUS_ARGS("s", name), SD_BUS_RESULT("s", vm_json), method_get,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetToken", SD_BUS_ARGS("s", name), SD_BUS_RESULT("s", token), method_get_token,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetHost", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", host_json), method_get_host,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ReloadPolicies", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload_policies,
                                 SD_BUS_VTABLE_UNPRIVILEGED),

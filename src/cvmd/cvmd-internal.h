@@ -50,6 +50,7 @@ typedef struct ManagerSettings {
         uint32_t vsock_port;
         uint64_t boot_usec, message_usec;
         unsigned max_vms;
+        unsigned max_launches; /* launches between Defined and Running at once */
         int64_t token_lifetime_sec, token_rotate_sec;
 } ManagerSettings;
 

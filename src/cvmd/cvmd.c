@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <syslog.h>
+#include <time.h>
 #include <systemd/sd-daemon.h>
 
 #include "cvm/cvmd-config.h"
@@ -157,6 +158,22 @@ static void on_libvirt(int r, void *userdata) {
                 sd_event_exit(m->event, 1);
 }
 
+/* The result tokens' signing key is rotated when due; the JWKS keeps the old one for the
+ * tokens' lifetime. Checked hourly. */
+static int on_rotate(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_free_ char *reason = NULL;
+        int r = token_keys_rotate_if_due(m->token_keys, (int64_t) time(NULL), &reason);
+
+        if (r < 0)
+                cvmd_log(LOG_ERR, NULL, "token signing key rotation failed: %s", reason ? reason : strerror(-r));
+        else if (r > 0)
+                cvmd_log(LOG_INFO, NULL, "token signing key rotated");
+        (void) sd_event_source_set_time_relative(s, 3600u * 1000000u);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        return 0;
+}
+
 static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
         _cleanup_free_ char *reason = NULL;
@@ -199,6 +216,7 @@ static int run(const Args *a) {
         _cleanup_(nv_golden_freep) NvGolden *golden = NULL; /* freed after the manager that uses it */
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_(http_listener_freep) HttpListener *http = NULL;
+        _cleanup_(sd_event_source_unrefp) sd_event_source *rotate = NULL;
         _cleanup_free_ char *reason = NULL, *caps = NULL, *domcaps = NULL;
         ManagerSettings s;
         int r;
@@ -222,6 +240,7 @@ static int run(const Args *a) {
                 .boot_usec = (uint64_t) cfg->boot_timeout_sec * 1000000u,
                 .message_usec = (uint64_t) cfg->attest_timeout_sec * 1000000u,
                 .max_vms = cfg->max_vms,
+                .max_launches = cfg->max_concurrent_launches,
                 .token_lifetime_sec = cfg->token_lifetime_sec,
                 .token_rotate_sec = cfg->token_rotate_sec,
         };
@@ -255,7 +274,8 @@ static int run(const Args *a) {
         if ((r = sd_event_add_signal(e, NULL, SIGTERM, NULL, NULL)) < 0 ||
             (r = sd_event_add_signal(e, NULL, SIGINT, NULL, NULL)) < 0 ||
             (r = sd_event_add_signal(e, NULL, SIGHUP, on_hup, m)) < 0 ||
-            (r = sd_event_set_watchdog(e, true)) < 0)
+            (r = sd_event_set_watchdog(e, true)) < 0 ||
+            (r = sd_event_add_time_relative(e, &rotate, CLOCK_MONOTONIC, 3600u * 1000000u, 0, on_rotate, m)) < 0)
                 goto fail;
         if ((r = sd_bus_open_system(&bus)) < 0) {
                 fprintf(stderr, "cvmd: cannot connect to the system bus: %s\n", strerror(-r));

@@ -136,6 +136,11 @@ static int forget_vm(Manager *m, Vm *vm) {
         return 0;
 }
 
+static unsigned launches_in_flight(const Manager *m) {
+        return m->counts[LAUNCH_DEFINED] + m->counts[LAUNCH_BOOTING] + m->counts[LAUNCH_ATTESTING] +
+               m->counts[LAUNCH_RELEASING];
+}
+
 static int check_spec(Manager *m, const LaunchSpec *spec, const Policy **ret_policy, char **ret_reason) {
         const Policy *p = m->policies ? policy_set_find(m->policies, spec->policy) : NULL;
         Vm *old = manager_find_vm(m, spec->name);
@@ -152,6 +157,9 @@ static int check_spec(Manager *m, const LaunchSpec *spec, const Policy **ret_pol
                                   spec->policy);
         if (!m->lifecycle)
                 return set_reason(ret_reason, -EAGAIN, "cvmd is not connected to libvirt yet");
+        if (m->settings.max_launches && launches_in_flight(m) >= m->settings.max_launches)
+                return set_reason(ret_reason, -EBUSY, "cvmd is running %u launches, its limit (MaxConcurrentLaunches): "
+                                  "try again when one has ended", launches_in_flight(m));
         if (m->settings.max_vms && m->n_vms >= m->settings.max_vms)
                 return set_reason(ret_reason, -EUSERS, "cvmd holds %zu VMs, its limit", m->n_vms);
         *ret_policy = p;

@@ -167,6 +167,17 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* Whether to try the exchange again: only when no appraisal ran (the channel broke or the
+ * guest went silent, as a rebooting agent does) and the boot deadline leaves time. A refusal
+ * is never retried: the same evidence gets the same verdict. */
+static bool retry_exchange(LaunchRun *r) {
+        if (r->s.result.verdict.tee || r->s.result.released)
+                return false;
+        return now_usec(CLOCK_MONOTONIC) + r->connect_delay_ms * 1000u < r->boot_deadline_usec;
+}
+
+static void schedule_connect(LaunchRun *r);
+
 static void on_exchange_done(ExchangeHostSession *s, void *userdata) {
         LaunchRun *r = userdata;
         int k;
@@ -176,6 +187,11 @@ static void on_exchange_done(ExchangeHostSession *s, void *userdata) {
         r->fd = close_fd(r->fd);
         if (k < 0) {
                 fail(r, "the exchange ran out of memory");
+                return;
+        }
+        if (retry_exchange(r)) {
+                exchange_result_done(&r->s.result);
+                schedule_connect(r);
                 return;
         }
         if (!r->s.result.released || !r->s.result.confirmed) {
@@ -222,7 +238,8 @@ static void exchange_host_for(LaunchRun *r, ExchangeHost *h) {
 static void start_exchange(LaunchRun *r) {
         int k;
 
-        enter(r, LAUNCH_ATTESTING, NULL);
+        if (r->s.phase != LAUNCH_ATTESTING) /* a retry stays in Attesting */
+                enter(r, LAUNCH_ATTESTING, NULL);
         r->s.attest_started_usec = now_usec(CLOCK_REALTIME);
         exchange_host_for(r, &r->inner);
         r->host = r->inner;
@@ -240,7 +257,7 @@ static void on_connected(int k, void *userdata) {
         LaunchRun *r = userdata;
 
         r->jobs--;
-        if (r->s.phase != LAUNCH_BOOTING) { /* stopped meanwhile */
+        if (r->s.phase != LAUNCH_BOOTING && r->s.phase != LAUNCH_ATTESTING) { /* stopped meanwhile */
                 r->fd = close_fd(r->fd);
                 return;
         }
@@ -253,9 +270,16 @@ static void on_connected(int k, void *userdata) {
                 fail(r, why ? why : "the guest agent did not answer");
                 return;
         }
-        /* The agent starts with the guest: retry with backoff, as a timer. */
-        if (sd_event_add_time_relative(r->c.event, &r->retry, CLOCK_MONOTONIC, r->connect_delay_ms * 1000u, 0,
-                                       on_retry, r) < 0) {
+        schedule_connect(r);
+}
+
+/* The agent starts with the guest: retry with exponential backoff and jitter (so that many
+ * guests booting together do not knock in step), as a timer. */
+static void schedule_connect(LaunchRun *r) {
+        uint64_t delay = r->connect_delay_ms * 1000u;
+
+        delay += delay / 4 * (uint64_t) (random() % 1000) / 1000u;
+        if (sd_event_add_time_relative(r->c.event, &r->retry, CLOCK_MONOTONIC, delay, 0, on_retry, r) < 0) {
                 fail(r, "out of memory");
                 return;
         }

@@ -45,14 +45,25 @@
 #define GPUS 8      /* (c) */
 #define NVMS (SEQ + CONC)
 
-static const char caps[] =
-        "<capabilities><host><topology><cells num='1'><cell id='0'><memory unit='KiB'>8388608</memory>"
-        "<pages unit='KiB' size='2048'>4096</pages><cpus num='8'>"
-        "<cpu id='0' socket_id='0' core_id='0' siblings='0,4'/><cpu id='1' socket_id='0' core_id='1' siblings='1,5'/>"
-        "<cpu id='2' socket_id='0' core_id='2' siblings='2,6'/><cpu id='3' socket_id='0' core_id='3' siblings='3,7'/>"
-        "<cpu id='4' socket_id='0' core_id='0' siblings='0,4'/><cpu id='5' socket_id='0' core_id='1' siblings='1,5'/>"
-        "<cpu id='6' socket_id='0' core_id='2' siblings='2,6'/><cpu id='7' socket_id='0' core_id='3' siblings='3,7'/>"
-        "</cpus></cell></cells></topology></host></capabilities>";
+/* A host big enough for every VM of the run: one cell, one CPU per core, a 2 MiB page pool. */
+#define HOST_CORES (NVMS + 64)
+static char *caps;
+
+static int make_caps(void) {
+        size_t size = 512 + (size_t) HOST_CORES * 96, n;
+
+        caps = malloc(size);
+        if (!caps)
+                return -1;
+        n = (size_t) snprintf(caps, size,
+                              "<capabilities><host><topology><cells num='1'><cell id='0'><memory unit='KiB'>%llu</memory>"
+                              "<pages unit='KiB' size='2048'>%u</pages><cpus num='%u'>",
+                              (unsigned long long) HOST_CORES * 1024 * 1024 + 1048576, HOST_CORES * 512u, HOST_CORES);
+        for (unsigned i = 0; i < HOST_CORES; i++)
+                n += (size_t) snprintf(caps + n, size - n, "<cpu id='%u' socket_id='0' core_id='%u' siblings='%u'/>", i, i, i);
+        n += (size_t) snprintf(caps + n, size - n, "</cpus></cell></cells></topology></host></capabilities>");
+        return n < size ? 0 : -1;
+}
 static const char domcaps[] = "<domainCapabilities><features><sev supported='no'/><tdx supported='no'/></features>"
                               "</domainCapabilities>";
 
@@ -224,11 +235,6 @@ static int setup(void) {
 
 /* ---- the guests: one forked agent per VM, timing its own work ---- */
 
-static void set_busy(size_t i, double v) {
-        __atomic_store_n((uint64_t *) &agent_busy[i], 0, __ATOMIC_RELAXED); /* keep the slot's page touched */
-        agent_busy[i] = v;
-}
-
 /* The agent's side of agent_session_run(), with the time it works (not waits) measured. */
 static int agent_child(int lfd, size_t idx) {
         AgentConfig c = { .source = EVIDENCE_SIM_SNP, .sim_dir = snp_dir, .timeout_usec = 120000000u };
@@ -260,7 +266,7 @@ static int agent_child(int lfd, size_t idx) {
             proto_send(fd, &ack, proto_now_usec() + c.timeout_usec) < 0)
                 return 5;
         busy += now_sec() - t0;
-        set_busy(idx, busy);
+        agent_busy[idx] = busy;
         proto_msg_done(&chal);
         proto_msg_done(&rel);
         close(fd);
@@ -335,7 +341,7 @@ static Manager *new_manager(sd_event *e) {
         snprintf(statedir, sizeof(statedir), "%s/state", dir);
         snprintf(agents, sizeof(agents), "%s/agents", dir);
         s.keys_dir = keys, s.policies_dir = policies, s.state_dir = statedir, s.agent_socket_dir = agents;
-        s.host_caps_xml = (char *) caps, s.host_caps_size = strlen(caps);
+        s.host_caps_xml = caps, s.host_caps_size = strlen(caps);
         s.domcaps_xml = (char *) domcaps, s.domcaps_size = strlen(domcaps);
         if (manager_new(e, &s, &m) < 0)
                 return NULL;
@@ -380,7 +386,7 @@ static int launch(Manager *m, size_t idx) {
         Vm *vm;
 
         snprintf(spec, sizeof(spec),
-                 "{\"name\": \"%s\", \"tee\": \"none\", \"vcpus\": 2, \"memory_mib\": 1024, \"gpus\": [], "
+                 "{\"name\": \"%s\", \"tee\": \"none\", \"vcpus\": 1, \"memory_mib\": 1024, \"gpus\": [], "
                  "\"boot\": {\"disk\": \"/img.qcow2\"}, \"policy\": \"dev\", \"key_ids\": [\"k1\"]}",
                  vm_name(idx));
         t_launch[idx] = now_sec();
@@ -466,7 +472,7 @@ int main(void) {
                 (void) setrlimit(RLIMIT_NOFILE, &rl);
         }
         agent_busy = mmap(NULL, sizeof(double) * NVMS, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-        if (agent_busy == MAP_FAILED || setup() < 0 || sd_event_new(&e) < 0 || !(m = new_manager(e))) {
+        if (agent_busy == MAP_FAILED || make_caps() < 0 || setup() < 0 || sd_event_new(&e) < 0 || !(m = new_manager(e))) {
                 fprintf(stderr, "bench-cvmd: setup failed\n");
                 goto out;
         }
@@ -575,6 +581,7 @@ out:
                         (void) waitpid(pids[i], NULL, 0);
                 }
         manager_free(m);
+        free(caps);
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
         if (dir[sizeof(dir) - 7] != 'X' && system(cmd) != 0)
                 fprintf(stderr, "bench-cvmd: could not remove %s\n", dir);
