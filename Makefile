@@ -160,7 +160,7 @@ check: deps
 check-build: $(PROGRAMS) $(UNIT_TESTS) $(TEST_HELPERS) $(FUZZ_REPLAY) $(LAYER_ARCHIVES)
 
 demo: deps
-	@$(MAKE) --no-print-directory $(BUILD)/cvmctl $(BUILD)/cvm-agent
+	@$(MAKE) --no-print-directory $(PROGRAMS)
 	@BUILD=$(BUILD) tools/demo.sh
 
 bench: deps

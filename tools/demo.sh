@@ -26,7 +26,7 @@ cleanup() {
         rm -rf "$tmp"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'echo; echo "Demo did NOT end as expected: interrupted."; exit 130' INT TERM
 
 bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 # The demo checks its own outcomes: every expectation is named, and any that does not hold makes
@@ -130,14 +130,16 @@ sandbox_part() {
         b64url "$(cut -d. -f1 <<< "$token")" | jq -c . 2> /dev/null | indent
         echo "  claims (abridged):"
         b64url "$(cut -d. -f2 <<< "$token")" > "$tmp/claims.json"
-        jq '{iss, iat: (.iat | todate), exp: (.exp | todate), "ear.status", accepted, tee, vm_uuid,
+        jq '{iss, iat: (.iat | todate), exp: (.exp | todate), "ear.status", "ear.appraisal-policy-id", accepted, tee, vm_uuid,
              nonce, gpus, measurement: .claims.measurement,
              gpu_claims: [.claims.gpus[]? | {driver_version, vbios_version, measurements}]}' "$tmp/claims.json" 2> /dev/null | indent
-        expect "cvmctl token exits 0; the claims say accepted, affirming, two GPUs" eval '[ "$token_status" -eq 0 ] &&
-                jq_true "$tmp/claims.json" ".accepted and .[\"ear.status\"] == \"affirming\" and .gpus == 2"'
+        expect "cvmctl token exits 0; the claims say accepted, affirming under sim-gpu, two GPUs" eval '[ "$token_status" -eq 0 ] &&
+                jq_true "$tmp/claims.json" ".accepted and .[\"ear.status\"] == \"affirming\" and .gpus == 2 and
+                        .[\"ear.appraisal-policy-id\"] == \"sim-gpu\""'
         curl -fsS -o "$tmp/jwks.json" "$CVMD_JWKS_URL" 2> /dev/null
         say "python3 (python3-jwt): jwt.decode(token, the key of JWKS $CVMD_JWKS_URL)"
-        expect "the token's signature verifies with the JWKS cvmd serves (python3-jwt)" /usr/bin/python3 - "$tmp/jwks.json" "$tmp/token" <<'EOF2'
+        expect "the token's signature verifies with the JWKS cvmd serves (python3-jwt)" /usr/bin/python3 - "$tmp/jwks.json" "$tmp/token" \
+                2> "$tmp/jwt.err" <<'EOF2'
 import json, sys
 import jwt
 from jwt.algorithms import ECAlgorithm
@@ -146,6 +148,7 @@ token = open(sys.argv[2]).read().strip()
 key = ECAlgorithm.from_jwk(json.dumps(keys[jwt.get_unverified_header(token)["kid"]]))
 jwt.decode(token, key, algorithms=["ES256"], options={"require": ["exp", "iat"]})
 EOF2
+        [ -s "$tmp/jwt.err" ] && tail -1 "$tmp/jwt.err" | indent
 
         bold "== 3. The same with a policy that does not trust the simulator's NVIDIA root: refused, destroyed"
         say "jq -c .gpu policies/sim-gpu-untrusted.json       # no trusted_simulator_roots"

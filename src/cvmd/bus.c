@@ -55,12 +55,19 @@ static int invalid_args(sd_bus_error *error, const char *reason) {
         return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, reason);
 }
 
-static Vm *vm_from_name(Manager *m, const char *name, sd_bus_error *error) {
-        Vm *vm = manager_find_vm(m, name);
+/* The common start of the per-VM methods: the caller checked, the name read, the VM found. */
+static int vm_method_start(sd_bus_message *msg, Manager *m, sd_bus_error *error, Vm **ret) {
+        const char *name;
+        int r;
 
-        if (!vm)
-                sd_bus_error_setf(error, "org.cvmd.Error.NoSuchVM", "name: no VM named '%s'", name);
-        return vm;
+        if ((r = check_caller(msg, error)) < 0)
+                return r;
+        if ((r = sd_bus_message_read(msg, "s", &name)) < 0)
+                return r;
+        *ret = manager_find_vm(m, name);
+        if (!*ret)
+                return sd_bus_error_setf(error, "org.cvmd.Error.NoSuchVM", "name: no VM named '%s'", name);
+        return 0;
 }
 
 /* ---- Manager1 methods ---- */
@@ -89,19 +96,14 @@ static int method_launch(sd_bus_message *msg, void *userdata, sd_bus_error *erro
 
 static int method_stop(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        const char *name;
         Vm *vm;
         int r;
 
-        if ((r = check_caller(msg, error)) < 0)
+        if ((r = vm_method_start(msg, m, error, &vm)) < 0)
                 return r;
-        if ((r = sd_bus_message_read(msg, "s", &name)) < 0)
-                return r;
-        if (!(vm = vm_from_name(m, name, error)))
-                return -ENOENT;
         r = launch_run_stop(vm->run);
         if (r == -EALREADY)
-                return sd_bus_error_setf(error, "org.cvmd.Error.NotRunning", "'%s' is %s already", name,
+                return sd_bus_error_setf(error, "org.cvmd.Error.NotRunning", "'%s' is %s already", vm->name,
                                          launch_phase_to_string(vm_run(vm)->phase));
         return sd_bus_reply_method_return(msg, "");
 }
@@ -161,35 +163,25 @@ static int reply_json(sd_bus_message *msg, json_object *o) {
 static int method_get(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         _cleanup_(json_object_putp) json_object *o = NULL;
-        const char *name;
         Vm *vm;
         int r;
 
-        if ((r = check_caller(msg, error)) < 0)
+        if ((r = vm_method_start(msg, m, error, &vm)) < 0)
                 return r;
-        if ((r = sd_bus_message_read(msg, "s", &name)) < 0)
-                return r;
-        if (!(vm = vm_from_name(m, name, error)))
-                return -ENOENT;
         o = vm_to_json(vm);
         return reply_json(msg, o);
 }
 
 static int method_get_token(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
-        const char *name;
         Vm *vm;
         int r;
 
-        if ((r = check_caller(msg, error)) < 0)
+        if ((r = vm_method_start(msg, m, error, &vm)) < 0)
                 return r;
-        if ((r = sd_bus_message_read(msg, "s", &name)) < 0)
-                return r;
-        if (!(vm = vm_from_name(m, name, error)))
-                return -ENOENT;
         if (vm_run(vm)->phase != LAUNCH_RUNNING || !vm_run(vm)->result.token)
                 return sd_bus_error_setf(error, "org.cvmd.Error.NotRunning",
-                                         "'%s' is %s: a token is issued only to a running, attested VM", name,
+                                         "'%s' is %s: a token is issued only to a running, attested VM", vm->name,
                                          launch_phase_to_string(vm_run(vm)->phase));
         return sd_bus_reply_method_return(msg, "s", vm_run(vm)->result.token);
 }

