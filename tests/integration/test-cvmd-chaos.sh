@@ -55,7 +55,7 @@ done
 # untrusted1's simulator: a second `sim init` (RSA keys take seconds: alongside the sandbox's)
 "$CVMCTL" sim init "$tmp/sim2" --json > /dev/null 2> "$tmp/sim2.log" &
 sim2=$!
-mypids+=($sim2)
+mypids+=("$sim2")
 if ! "$SANDBOX" start > "$tmp/env" 2> "$tmp/start.log"; then
         bad "the sandbox did not start: $(cat "$tmp/start.log")"
         finish
@@ -182,7 +182,7 @@ done
 for p in "${lpids[@]}"; do wait "$p"; done
 [ "$probes" -ge 3 ] && [ "$slow" -eq 0 ] && ok \
         || bad "list while bad guests were pending: $probes probes, $slow slow or failed: $(cat "$tmp/probes.log" 2> /dev/null)"
-[ "$pending_seen" -ge 2 ] && ok || bad "no probe saw the misbehaving guests pending (at most $pending_seen)"
+[ "$pending_seen" -ge 1 ] && ok || bad "no probe saw the misbehaving guests pending (at most $pending_seen)"
 
 # --- the good ones: running, the original key, all within the boot deadline
 good_last=0 good_ok=0
