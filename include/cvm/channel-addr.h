@@ -17,6 +17,8 @@ typedef struct ChannelAddr {
 /* -EINVAL for anything else. With `listening`, a vsock address is "vsock:PORT". */
 int channel_addr_parse(const char *s, bool listening, ChannelAddr *ret);
 /* A connected stream socket (close-on-exec), or -errno. */
+/* How long a connect may wait for a peer whose queue is full (ETIMEDOUT after). */
+#define CHANNEL_CONNECT_TIMEOUT_SEC 2
 int channel_connect(const ChannelAddr *a);
 /* A listening stream socket. A stale unix socket at the path is replaced; nothing else is. */
 int channel_listen(const ChannelAddr *a);

@@ -89,6 +89,9 @@ static int method_launch(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         r = manager_launch(m, spec, &vm, &reason);
         if (r == -ENOMEM)
                 return r;
+        /* cvmd's own limits are no fault of the spec: the caller may try again later */
+        if (r == -EBUSY || r == -EUSERS || r == -EAGAIN)
+                return sd_bus_error_set(error, "org.cvmd.Error.Busy", reason ? reason : "cvmd is busy");
         if (r < 0)
                 return invalid_args(error, reason ? reason : "spec: refused");
         return sd_bus_reply_method_return(msg, "o", vm->path);

@@ -157,9 +157,14 @@ static int check_spec(Manager *m, const LaunchSpec *spec, const Policy **ret_pol
                                   spec->policy);
         if (!m->lifecycle)
                 return set_reason(ret_reason, -EAGAIN, "cvmd is not connected to libvirt yet");
-        if (m->settings.max_launches && launches_in_flight(m) >= m->settings.max_launches)
-                return set_reason(ret_reason, -EBUSY, "cvmd is running %u launches, its limit (MaxConcurrentLaunches): "
-                                  "try again when one has ended", launches_in_flight(m));
+        /* each launch in flight holds one live nonce: never more than the nonce store has */
+        unsigned limit = m->settings.max_launches && m->settings.max_launches < NONCE_STORE_MAX
+                                 ? m->settings.max_launches
+                                 : NONCE_STORE_MAX;
+
+        if (launches_in_flight(m) >= limit)
+                return set_reason(ret_reason, -EBUSY, "cvmd is running %u launches, its limit (MaxConcurrentLaunches, "
+                                  "at most %u): try again when one has ended", launches_in_flight(m), NONCE_STORE_MAX);
         if (m->settings.max_vms && m->n_vms >= m->settings.max_vms)
                 return set_reason(ret_reason, -EUSERS, "cvmd holds %zu VMs, its limit", m->n_vms);
         *ret_policy = p;

@@ -23,6 +23,7 @@ struct LaunchRun {
         ExchangeHostSession *session;
         int fd;
         uint64_t boot_deadline_usec; /* CLOCK_MONOTONIC */
+        bool appraised;              /* an appraisal ran in this exchange */
         unsigned connect_delay_ms;
         sd_event_source *retry;
 };
@@ -171,7 +172,7 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
  * guest went silent, as a rebooting agent does) and the boot deadline leaves time. A refusal
  * is never retried: the same evidence gets the same verdict. */
 static bool retry_exchange(LaunchRun *r) {
-        if (r->s.result.verdict.tee || r->s.result.released)
+        if (r->appraised || r->s.result.released)
                 return false;
         return now_usec(CLOCK_MONOTONIC) + r->connect_delay_ms * 1000u < r->boot_deadline_usec;
 }
@@ -205,6 +206,7 @@ static void on_exchange_done(ExchangeHostSession *s, void *userdata) {
 static int run_appraise(void *userdata, const ExchangeEvidence *e, Verdict *v) {
         LaunchRun *r = userdata;
 
+        r->appraised = true;
         return r->inner.appraise(r->inner.userdata, e, v);
 }
 
@@ -240,6 +242,7 @@ static void start_exchange(LaunchRun *r) {
 
         if (r->s.phase != LAUNCH_ATTESTING) /* a retry stays in Attesting */
                 enter(r, LAUNCH_ATTESTING, NULL);
+        r->appraised = false;
         r->s.attest_started_usec = now_usec(CLOCK_REALTIME);
         exchange_host_for(r, &r->inner);
         r->host = r->inner;

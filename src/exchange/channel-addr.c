@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,8 +66,15 @@ static int open_socket(const ChannelAddr *a, bool listening) {
                 if (a->family == AF_UNIX && lstat(a->path, &st) == 0 && S_ISSOCK(st.st_mode))
                         (void) unlink(a->path);
                 r = bind(fd, sa, len) < 0 || listen(fd, 4) < 0 ? -errno : 0;
-        } else
-                r = connect(fd, sa, len) < 0 ? -errno : 0;
+        } else {
+                /* A peer that listens and never accepts fills its queue; the next connect() would
+                 * block without end on the caller's thread. Bounded here, the timeout lifted after. */
+                struct timeval tv = { .tv_sec = CHANNEL_CONNECT_TIMEOUT_SEC }, none = {};
+
+                (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+                r = connect(fd, sa, len) < 0 ? (errno == EINPROGRESS || errno == EAGAIN ? -ETIMEDOUT : -errno) : 0;
+                (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof(none));
+        }
         if (r < 0) {
                 close(fd);
                 return r;
