@@ -177,13 +177,18 @@ static void ctx_progress(Ctx *c, const char *fmt, ...) {
 
 /* The cache had nothing usable for `what`: offline that is the end (naming the stale file or
  * the missing one), online it is announced and the caller fetches. */
-static int cache_miss(Ctx *c, const char *stale, const char *path, const char *what) {
+/* A cache miss (or a stale entry) for product p's `what`: an error when offline, else a fetch. */
+static int cache_miss(Ctx *c, const char *stale, const char *path, SnpProduct p, const char *what) {
+        const char *product = snp_product_to_string(p);
+
         if (c->o->offline) {
                 if (stale)
                         return set_reason(c->ret_error, -ESTALE, "%s (offline: not fetching another)", stale);
                 if (!path)
-                        return set_reason(c->ret_error, -ENOENT, "no %s: offline and no cache directory", what);
-                return set_reason(c->ret_error, -ENOENT, "no %s in the cache (%s), and offline", what, path);
+                        return set_reason(c->ret_error, -ENOENT, "no %s %s: offline and no cache directory", product,
+                                          what);
+                return set_reason(c->ret_error, -ENOENT, "no %s %s in the cache (%s), and offline", product, what,
+                                  path);
         }
         if (stale)
                 ctx_progress(c, "The %s, fetching it again", stale);
@@ -335,15 +340,9 @@ static int get_vcek(Ctx *c, SnpProduct p) {
                 } else if (r != -ENOENT)
                         return set_reason(c->ret_error, r, "cannot read the cached VCEK %s: %s", path, strerror(-r));
         }
-        {
-                _cleanup_free_ char *what =
-                        strdup_printf("%s VCEK for this CHIP_ID and REPORTED_TCB", snp_product_to_string(p));
-                if (!what)
-                        return -ENOMEM;
-                r = cache_miss(c, stale, path, what);
-                if (r < 0)
-                        return r;
-        }
+        r = cache_miss(c, stale, path, p, "VCEK for this CHIP_ID and REPORTED_TCB");
+        if (r < 0)
+                return r;
 
         r = kds_vcek_url(c->o->base_url, p, c->r, &url);
         if (r < 0)
@@ -461,14 +460,9 @@ static int get_cert_chain(Ctx *c, SnpProduct p, bool vlek) {
                         return set_reason(c->ret_error, r, "cannot read the cached %s %s: %s", item_names[item], path,
                                           strerror(-r));
         }
-        {
-                _cleanup_free_ char *what = strdup_printf("%s %s", snp_product_to_string(p), item_names[item]);
-                if (!what)
-                        return -ENOMEM;
-                r = cache_miss(c, stale, path, what);
-                if (r < 0)
-                        return r;
-        }
+        r = cache_miss(c, stale, path, p, item_names[item]);
+        if (r < 0)
+                return r;
 
         r = kds_cert_chain_url(c->o->base_url, p, vlek, &url);
         if (r < 0)
@@ -535,14 +529,9 @@ static int get_crl(Ctx *c, SnpProduct p, bool vlek) {
                         return set_reason(c->ret_error, r, "cannot read the cached %s %s: %s", item_names[item], path,
                                           strerror(-r));
         }
-        {
-                _cleanup_free_ char *what = strdup_printf("%s %s", snp_product_to_string(p), item_names[item]);
-                if (!what)
-                        return -ENOMEM;
-                r = cache_miss(c, stale, path, what);
-                if (r < 0)
-                        return r;
-        }
+        r = cache_miss(c, stale, path, p, item_names[item]);
+        if (r < 0)
+                return r;
 
         r = kds_crl_url(c->o->base_url, p, vlek, &url);
         if (r < 0)

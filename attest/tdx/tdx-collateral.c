@@ -584,30 +584,59 @@ static int get_id(json_object *o, const char *path, char *dst, size_t n, char **
         return 0;
 }
 
+/* What TCB info and QE identity share: the signed body, an id and a version as expected, the
+ * issue and next-update dates. */
+typedef struct SignedHead {
+        const char *root; /* "tcbInfo", "enclaveIdentity" */
+        const char *want_id;
+        unsigned want_version;
+        char *id;
+        size_t id_size;
+        unsigned *version;
+        int64_t *issue_date, *next_update;
+} SignedHead;
+
+static int parse_signed_head(const char *text, size_t size, const SignedHead *h, json_object **ret_o,
+                             uint8_t digest[32], uint8_t signature[64], char **ret_reason) {
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        uint64_t u;
+        int r;
+
+        r = parse_signed_body(text, size, h->root, &o, digest, signature, ret_reason);
+        if (r < 0)
+                return r;
+        if ((r = get_id(o, h->root, h->id, h->id_size, ret_reason)) < 0)
+                return r;
+        if (!streq(h->id, h->want_id))
+                return set_reason(ret_reason, -EBADMSG, "%s.id: \"%s\" is not \"%s\"", h->root, h->id, h->want_id);
+        if ((r = get_uint(o, h->root, "version", 1000, &u, ret_reason)) < 0)
+                return r;
+        *h->version = (unsigned) u;
+        if (*h->version != h->want_version)
+                return set_reason(ret_reason, -EBADMSG, "%s.version: %u is not %u", h->root, *h->version,
+                                  h->want_version);
+        if ((r = get_date(o, h->root, "issueDate", h->issue_date, ret_reason)) < 0 ||
+            (r = get_date(o, h->root, "nextUpdate", h->next_update, ret_reason)) < 0)
+                return r;
+        *ret_o = TAKE_PTR(o);
+        return 0;
+}
+
 int tdx_tcb_info_parse(const char *text, size_t size, TdxTcbInfo **ret, char **ret_reason) {
         _cleanup_(tdx_tcb_info_freep) TdxTcbInfo *t = calloc(1, sizeof(TdxTcbInfo));
         _cleanup_(json_object_putp) json_object *o = NULL;
         json_object *module, *ids;
         uint64_t u;
         int r;
-
         if (!t)
                 return -ENOMEM;
-        r = parse_signed_body(text, size, "tcbInfo", &o, t->digest, t->signature, ret_reason);
+        r = parse_signed_head(text, size,
+                              &(SignedHead) { "tcbInfo", "TDX", 3, t->id, sizeof(t->id), &t->version, &t->issue_date,
+                                              &t->next_update },
+                              &o, t->digest, t->signature, ret_reason);
         if (r < 0)
                 return r;
-        if ((r = get_id(o, "tcbInfo", t->id, sizeof(t->id), ret_reason)) < 0)
-                return r;
-        if (!streq(t->id, "TDX"))
-                return set_reason(ret_reason, -EBADMSG, "tcbInfo.id: \"%s\" is not \"TDX\"", t->id);
-        if ((r = get_uint(o, "tcbInfo", "version", 1000, &u, ret_reason)) < 0)
-                return r;
-        t->version = (unsigned) u;
-        if (t->version != 3)
-                return set_reason(ret_reason, -EBADMSG, "tcbInfo.version: %u is not 3", t->version);
-        if ((r = get_date(o, "tcbInfo", "issueDate", &t->issue_date, ret_reason)) < 0 ||
-            (r = get_date(o, "tcbInfo", "nextUpdate", &t->next_update, ret_reason)) < 0 ||
-            (r = get_hex(o, "tcbInfo", "fmspc", t->fmspc, 6, ret_reason)) < 0 ||
+        if ((r = get_hex(o, "tcbInfo", "fmspc", t->fmspc, 6, ret_reason)) < 0 ||
             (r = get_hex(o, "tcbInfo", "pceId", t->pce_id, 2, ret_reason)) < 0)
                 return r;
         if ((r = get_uint(o, "tcbInfo", "tcbType", 255, &u, ret_reason)) < 0)
@@ -675,21 +704,13 @@ int tdx_qe_identity_parse(const char *text, size_t size, TdxQeIdentity **ret, ch
 
         if (!q)
                 return -ENOMEM;
-        r = parse_signed_body(text, size, "enclaveIdentity", &o, q->digest, q->signature, ret_reason);
+        r = parse_signed_head(text, size,
+                              &(SignedHead) { "enclaveIdentity", "TD_QE", 2, q->id, sizeof(q->id), &q->version,
+                                              &q->issue_date, &q->next_update },
+                              &o, q->digest, q->signature, ret_reason);
         if (r < 0)
                 return r;
-        if ((r = get_id(o, "enclaveIdentity", q->id, sizeof(q->id), ret_reason)) < 0)
-                return r;
-        if (!streq(q->id, "TD_QE"))
-                return set_reason(ret_reason, -EBADMSG, "enclaveIdentity.id: \"%s\" is not \"TD_QE\"", q->id);
-        if ((r = get_uint(o, "enclaveIdentity", "version", 1000, &u, ret_reason)) < 0)
-                return r;
-        q->version = (unsigned) u;
-        if (q->version != 2)
-                return set_reason(ret_reason, -EBADMSG, "enclaveIdentity.version: %u is not 2", q->version);
-        if ((r = get_date(o, "enclaveIdentity", "issueDate", &q->issue_date, ret_reason)) < 0 ||
-            (r = get_date(o, "enclaveIdentity", "nextUpdate", &q->next_update, ret_reason)) < 0 ||
-            (r = get_uint(o, "enclaveIdentity", "tcbEvaluationDataNumber", UINT32_MAX, &u, ret_reason)) < 0)
+        if ((r = get_uint(o, "enclaveIdentity", "tcbEvaluationDataNumber", UINT32_MAX, &u, ret_reason)) < 0)
                 return r;
         q->tcb_evaluation_data_number = (unsigned) u;
         /* MISCSELECT is written as the big-endian hex of the u32. */

@@ -14,16 +14,30 @@
 /* What the audit chain says of one VM name since its latest launch. */
 typedef struct History {
         const char *name;
+        bool has_uuid;
         uint8_t uuid[16];
         char *spec_json; /* from the latest launch row */
         bool released;   /* a key release for this domain since that launch */
         bool ended;      /* a stop or a failure since */
 } History;
 
-static int scan_event(const AuditEvent *e, void *userdata) {
-        History *h = userdata;
+/* The histories of every domain found, filled in one pass over the chain. */
+typedef struct Histories {
+        History *v;
+        size_t n;
+} Histories;
 
-        if (!e->vm_name || !streq(e->vm_name, h->name))
+static History *history_of(const Histories *hs, const char *name) {
+        for (size_t i = 0; i < hs->n; i++)
+                if (streq(hs->v[i].name, name))
+                        return &hs->v[i];
+        return NULL;
+}
+
+static int scan_event(const AuditEvent *e, void *userdata) {
+        History *h = e->vm_name ? history_of(userdata, e->vm_name) : NULL;
+
+        if (!h)
                 return 0;
         switch (e->kind) {
         case AUDIT_LAUNCH: {
@@ -52,28 +66,22 @@ static int scan_event(const AuditEvent *e, void *userdata) {
 }
 
 /* Why the domain is not trusted, or NULL when it may stay Running (then *ret holds its VM). */
-static const char *recover_one(Manager *m, const LifecycleDomain *d, Vm **ret) {
+static const char *recover_one(Manager *m, const LifecycleDomain *d, const History *h, Vm **ret) {
         _cleanup_(launch_spec_freep) LaunchSpec *spec = NULL;
-        _cleanup_free_ char *spec_json = NULL;
-        History h = { .name = d->name };
+        const char *spec_json = h->spec_json;
         uint8_t digest[LAUNCH_DIGEST_SIZE];
         const Policy *policy;
         Vm *vm;
 
         if (!d->active)
                 return "not running";
-        if (uuid_parse(d->uuid, h.uuid) < 0)
+        if (!h->has_uuid)
                 return "its UUID is unreadable";
-        if (audit_foreach(m->audit, 0, scan_event, &h, NULL) < 0) {
-                free(h.spec_json);
-                return "the audit chain is unreadable";
-        }
-        spec_json = h.spec_json;
         if (!spec_json)
                 return "no launch of it in the audit chain";
-        if (!h.released)
+        if (!h->released)
                 return "it never got its keys";
-        if (h.ended)
+        if (h->ended)
                 return "it was stopped or failed before";
         if (launch_spec_parse(spec_json, strlen(spec_json), &spec, NULL) < 0)
                 return "its recorded spec does not parse";
@@ -83,7 +91,7 @@ static const char *recover_one(Manager *m, const LifecycleDomain *d, Vm **ret) {
         policy = m->policies ? policy_set_find(m->policies, spec->policy) : NULL;
         if (!policy)
                 return "its policy is not loaded";
-        if (vm_new_recovered(m, &spec, spec_json, policy, d->name, h.uuid, &vm) < 0)
+        if (vm_new_recovered(m, &spec, spec_json, policy, d->name, h->uuid, &vm) < 0)
                 return "out of memory";
         *ret = vm;
         return NULL;
@@ -128,9 +136,29 @@ static void on_destroyed(int r, void *userdata) {
         recover_job_free(j);
 }
 
+static void histories_done(Histories *hs) {
+        for (size_t i = 0; i < hs->n; i++)
+                free(hs->v[i].spec_json);
+        free(hs->v);
+}
+
+/* One pass over the audit chain for every domain libvirt still runs. */
+static int read_histories(Manager *m, const LifecycleDomain *d, size_t n, Histories *ret) {
+        ret->v = calloc(n ? n : 1, sizeof(History));
+        if (!ret->v)
+                return -ENOMEM;
+        ret->n = n;
+        for (size_t i = 0; i < n; i++) {
+                ret->v[i].name = d[i].name;
+                ret->v[i].has_uuid = uuid_parse(d[i].uuid, ret->v[i].uuid) >= 0;
+        }
+        return audit_foreach(m->audit, 0, scan_event, ret, NULL);
+}
+
 static void on_listed(int r, void *userdata) {
         RecoverJob *j = userdata;
         _cleanup_free_ char *why = NULL;
+        _cleanup_(histories_done) Histories hs = {};
         bool chain_ok;
 
         if (r < 0) {
@@ -142,16 +170,18 @@ static void on_listed(int r, void *userdata) {
         chain_ok = manager_audit_verifies(j->m, &why);
         if (!chain_ok)
                 cvmd_log(LOG_ERR, NULL, "recovery: the audit chain does not verify (%s): no VM is trusted", why);
+        else if (read_histories(j->m, j->domains, j->n_domains, &hs) < 0) {
+                cvmd_log(LOG_ERR, NULL, "recovery: the audit chain is unreadable: no VM is trusted");
+                chain_ok = false;
+        }
         j->destroy = calloc(j->n_domains ? j->n_domains : 1, sizeof(bool));
         for (size_t i = 0; j->destroy && i < j->n_domains; i++) {
                 const LifecycleDomain *d = &j->domains[i];
                 const char *untrusted = chain_ok ? NULL : "the audit chain does not verify";
-                Vm *vm = NULL;
-
-                /* a recovered VM is logged by its state change, "running: recovered ..." */
+                Vm *vm = NULL; /* a recovered VM is logged by its state change, "running: recovered ..." */
 
                 if (!untrusted)
-                        untrusted = recover_one(j->m, d, &vm);
+                        untrusted = recover_one(j->m, d, &hs.v[i], &vm);
                 if (!untrusted && manager_add_vm(j->m, vm) < 0) {
                         vm_free(vm);
                         untrusted = "out of memory";

@@ -31,6 +31,7 @@
 
 #include "../../src/agent/agent.h"
 #include "../../src/cvmd/cvmd-internal.h"
+#include "../common/key-fixture.h"
 #include "cvm/appraise.h"
 #include "cvm/channel-addr.h"
 #include "cvm/crypto.h"
@@ -171,35 +172,6 @@ static int floor_p384_ms(double *ret) {
 
 /* ---- setup: the simulators, the key, the policy ---- */
 
-static int make_key(void) {
-        _cleanup_(kek_freep) Kek *kek = NULL;
-        _cleanup_(secret_freep) Secret *key = NULL;
-        _cleanup_free_ uint8_t *wrapped = NULL;
-        _cleanup_free_ char *uri = NULL, *reason = NULL;
-        uint8_t kek_bytes[32], key_bytes[32];
-        KeyEnvelope e;
-        size_t n;
-        int fd;
-
-        for (size_t i = 0; i < 32; i++)
-                kek_bytes[i] = (uint8_t) (0x40 + i), key_bytes[i] = (uint8_t) (0x90 + i);
-        fd = open(at("kek.bin"), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return -1;
-        if (write(fd, kek_bytes, 32) != 32) {
-                close(fd);
-                return -1;
-        }
-        close(fd);
-        uri = strdup_printf("file:%s", path_buf);
-        if (!uri || kek_open(uri, &kek, &reason) < 0 || secret_new_copy(key_bytes, 32, &key) < 0 ||
-            kek_wrap(kek, key, &wrapped, &n) < 0)
-                return -1;
-        e = (KeyEnvelope) { .kid = (char *) "k1", .kek = (char *) kek_reference(kek), .alg = (char *) kek_alg(kek),
-                            .wrapped = wrapped, .wrapped_size = n };
-        return keystore_write(at("keys"), &e, false);
-}
-
 static int setup(void) {
         _cleanup_(snp_sim_freep) SnpSim *s = NULL;
         _cleanup_(gpu_sim_freep) GpuSim *g = NULL;
@@ -232,7 +204,7 @@ static int setup(void) {
                  snp_ark);
         if (write_text(at("policies/dev.json"), policy) < 0)
                 return -1;
-        return make_key();
+        return key_fixture_wrap(dir, at("keys"), "k1");
 }
 
 /* ---- the guests: one forked agent per VM, timing its own work ---- */

@@ -18,44 +18,11 @@
 
 #include "cvm/cvmd-config.h"
 #include "cvm/util.h"
+#include "../common/test-dir.h"
 
 #define ETC "/etc/cvmd/cvmd.conf"
 
 /* ---- helpers ---- */
-
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        return remove(path);
-}
-
-static int dir_setup(void **state) {
-        char tmpl[] = "/tmp/test-cvmd-config.XXXXXX";
-
-        assert_non_null(mkdtemp(tmpl));
-        *state = strdup(tmpl);
-        assert_non_null(*state);
-        return 0;
-}
-
-static int dir_teardown(void **state) {
-        (void) nftw(*state, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-        free(*state);
-        return 0;
-}
-
-static void write_at(const char *dir, const char *name, const char *text) {
-        _cleanup_free_ char *path = strdup_printf("%s/%s", dir, name);
-        FILE *f;
-
-        assert_non_null(path);
-        if (strchr(name, '/')) {
-                _cleanup_free_ char *d = strdup_printf("%s/cvmd.conf.d", dir);
-                (void) mkdir(d, 0755);
-        }
-        f = fopen(path, "we");
-        assert_non_null(f);
-        assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-        assert_int_equal(fclose(f), 0);
-}
 
 static CvmdConfig *load_ok(const char *dir, char ***ret_warnings) {
         CvmdConfig *c = NULL;
@@ -224,20 +191,20 @@ static void test_dropin_order(void **state) {
         _cleanup_(cvmd_config_warnings_freep) char **w = NULL;
         const char *dir = *state;
 
-        write_at(dir, "cvmd.conf",
+        test_dir_write(dir, "cvmd.conf",
                  "[Daemon]\nVsockPort=1000\nMaxVMs=10\nBootTimeoutSec=60\nKeysDirectory=/k\n"
                  "[Tokens]\nLifetimeSec=600\n");
         /* Byte order, not numeric or locale order: "10-" < "9-" < "a" < "b". */
-        write_at(dir, "cvmd.conf.d/b.conf", "[Daemon]\nVsockPort=4000\n");
-        write_at(dir, "cvmd.conf.d/a.conf", "[Daemon]\nVsockPort=3000\nMaxVMs=30\n");
-        write_at(dir, "cvmd.conf.d/9-x.conf", "[Daemon]\nVsockPort=2000\nMaxVMs=20\nMaxConcurrentLaunches=2\n");
-        write_at(dir, "cvmd.conf.d/10-x.conf", "[Daemon]\nVsockPort=1500\nMaxConcurrentLaunches=1\n");
+        test_dir_write(dir, "cvmd.conf.d/b.conf", "[Daemon]\nVsockPort=4000\n");
+        test_dir_write(dir, "cvmd.conf.d/a.conf", "[Daemon]\nVsockPort=3000\nMaxVMs=30\n");
+        test_dir_write(dir, "cvmd.conf.d/9-x.conf", "[Daemon]\nVsockPort=2000\nMaxVMs=20\nMaxConcurrentLaunches=2\n");
+        test_dir_write(dir, "cvmd.conf.d/10-x.conf", "[Daemon]\nVsockPort=1500\nMaxConcurrentLaunches=1\n");
         /* An empty value puts the default back. */
-        write_at(dir, "cvmd.conf.d/c.conf", "[Daemon]\nBootTimeoutSec=\nKeysDirectory=\n");
+        test_dir_write(dir, "cvmd.conf.d/c.conf", "[Daemon]\nBootTimeoutSec=\nKeysDirectory=\n");
         /* Not drop-ins: wrong suffix, hidden, a backup. */
-        write_at(dir, "cvmd.conf.d/z.conf.bak", "[Daemon]\nVsockPort=9\n");
-        write_at(dir, "cvmd.conf.d/.z.conf", "[Daemon]\nVsockPort=9\n");
-        write_at(dir, "cvmd.conf.d/zz.txt", "garbage\n");
+        test_dir_write(dir, "cvmd.conf.d/z.conf.bak", "[Daemon]\nVsockPort=9\n");
+        test_dir_write(dir, "cvmd.conf.d/.z.conf", "[Daemon]\nVsockPort=9\n");
+        test_dir_write(dir, "cvmd.conf.d/zz.txt", "garbage\n");
 
         c = load_ok(dir, &w);
         assert_null(w);
@@ -254,7 +221,7 @@ static void test_dropin_masked_and_special(void **state) {
         _cleanup_free_ char *link = NULL, *fifo = NULL, *sub = NULL;
         const char *dir = *state;
 
-        write_at(dir, "cvmd.conf.d/50-port.conf", "[Daemon]\nVsockPort=7\n");
+        test_dir_write(dir, "cvmd.conf.d/50-port.conf", "[Daemon]\nVsockPort=7\n");
         link = strdup_printf("%s/cvmd.conf.d/50-port.conf", dir);
         assert_int_equal(unlink(link), 0);
         /* Masked, as in systemd: a symlink to /dev/null. */
@@ -277,13 +244,13 @@ static void test_dropin_masked_and_special(void **state) {
 static void test_dropin_error_names_file(void **state) {
         const char *dir = *state;
 
-        write_at(dir, "cvmd.conf", "[HTTP]\nListen=127.0.0.1:9000\n");
-        write_at(dir, "cvmd.conf.d/20-http.conf", "# open it up\n[HTTP]\nListen=0.0.0.0:9464\n");
+        test_dir_write(dir, "cvmd.conf", "[HTTP]\nListen=127.0.0.1:9000\n");
+        test_dir_write(dir, "cvmd.conf.d/20-http.conf", "# open it up\n[HTTP]\nListen=0.0.0.0:9464\n");
         load_fails(dir, "DIR/cvmd.conf.d/20-http.conf:3: [HTTP] Listen: 0.0.0.0:9464 is not a loopback address "
                         "(AllowNonLoopback=yes allows it)");
 
         /* Allowed by a later drop-in. */
-        write_at(dir, "cvmd.conf.d/30-allow.conf", "[HTTP]\nAllowNonLoopback=yes\n");
+        test_dir_write(dir, "cvmd.conf.d/30-allow.conf", "[HTTP]\nAllowNonLoopback=yes\n");
         {
                 _cleanup_(cvmd_config_freep) CvmdConfig *c = load_ok(dir, NULL);
                 assert_true(c->http_listen.enabled);
@@ -292,7 +259,7 @@ static void test_dropin_error_names_file(void **state) {
         }
 
         /* ... and the main file's line is named when the main file is at fault. */
-        write_at(dir, "cvmd.conf", "[Daemon]\n\n\nPoliciesDirectory=etc/cvmd/policies\n");
+        test_dir_write(dir, "cvmd.conf", "[Daemon]\n\n\nPoliciesDirectory=etc/cvmd/policies\n");
         load_fails(dir, "DIR/cvmd.conf:4: [Daemon] PoliciesDirectory: \"etc/cvmd/policies\" is not an absolute "
                         "path");
 }
@@ -304,7 +271,7 @@ static void test_trailing_slash_dir(void **state) {
                             *want = strdup_printf("%s/cvmd.conf:2: [Daemon] MaxVMs: 0 is out of range (1..65536)",
                                                   (char *) *state);
 
-        write_at(*state, "cvmd.conf", "[Daemon]\nMaxVMs=0\n");
+        test_dir_write(*state, "cvmd.conf", "[Daemon]\nMaxVMs=0\n");
         assert_int_equal(cvmd_config_load(slashed, &c, &reason, NULL), -EINVAL);
         assert_null(c);
         assert_string_equal(reason, want);
@@ -466,7 +433,7 @@ static void test_file_too_big(void **state) {
         for (size_t i = 100; i < CVMD_CONFIG_FILE_MAX; i += 100)
                 big[i] = '\n';
         big[CVMD_CONFIG_FILE_MAX + 1] = 0;
-        write_at(*state, "cvmd.conf", big);
+        test_dir_write(*state, "cvmd.conf", big);
         load_fails(*state, "DIR/cvmd.conf: larger than the maximum of 65536 bytes");
 }
 
@@ -484,7 +451,7 @@ static void test_warnings(void **state) {
         _cleanup_(cvmd_config_warnings_freep) char **w = NULL;
         const char *dir = *state;
 
-        write_at(dir, "cvmd.conf",
+        test_dir_write(dir, "cvmd.conf",
                  "Stray=1\n"
                  "[Daemon]\n"
                  "VsockPrt=4051\n"
@@ -494,7 +461,7 @@ static void test_warnings(void **state) {
                  "Listen=0.0.0.0:1\n" /* in an unknown section: not [HTTP] Listen */
                  "[Daemon]\n"
                  "MaxVMs=7\n");
-        write_at(dir, "cvmd.conf.d/x.conf", "[Tokens]\nLifetime=5\n");
+        test_dir_write(dir, "cvmd.conf.d/x.conf", "[Tokens]\nLifetime=5\n");
         c = load_ok(dir, &w);
         assert_int_equal(c->max_vms, 7);
         assert_true(c->http_listen.loopback);
@@ -510,7 +477,7 @@ static void test_warnings_optional(void **state) {
         _cleanup_(cvmd_config_freep) CvmdConfig *c = NULL;
 
         /* Callers that do not ask for warnings do not get them (and nothing leaks). */
-        write_at(*state, "cvmd.conf", "[Nope]\nX=1\n");
+        test_dir_write(*state, "cvmd.conf", "[Nope]\nX=1\n");
         c = load_ok(*state, NULL);
         assert_defaults(c);
 }
@@ -527,7 +494,7 @@ static void test_bad_arguments(void **state) {
 }
 
 int main(void) {
-#define T(f) cmocka_unit_test_setup_teardown(f, dir_setup, dir_teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, test_dir_setup, test_dir_teardown)
         const struct CMUnitTest tests[] = {
                 T(test_defaults_no_files),
                 T(test_example_is_the_defaults),

@@ -25,6 +25,7 @@
 #include "../../src/agent/agent.h"
 #include "../../src/cvmd/cvmd-internal.h"
 #include "../common/exchange-fixture.h"
+#include "../common/key-fixture.h"
 #include "cvm/channel-addr.h"
 #include "cvm/kek.h"
 #include "cvm/keystore.h"
@@ -59,31 +60,6 @@ static void write_file(const char *p, const char *text) {
         assert_int_equal(fclose(f), 0);
 }
 
-static void make_key(void) {
-        _cleanup_(kek_freep) Kek *kek = NULL;
-        _cleanup_(secret_freep) Secret *key = NULL;
-        _cleanup_free_ uint8_t *wrapped = NULL;
-        _cleanup_free_ char *uri = NULL, *reason = NULL;
-        uint8_t kek_bytes[32], key_bytes[32];
-        KeyEnvelope e;
-        size_t n;
-        int fd;
-
-        for (size_t i = 0; i < 32; i++)
-                kek_bytes[i] = (uint8_t) (0x40 + i), key_bytes[i] = (uint8_t) (0x90 + i);
-        fd = open(at("kek.bin"), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        assert_true(fd >= 0);
-        assert_int_equal(write(fd, kek_bytes, 32), 32);
-        close(fd);
-        uri = strdup_printf("file:%s", path);
-        assert_int_equal(kek_open(uri, &kek, &reason), 0);
-        assert_int_equal(secret_new_copy(key_bytes, 32, &key), 0);
-        assert_int_equal(kek_wrap(kek, key, &wrapped, &n), 0);
-        e = (KeyEnvelope) { .kid = (char *) "k1", .kek = (char *) kek_reference(kek), .alg = (char *) kek_alg(kek),
-                            .wrapped = wrapped, .wrapped_size = n };
-        assert_int_equal(keystore_write(at("keys"), &e, false), 0);
-}
-
 static int setup(void **state) {
         char ark[65], policy[512];
 
@@ -99,7 +75,7 @@ static int setup(void **state) {
                  "[{\"product\": \"Genoa\", \"spki_sha256\": \"%s\"}]}}",
                  ark);
         write_file(at("policies/dev.json"), policy);
-        make_key();
+        assert_int_equal(key_fixture_wrap(dir, at("keys"), "k1"), 0);
         (void) secret_init();
         return 0;
 }

@@ -16,36 +16,7 @@
 
 #include "cvm/policy-set.h"
 #include "cvm/util.h"
-
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        return remove(path);
-}
-
-static int dir_setup(void **state) {
-        char tmpl[] = "/tmp/test-policy-set.XXXXXX";
-
-        assert_non_null(mkdtemp(tmpl));
-        *state = strdup(tmpl);
-        assert_non_null(*state);
-        return 0;
-}
-
-static int dir_teardown(void **state) {
-        (void) nftw(*state, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-        free(*state);
-        return 0;
-}
-
-static void write_at(const char *dir, const char *name, const char *text) {
-        _cleanup_free_ char *path = strdup_printf("%s/%s", dir, name);
-        FILE *f;
-
-        assert_non_null(path);
-        f = fopen(path, "we");
-        assert_non_null(f);
-        assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-        assert_int_equal(fclose(f), 0);
-}
+#include "../common/test-dir.h"
 
 static void remove_at(const char *dir, const char *name) {
         _cleanup_free_ char *path = strdup_printf("%s/%s", dir, name);
@@ -89,13 +60,13 @@ static void test_load(void **state) {
         const char *dir = *state;
         const Policy *p;
 
-        write_at(dir, "b.json", "{\"name\": \"snp-prod\", \"snp\": {\"allow_debug\": false}}");
-        write_at(dir, "a.json", "{\"name\": \"dev\", \"description\": \"development\", \"allow_development\": true}");
-        write_at(dir, "c.json", "{\"name\": \"tdx\", \"tdx\": {}}");
+        test_dir_write(dir, "b.json", "{\"name\": \"snp-prod\", \"snp\": {\"allow_debug\": false}}");
+        test_dir_write(dir, "a.json", "{\"name\": \"dev\", \"description\": \"development\", \"allow_development\": true}");
+        test_dir_write(dir, "c.json", "{\"name\": \"tdx\", \"tdx\": {}}");
         /* Not policies: other suffixes, hidden files, a directory without the suffix. */
-        write_at(dir, "README", "not json");
-        write_at(dir, "d.json.orig", "{");
-        write_at(dir, ".e.json", "{");
+        test_dir_write(dir, "README", "not json");
+        test_dir_write(dir, "d.json.orig", "{");
+        test_dir_write(dir, ".e.json", "{");
 
         s = load_ok(dir);
         assert_int_equal(policy_set_size(s), 3);
@@ -136,7 +107,7 @@ static void test_empty_and_missing(void **state) {
         load_fails(gone, "DIR: cannot open: No such file or directory");
 
         /* A trailing slash does not show in the names of the files. */
-        write_at(*state, "x.json", "{\"name\": \"x\"}");
+        test_dir_write(*state, "x.json", "{\"name\": \"x\"}");
         slashed = strdup_printf("%s/", (char *) *state);
         policy_set_unref(s);
         s = load_ok(slashed);
@@ -147,22 +118,22 @@ static void test_refusals(void **state) {
         _cleanup_free_ char *fifo = strdup_printf("%s/f.json", (char *) *state);
         const char *dir = *state;
 
-        write_at(dir, "a.json", "{\"name\": \"one\"}");
-        write_at(dir, "b.json", "{\"description\": \"nameless\"}");
+        test_dir_write(dir, "a.json", "{\"name\": \"one\"}");
+        test_dir_write(dir, "b.json", "{\"description\": \"nameless\"}");
         load_fails(dir, "DIR/b.json: the policy has no \"name\"");
 
-        write_at(dir, "b.json", "{\"name\": \"two\"}");
-        write_at(dir, "c.json", "{\"name\": \"one\", \"snp\": {}}");
+        test_dir_write(dir, "b.json", "{\"name\": \"two\"}");
+        test_dir_write(dir, "c.json", "{\"name\": \"one\", \"snp\": {}}");
         load_fails(dir, "DIR/a.json and DIR/c.json both name the policy \"one\"");
         /* The same whichever file sorts first by content. */
-        write_at(dir, "a.json", "{\"name\": \"one\", \"snp\": {}}");
-        write_at(dir, "c.json", "{\"name\": \"one\"}");
+        test_dir_write(dir, "a.json", "{\"name\": \"one\", \"snp\": {}}");
+        test_dir_write(dir, "c.json", "{\"name\": \"one\"}");
         load_fails(dir, "DIR/a.json and DIR/c.json both name the policy \"one\"");
         remove_at(dir, "c.json");
 
-        write_at(dir, "b.json", "{\"name\": \"two\", \"snp\": {\"alow_debug\": true}}");
+        test_dir_write(dir, "b.json", "{\"name\": \"two\", \"snp\": {\"alow_debug\": true}}");
         load_fails(dir, "DIR/b.json: snp.alow_debug: unknown key");
-        write_at(dir, "b.json", "{\"name\": \"two\"");
+        test_dir_write(dir, "b.json", "{\"name\": \"two\"");
         {
                 PolicySet *s = NULL;
                 _cleanup_free_ char *reason = NULL, *prefix = strdup_printf("%s/b.json: ", dir);
@@ -172,7 +143,7 @@ static void test_refusals(void **state) {
                 assert_non_null(reason);
                 assert_memory_equal(reason, prefix, strlen(prefix));
         }
-        write_at(dir, "b.json", "{\"name\": \"two\"}");
+        test_dir_write(dir, "b.json", "{\"name\": \"two\"}");
 
         /* A FIFO is refused before anything opens it (the open would block). */
         assert_int_equal(mkfifo(fifo, 0600), 0);
@@ -198,14 +169,14 @@ static void test_reload_broken_keeps_old(void **state) {
         const char *dir = *state;
         PolicySet *before;
 
-        write_at(dir, "a.json", "{\"name\": \"a\"}");
-        write_at(dir, "b.json", "{\"name\": \"b\"}");
+        test_dir_write(dir, "a.json", "{\"name\": \"a\"}");
+        test_dir_write(dir, "b.json", "{\"name\": \"b\"}");
         s = load_ok(dir);
         before = s;
 
         /* One good change and one broken file: none of it takes effect. */
-        write_at(dir, "a.json", "{\"name\": \"a2\"}");
-        write_at(dir, "b.json", "{\"name\": \"b\", \"snp\": {\"max_vmpl\": 9}}");
+        test_dir_write(dir, "a.json", "{\"name\": \"a2\"}");
+        test_dir_write(dir, "b.json", "{\"name\": \"b\", \"snp\": {\"max_vmpl\": 9}}");
         assert_int_equal(policy_set_reload(&s, dir, &reason), -EINVAL);
         assert_ptr_equal(s, before);
         assert_int_equal(policy_set_generation(s), 1);
@@ -219,7 +190,7 @@ static void test_reload_broken_keeps_old(void **state) {
 
         /* A duplicate after a reload is refused the same way. */
         reason = mfree_str(reason);
-        write_at(dir, "b.json", "{\"name\": \"a2\"}");
+        test_dir_write(dir, "b.json", "{\"name\": \"a2\"}");
         assert_int_equal(policy_set_reload(&s, dir, &reason), -EEXIST);
         assert_ptr_equal(s, before);
         assert_non_null(reason);
@@ -239,7 +210,7 @@ static void test_reload_swaps_and_refs_survive(void **state) {
         const char *dir = *state;
         const Policy *old_a;
 
-        write_at(dir, "a.json", "{\"name\": \"a\", \"description\": \"first\"}");
+        test_dir_write(dir, "a.json", "{\"name\": \"a\", \"description\": \"first\"}");
         s = load_ok(dir);
 
         /* A launch in flight takes its reference and the policy it appraises against. */
@@ -248,8 +219,8 @@ static void test_reload_swaps_and_refs_survive(void **state) {
         old_a = policy_set_find(held, "a");
         assert_non_null(old_a);
 
-        write_at(dir, "a.json", "{\"name\": \"a\", \"description\": \"second\"}");
-        write_at(dir, "b.json", "{\"name\": \"b\"}");
+        test_dir_write(dir, "a.json", "{\"name\": \"a\", \"description\": \"second\"}");
+        test_dir_write(dir, "b.json", "{\"name\": \"b\"}");
         assert_int_equal(policy_set_reload(&s, dir, &reason), 0);
         assert_null(reason);
         assert_ptr_not_equal(s, held);
@@ -277,14 +248,14 @@ static void test_reload_swaps_and_refs_survive(void **state) {
 static void test_reload_from_nothing(void **state) {
         _cleanup_(policy_set_unrefp) PolicySet *s = NULL;
 
-        write_at(*state, "a.json", "{\"name\": \"a\"}");
+        test_dir_write(*state, "a.json", "{\"name\": \"a\"}");
         assert_int_equal(policy_set_reload(&s, *state, NULL), 0);
         assert_non_null(s);
         assert_int_equal(policy_set_generation(s), 1);
 }
 
 int main(void) {
-#define T(f) cmocka_unit_test_setup_teardown(f, dir_setup, dir_teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, test_dir_setup, test_dir_teardown)
         const struct CMUnitTest tests[] = {
                 T(test_load),
                 T(test_empty_and_missing),
