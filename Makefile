@@ -184,6 +184,8 @@ TMPFILESDIR ?= $(shell $(PKG_CONFIG) --variable=tmpfilesdir systemd 2>/dev/null 
 # dbus-daemon reads its system bus policies and activation files from /usr/share/dbus-1 (and /etc),
 # never from /usr/local/share: like UNITDIR, not under PREFIX.
 DBUSDIR ?= /usr/share/dbus-1
+# polkitd reads its actions from /usr/share/polkit-1/actions only.
+POLKITDIR ?= /usr/share/polkit-1/actions
 # The units and the activation file name /usr/local/sbin; installed, they name SBINDIR.
 install_subst = sed 's|/usr/local/sbin/|$(SBINDIR)/|g' $(1) > $(2).tmp && install -Dm0644 $(2).tmp $(2) && rm -f $(2).tmp
 install: $(PROGRAMS)
@@ -195,6 +197,7 @@ install: $(PROGRAMS)
 	$(call install_subst,systemd/cvmd.service,$(DESTDIR)$(UNITDIR)/cvmd.service)
 	$(call install_subst,systemd/org.cvmd.service,$(DESTDIR)$(DBUSDIR)/system-services/org.cvmd.service)
 	install -Dm0644 systemd/org.cvmd.conf $(DESTDIR)$(DBUSDIR)/system.d/org.cvmd.conf
+	install -Dm0644 systemd/org.cvmd.policy $(DESTDIR)$(POLKITDIR)/org.cvmd.policy
 	install -Dm0644 systemd/cvmd.sysusers $(DESTDIR)$(SYSUSERSDIR)/cvmd.conf
 	install -Dm0644 systemd/cvmd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/cvmd.conf
 	@set -e; for m in $(MANPAGES); do \

@@ -8,7 +8,7 @@
 
 #include "cvm/guest-proto.h"
 
-#define NONCE_STORE_MAX 256u
+#define NONCE_STORE_MAX 1024u
 
 typedef struct NonceEntry {
         uint8_t nonce[PROTO_NONCE_SIZE];

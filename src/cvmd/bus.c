@@ -11,6 +11,7 @@
 #include "cvm/util.h"
 #include "cvm/verdict.h"
 #include "cvmd-internal.h"
+#include "polkit.h"
 
 #define MANAGER_PATH "/org/cvmd/Manager1"
 #define MANAGER_IFACE "org.cvmd.Manager1"
@@ -23,8 +24,10 @@
 #endif
 
 /* Root, or in the cvmd group (effective or supplementary), from the sender's credentials as the
- * bus daemon reports them: never from anything the caller says. */
-static int check_caller(sd_bus_message *msg, sd_bus_error *error) {
+ * bus daemon reports them: never from anything the caller says; anyone else only when polkit
+ * authorises them for action. 1: go on; 0: polkit is asked, the method is dispatched again
+ * when it answers; < 0: refused, with error set. */
+static int check_caller(Manager *m, sd_bus_message *msg, const char *action, sd_bus_error *error) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         const gid_t *gids = NULL;
         struct group *g;
@@ -37,37 +40,45 @@ static int check_caller(sd_bus_message *msg, sd_bus_error *error) {
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "cannot read the caller's credentials");
         if (sd_bus_creds_get_euid(creds, &euid) >= 0 && euid == 0)
-                return 0;
+                return 1;
         g = getgrnam("cvmd");
         if (g) {
                 if (sd_bus_creds_get_egid(creds, &egid) >= 0 && egid == g->gr_gid)
-                        return 0;
+                        return 1;
                 n = sd_bus_creds_get_supplementary_gids(creds, &gids);
                 for (int i = 0; i < n; i++)
                         if (gids[i] == g->gr_gid)
-                                return 0;
+                                return 1;
         }
-        return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                "cvmd: callers must be root or in the cvmd group");
+        return polkit_check(m->polkit, msg, action, error);
 }
+
+/* Returns from a method handler unless the caller may go on now: with the refusal, or with no
+ * reply yet while polkit decides. */
+#define REQUIRE_CALLER(m, msg, action, error)                                   \
+        do {                                                                    \
+                int _k = check_caller((m), (msg), (action), (error));           \
+                if (_k <= 0)                                                    \
+                        return _k < 0 ? _k : 1;                                 \
+        } while (0)
 
 static int invalid_args(sd_bus_error *error, const char *reason) {
         return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, reason);
 }
 
 /* The common start of the per-VM methods: the caller checked, the name read, the VM found. */
-static int vm_method_start(sd_bus_message *msg, Manager *m, sd_bus_error *error, Vm **ret) {
+static int vm_method_start(sd_bus_message *msg, Manager *m, const char *action, sd_bus_error *error, Vm **ret) {
         const char *name;
         int r;
 
-        if ((r = check_caller(msg, error)) < 0)
+        if ((r = check_caller(m, msg, action, error)) <= 0)
                 return r;
         if ((r = sd_bus_message_read(msg, "s", &name)) < 0)
                 return r;
         *ret = manager_find_vm(m, name);
         if (!*ret)
                 return sd_bus_error_setf(error, "org.cvmd.Error.NoSuchVM", "name: no VM named '%s'", name);
-        return 0;
+        return 1;
 }
 
 /* ---- Manager1 methods ---- */
@@ -79,8 +90,7 @@ static int method_launch(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         Vm *vm;
         int r;
 
-        if ((r = check_caller(msg, error)) < 0)
-                return r;
+        REQUIRE_CALLER(m, msg, POLKIT_ACTION_MANAGE, error);
         r = sd_bus_message_read(msg, "s", &spec);
         if (r < 0)
                 return r;
@@ -102,8 +112,8 @@ static int method_stop(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         Vm *vm;
         int r;
 
-        if ((r = vm_method_start(msg, m, error, &vm)) < 0)
-                return r;
+        if ((r = vm_method_start(msg, m, POLKIT_ACTION_MANAGE, error, &vm)) <= 0)
+                return r < 0 ? r : 1; /* 0: waiting for polkit */
         r = launch_run_stop(vm->run);
         if (r == -EALREADY)
                 return sd_bus_error_setf(error, "org.cvmd.Error.NotRunning", "'%s' is %s already", vm->name,
@@ -116,8 +126,7 @@ static int method_list(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
-        if ((r = check_caller(msg, error)) < 0)
-                return r;
+        REQUIRE_CALLER(m, msg, POLKIT_ACTION_READ, error);
         if ((r = sd_bus_message_new_method_return(msg, &reply)) < 0 ||
             (r = sd_bus_message_open_container(reply, 'a', "(ssso)")) < 0)
                 return r;
@@ -169,8 +178,8 @@ static int method_get(sd_bus_message *msg, void *userdata, sd_bus_error *error) 
         Vm *vm;
         int r;
 
-        if ((r = vm_method_start(msg, m, error, &vm)) < 0)
-                return r;
+        if ((r = vm_method_start(msg, m, POLKIT_ACTION_READ, error, &vm)) <= 0)
+                return r < 0 ? r : 1; /* 0: waiting for polkit */
         o = vm_to_json(vm);
         return reply_json(msg, o);
 }
@@ -180,8 +189,8 @@ static int method_get_token(sd_bus_message *msg, void *userdata, sd_bus_error *e
         Vm *vm;
         int r;
 
-        if ((r = vm_method_start(msg, m, error, &vm)) < 0)
-                return r;
+        if ((r = vm_method_start(msg, m, POLKIT_ACTION_TOKEN, error, &vm)) <= 0)
+                return r < 0 ? r : 1; /* 0: waiting for polkit */
         if (vm_run(vm)->phase != LAUNCH_RUNNING || !vm_run(vm)->result.token)
                 return sd_bus_error_setf(error, "org.cvmd.Error.NotRunning",
                                          "'%s' is %s: a token is issued only to a running, attested VM", vm->name,
@@ -194,8 +203,7 @@ static int method_reload_policies(sd_bus_message *msg, void *userdata, sd_bus_er
         _cleanup_free_ char *reason = NULL;
         int r;
 
-        if ((r = check_caller(msg, error)) < 0)
-                return r;
+        REQUIRE_CALLER(m, msg, POLKIT_ACTION_MANAGE, error);
         r = manager_reload_policies(m, &reason);
         if (r == -ENOMEM)
                 return r;
@@ -251,8 +259,7 @@ static int method_get_host(sd_bus_message *msg, void *userdata, sd_bus_error *er
         HostJob *j;
         int r;
 
-        if ((r = check_caller(msg, error)) < 0)
-                return r;
+        REQUIRE_CALLER(m, msg, POLKIT_ACTION_READ, error);
         if (!m->lifecycle)
                 return sd_bus_error_set(error, "org.cvmd.Error.NotReady", "cvmd is not connected to libvirt yet");
         j = calloc(1, sizeof(HostJob));
@@ -409,6 +416,9 @@ int bus_attach(Manager *m, sd_bus *bus) {
         if (r < 0)
                 return r;
         r = sd_bus_add_object_manager(bus, NULL, "/org/cvmd");
+        if (r < 0)
+                return r;
+        r = polkit_new(&m->polkit);
         if (r < 0)
                 return r;
         m->bus = sd_bus_ref(bus);

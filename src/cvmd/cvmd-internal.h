@@ -57,6 +57,7 @@ typedef struct ManagerSettings {
 struct Manager {
         sd_event *event;
         sd_bus *bus;
+        struct Polkit *polkit; /* callers waiting for polkit's answer (bus.c) */
         Worker *worker;
         Lifecycle *lifecycle; /* opened and used on the worker thread only */
         ManagerSettings settings;

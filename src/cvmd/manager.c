@@ -10,6 +10,7 @@
 
 #include "cvm/util.h"
 #include "cvmd-internal.h"
+#include "polkit.h"
 
 /* The audit chain and the token signing keys live in the state directory. */
 static int open_state(Manager *m) {
@@ -64,6 +65,7 @@ Manager *manager_free(Manager *m) {
         policy_set_unref(m->policies);
         audit_close(m->audit);
         token_keys_free(m->token_keys);
+        polkit_free(m->polkit);
         metrics_free(m->metrics);
         sd_event_unref(m->event);
         free(m);

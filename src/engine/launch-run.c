@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cvm/launch-checks.h"
 #include "cvm/launch-run.h"
 #include "cvm/util.h"
 #include "cvm/verdict.h"
@@ -67,6 +68,12 @@ static int job_plan_create(void *userdata) {
         LaunchRun *r = userdata;
         int k;
 
+        /* refused here, before a domain exists, rather than after boot and attestation */
+        k = launch_check_policy(r->c.spec, r->c.kr->appraise.policy, &r->job_reason);
+        if (k >= 0)
+                k = launch_check_keys(r->c.kr->keys_dir, r->c.spec->key_ids, r->c.spec->n_key_ids, &r->job_reason);
+        if (k < 0)
+                return k;
         k = launch_plan_build(r->c.spec, r->c.lifecycle, &r->c.plan, &r->s.plan, &r->job_reason);
         if (k < 0)
                 return k;

@@ -37,9 +37,9 @@ head -c 32 /dev/urandom > kek.bin && chmod 0600 kek.bin
 head -c 32 /dev/urandom > data.key
 "$CVMCTL" key wrap --kek "file:$tmp/kek.bin" --kid k1 --keys-dir wrapped < data.key > /dev/null || bad "key wrap"
 echo '{"name":"job","tee":"none","vcpus":2,"memory_mib":1024,"gpus":[],"boot":{"disk":"/img.qcow2"},"policy":"p","key_ids":["k1"]}' > spec.json
-printf '{"allow_development": true, "snp": {"trusted_simulator_arks": [{"product": "Milan", "spki_sha256": "%s"}]}}' "$digest" > dev.json
-echo '{"allow_development": true, "snp": {}}' > prod.json
-echo '{"snp": {}}' > nodev.json
+printf '{"name": "p", "allow_development": true, "snp": {"trusted_simulator_arks": [{"product": "Milan", "spki_sha256": "%s"}]}}' "$digest" > dev.json
+echo '{"name": "p", "allow_development": true, "snp": {}}' > prod.json
+echo '{"name": "p", "snp": {}}' > nodev.json
 printf "<capabilities><host><topology><cells num='1'><cell id='0'><memory unit='KiB'>8388608</memory>%s<cpus num='8'>%s</cpus></cell></cells></topology></host></capabilities>" \
         "<pages unit='KiB' size='2048'>2048</pages>" \
         "$(for c in 0 1 2 3; do echo "<cpu id='$c' socket_id='0' core_id='$c' siblings='$c,$((c + 4))'/><cpu id='$((c + 4))' socket_id='0' core_id='$c' siblings='$c,$((c + 4))'/>"; done)" > caps.xml
@@ -64,6 +64,21 @@ grep -q "destroyed" err && ok || bad "the refused domain was not destroyed: $(ca
 
 launch nodev.json; status=$?
 [ "$status" -eq 1 ] && grep -q "allow_development" err && ok || bad "tee none without allow_development: exit $status $(cat err)"
+
+# --- refused before any domain exists: the launch never reaches "booting", nothing is destroyed
+early_refusal() { # what expected-reason
+        launch dev.json; status=$?
+        [ "$status" -eq 1 ] && ok || bad "$1: exit $status"
+        jq -e --arg r "$2" '(.released | not) and .phase == "failed" and (.error | contains($r))' out.json > /dev/null \
+                && ok || bad "$1: $(jq -c '{phase, error}' out.json)"
+        grep -qE "booting|destroyed" err && bad "$1: a domain was defined: $(cat err)" || ok
+}
+cp spec.json good-spec.json
+sed 's/"k1"/"k1","no-such-key"/' good-spec.json > spec.json
+early_refusal "unknown key" "key 'no-such-key' is not in the key store"
+sed 's/"policy":"p"/"policy":"h100-production"/' good-spec.json > spec.json
+early_refusal "policy name mismatch" "the spec names policy 'h100-production', the policy given is 'p'"
+cp good-spec.json spec.json
 
 "$CVMCTL" launch spec.json --policy dev.json > /dev/null 2>&1; [ $? -eq 2 ] && ok || bad "--policy without --connect"
 "$CVMCTL" launch /nonexistent.json --connect test:///default --policy dev.json > /dev/null 2>&1; [ $? -eq 2 ] && ok || bad "unreadable spec"

@@ -131,6 +131,13 @@ fi
         [ "$(xmllint --xpath 'string(//allow[@own="org.cvmd"]/../@user)' "$conf")" = root ] && ok ||
         bad "$conf: org.cvmd must be ownable by root and nobody else"
 
+# the polkit actions: well-formed, and exactly the actions cvmd asks polkit about
+pol=systemd/org.cvmd.policy
+if xmllint --noout "$pol" 2> "$tmp/xml"; then ok; else bad "$pol is not well-formed: $(cat "$tmp/xml")"; fi
+[ "$(xmllint --xpath '//action/@id' "$pol" 2> /dev/null | sed 's/.*id="\([^"]*\)"/\1/' | sort | tr '\n' ' ')" = \
+        "$(sed -n 's/^#define POLKIT_ACTION_[A-Z]* "\([^"]*\)".*/\1/p' src/cvmd/polkit.h | sort | tr '\n' ' ')" ] && ok \
+        || bad "$pol: its actions differ from src/cvmd/polkit.h's"
+
 act=systemd/org.cvmd.service
 mkdir -p "$tmp/services"
 chmod 0755 "$tmp"

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* Checks a launch makes before it defines a domain (the launch run calls them first), so that a
+ * launch that cannot end with keys released is refused before a VM exists. */
+
+#include <stddef.h>
+
+#include "cvm/launch-spec.h"
+#include "cvm/policy.h"
+
+/* The policy is the one the spec names (policy->name equals spec->policy). -EINVAL naming both. */
+int launch_check_policy(const LaunchSpec *spec, const Policy *policy, char **ret_reason);
+/* Every key ID is valid, in the key store at keys_dir (NULL: the default store), and
+ * its KEK can be opened (its provider is reachable). Nothing is unwrapped. */
+int launch_check_keys(const char *keys_dir, char *const *key_ids, size_t n_key_ids, char **ret_reason);
