@@ -16,7 +16,7 @@ BINDIR     ?= $(PREFIX)/bin
 SBINDIR    ?= $(PREFIX)/sbin
 DATADIR    ?= $(PREFIX)/share
 MANDIR     ?= $(DATADIR)/man
-PKGS       := libcurl json-c openssl libxml-2.0 xmlsec1-openssl libvirt libsystemd sqlite3 libmicrohttpd
+PKGS       := libcurl json-c openssl libxml-2.0 xmlsec1-openssl libvirt libsystemd sqlite3 libmicrohttpd libcryptsetup
 TEST_PKGS  := cmocka
 
 ifneq ($(SANITIZE),)
@@ -53,7 +53,7 @@ TEST_LIBS   = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)
 # programs link them highest first. docs/layout.md draws the picture.
 LAYERS        := shared attest gpu policy keys exchange launcher engine sim agent cvmd
 shared_DIRS   := src/shared
-attest_DIRS   := attest attest/snp attest/tdx
+attest_DIRS   := attest attest/snp attest/tdx attest/measure
 gpu_DIRS      := gpu
 policy_DIRS   := src/policy
 keys_DIRS     := src/keys

@@ -7,6 +7,7 @@
 
 #include "cvm/crypto.h"
 #include "cvm/gpu.h"
+#include "cvm/parallel.h"
 #include "cvm/util.h"
 
 void nv_board_appraisal_done(NvBoardAppraisal *b) {
@@ -118,22 +119,17 @@ static void record_outcome(Verdict *v, const char *prefix, const NvMeasOutcome *
         }
 }
 
-static int verify_one(const NvGpuInput *in, size_t i, const NvBoardParams *p, NvGpuAppraisal *g, json_object *gpus,
-                      Verdict *v) {
+/* The RIMs and measurements of one GPU whose evidence nv_verify() has checked (g->a), and its
+ * claims. */
+static int appraise_one(const NvGpuInput *in, size_t i, const NvBoardParams *p, NvGpuAppraisal *g, json_object *gpus,
+                        Verdict *v) {
         _cleanup_free_ char *prefix = strdup_printf("gpu%zu.", i), *drv_id = NULL, *vb_id = NULL;
         _cleanup_(nv_meas_outcome_done) NvMeasOutcome o = {};
-        NvVerifyParams vp = p->gpu;
         json_object *claims;
         int r;
 
         if (!prefix)
                 return -ENOMEM;
-        vp.prefix = prefix;
-        if (p->nonces)
-                vp.expected_nonce = p->nonces[i];
-        r = nv_verify(in->report, in->report_size, in->chain, &vp, &g->a, v);
-        if (r < 0)
-                return r;
         g->measurements = NV_MEAS_NOT_CHECKED;
 
         if (!g->a.parsed)
@@ -180,10 +176,89 @@ static int verify_one(const NvGpuInput *in, size_t i, const NvBoardParams *p, Nv
         return 0;
 }
 
+/* The evidence of every GPU (report signature, chain, FWID, nonce: nv_verify()), each into a
+ * verdict of its own, on the available cores (include/cvm/parallel.h). */
+typedef struct EvidenceJob {
+        const NvGpuInput *gpus;
+        const NvBoardParams *p;
+        char (*prefixes)[24];
+        Verdict *verdicts;
+        NvGpuAppraisal *g;
+        int *results;
+} EvidenceJob;
+
+static void verify_evidence(void *userdata, size_t i) {
+        EvidenceJob *j = userdata;
+        NvVerifyParams vp = j->p->gpu;
+
+        vp.prefix = j->prefixes[i];
+        if (j->p->nonces)
+                vp.expected_nonce = j->p->nonces[i];
+        j->results[i] = nv_verify(j->gpus[i].report, j->gpus[i].report_size, j->gpus[i].chain, &vp, &j->g[i].a,
+                                  &j->verdicts[i]);
+}
+
+/* Whether two GPUs share a chain object: its caches are then filled by one thread at a time. */
+static bool chains_shared(const NvGpuInput *gpus, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                for (size_t k = i + 1; gpus[i].chain && k < n; k++)
+                        if (gpus[k].chain == gpus[i].chain)
+                                return true;
+        return false;
+}
+
+static void verdicts_free(Verdict *verdicts, size_t n) {
+        for (size_t i = 0; verdicts && i < n; i++)
+                verdict_done(&verdicts[i]);
+        free(verdicts);
+}
+
+/* Runs the jobs; the caller merges each GPU's verdict in GPU order, whichever thread ran what. */
+static int verify_all_evidence(const NvGpuInput *gpus, size_t n, const NvBoardParams *p, NvGpuAppraisal *g,
+                               const char *tee, Verdict **ret_verdicts, int **ret_results) {
+        _cleanup_free_ char(*prefixes)[24] = calloc(n ? n : 1, sizeof(*prefixes));
+        Verdict *verdicts = calloc(n ? n : 1, sizeof(Verdict));
+        int *results = calloc(n ? n : 1, sizeof(int));
+        EvidenceJob job = { .gpus = gpus, .p = p, .prefixes = prefixes, .verdicts = verdicts, .g = g, .results = results };
+
+        if (!prefixes || !verdicts || !results) {
+                free(verdicts);
+                free(results);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+                snprintf(prefixes[i], sizeof(prefixes[i]), "gpu%zu.", i);
+                if (verdict_init(&verdicts[i], tee) < 0) {
+                        verdicts_free(verdicts, i);
+                        free(results);
+                        return -ENOMEM;
+                }
+        }
+        if (chains_shared(gpus, n))
+                for (size_t i = 0; i < n; i++)
+                        verify_evidence(&job, i);
+        else
+                parallel_for(n, verify_evidence, &job);
+        *ret_verdicts = verdicts;
+        *ret_results = results;
+        return 0;
+}
+
+/* One GPU's evidence checks into the board's verdict, as if recorded there. */
+static int merge_verdict(Verdict *v, Verdict *from, int result) {
+        for (size_t k = 0; k < from->n_checks; k++)
+                verdict_check(v, from->checks[k].name, from->checks[k].status, "%s", from->checks[k].detail);
+        v->oom = v->oom || from->oom;
+        return result < 0 ? result : v->oom ? -ENOMEM : 0;
+}
+
 int nv_verify_gpus(const NvGpuInput *gpus, size_t n, const NvBoardParams *p, NvBoardAppraisal *ret, Verdict *v) {
         _cleanup_free_ NvGpuAppraisal *g = NULL;
+        _cleanup_free_ int *results = NULL;
+        Verdict *verdicts = NULL;
         json_object *arr;
         bool authentic = n > 0, any_mismatch = false, all_match = n > 0;
+        int r;
 
         v->authentic = false;
         g = calloc(n ? n : 1, sizeof(NvGpuAppraisal));
@@ -196,14 +271,22 @@ int nv_verify_gpus(const NvGpuInput *gpus, size_t n, const NvBoardParams *p, NvB
         json_object_object_add(v->claims, "gpu_count", json_object_new_int((int) n));
         if (n == 0)
                 verdict_check(v, "gpus", CHECK_FAIL, "no GPU evidence given");
+        r = verify_all_evidence(gpus, n, p, g, v->tee, &verdicts, &results);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < n; i++) {
-                int r = verify_one(&gpus[i], i, p, &g[i], arr, v);
-                if (r < 0)
+                r = merge_verdict(v, &verdicts[i], results[i]);
+                if (r >= 0)
+                        r = appraise_one(&gpus[i], i, p, &g[i], arr, v);
+                if (r < 0) {
+                        verdicts_free(verdicts, n);
                         return r;
+                }
                 authentic = authentic && g[i].a.authentic;
                 any_mismatch = any_mismatch || g[i].measurements == NV_MEAS_MISMATCH;
                 all_match = all_match && g[i].measurements == NV_MEAS_MATCH;
         }
+        verdicts_free(verdicts, n);
         v->authentic = authentic && !v->oom;
         if (ret) {
                 *ret = (NvBoardAppraisal) {

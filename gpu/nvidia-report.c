@@ -126,6 +126,7 @@ static int parse_opaque(Reader *o, size_t base, NvReport *r, char **ret_reason) 
                                 return set_reason(ret_reason, -EBADMSG, "opaque data: SWITCH_PDI at offset %zu is not a multiple of 8 bytes",
                                             at);
                         r->n_switch_pdis = len / 8;
+                        memcpy(r->switch_pdis, v, (r->n_switch_pdis < NV_SWITCH_PDIS_MAX ? r->n_switch_pdis : NV_SWITCH_PDIS_MAX) * NV_PDI_SIZE);
                         break;
                 case NV_OPAQUE_PROJECT:
                         dst = r->project, dst_size = sizeof(r->project);

@@ -16,6 +16,8 @@
 #include "cvm/gpu.h"
 #include "cvm/reader.h"
 #include "cvm/util.h"
+#include "cvm/verified-cache.h"
+#include "cvm/x509-cache.h"
 
 /* SHA-256 over the DER SubjectPublicKeyInfo of NVIDIA's roots (vectors/nvidia/roots). */
 const uint8_t nv_device_root_spki_sha256[32] = {
@@ -271,6 +273,47 @@ oom:
         return -ENOMEM;
 }
 
+/* The key of a chain's link checks in the process's verified cache: every certificate's bytes,
+ * in order, and the length asked for; the window is the certificates' common validity. */
+static bool chain_key(STACK_OF(X509) *certs, size_t want_len, uint8_t ret[32], int64_t *ret_from, int64_t *ret_until) {
+        uint8_t digests[8 * 32], all[32], shape[32] = { (uint8_t) want_len };
+        int n = certs ? sk_X509_num(certs) : 0;
+        int64_t from = INT64_MIN, until = INT64_MAX;
+
+        if (n < 1 || n > 8)
+                return false;
+        for (int i = 0; i < n; i++) {
+                X509 *c = sk_X509_value(certs, i);
+                int64_t nb, na;
+
+                if (x509_der_sha256(c, digests + 32 * i) < 0 || x509_not_before(c, &nb) < 0 || x509_not_after(c, &na) < 0)
+                        return false;
+                from = nb > from ? nb : from;
+                until = na < until ? na : until;
+        }
+        sha256(digests, 32 * (size_t) n, all);
+        verified_cache_key(ret, "nv-chain-links", all, shape);
+        *ret_from = from;
+        *ret_until = until;
+        return true;
+}
+
+/* chain_links() once per chain (by its certificates' bytes) while every certificate is valid:
+ * a board's GPUs re-attest with the same chains, and RIMs share their signers. */
+static int chain_links_cached(STACK_OF(X509) *certs, size_t want_len, int64_t at, char **ret_reason) {
+        uint8_t key[32];
+        int64_t from = 0, until = -1;
+        bool keyed = chain_key(certs, want_len, key, &from, &until);
+        int k;
+
+        if (keyed && verified_cache_lookup(key, at))
+                return 1;
+        k = chain_links(certs, want_len, ret_reason);
+        if (k == 1 && keyed)
+                verified_cache_remember(key, from, until);
+        return k;
+}
+
 static int chain_validity(STACK_OF(X509) *certs, int64_t at, char **ret_reason) {
         char t[32], nb[32] = "?", na[32] = "?";
 
@@ -309,7 +352,7 @@ int nv_cert_chain_verify(STACK_OF(X509) *certs, size_t want_len, const NvPin *pi
         uint8_t digest[32];
         int k;
 
-        k = chain_links(certs, want_len, ret_reason);
+        k = chain_links_cached(certs, want_len, at, ret_reason);
         if (k <= 0)
                 return k;
         if (x509_spki_sha256(sk_X509_value(certs, sk_X509_num(certs) - 1), digest) < 0)
@@ -352,7 +395,7 @@ static bool verify_signature(Ctx *c, const uint8_t *data, const NvReport *r, X50
                 record(c, "report.signature", CHECK_FAIL, "the leaf key is not an EC P-384 key");
                 return false;
         }
-        SHA384(data, r->signed_size, digest);
+        sha384(data, r->signed_size, digest);
         br = BN_bin2bn(r->signature, 48, NULL);
         bs = BN_bin2bn(r->signature + 48, 48, NULL);
         if (!br || !bs) {
@@ -386,7 +429,7 @@ static bool verify_chain(Ctx *c, NvChain *chain, const NvVerifyParams *p) {
                 n_pins = 1;
         }
         if (chain->links < 0) {
-                k = chain_links(chain->certs, NV_CHAIN_LENGTH, &chain->links_error);
+                k = chain_links_cached(chain->certs, NV_CHAIN_LENGTH, p->at, &chain->links_error);
                 if (k < 0) {
                         record(c, "chain", CHECK_FAIL, "the chain could not be checked: %s", strerror(-k));
                         c->v->oom = c->v->oom || k == -ENOMEM;

@@ -91,8 +91,34 @@ static char *range(size_t n) {
         return n == 1 ? strdup("0") : strdup_printf("0-%zu", n - 1);
 }
 
+/* Where each passed-through device sits in the guest: a root port of its own, behind the
+ * expander bus of the guest cell that mirrors its host cell, or on the root bus when its
+ * locality is unknown. */
+typedef struct PciSlot {
+        const PciAddress *host;
+        unsigned expander; /* controller index of its expander; 0: the root bus */
+        unsigned port;     /* controller index of its root port */
+        unsigned slot;     /* the root port's slot on its bus */
+        bool has_guest;
+        unsigned guest_bus; /* the bus the guest firmware gives the device */
+} PciSlot;
+
+typedef struct PciExpander {
+        unsigned index, guest_cell, bus_nr, slot;
+} PciExpander;
+
+#define PCI_EXPANDERS_MAX 7u /* each takes 0x20 bus numbers from the top down to 0x20 */
+
+typedef struct PciLayout {
+        PciExpander exp[PCI_EXPANDERS_MAX];
+        size_t n_exp;
+        PciSlot dev[LAUNCH_SPEC_GPUS_MAX + LAUNCH_SPEC_NVSWITCHES_MAX];
+        size_t n_dev;
+        uint64_t mmio_gib;
+} PciLayout;
+
 static void add_metadata(Builder *b, xmlNode *domain, const LaunchSpec *spec, const Placement *p,
-                         const uint8_t digest[LAUNCH_DIGEST_SIZE], uint32_t cid) {
+                         const PciLayout *layout, const uint8_t digest[LAUNCH_DIGEST_SIZE], uint32_t cid) {
         _cleanup_free_ char *hex = hex_encode(digest, LAUNCH_DIGEST_SIZE);
         xmlNode *md = el(b, domain, "metadata", NULL), *launch, *pl;
         xmlNs *ns;
@@ -142,6 +168,30 @@ static void add_metadata(Builder *b, xmlNode *domain, const LaunchSpec *spec, co
                 attrf(b, c, "first-vcpu", "%u", p->cells[i].first_vcpu);
                 attrf(b, c, "vcpus", "%u", p->cells[i].n_vcpus);
                 attrf(b, c, "pages", "%" PRIu64, p->cells[i].pages);
+                attrf(b, c, "memory-kib", "%" PRIu64, p->cells[i].memory_kib);
+                attrf(b, c, "ordinary-kib", "%" PRIu64, p->cells[i].ordinary_kib);
+        }
+        /* the devices passed through and where the guest finds them; then every device held
+         * (their IOMMU groups included) */
+        for (size_t i = 0; i < layout->n_dev && !b->oom; i++) {
+                xmlNode *d = xmlNewChild(launch, ns, BAD_CAST "device", NULL);
+                const PciAddress *a = layout->dev[i].host;
+                if (!d) {
+                        b->oom = true;
+                        break;
+                }
+                attrf(b, d, "host", "%04x:%02x:%02x.%x", a->domain, a->bus, a->slot, a->function);
+                if (layout->dev[i].has_guest)
+                        attrf(b, d, "guest", "0000:%02x:00.0", layout->dev[i].guest_bus);
+        }
+        for (size_t i = 0; i < p->n_devices && !b->oom; i++) {
+                xmlNode *d = xmlNewChild(pl, ns, BAD_CAST "holds", NULL);
+                const PciAddress *a = &p->devices[i];
+                if (!d) {
+                        b->oom = true;
+                        break;
+                }
+                attrf(b, d, "device", "%04x:%02x:%02x.%x", a->domain, a->bus, a->slot, a->function);
         }
         if (!b->oom) {
                 /* the pins in vCPU order, comma-separated */
@@ -235,12 +285,12 @@ static void add_cpu(Builder *b, xmlNode *domain, const LaunchSpec *spec, const P
                 else
                         attrf(b, c, "cpus", "%u-%u", p->cells[i].first_vcpu,
                               p->cells[i].first_vcpu + p->cells[i].n_vcpus - 1);
-                attrf(b, c, "memory", "%" PRIu64, p->cells[i].pages * p->page_kib);
+                attrf(b, c, "memory", "%" PRIu64, p->cells[i].memory_kib);
                 attr(b, c, "unit", "KiB");
         }
 }
 
-static void add_tuning(Builder *b, xmlNode *domain, const Placement *p) {
+static void add_tuning(Builder *b, xmlNode *domain, const LaunchSpec *spec, const Placement *p) {
         _cleanup_free_ char *guest = range(p->n_cells);
         _cleanup_free_ unsigned *hosts = calloc(p->n_cells, sizeof(unsigned));
         xmlNode *mb, *hp, *page, *ct, *nt, *mem;
@@ -250,12 +300,20 @@ static void add_tuning(Builder *b, xmlNode *domain, const Placement *p) {
                 return;
         }
         mb = el(b, domain, "memoryBacking", NULL);
-        hp = el(b, mb, "hugepages", NULL);
-        page = el(b, hp, "page", NULL);
-        attrf(b, page, "size", "%" PRIu64, p->page_kib);
-        attr(b, page, "unit", "KiB");
-        attr(b, page, "nodeset", guest);
-        el(b, mb, "locked", NULL);
+        if (spec->shared_memory_mib) {
+                /* a capped shared part: an ordinary memfd, faulted in as the guest shares pages and
+                 * punched out by QEMU when it makes them private again; locking it would fault in
+                 * all of it (mlockall), hugepages would be preallocated and never given back */
+                attr(b, el(b, mb, "source", NULL), "type", "memfd");
+                attr(b, el(b, mb, "allocation", NULL), "mode", "ondemand");
+        } else {
+                hp = el(b, mb, "hugepages", NULL);
+                page = el(b, hp, "page", NULL);
+                attrf(b, page, "size", "%" PRIu64, p->page_kib);
+                attr(b, page, "unit", "KiB");
+                attr(b, page, "nodeset", guest);
+                el(b, mb, "locked", NULL);
+        }
 
         ct = el(b, domain, "cputune", NULL);
         for (size_t i = 0; i < p->n_vcpus; i++) {
@@ -279,20 +337,169 @@ static void add_tuning(Builder *b, xmlNode *domain, const Placement *p) {
         }
 }
 
-static void add_devices(Builder *b, xmlNode *domain, const LaunchSpec *spec, const DomainXmlOptions *o, uint32_t cid) {
+static const PciAddress *device_at(const LaunchSpec *spec, size_t i) {
+        return i < spec->n_gpus ? &spec->gpus[i] : &spec->nvswitches[i - spec->n_gpus];
+}
+
+/* The guest cell of a device's host cell, or -1. */
+static int guest_cell_of(const HostProbe *host, const Placement *p, const PciAddress *a) {
+        const HostGpu *g = host_probe_find_gpu(host, a);
+
+        for (size_t c = 0; g && g->numa_node >= 0 && c < p->n_cells; c++)
+                if (p->cells[c].host_cell == (unsigned) g->numa_node)
+                        return (int) p->cells[c].guest_cell;
+        return -1;
+}
+
+static int pci_layout(const LaunchSpec *spec, const HostProbe *host, const Placement *p, PciLayout *l, char **reason) {
+        size_t n = spec->n_gpus + spec->n_nvswitches;
+        unsigned next_index, root_ports = 0, per_exp[PCI_EXPANDERS_MAX] = {};
+
+        *l = (PciLayout) { .n_dev = n };
+        /* one expander per guest cell with devices, ascending */
+        for (size_t c = 0; c < p->n_cells; c++) {
+                bool used = false;
+                for (size_t i = 0; i < n; i++)
+                        used = used || guest_cell_of(host, p, device_at(spec, i)) == (int) p->cells[c].guest_cell;
+                if (!used)
+                        continue;
+                if (l->n_exp >= PCI_EXPANDERS_MAX)
+                        return set_reason(reason, -EINVAL, "devices on more than %u NUMA cells", PCI_EXPANDERS_MAX);
+                l->exp[l->n_exp] = (PciExpander) { .index = (unsigned) l->n_exp + 1, .guest_cell = p->cells[c].guest_cell,
+                                                   .slot = DOMAIN_XML_EXPANDER_SLOT + (unsigned) l->n_exp };
+                l->n_exp++;
+        }
+        for (size_t e = 0; e < l->n_exp; e++)
+                l->exp[e].bus_nr = 0x100u - 0x20u * (unsigned) (l->n_exp - e);
+        next_index = (unsigned) l->n_exp + 1;
+        for (size_t i = 0; i < n; i++) {
+                int gc = guest_cell_of(host, p, device_at(spec, i));
+                PciSlot *d = &l->dev[i];
+
+                *d = (PciSlot) { .host = device_at(spec, i), .port = next_index++ };
+                l->mmio_gib += i < spec->n_gpus ? DOMAIN_XML_MMIO_PER_GPU_GIB : DOMAIN_XML_MMIO_PER_NVSWITCH_GIB;
+                for (size_t e = 0; gc >= 0 && e < l->n_exp; e++)
+                        if (l->exp[e].guest_cell == (unsigned) gc) {
+                                d->expander = l->exp[e].index;
+                                d->slot = per_exp[e]++;
+                                /* firmware numbers the root ports' buses after the expander's, in
+                                 * slot order */
+                                d->has_guest = true;
+                                d->guest_bus = l->exp[e].bus_nr + 1 + d->slot;
+                        }
+                if (d->expander == 0) {
+                        if (root_ports >= 0x1f - DOMAIN_XML_ROOT_PORT_SLOT)
+                                return set_reason(reason, -EINVAL, "too many devices of unknown NUMA locality");
+                        d->slot = DOMAIN_XML_ROOT_PORT_SLOT + root_ports++;
+                }
+        }
+        return 0;
+}
+
+static void pci_address(Builder *b, xmlNode *parent, unsigned bus, unsigned slot) {
+        xmlNode *a = el(b, parent, "address", NULL);
+
+        attr(b, a, "type", "pci");
+        attr(b, a, "domain", "0x0000");
+        attrf(b, a, "bus", "0x%02x", bus);
+        attrf(b, a, "slot", "0x%02x", slot);
+        attr(b, a, "function", "0x0");
+}
+
+static void add_controllers(Builder *b, xmlNode *dev, const PciLayout *l) {
+        xmlNode *root = el(b, dev, "controller", NULL), *hole;
+
+        attr(b, root, "type", "pci");
+        attr(b, root, "index", "0");
+        attr(b, root, "model", "pcie-root");
+        /* a 64-bit MMIO window large enough for every GPU's BARs (H100: 128 GiB BAR1) */
+        hole = elf(b, root, "pcihole64", "%" PRIu64, l->mmio_gib);
+        attr(b, hole, "unit", "GiB");
+        for (size_t e = 0; e < l->n_exp; e++) {
+                xmlNode *c = el(b, dev, "controller", NULL), *t;
+                attr(b, c, "type", "pci");
+                attrf(b, c, "index", "%u", l->exp[e].index);
+                attr(b, c, "model", "pcie-expander-bus");
+                attr(b, el(b, c, "model", NULL), "name", "pxb-pcie");
+                t = el(b, c, "target", NULL);
+                attrf(b, t, "busNr", "%u", l->exp[e].bus_nr);
+                /* the guest sees which vCPUs and memory are near these devices */
+                elf(b, t, "node", "%u", l->exp[e].guest_cell);
+                pci_address(b, c, 0, l->exp[e].slot);
+        }
+        for (size_t i = 0; i < l->n_dev; i++) {
+                xmlNode *c = el(b, dev, "controller", NULL), *t;
+                attr(b, c, "type", "pci");
+                attrf(b, c, "index", "%u", l->dev[i].port);
+                attr(b, c, "model", "pcie-root-port");
+                attr(b, el(b, c, "model", NULL), "name", "pcie-root-port");
+                t = el(b, c, "target", NULL);
+                attrf(b, t, "chassis", "%u", l->dev[i].port);
+                attrf(b, t, "port", "0x%x", 0x10 + (unsigned) i);
+                pci_address(b, c, l->dev[i].expander, l->dev[i].slot);
+        }
+}
+
+static void add_hostdev(Builder *b, xmlNode *dev, const PciSlot *d) {
+        xmlNode *hd = el(b, dev, "hostdev", NULL), *addr;
+
+        attr(b, hd, "mode", "subsystem");
+        attr(b, hd, "type", "pci");
+        attr(b, hd, "managed", "yes");
+        attr(b, el(b, hd, "driver", NULL), "name", "vfio");
+        addr = el(b, el(b, hd, "source", NULL), "address", NULL);
+        attrf(b, addr, "domain", "0x%04x", d->host->domain);
+        attrf(b, addr, "bus", "0x%02x", d->host->bus);
+        attrf(b, addr, "slot", "0x%02x", d->host->slot);
+        attrf(b, addr, "function", "0x%x", d->host->function);
+        /* explicit: alone behind its own root port */
+        pci_address(b, hd, d->port, 0);
+}
+
+static void add_console(Builder *b, xmlNode *dev, const LaunchSpec *spec, const DomainXmlOptions *o) {
+        xmlNode *serial = el(b, dev, "serial", NULL), *t, *log, *con;
+        const char *dir = o->state_dir ? o->state_dir : DOMAIN_XML_STATE_DIR_DEFAULT;
+
+        /* console=ttyS0 lands here, and a boot that fails before the agent starts is on record */
+        attr(b, serial, "type", "pty");
+        t = el(b, serial, "target", NULL);
+        attr(b, t, "type", "isa-serial");
+        attr(b, t, "port", "0");
+        attr(b, el(b, t, "model", NULL), "name", "isa-serial");
+        log = el(b, serial, "log", NULL);
+        attrf(b, log, "file", "%s%sconsole/%s.log", dir, streq(dir, "/") ? "" : "/", spec->name);
+        attr(b, log, "append", "off");
+        con = el(b, dev, "console", NULL);
+        attr(b, con, "type", "pty");
+        t = el(b, con, "target", NULL);
+        attr(b, t, "type", "serial");
+        attr(b, t, "port", "0");
+}
+
+static void add_interface(Builder *b, xmlNode *dev, const LaunchNetwork *n) {
+        bool bridge = n->kind == LAUNCH_NETWORK_BRIDGE;
+        xmlNode *i;
+
+        if (n->kind == LAUNCH_NETWORK_NONE)
+                return;
+        i = el(b, dev, "interface", NULL);
+        attr(b, i, "type", bridge ? "bridge" : "network");
+        attr(b, el(b, i, "source", NULL), bridge ? "bridge" : "network", n->source);
+        attr(b, el(b, i, "model", NULL), "type", "virtio");
+        /* the device reaches guest memory through the (shared) bounce buffers; iPXE cannot run
+         * in an encrypted guest */
+        attr(b, el(b, i, "driver", NULL), "iommu", "on");
+        attr(b, el(b, i, "rom", NULL), "enabled", "no");
+}
+
+static void add_devices(Builder *b, xmlNode *domain, const LaunchSpec *spec, const DomainXmlOptions *o,
+                        const PciLayout *l, uint32_t cid) {
         xmlNode *dev = el(b, domain, "devices", NULL);
 
         if (o->emulator)
                 el(b, dev, "emulator", o->emulator);
-        if (spec->n_gpus > 0 && streq(o->machine, "q35")) {
-                /* a 64-bit MMIO window large enough for every GPU's BARs (H100: 128 GiB BAR1) */
-                xmlNode *root = el(b, dev, "controller", NULL), *hole;
-                attr(b, root, "type", "pci");
-                attr(b, root, "index", "0");
-                attr(b, root, "model", "pcie-root");
-                hole = elf(b, root, "pcihole64", "%zu", spec->n_gpus * (size_t) DOMAIN_XML_MMIO_PER_GPU_GIB);
-                attr(b, hole, "unit", "GiB");
-        }
+        if (l->n_dev > 0)
+                add_controllers(b, dev, l);
         if (spec->boot.disk) {
                 xmlNode *disk = el(b, dev, "disk", NULL), *drv;
                 attr(b, disk, "type", "file");
@@ -307,19 +514,10 @@ static void add_devices(Builder *b, xmlNode *domain, const LaunchSpec *spec, con
                 attr(b, t, "dev", "vda");
                 attr(b, t, "bus", "virtio");
         }
-        for (size_t i = 0; i < spec->n_gpus; i++) {
-                const PciAddress *a = &spec->gpus[i];
-                xmlNode *hd = el(b, dev, "hostdev", NULL), *addr;
-                attr(b, hd, "mode", "subsystem");
-                attr(b, hd, "type", "pci");
-                attr(b, hd, "managed", "yes");
-                attr(b, el(b, hd, "driver", NULL), "name", "vfio");
-                addr = el(b, el(b, hd, "source", NULL), "address", NULL);
-                attrf(b, addr, "domain", "0x%04x", a->domain);
-                attrf(b, addr, "bus", "0x%02x", a->bus);
-                attrf(b, addr, "slot", "0x%02x", a->slot);
-                attrf(b, addr, "function", "0x%x", a->function);
-        }
+        add_interface(b, dev, &spec->network);
+        for (size_t i = 0; i < l->n_dev; i++)
+                add_hostdev(b, dev, &l->dev[i]);
+        add_console(b, dev, spec, o);
         if (cid != 0) {
                 xmlNode *vs = el(b, dev, "vsock", NULL), *c;
                 attr(b, vs, "model", "virtio");
@@ -331,8 +529,22 @@ static void add_devices(Builder *b, xmlNode *domain, const LaunchSpec *spec, con
         attr(b, el(b, dev, "memballoon", NULL), "model", "none");
 }
 
+/* OVMF sizes its 64-bit PCI window from this fw_cfg file: room for every GPU's BARs (NVIDIA's
+ * own launch scripts for H100 confidential computing set it). */
+static void add_sysinfo(Builder *b, xmlNode *domain, const PciLayout *l) {
+        xmlNode *si, *e;
+
+        if (l->n_dev == 0)
+                return;
+        si = el(b, domain, "sysinfo", NULL);
+        attr(b, si, "type", "fwcfg");
+        e = elf(b, si, "entry", "%" PRIu64, l->mmio_gib * 1024);
+        attr(b, e, "name", DOMAIN_XML_FWCFG_MMIO64);
+}
+
 static int add_launch_security(Builder *b, xmlNode *domain, const LaunchSpec *spec, const HostProbe *host,
                                const DomainXmlOptions *o, const uint8_t digest[LAUNCH_DIGEST_SIZE]) {
+        const LaunchSecurity *sec = &spec->security;
         _cleanup_free_ char *blob = NULL;
         xmlNode *ls;
 
@@ -345,11 +557,23 @@ static int add_launch_security(Builder *b, xmlNode *domain, const LaunchSpec *sp
                 attr(b, ls, "type", "sev-snp");
                 if (launch_spec_is_direct_boot(spec))
                         attr(b, ls, "kernelHashes", "yes");
+                if (sec->author_key)
+                        attr(b, ls, "authorKey", "yes");
+                if (sec->vlek_only) /* the guest's reports are signed by the VLEK, never the VCEK */
+                        attr(b, ls, "vcek", "no");
                 if (host->have_cbitpos) {
                         elf(b, ls, "cbitpos", "%u", host->cbitpos);
                         elf(b, ls, "reducedPhysBits", "%u", host->reduced_phys_bits);
                 }
-                elf(b, ls, "policy", "0x%08llx", (unsigned long long) DOMAIN_XML_SNP_POLICY);
+                elf(b, ls, "policy", "0x%08llx", (unsigned long long) launch_spec_tee_policy(spec));
+                if (sec->id_block) {
+                        _cleanup_free_ char *ib = base64(sec->id_block, LAUNCH_SNP_ID_BLOCK_SIZE);
+                        _cleanup_free_ char *ia = base64(sec->id_auth, LAUNCH_SNP_ID_AUTH_SIZE);
+                        if (!ib || !ia)
+                                return -ENOMEM;
+                        el(b, ls, "idBlock", ib);
+                        el(b, ls, "idAuth", ia);
+                }
                 el(b, ls, "hostData", blob);
                 break;
         case CVM_TEE_TDX:
@@ -358,8 +582,20 @@ static int add_launch_security(Builder *b, xmlNode *domain, const LaunchSpec *sp
                         return -ENOMEM;
                 ls = el(b, domain, "launchSecurity", NULL);
                 attr(b, ls, "type", "tdx");
-                elf(b, ls, "policy", "0x%llx", (unsigned long long) DOMAIN_XML_TDX_POLICY);
+                elf(b, ls, "policy", "0x%llx", (unsigned long long) launch_spec_tee_policy(spec));
                 el(b, ls, "mrConfigId", blob);
+                if (sec->has_mr_owner) {
+                        _cleanup_free_ char *mo = base64(sec->mr_owner, LAUNCH_TDX_MR_OWNER_SIZE);
+                        if (!mo)
+                                return -ENOMEM;
+                        el(b, ls, "mrOwner", mo);
+                }
+                if (sec->has_mr_owner_config) {
+                        _cleanup_free_ char *mc = base64(sec->mr_owner_config, LAUNCH_TDX_MR_OWNER_SIZE);
+                        if (!mc)
+                                return -ENOMEM;
+                        el(b, ls, "mrOwnerConfig", mc);
+                }
                 attr(b, el(b, ls, "quoteGenerationService", NULL), "path",
                      o->qgs_path ? o->qgs_path : DOMAIN_XML_TDX_QGS_DEFAULT);
                 break;
@@ -378,7 +614,8 @@ int domain_xml_render(const LaunchSpec *spec, const HostProbe *host, const Place
         xmlChar *out = NULL;
         Builder b = {};
         xmlNode *domain, *n;
-        uint64_t pages = 0;
+        uint64_t memory = 0;
+        PciLayout layout;
         uint32_t cid;
         int size, r;
 
@@ -397,10 +634,13 @@ int domain_xml_render(const LaunchSpec *spec, const HostProbe *host, const Place
         if (refusal)
                 return set_reason(ret_reason, -EOPNOTSUPP, "%s", refusal);
         for (size_t i = 0; i < p->n_cells; i++)
-                pages += p->cells[i].pages;
+                memory += p->cells[i].memory_kib;
         if (p->n_vcpus != spec->vcpus || p->page_kib != spec->hugepage_kib || p->n_cells == 0 ||
-            pages * p->page_kib != spec->memory_mib * 1024 || !streq_ptr(p->owner, spec->name))
+            memory != spec->memory_mib * 1024 || !streq_ptr(p->owner, spec->name))
                 return set_reason(ret_reason, -EINVAL, "the placement is not the placement of this spec");
+        r = pci_layout(spec, host, p, &layout, ret_reason);
+        if (r < 0)
+                return r;
         cid = spec->vsock_cid ? spec->vsock_cid : o.vsock_cid;
         if (cid == 0 && spec->tee != CVM_TEE_NONE)
                 return set_reason(ret_reason, -EINVAL, "no vsock CID: the spec gives none and none was assigned");
@@ -420,13 +660,14 @@ int domain_xml_render(const LaunchSpec *spec, const HostProbe *host, const Place
         xmlDocSetRootElement(doc, domain);
         attr(&b, domain, "type", o.domain_type);
         el(&b, domain, "name", spec->name);
-        add_metadata(&b, domain, spec, p, digest, cid);
+        add_metadata(&b, domain, spec, p, &layout, digest, cid);
         n = elf(&b, domain, "memory", "%" PRIu64, spec->memory_mib * 1024);
         attr(&b, n, "unit", "KiB");
         n = elf(&b, domain, "currentMemory", "%" PRIu64, spec->memory_mib * 1024);
         attr(&b, n, "unit", "KiB");
-        add_tuning(&b, domain, p);
+        add_tuning(&b, domain, spec, p);
         attr(&b, elf(&b, domain, "vcpu", "%u", spec->vcpus), "placement", "static");
+        add_sysinfo(&b, domain, &layout);
         add_os(&b, domain, spec, &o);
         n = el(&b, domain, "features", NULL);
         el(&b, n, "acpi", NULL);
@@ -443,8 +684,10 @@ int domain_xml_render(const LaunchSpec *spec, const HostProbe *host, const Place
         el(&b, domain, "on_poweroff", "destroy");
         el(&b, domain, "on_reboot", "destroy");
         el(&b, domain, "on_crash", "destroy");
-        add_devices(&b, domain, spec, &o, cid);
-        r = add_launch_security(&b, domain, spec, host, &o, digest);
+        add_devices(&b, domain, spec, &o, &layout, cid);
+        /* hardware gets the bound launch digest when the caller has one (the engine binds its
+         * releaser key); the metadata keeps the spec digest, which recovery recomputes */
+        r = add_launch_security(&b, domain, spec, host, &o, o.launch_digest ? o.launch_digest : digest);
         if (r < 0)
                 return r;
         if (b.oom)
@@ -473,6 +716,7 @@ void cvmd_metadata_done(CvmdMetadata *m) {
         free(m->policy);
         free(m->tee);
         placement_free(m->placement);
+        free(m->devices);
         *m = (CvmdMetadata) {};
 }
 
@@ -519,12 +763,27 @@ static int parse_u(xmlNode *n, const char *a, uint64_t max, unsigned *ret) {
         return 0;
 }
 
+/* "dddd:bb:ss.f" in an attribute. */
+static int prop_pci(xmlNode *n, const char *attr, PciAddress *ret) {
+        _cleanup_xmlfree_ xmlChar *v = xmlGetProp(n, BAD_CAST attr);
+
+        if (!v)
+                return -ENOENT;
+        return pci_address_parse((const char *) v, ret) < 0 ? -EBADMSG : 0;
+}
+
+static bool is_child(xmlNode *parent, xmlNode *c, const char *name) {
+        return c->type == XML_ELEMENT_NODE && (parent->ns ? is_cvmd_ns(c) : c->ns == NULL) &&
+               xmlStrcmp(c->name, BAD_CAST name) == 0;
+}
+
 static int parse_placement(xmlNode *pl, const char *owner, Placement **ret) {
         _cleanup_(placement_freep) Placement *p = calloc(1, sizeof(Placement));
         _cleanup_xmlfree_ xmlChar *res = NULL, *emu = NULL;
         _cleanup_free_ char *pins = NULL;
         uint64_t v;
         size_t n = 0;
+        int r;
 
         if (!p)
                 return -ENOMEM;
@@ -560,6 +819,15 @@ static int parse_placement(xmlNode *pl, const char *owner, Placement **ret) {
                     parse_u(c, "vcpus", LAUNCH_SPEC_VCPUS_MAX, &a->n_vcpus) < 0 ||
                     xml_prop_u64(c, "pages", UINT64_MAX / 1048576, &a->pages) < 0)
                         return -EBADMSG;
+                /* written since the ledger counts ordinary memory; older domains: hugepages only */
+                r = xml_prop_u64(c, "memory-kib", UINT64_MAX / 2, &a->memory_kib);
+                if (r == -ENOENT)
+                        a->memory_kib = a->pages * p->page_kib;
+                else if (r < 0)
+                        return -EBADMSG;
+                r = xml_prop_u64(c, "ordinary-kib", UINT64_MAX / 2, &a->ordinary_kib);
+                if (r < 0 && r != -ENOENT)
+                        return -EBADMSG;
                 n += a->n_vcpus;
                 p->n_cells++;
         }
@@ -586,7 +854,46 @@ static int parse_placement(xmlNode *pl, const char *owner, Placement **ret) {
                 }
         }
         p->n_vcpus = n;
+        for (xmlNode *c = pl->children; c; c = c->next) {
+                PciAddress *a;
+                if (!is_child(pl, c, "holds"))
+                        continue;
+                if (p->n_devices >= (LAUNCH_SPEC_GPUS_MAX + LAUNCH_SPEC_NVSWITCHES_MAX) * HOST_PROBE_GROUP_MAX)
+                        return -EBADMSG;
+                a = reallocarray(p->devices, p->n_devices + 1, sizeof(PciAddress));
+                if (!a)
+                        return -ENOMEM;
+                p->devices = a;
+                if (prop_pci(c, "device", &p->devices[p->n_devices]) < 0)
+                        return -EBADMSG;
+                p->n_devices++;
+        }
         *ret = TAKE_PTR(p);
+        return 0;
+}
+
+static int parse_devices(xmlNode *launch, CvmdMetadata *m) {
+        for (xmlNode *c = launch->children; c; c = c->next) {
+                CvmdDevice *d;
+                int r;
+                if (!is_child(launch, c, "device"))
+                        continue;
+                if (m->n_devices >= LAUNCH_SPEC_GPUS_MAX + LAUNCH_SPEC_NVSWITCHES_MAX)
+                        return -EBADMSG;
+                d = reallocarray(m->devices, m->n_devices + 1, sizeof(CvmdDevice));
+                if (!d)
+                        return -ENOMEM;
+                m->devices = d;
+                d = &m->devices[m->n_devices];
+                *d = (CvmdDevice) {};
+                if (prop_pci(c, "host", &d->host) < 0)
+                        return -EBADMSG;
+                r = prop_pci(c, "guest", &d->guest);
+                if (r == -EBADMSG)
+                        return r;
+                d->has_guest = r == 0;
+                m->n_devices++;
+        }
         return 0;
 }
 
@@ -619,6 +926,10 @@ int cvmd_metadata_parse(const char *xml, size_t size, CvmdMetadata *ret) {
         if (!pl)
                 return -EBADMSG;
         r = parse_placement(pl, m.job, &m.placement);
+        if (r < 0)
+                return r;
+        m.placement->vsock_cid = m.vsock_cid;
+        r = parse_devices(launch, &m);
         if (r < 0)
                 return r;
         *ret = m;

@@ -2,6 +2,10 @@
 /* libvirt lifecycle of cvmd's domains: transient create, find by metadata, destroy, events.
  * README.md "Lifecycle". */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
 #include <libvirt/virterror.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +28,9 @@ struct Lifecycle {
         size_t n_stopping;
         unsigned delivered;
         bool timed_out;
+        char *lock_path;   /* the host ledger's lock file; NULL: none */
+        unsigned lock_timeout_sec;
+        int lock_fd;       /* >= 0 while the ledger lock is held */
 };
 
 static const char *const event_names[_LIFECYCLE_EVENT_MAX] = {
@@ -192,6 +199,7 @@ int lifecycle_open(const char *uri, LifecycleEventFn fn, void *userdata, Lifecyc
         if (!l)
                 return -ENOMEM;
         l->callback_id = -1;
+        l->lock_fd = -1;
         l->fn = fn;
         l->userdata = userdata;
         l->conn = virConnectOpen(uri);
@@ -217,6 +225,8 @@ Lifecycle *lifecycle_free(Lifecycle *l) {
         }
         names_free(l->known, l->n_known);
         names_free(l->stopping, l->n_stopping);
+        lifecycle_ledger_unlock(l);
+        free(l->lock_path);
         free(l);
         return NULL;
 }
@@ -245,6 +255,8 @@ int lifecycle_create(Lifecycle *l, const char *xml, char **ret_name, char **reas
         if (r < 0)
                 return set_reason(reason, -EINVAL, "the domain XML carries no valid cvmd metadata");
         dom = virDomainCreateXML(l->conn, xml, 0);
+        /* created (or refused): the next launch's ledger sees it, so the lock can go */
+        lifecycle_ledger_unlock(l);
         if (!dom)
                 return set_reason(reason, vir_errno(), "cannot create the domain: %s", virGetLastErrorMessage());
         name = virDomainGetName(dom);
@@ -428,4 +440,100 @@ int lifecycle_next_vsock_cid(Lifecycle *l, uint32_t *ret, char **reason) {
                         cid++;
         *ret = cid;
         return 0;
+}
+
+/* ---- the host ledger ---- */
+
+int lifecycle_set_ledger_lock(Lifecycle *l, const char *path, unsigned timeout_sec) {
+        char *p = NULL;
+
+        if (path && !(p = strdup(path)))
+                return -ENOMEM;
+        lifecycle_ledger_unlock(l);
+        free(l->lock_path);
+        l->lock_path = p;
+        l->lock_timeout_sec = timeout_sec;
+        return 0;
+}
+
+bool lifecycle_has_ledger_lock(Lifecycle *l) {
+        return l->lock_path != NULL;
+}
+
+void lifecycle_ledger_unlock(Lifecycle *l) {
+        if (l->lock_fd >= 0) {
+                (void) flock(l->lock_fd, LOCK_UN);
+                (void) close(l->lock_fd);
+                l->lock_fd = -1;
+        }
+}
+
+/* flock() on the lock file, polled so that a stuck holder makes a clear refusal, not a hang. */
+static int ledger_lock(Lifecycle *l, char **reason) {
+        struct timespec delay = { 0, 50 * 1000 * 1000 };
+        unsigned tries;
+        int fd;
+
+        if (!l->lock_path || l->lock_fd >= 0)
+                return 0;
+        fd = open(l->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return set_reason(reason, -errno, "cannot open the host ledger lock %s: %s", l->lock_path,
+                                  strerror(errno));
+        for (tries = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; tries++) {
+                if (errno != EWOULDBLOCK && errno != EINTR) {
+                        int r = -errno;
+                        close(fd);
+                        return set_reason(reason, r, "cannot lock %s: %s", l->lock_path, strerror(-r));
+                }
+                if (tries >= l->lock_timeout_sec * 20u) {
+                        close(fd);
+                        return set_reason(reason, -EBUSY,
+                                          "another launch has held the host ledger lock %s for %u s; not placing "
+                                          "against a ledger that may be changing",
+                                          l->lock_path, l->lock_timeout_sec);
+                }
+                (void) nanosleep(&delay, NULL);
+        }
+        l->lock_fd = fd;
+        return 0;
+}
+
+int lifecycle_rebuild_host_ledger(Lifecycle *l, const HostProbe *host, PlacementLedger *ledger, char **reason) {
+        virDomainPtr *doms = NULL;
+        int k, r;
+
+        r = ledger_lock(l, reason);
+        if (r < 0)
+                return r;
+        ledger->n_host_cells = host ? (unsigned) host->n_cells : 0;
+        k = virConnectListAllDomains(l->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+        if (k < 0) {
+                r = set_reason(reason, vir_errno(), "cannot list domains: %s", virGetLastErrorMessage());
+                lifecycle_ledger_unlock(l);
+                return r;
+        }
+        r = 0;
+        for (int i = 0; i < k; i++) {
+                _cleanup_(placement_freep) Placement *p = NULL;
+                _cleanup_free_ char *xml = NULL;
+                const char *name = virDomainGetName(doms[i]);
+
+                if (r >= 0) {
+                        xml = virDomainGetXMLDesc(doms[i], 0);
+                        if (!xml)
+                                r = set_reason(reason, vir_errno(), "cannot read domain '%s': %s", name ? name : "?",
+                                               virGetLastErrorMessage());
+                }
+                if (r >= 0 && (r = domain_holdings_parse(xml, strlen(xml), &p)) < 0 && r != -ENOMEM)
+                        r = set_reason(reason, r, "domain '%s': cannot tell what it holds (its XML does not parse)",
+                                       name ? name : "?");
+                if (r >= 0 && (r = placement_ledger_add(ledger, p)) == -EEXIST)
+                        r = 0;
+                virDomainFree(doms[i]);
+        }
+        free(doms);
+        if (r < 0)
+                lifecycle_ledger_unlock(l);
+        return r;
 }

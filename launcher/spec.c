@@ -15,6 +15,7 @@
 
 #include "cvm/cleanup.h"
 #include "cvm/json-read.h"
+#include "cvm/keystore.h"
 #include "cvm/launch-spec.h"
 #include "cvm/util.h"
 
@@ -71,6 +72,10 @@ LaunchSpec *launch_spec_free(LaunchSpec *s) {
                 return NULL;
         free(s->name);
         free(s->gpus);
+        free(s->nvswitches);
+        free(s->network.source);
+        free(s->security.id_block);
+        free(s->security.id_auth);
         free(s->boot.firmware);
         free(s->boot.kernel);
         free(s->boot.initrd);
@@ -225,16 +230,17 @@ static int parse_hugepage(json_object *v, const char *path, void *data, char **r
         return 0;
 }
 
-static int parse_gpus(json_object *v, const char *path, void *data, char **reason) {
-        LaunchSpec *s = data;
+/* An array of distinct PCI addresses, for GPUs and NVSwitches. */
+static int parse_pci_list(json_object *v, const char *path, size_t max, PciAddress **ret, size_t *ret_n,
+                          char **reason) {
         size_t n;
         int r;
 
-        r = json_read_array(v, path, LAUNCH_SPEC_GPUS_MAX, &n, reason);
+        r = json_read_array(v, path, max, &n, reason);
         if (r < 0)
                 return r;
-        s->gpus = calloc(n ? n : 1, sizeof(PciAddress));
-        if (!s->gpus)
+        *ret = calloc(n ? n : 1, sizeof(PciAddress));
+        if (!*ret)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *p = json_path_index(path, i);
@@ -254,11 +260,204 @@ static int parse_gpus(json_object *v, const char *path, void *data, char **reaso
                                           "\"%s\" is not a PCI address of the form dddd:bb:ss.f (slot <= 1f, function <= 7)",
                                           es);
                 }
-                for (size_t k = 0; k < s->n_gpus; k++)
-                        if (pci_address_equal(&s->gpus[k], &a))
+                for (size_t k = 0; k < *ret_n; k++)
+                        if (pci_address_equal(&(*ret)[k], &a))
                                 return json_error(reason, p, "%s is listed twice", str);
-                s->gpus[s->n_gpus++] = a;
+                (*ret)[(*ret_n)++] = a;
         }
+        return 0;
+}
+
+static int parse_gpus(json_object *v, const char *path, void *data, char **reason) {
+        LaunchSpec *s = data;
+
+        return parse_pci_list(v, path, LAUNCH_SPEC_GPUS_MAX, &s->gpus, &s->n_gpus, reason);
+}
+
+static int parse_nvswitches(json_object *v, const char *path, void *data, char **reason) {
+        LaunchSpec *s = data;
+
+        return parse_pci_list(v, path, LAUNCH_SPEC_NVSWITCHES_MAX, &s->nvswitches, &s->n_nvswitches, reason);
+}
+
+static int parse_shared_memory(json_object *v, const char *path, void *data, char **reason) {
+        uint64_t *mib = data;
+        int r;
+
+        r = json_read_uint(v, path, 2, LAUNCH_SPEC_MEMORY_MIB_MAX, mib, reason);
+        if (r < 0)
+                return r;
+        if (*mib % 2 != 0)
+                return json_error(reason, path, "%" PRIu64 " MiB is not a whole number of 2 MiB pages", *mib);
+        return 0;
+}
+
+/* ---- network ---- */
+
+static int parse_network_name(json_object *v, const char *path, void *data, char **reason) {
+        /* libvirt network names and Linux interface names: the identifier characters */
+        return read_identifier(v, path, LAUNCH_SPEC_NAME_MAX, NULL, data, reason);
+}
+
+typedef struct NetworkFields {
+        char *network, *bridge;
+} NetworkFields;
+
+static const JsonField network_fields[] = {
+        { "network", parse_network_name, offsetof(NetworkFields, network) },
+        { "bridge", parse_network_name, offsetof(NetworkFields, bridge) },
+};
+
+static int parse_network(json_object *v, const char *path, void *data, char **reason) {
+        LaunchNetwork *n = data;
+        NetworkFields f = {};
+        int r;
+
+        r = json_read_object(v, path, network_fields, ELEMENTSOF(network_fields), &f, reason);
+        if (r >= 0 && !f.network == !f.bridge)
+                r = json_error(reason, path, "needs exactly one of \"network\" (a libvirt network) and \"bridge\"");
+        if (r >= 0 && f.bridge && strlen(f.bridge) > 15)
+                r = json_error(reason, "network.bridge", "is longer than a Linux interface name (15 bytes)");
+        if (r < 0) {
+                free(f.network);
+                free(f.bridge);
+                return r;
+        }
+        *n = (LaunchNetwork) {
+                .kind = f.network ? LAUNCH_NETWORK_LIBVIRT : LAUNCH_NETWORK_BRIDGE,
+                .source = f.network ? f.network : f.bridge,
+        };
+        return 0;
+}
+
+/* ---- launch security ---- */
+
+/* "0x" and 1 to 16 hex digits: libvirt writes these policies in hex, and a 64-bit JSON number
+ * does not survive every JSON library. */
+static int parse_policy_bits(json_object *v, const char *path, void *data, char **reason) {
+        LaunchSecurity *ls = data;
+        const char *s;
+        uint64_t bits = 0;
+        int r;
+
+        r = read_string(v, path, 18, &s, reason);
+        if (r < 0)
+                return r;
+        if (strncmp(s, "0x", 2) != 0 || !s[2])
+                return json_error(reason, path, "expected a hex number \"0x...\" of at most 16 digits");
+        for (const char *p = s + 2; *p; p++) {
+                int d = unhex_digit(*p);
+                if (d < 0)
+                        return json_error(reason, path, "expected a hex number \"0x...\" of at most 16 digits");
+                bits = bits << 4 | (uint64_t) d;
+        }
+        ls->has_policy = true;
+        ls->policy = bits;
+        return 0;
+}
+
+static int parse_fixed_base64(json_object *v, const char *path, size_t n, uint8_t **ret, char **reason) {
+        _cleanup_free_ uint8_t *b = NULL;
+        size_t size;
+        int r;
+
+        r = json_read_base64(v, path, n, &b, &size, reason);
+        if (r < 0)
+                return r;
+        if (size != n)
+                return json_error(reason, path, "expected %zu bytes (base64), got %zu", n, size);
+        free(*ret);
+        *ret = TAKE_PTR(b);
+        return 0;
+}
+
+static int parse_id_block(json_object *v, const char *path, void *data, char **reason) {
+        return parse_fixed_base64(v, path, LAUNCH_SNP_ID_BLOCK_SIZE, data, reason);
+}
+
+static int parse_id_auth(json_object *v, const char *path, void *data, char **reason) {
+        return parse_fixed_base64(v, path, LAUNCH_SNP_ID_AUTH_SIZE, data, reason);
+}
+
+static int parse_vcek(json_object *v, const char *path, void *data, char **reason) {
+        bool vcek;
+        int r;
+
+        r = json_read_bool(v, path, &vcek, reason);
+        if (r < 0)
+                return r;
+        *(bool *) data = !vcek;
+        return 0;
+}
+
+static int parse_mr_owner(json_object *v, const char *path, void *data, char **reason) {
+        LaunchSecurity *ls = data;
+        int r;
+
+        r = json_read_hex(v, path, ls->mr_owner, LAUNCH_TDX_MR_OWNER_SIZE, reason);
+        ls->has_mr_owner = r >= 0;
+        return r;
+}
+
+static int parse_mr_owner_config(json_object *v, const char *path, void *data, char **reason) {
+        LaunchSecurity *ls = data;
+        int r;
+
+        r = json_read_hex(v, path, ls->mr_owner_config, LAUNCH_TDX_MR_OWNER_SIZE, reason);
+        ls->has_mr_owner_config = r >= 0;
+        return r;
+}
+
+static const JsonField security_fields[] = {
+        { "policy", parse_policy_bits, 0 },
+        { "id_block", parse_id_block, offsetof(LaunchSecurity, id_block) },
+        { "id_auth", parse_id_auth, offsetof(LaunchSecurity, id_auth) },
+        { "author_key", json_field_bool, offsetof(LaunchSecurity, author_key) },
+        { "vcek", parse_vcek, offsetof(LaunchSecurity, vlek_only) },
+        { "mr_owner", parse_mr_owner, 0 },
+        { "mr_owner_config", parse_mr_owner_config, 0 },
+};
+
+static int parse_security(json_object *v, const char *path, void *data, char **reason) {
+        return json_read_object(v, path, security_fields, ELEMENTSOF(security_fields), data, reason);
+}
+
+/* What each TEE accepts: the fields of the other TEE are refused, and so are policy bits the
+ * TEE or libvirt reserve. */
+static int check_security(json_object *root, const LaunchSpec *s, char **reason) {
+        static const char *const snp_only[] = { "id_block", "id_auth", "author_key", "vcek" };
+        static const char *const tdx_only[] = { "mr_owner", "mr_owner_config" };
+        const LaunchSecurity *ls = &s->security;
+        json_object *o;
+
+        if (!json_object_object_get_ex(root, "launch_security", &o))
+                return 0;
+        if (s->tee == CVM_TEE_NONE)
+                return json_error(reason, "launch_security", "only for \"sev-snp\" or \"tdx\"");
+        for (size_t i = 0; i < ELEMENTSOF(snp_only); i++)
+                if (s->tee != CVM_TEE_SEV_SNP && json_object_object_get_ex(o, snp_only[i], NULL)) {
+                        _cleanup_free_ char *p = strdup_printf("launch_security.%s", snp_only[i]);
+                        return p ? json_error(reason, p, "only for \"sev-snp\"") : -ENOMEM;
+                }
+        for (size_t i = 0; i < ELEMENTSOF(tdx_only); i++)
+                if (s->tee != CVM_TEE_TDX && json_object_object_get_ex(o, tdx_only[i], NULL)) {
+                        _cleanup_free_ char *p = strdup_printf("launch_security.%s", tdx_only[i]);
+                        return p ? json_error(reason, p, "only for \"tdx\"") : -ENOMEM;
+                }
+        if (ls->has_policy && s->tee == CVM_TEE_SEV_SNP) {
+                if (!(ls->policy & (1ull << 17)))
+                        return json_error(reason, "launch_security.policy", "SEV-SNP policy bit 17 is reserved and must be 1");
+                if (ls->policy >> 25)
+                        return json_error(reason, "launch_security.policy", "SEV-SNP policy bits 25-63 are reserved");
+        }
+        if (ls->has_policy && s->tee == CVM_TEE_TDX && (ls->policy & ~((1ull << 28) | 1ull)))
+                return json_error(reason, "launch_security.policy",
+                                  "libvirt accepts only TD attribute bits 0 (debug) and 28 (SEPT_VE_DISABLE)");
+        if (!ls->id_block != !ls->id_auth)
+                return json_error(reason, ls->id_block ? "launch_security.id_auth" : "launch_security.id_block",
+                                  "missing: id_block and id_auth go together");
+        if (ls->author_key && !ls->id_auth)
+                return json_error(reason, "launch_security.author_key", "only with id_block and id_auth");
         return 0;
 }
 
@@ -278,9 +477,20 @@ static int parse_key_ids(json_object *v, const char *path, void *data, char **re
 
                 if (!p)
                         return -ENOMEM;
-                r = read_identifier(json_object_array_get_idx(v, i), p, SPEC_ID_MAX, ":/", &id, reason);
+                const char *str;
+
+                r = read_string(json_object_array_get_idx(v, i), p, KEY_ID_MAX, &str, reason);
                 if (r < 0)
                         return r;
+                /* THE key-ID grammar (cvm/keystore.h): a spec names only IDs the key store can hold */
+                if (!key_id_is_valid(str)) {
+                        _cleanup_free_ char *e = json_escape(str, strlen(str));
+                        return e ? json_error(reason, p, "\"%s\" is not a valid key ID (" KEY_ID_GRAMMAR ")", e)
+                                 : -ENOMEM;
+                }
+                id = strdup(str);
+                if (!id)
+                        return -ENOMEM;
                 for (size_t k = 0; k < s->n_key_ids; k++)
                         if (streq(s->key_ids[k], id))
                                 return json_error(reason, p, "\"%s\" is listed twice", id);
@@ -352,7 +562,11 @@ static const JsonField top_fields[] = {
         { "vcpus", parse_vcpus, offsetof(LaunchSpec, vcpus), JSON_FIELD_REQUIRED },
         { "memory_mib", parse_memory, offsetof(LaunchSpec, memory_mib), JSON_FIELD_REQUIRED },
         { "hugepage_size", parse_hugepage, offsetof(LaunchSpec, hugepage_kib) },
+        { "shared_memory_mib", parse_shared_memory, offsetof(LaunchSpec, shared_memory_mib) },
         { "gpus", parse_gpus },
+        { "nvswitches", parse_nvswitches },
+        { "network", parse_network, offsetof(LaunchSpec, network) },
+        { "launch_security", parse_security, offsetof(LaunchSpec, security) },
         { "boot", parse_boot, offsetof(LaunchSpec, boot), JSON_FIELD_REQUIRED },
         { "policy", parse_policy, offsetof(LaunchSpec, policy), JSON_FIELD_REQUIRED },
         { "key_ids", parse_key_ids },
@@ -369,7 +583,26 @@ static int parse_top(json_object *root, LaunchSpec *s, char **reason) {
         if ((s->memory_mib * 1024) % s->hugepage_kib != 0)
                 return json_error(reason, "memory_mib", "%" PRIu64 " MiB is not a whole number of %s pages",
                                   s->memory_mib, s->hugepage_kib == 2048 ? "2 MiB" : "1 GiB");
-        return 0;
+        if (s->shared_memory_mib) {
+                /* a capped shared part lives in ordinary pages QEMU can give back (man page, "MEMORY") */
+                if (s->tee == CVM_TEE_NONE)
+                        return json_error(reason, "shared_memory_mib", "only for \"sev-snp\" or \"tdx\" (private memory)");
+                if (json_object_object_get_ex(root, "hugepage_size", NULL))
+                        return json_error(reason, "shared_memory_mib",
+                                          "not with hugepage_size: a capped shared part is not hugepage-backed");
+                if (s->shared_memory_mib > s->memory_mib)
+                        return json_error(reason, "shared_memory_mib", "%" PRIu64 " MiB is more than memory_mib (%" PRIu64 ")",
+                                          s->shared_memory_mib, s->memory_mib);
+        }
+        for (size_t i = 0; i < s->n_nvswitches; i++)
+                for (size_t k = 0; k < s->n_gpus; k++)
+                        if (pci_address_equal(&s->nvswitches[i], &s->gpus[k])) {
+                                char bdf[16], p[32];
+                                snprintf(p, sizeof(p), "nvswitches[%zu]", i);
+                                return json_error(reason, p, "%s is also listed in gpus",
+                                                  pci_address_format(&s->gpus[k], bdf, sizeof(bdf)));
+                        }
+        return check_security(root, s, reason);
 }
 
 int launch_spec_parse(const char *json, size_t size, LaunchSpec **ret, char **ret_reason) {
@@ -466,6 +699,48 @@ static void put_opt(Buf *b, const char *name, const char *value) {
                 put_field(b, name, value);
 }
 
+static void put_hex(Buf *b, const char *name, const uint8_t *p, size_t n) {
+        _cleanup_free_ char *h = hex_encode(p, n);
+
+        if (!h)
+                b->oom = true;
+        else
+                put_field(b, name, h);
+}
+
+static void put_base64(Buf *b, const char *name, const uint8_t *p, size_t n) {
+        _cleanup_free_ char *e = b64_encode(p, n);
+
+        if (!e)
+                b->oom = true;
+        else
+                put_field(b, name, e);
+}
+
+static void put_security(Buf *b, const LaunchSpec *s) {
+        const LaunchSecurity *ls = &s->security;
+        uint64_t def = s->tee == CVM_TEE_TDX ? LAUNCH_TDX_ATTRIBUTES_DEFAULT : LAUNCH_SNP_POLICY_DEFAULT;
+        char hex[24];
+
+        /* a spelled-out default is the default */
+        if (ls->has_policy && ls->policy != def) {
+                (void) snprintf(hex, sizeof(hex), "0x%" PRIx64, ls->policy);
+                put_field(b, "launch_security.policy", hex);
+        }
+        if (ls->id_block)
+                put_base64(b, "launch_security.id_block", ls->id_block, LAUNCH_SNP_ID_BLOCK_SIZE);
+        if (ls->id_auth)
+                put_base64(b, "launch_security.id_auth", ls->id_auth, LAUNCH_SNP_ID_AUTH_SIZE);
+        if (ls->author_key)
+                put_field(b, "launch_security.author_key", "true");
+        if (ls->vlek_only)
+                put_field(b, "launch_security.vcek", "false");
+        if (ls->has_mr_owner)
+                put_hex(b, "launch_security.mr_owner", ls->mr_owner, LAUNCH_TDX_MR_OWNER_SIZE);
+        if (ls->has_mr_owner_config)
+                put_hex(b, "launch_security.mr_owner_config", ls->mr_owner_config, LAUNCH_TDX_MR_OWNER_SIZE);
+}
+
 int launch_spec_canonical(const LaunchSpec *s, uint8_t **ret, size_t *ret_size) {
         Buf b = {};
         char bdf[16];
@@ -492,6 +767,15 @@ int launch_spec_canonical(const LaunchSpec *s, uint8_t **ret, size_t *ret_size) 
                 put_field(&b, "key_id", s->key_ids[i]);
         if (s->vsock_cid != 0)
                 put_uint(&b, "vsock_cid", s->vsock_cid);
+        /* later keys, each only when given, so that the digests of specs without them stay */
+        for (size_t i = 0; i < s->n_nvswitches; i++)
+                put_field(&b, "nvswitch", pci_address_format(&s->nvswitches[i], bdf, sizeof(bdf)));
+        if (s->shared_memory_mib)
+                put_uint(&b, "shared_memory_mib", s->shared_memory_mib);
+        if (s->network.kind != LAUNCH_NETWORK_NONE)
+                put_field(&b, s->network.kind == LAUNCH_NETWORK_LIBVIRT ? "network.network" : "network.bridge",
+                          s->network.source);
+        put_security(&b, s);
         if (b.oom) {
                 free(b.p);
                 return -ENOMEM;

@@ -9,7 +9,7 @@ set -eu
 PACKAGES="build-essential pkg-config clang python3 xxd groff-base libssl-dev libcurl4-openssl-dev libjson-c-dev
 libsystemd-dev libvirt-dev libxml2-dev libxml2-utils libxmlsec1-dev libsqlite3-dev
 libmicrohttpd-dev libcmocka-dev jq openssl sqlite3 procps softhsm2 opensc libp11-kit-dev curl python3-jwt
-python3-cryptography systemd dbus-daemon dbus-bin polkitd"
+python3-cryptography systemd dbus-daemon dbus-bin polkitd libcryptsetup-dev cryptsetup-bin keyutils"
 
 # promtool checks the scraped /metrics (tests/integration/test-metrics.sh). It ships only in
 # Debian's prometheus package, whose installation would start a Prometheus server; so the .deb

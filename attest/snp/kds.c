@@ -240,14 +240,20 @@ static void cache_store(Ctx *c, KdsItem item, const char *path, const uint8_t *d
 }
 
 static int fetch(Ctx *c, KdsItem item, const char *url, uint8_t **ret, size_t *ret_size) {
-        _cleanup_free_ char *error = NULL;
+        _cleanup_(http_result_done) HttpResult res = {};
+        HttpRequest get = { .method = HTTP_METHOD_GET, .url = url, .options = c->o->http };
         int r;
 
         ctx_progress(c, "Fetching %s from %s", item_names[item], url);
-        r = http_get(&c->o->http, url, ret, ret_size, NULL, &error);
-        if (r < 0)
+        r = http_request(&get, &res);
+        if (r < 0) {
+                if (c->o->retry_after_usec && res.retry_after_usec)
+                        *c->o->retry_after_usec = res.retry_after_usec;
                 return set_reason(c->ret_error, r, "cannot fetch the %s: %s", item_names[item],
-                                  error ? error : strerror(-r));
+                                  res.error_message ? res.error_message : strerror(-r));
+        }
+        *ret = TAKE_PTR(res.body);
+        *ret_size = res.body_size;
         return 0;
 }
 

@@ -6,8 +6,10 @@
 #include <string.h>
 
 #include "cvm/crypto.h"
+#include "cvm/pem-bundle.h"
 #include "cvm/snp.h"
 #include "cvm/util.h"
+#include "cvm/x509-cache.h"
 
 SnpChain *snp_chain_new(void) {
         SnpChain *c = calloc(1, sizeof(*c));
@@ -64,9 +66,9 @@ int snp_chain_add_data(SnpChain *c, const uint8_t *data, size_t size, char **ret
         _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *sk = NULL;
         int r;
 
-        r = x509_parse_many(data, size, &sk);
+        r = x509_bundle_parse(data, size, &sk, ret_reason);
         if (r < 0)
-                return set_reason(ret_reason, r, "no DER or PEM certificate could be parsed");
+                return r;
         for (int i = 0; i < sk_X509_num(sk); i++) {
                 r = snp_chain_add_cert(c, sk_X509_value(sk, i), ret_reason);
                 if (r < 0)

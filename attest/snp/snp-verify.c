@@ -10,6 +10,7 @@
 #include "cvm/crypto.h"
 #include "cvm/snp.h"
 #include "cvm/util.h"
+#include "cvm/x509-cache.h"
 
 static void skipped(VerdictRun *c, const char *name, const char *why) {
         verdict_check(c->v, name, CHECK_SKIP, "%s", why);
@@ -47,14 +48,23 @@ static const char *check_link(X509 *cert, X509 *issuer) {
         return NULL;
 }
 
-static const char *cached_link(int *cache, X509 *cert, X509 *issuer) {
+/* The chain object keeps its own result (-1: not computed; 1: verified; a failure is recomputed
+ * for its reason, rarely); a new chain object made from the same certificate bytes finds the
+ * result in the process's verified cache (include/cvm/verified-cache.h) for as long as both
+ * certificates are valid. */
+static const char *cached_link(int *cache, X509 *cert, X509 *issuer, int64_t at) {
         const char *why;
 
-        /* -1: not computed; 1: verified. A failure is recomputed for its reason, rarely. */
         if (*cache == 1)
                 return NULL;
+        if (x509_link_known("snp-link", cert, issuer, at)) {
+                *cache = 1;
+                return NULL;
+        }
         why = check_link(cert, issuer);
         *cache = why ? 0 : 1;
+        if (!why)
+                x509_link_remember("snp-link", cert, issuer);
         return why;
 }
 
@@ -128,10 +138,10 @@ static void verify_ark_pin(VerdictRun *c, SnpChain *chain, SnpProduct product, c
                snp_product_to_string(product));
 }
 
-static void verify_chain_signatures(VerdictRun *c, SnpChain *chain, X509 *leaf, X509 *inter, X509 *ark) {
+static void verify_chain_signatures(VerdictRun *c, SnpChain *chain, X509 *leaf, X509 *inter, X509 *ark, int64_t at) {
         const char *why;
 
-        why = cached_link(&chain->link_ark, ark, ark);
+        why = cached_link(&chain->link_ark, ark, ark, at);
         if (why)
                 verdict_fail(c, "chain.ark-signature", "ARK self-signature: %s", why);
         else if (X509_check_ca(ark) < 1)
@@ -139,7 +149,7 @@ static void verify_chain_signatures(VerdictRun *c, SnpChain *chain, X509 *leaf, 
         else
                 verdict_pass(c, "chain.ark-signature", "ARK is self-signed (RSASSA-PSS SHA-384)");
 
-        why = cached_link(&chain->link_intermediate, inter, ark);
+        why = cached_link(&chain->link_intermediate, inter, ark, at);
         if (why)
                 verdict_fail(c, "chain.intermediate-signature", "ARK over the intermediate: %s", why);
         else if (X509_check_ca(inter) < 1)
@@ -147,7 +157,7 @@ static void verify_chain_signatures(VerdictRun *c, SnpChain *chain, X509 *leaf, 
         else
                 verdict_pass(c, "chain.intermediate-signature", "ARK signed the intermediate (RSASSA-PSS SHA-384)");
 
-        why = cached_link(&chain->link_leaf, leaf, inter);
+        why = cached_link(&chain->link_leaf, leaf, inter, at);
         if (why)
                 verdict_fail(c, "chain.leaf-signature", "intermediate over the leaf: %s", why);
         else
@@ -165,8 +175,22 @@ static void verify_validity(VerdictRun *c, X509 *leaf, const char *leaf_name, X5
         verdict_pass(c, "chain.validity", "every certificate is valid at %s", format_rfc3339(at, t, sizeof(t)));
 }
 
-static void verify_revocation(VerdictRun *c, SnpChain *chain, X509 *inter, X509 *ark, const SnpVerifyParams *p,
-                              bool *ret_checked) {
+/* Whether the ARK's CRL revokes the leaf. AMD publishes one CRL per product and key kind
+ * (/vcek/v1/{product}/crl, /vlek/...), signed by the ARK, for the whole hierarchy below it; a
+ * leaf is listed either by an indirect entry naming its issuer (RFC 5280 §5.3.3: OpenSSL
+ * matches it against the leaf's issuer) or, as go-sev-guest checks it, by its serial number in
+ * a direct entry. Both revoke. */
+static bool leaf_revoked(X509_CRL *crl, X509 *leaf) {
+        X509_REVOKED *rev = NULL;
+
+        if (X509_CRL_get0_by_cert(crl, &rev, leaf) == 1)
+                return true;
+        rev = NULL;
+        return X509_CRL_get0_by_serial(crl, &rev, X509_get_serialNumber(leaf)) == 1;
+}
+
+static void verify_revocation(VerdictRun *c, SnpChain *chain, X509 *leaf, X509 *inter, X509 *ark,
+                              const SnpVerifyParams *p, bool *ret_checked) {
         X509_CRL *crl = chain->crl;
         X509_REVOKED *rev = NULL;
         int64_t this_update, next_update;
@@ -180,10 +204,14 @@ static void verify_revocation(VerdictRun *c, SnpChain *chain, X509 *inter, X509 
         }
         if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(ark)) != 0)
                 return verdict_fail(c, "chain.revocation", "CRL is not issued by the ARK");
+        if (chain->crl_signature < 0 && x509_crl_link_known("snp-crl", crl, ark, p->at))
+                chain->crl_signature = 1;
         if (chain->crl_signature < 0) {
                 int k = X509_CRL_verify(crl, X509_get0_pubkey(ark));
                 openssl_clear_errors();
                 chain->crl_signature = k == 1;
+                if (k == 1)
+                        x509_crl_link_remember("snp-crl", crl, ark);
         }
         if (!chain->crl_signature)
                 return verdict_fail(c, "chain.revocation", "CRL signature does not verify with the ARK key");
@@ -197,8 +225,12 @@ static void verify_revocation(VerdictRun *c, SnpChain *chain, X509 *inter, X509 
                 _cleanup_free_ char *cn = x509_subject_cn(inter);
                 return verdict_fail(c, "chain.revocation", "%s is revoked by the ARK's CRL", cn ? cn : "intermediate");
         }
+        if (leaf_revoked(crl, leaf)) {
+                _cleanup_free_ char *cn = x509_subject_cn(leaf);
+                return verdict_fail(c, "chain.revocation", "the %s leaf is revoked by the ARK's CRL", cn ? cn : "signing");
+        }
         *ret_checked = true;
-        verdict_pass(c, "chain.revocation", "intermediate not revoked (CRL %s, next update %s)",
+        verdict_pass(c, "chain.revocation", "neither the intermediate nor the leaf is revoked (CRL %s, next update %s)",
              format_rfc3339(this_update, t1, sizeof(t1)), format_rfc3339(next_update, t2, sizeof(t2)));
 }
 
@@ -263,7 +295,7 @@ static void verify_report_signature(VerdictRun *c, const SnpReport *r, X509 *lea
 
         if (!pkey_is_ec_curve(key, NID_secp384r1))
                 return verdict_fail(c, "report.signature", "leaf key is not an EC P-384 key");
-        SHA384(r->raw, SNP_SIGNED_SIZE, digest);
+        sha384(r->raw, SNP_SIGNED_SIZE, digest);
         /* R and S are 72-byte little-endian integers. */
         br = BN_lebin2bn(r->signature_r, 72, NULL);
         bs = BN_lebin2bn(r->signature_s, 72, NULL);
@@ -332,10 +364,10 @@ int snp_verify(const uint8_t *data, size_t size, SnpChain *chain, const SnpVerif
         verify_product(&c, chain, &a->report, leaf_role, &a->product_known, &a->product);
         if (a->product_known)
                 verify_ark_pin(&c, chain, a->product, params);
-        verify_chain_signatures(&c, chain, leaf, inter, ark);
+        verify_chain_signatures(&c, chain, leaf, inter, ark, params->at);
         verify_validity(&c, leaf, snp_cert_role_to_string(leaf_role), inter,
                         leaf_role == SNP_ROLE_VLEK ? "ASVK" : "ASK", ark, params->at);
-        verify_revocation(&c, chain, inter, ark, params, &a->crl_checked);
+        verify_revocation(&c, chain, leaf, inter, ark, params, &a->crl_checked);
         if (!chain->leaf_info_ok)
                 verdict_fail(&c, "tcb.binding", "%s", chain->leaf_info_error ? chain->leaf_info_error : "leaf extensions");
         else {

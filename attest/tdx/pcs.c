@@ -234,6 +234,8 @@ static int fetch_one(const PcsOptions *o, const char *url, const char *const *he
 
         r = http_request(&get, &res);
         if (r < 0) {
+                if (o->retry_after_usec && res.retry_after_usec)
+                        *o->retry_after_usec = res.retry_after_usec;
                 if (ret_error && res.error_message)
                         *ret_error = TAKE_PTR(res.error_message);
                 return r;

@@ -12,8 +12,11 @@
 
 #include "cvm/crypto.h"
 #include "cvm/json-read.h"
+#include "cvm/object-cache.h"
+#include "cvm/pem-bundle.h"
 #include "cvm/tdx.h"
 #include "cvm/util.h"
+#include "cvm/x509-cache.h"
 
 #define JSON_DEPTH_MAX 32u
 #define LEVELS_MAX 256u
@@ -44,6 +47,8 @@ static const char *const status_names[_TDX_TCB_STATUS_MAX] = {
         [TDX_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED] = "OutOfDateConfigurationNeeded",
         [TDX_TCB_REVOKED] = "Revoked",
         [TDX_TCB_NOT_SUPPORTED] = "NotSupported",
+        [TDX_TCB_TD_RELAUNCH_ADVISED] = "TDRelaunchAdvised",
+        [TDX_TCB_TD_RELAUNCH_ADVISED_CONFIGURATION_NEEDED] = "TDRelaunchAdvisedConfigurationNeeded",
 };
 
 const char *tdx_tcb_status_to_string(TdxTcbStatus s) {
@@ -278,7 +283,8 @@ static int get_status(json_object *o, const char *path, TdxTcbStatus *ret, char 
         if (r < 0)
                 return r;
         st = tdx_tcb_status_from_string(s);
-        if (st < 0 || st == TDX_TCB_NOT_SUPPORTED)
+        /* NotSupported and the relaunch statuses are verdicts, never a level's status. */
+        if (st < 0 || st >= TDX_TCB_NOT_SUPPORTED)
                 return set_reason(reason, -EBADMSG, "%s.tcbStatus: unknown status", path);
         *ret = st;
         return 0;
@@ -561,6 +567,8 @@ static int parse_tcb_levels(json_object *o, TdxTcbInfo *t, char **reason) {
 TdxTcbInfo *tdx_tcb_info_free(TdxTcbInfo *t) {
         if (!t)
                 return NULL;
+        if (__atomic_fetch_sub(&t->n_shared, 1, __ATOMIC_ACQ_REL) != 0)
+                return NULL; /* someone else still holds it */
         for (size_t i = 0; i < t->n_module_identities; i++)
                 isv_levels_free(t->module_identities[i].levels, t->module_identities[i].n_levels);
         free(t->module_identities);
@@ -686,6 +694,8 @@ int tdx_tcb_info_parse(const char *text, size_t size, TdxTcbInfo **ret, char **r
 TdxQeIdentity *tdx_qe_identity_free(TdxQeIdentity *q) {
         if (!q)
                 return NULL;
+        if (__atomic_fetch_sub(&q->n_shared, 1, __ATOMIC_ACQ_REL) != 0)
+                return NULL;
         isv_levels_free(q->levels, q->n_levels);
         free(q);
         return NULL;
@@ -746,6 +756,65 @@ TdxCollateral *tdx_collateral_free(TdxCollateral *c) {
         return NULL;
 }
 
+/* ---- parsed documents, once per process ---- */
+
+static void *tcb_info_ref(void *p) {
+        __atomic_add_fetch(&((TdxTcbInfo *) p)->n_shared, 1, __ATOMIC_RELAXED);
+        return p;
+}
+
+static void tcb_info_unref(void *p) {
+        tdx_tcb_info_free(p);
+}
+
+static void *qe_identity_ref(void *p) {
+        __atomic_add_fetch(&((TdxQeIdentity *) p)->n_shared, 1, __ATOMIC_RELAXED);
+        return p;
+}
+
+static void qe_identity_unref(void *p) {
+        tdx_qe_identity_free(p);
+}
+
+static const ObjectCacheType tcb_info_type = { "tdx-tcb-info", tcb_info_ref, tcb_info_unref };
+static const ObjectCacheType qe_identity_type = { "tdx-qe-identity", qe_identity_ref, qe_identity_unref };
+
+/* tdx_tcb_info_parse() / tdx_qe_identity_parse() through the object cache: the same document
+ * bytes give the same shared, read-only document (include/cvm/object-cache.h). */
+static int tcb_info_parse_cached(const uint8_t *data, size_t size, TdxTcbInfo **ret, char **ret_reason) {
+        uint8_t digest[32];
+        TdxTcbInfo *t = object_cache_get(&tcb_info_type, data, size, digest);
+        int r;
+
+        if (t) {
+                *ret = t;
+                return 0;
+        }
+        r = tdx_tcb_info_parse((const char *) data, size, &t, ret_reason);
+        if (r < 0)
+                return r;
+        object_cache_put(&tcb_info_type, digest, data, size, t, t->next_update);
+        *ret = t;
+        return 0;
+}
+
+static int qe_identity_parse_cached(const uint8_t *data, size_t size, TdxQeIdentity **ret, char **ret_reason) {
+        uint8_t digest[32];
+        TdxQeIdentity *q = object_cache_get(&qe_identity_type, data, size, digest);
+        int r;
+
+        if (q) {
+                *ret = q;
+                return 0;
+        }
+        r = tdx_qe_identity_parse((const char *) data, size, &q, ret_reason);
+        if (r < 0)
+                return r;
+        object_cache_put(&qe_identity_type, digest, data, size, q, q->next_update);
+        *ret = q;
+        return 0;
+}
+
 int tdx_collateral_parse(const uint8_t *const data[_TDX_FILE_MAX], const size_t size[_TDX_FILE_MAX],
                          TdxCollateral **ret, char **ret_reason) {
         _cleanup_(tdx_collateral_freep) TdxCollateral *c = calloc(1, sizeof(TdxCollateral));
@@ -762,25 +831,25 @@ int tdx_collateral_parse(const uint8_t *const data[_TDX_FILE_MAX], const size_t 
                         continue;
                 switch (f) {
                 case TDX_FILE_TCB_INFO:
-                        r = tdx_tcb_info_parse((const char *) data[f], size[f], &c->tcb_info, &why);
+                        r = tcb_info_parse_cached(data[f], size[f], &c->tcb_info, &why);
                         break;
                 case TDX_FILE_QE_IDENTITY:
-                        r = tdx_qe_identity_parse((const char *) data[f], size[f], &c->qe_identity, &why);
+                        r = qe_identity_parse_cached(data[f], size[f], &c->qe_identity, &why);
                         break;
                 case TDX_FILE_TCB_INFO_CHAIN:
-                        r = x509_parse_many(data[f], size[f], &c->tcb_info_chain);
+                        r = x509_bundle_parse(data[f], size[f], &c->tcb_info_chain, &why);
                         break;
                 case TDX_FILE_QE_IDENTITY_CHAIN:
-                        r = x509_parse_many(data[f], size[f], &c->qe_identity_chain);
+                        r = x509_bundle_parse(data[f], size[f], &c->qe_identity_chain, &why);
                         break;
                 case TDX_FILE_PCK_CRL_CHAIN:
-                        r = x509_parse_many(data[f], size[f], &c->pck_crl_chain);
+                        r = x509_bundle_parse(data[f], size[f], &c->pck_crl_chain, &why);
                         break;
                 case TDX_FILE_PCK_CRL:
-                        r = x509_crl_parse(data[f], size[f], &c->pck_crl);
+                        r = pem_bundle_parse_crl(data[f], size[f], &c->pck_crl, &why);
                         break;
                 default:
-                        r = x509_crl_parse(data[f], size[f], &c->root_crl);
+                        r = pem_bundle_parse_crl(data[f], size[f], &c->root_crl, &why);
                         break;
                 }
                 if (r == -ENOMEM)

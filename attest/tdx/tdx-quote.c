@@ -2,14 +2,15 @@
 /* TDX quote v4 / v5 parsing (shared/specs/tdx.md §1, §2). Every field is read through the
  * bounded Reader. Real quotes arrive in padded buffers: what follows the declared end is
  * ignored, but every length the quote declares must lie within the input. */
-#include <openssl/pem.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cvm/crypto.h"
+#include "cvm/pem-bundle.h"
 #include "cvm/reader.h"
 #include "cvm/tdx.h"
 #include "cvm/util.h"
+#include "cvm/x509-cache.h"
 
 /* At most this many certificates in the type-5 chain (Intel's have 3). */
 #define PCK_CHAIN_MAX_CERTS 8
@@ -167,58 +168,20 @@ uint64_t tdx_quote_td_attributes(const TdxQuote *q) {
         return v;
 }
 
-static const char pem_begin[] = "-----BEGIN CERTIFICATE-----";
-static const char pem_end[] = "-----END CERTIFICATE-----";
-
-static bool is_space(uint8_t c) {
-        return c == ' ' || c == '\n' || c == '\r' || c == '\t';
-}
-
 int tdx_pck_chain_parse(const uint8_t *data, size_t size, STACK_OF(X509) **ret, char **ret_reason) {
-        _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *sk = sk_X509_new_null();
-        size_t off = 0;
+        _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *sk = NULL;
+        _cleanup_free_ char *why = NULL;
+        int r;
 
-        if (!sk)
-                return -ENOMEM;
-        if (size > INT_MAX)
-                return set_reason(ret_reason, -EBADMSG, "PCK chain too large");
-        for (;;) {
-                _cleanup_(BIO_freep) BIO *bio = NULL;
-                const uint8_t *e;
-                size_t end;
-                X509 *c;
-
-                while (off < size && is_space(data[off]))
-                        off++;
-                if (off >= size)
-                        break;
-                if (size - off < sizeof(pem_begin) - 1 || memcmp(data + off, pem_begin, sizeof(pem_begin) - 1) != 0)
-                        return set_reason(ret_reason, -EBADMSG,
-                                          "PCK chain byte %zu: expected \"%s\" (only PEM certificates are accepted)",
-                                          off, pem_begin);
-                e = memmem(data + off, size - off, pem_end, sizeof(pem_end) - 1);
-                if (!e)
-                        return set_reason(ret_reason, -EBADMSG, "PCK chain byte %zu: certificate has no END line", off);
-                end = (size_t) (e - data) + sizeof(pem_end) - 1;
-                if (sk_X509_num(sk) >= PCK_CHAIN_MAX_CERTS)
-                        return set_reason(ret_reason, -EBADMSG, "PCK chain has more than %d certificates",
-                                          PCK_CHAIN_MAX_CERTS);
-                bio = BIO_new_mem_buf(data + off, (int) (end - off));
-                if (!bio)
-                        return -ENOMEM;
-                c = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-                openssl_clear_errors();
-                if (!c)
-                        return set_reason(ret_reason, -EBADMSG, "PCK chain certificate %d does not parse",
-                                          sk_X509_num(sk) + 1);
-                if (!sk_X509_push(sk, c)) {
-                        X509_free(c);
-                        return -ENOMEM;
-                }
-                off = end;
-        }
-        if (sk_X509_num(sk) == 0)
-                return set_reason(ret_reason, -EBADMSG, "PCK chain holds no certificate");
+        /* The same bundle reader as every other PEM input: a quote from a host whose QPL
+         * stores CRLF or glued blocks verifies like any other. */
+        r = x509_bundle_parse(data, size, &sk, &why);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return set_reason(ret_reason, r, "PCK chain %s", why ? why : "does not parse");
+        if (sk_X509_num(sk) > PCK_CHAIN_MAX_CERTS)
+                return set_reason(ret_reason, -EBADMSG, "PCK chain has more than %d certificates", PCK_CHAIN_MAX_CERTS);
         *ret = TAKE_PTR(sk);
         return 0;
 }

@@ -65,13 +65,17 @@ static const TdxIsvLevel *find_isv_level(const TdxIsvLevel *levels, size_t n, ui
         return NULL;
 }
 
-static bool level_matches(const TdxTcbLevel *l, const TdxPckInfo *pck, const TdxQuote *q) {
-        bool skip_module = q->tee_tcb_svn[1] > 0;
-
+static bool sgx_level_matches(const TdxTcbLevel *l, const TdxPckInfo *pck) {
         for (size_t i = 0; i < 16; i++)
                 if (pck->sgx_tcb_comp_svn[i] < l->sgx[i])
                         return false;
-        if (pck->pcesvn < l->pcesvn)
+        return pck->pcesvn >= l->pcesvn;
+}
+
+static bool level_matches(const TdxTcbLevel *l, const TdxPckInfo *pck, const TdxQuote *q) {
+        bool skip_module = q->tee_tcb_svn[1] > 0;
+
+        if (!sgx_level_matches(l, pck))
                 return false;
         for (size_t i = 0; i < 16; i++) {
                 if (skip_module && i < 2)
@@ -80,6 +84,55 @@ static bool level_matches(const TdxTcbLevel *l, const TdxPckInfo *pck, const Tdx
                         return false;
         }
         return true;
+}
+
+static const TdxModuleIdentity *find_module_identity(const TdxTcbInfo *ti, uint8_t version, char id[16]) {
+        snprintf(id, 16, "TDX_%02X", version);
+        for (size_t i = 0; i < ti->n_module_identities; i++)
+                if (streq(ti->module_identities[i].id, id))
+                        return &ti->module_identities[i];
+        return NULL;
+}
+
+static bool is_up_to_date_for_sgx(TdxTcbStatus s) {
+        return s == TDX_TCB_UP_TO_DATE || s == TDX_TCB_SW_HARDENING_NEEDED || s == TDX_TCB_CONFIGURATION_NEEDED ||
+               s == TDX_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED;
+}
+
+/* Intel QVL's TD relaunch check for a TD 1.5 body (shared/specs/tdx.md §2, §8): the TD runs
+ * on a TDX module that is out of date (TEE_TCB_SVN, which the levels are matched with), while
+ * the module it was updated to in place (TEE_TCB_SVN2) reaches the newest TCB level; the SGX
+ * side and the QE are current. Relaunching the TD would make it current, so the verdict says
+ * that instead of OutOfDate. */
+static bool td_relaunch_advised(const TdxTcbInfo *ti, const TdxPckInfo *pck, const TdxQuote *q,
+                                const TdxTcbLevel *match, const TdxIsvLevel *ml, const TdxIsvLevel *ql) {
+        const TdxTcbLevel *sgx_level = NULL, *newest;
+        const uint8_t *svn2 = q->tee_tcb_svn2;
+        unsigned newest_module_svn;
+
+        if (q->body_type != 3 || ti->n_levels == 0 || !ql || is_out_of_date(ql->status) ||
+            ql->status == TDX_TCB_REVOKED)
+                return false;
+        for (size_t i = 0; i < ti->n_levels && !sgx_level; i++)
+                if (sgx_level_matches(&ti->levels[i], pck))
+                        sgx_level = &ti->levels[i];
+        if (!sgx_level || !is_up_to_date_for_sgx(sgx_level->status))
+                return false;
+        if (!is_out_of_date(match->status) && !(ml && ml->status == TDX_TCB_OUT_OF_DATE))
+                return false;
+
+        newest = &ti->levels[0];
+        newest_module_svn = newest->tdx[0];
+        if (svn2[1] > 0) {
+                /* The updated module is judged by its own identity's newest level. */
+                char id[16];
+                const TdxModuleIdentity *mod = ti->has_module_identities ? find_module_identity(ti, svn2[1], id) : NULL;
+
+                if (!mod || mod->n_levels == 0)
+                        return false;
+                newest_module_svn = mod->levels[0].isvsvn;
+        }
+        return svn2[0] >= newest_module_svn && svn2[2] >= newest->tdx[2];
 }
 
 int tdx_tcb_evaluate(const TdxTcbInfo *ti, const TdxQeIdentity *qe, const TdxPckInfo *pck, const TdxQuote *q,
@@ -97,11 +150,7 @@ int tdx_tcb_evaluate(const TdxTcbInfo *ti, const TdxQeIdentity *qe, const TdxPck
                 if (!ti->has_module_identities)
                         return set_reason(ret_reason, -EBADMSG,
                                           "TEE_TCB_SVN[1] is %u but the TCB info has no tdxModuleIdentities", ver);
-                snprintf(id, sizeof(id), "TDX_%02X", ver);
-                mod = NULL;
-                for (size_t i = 0; i < ti->n_module_identities; i++)
-                        if (streq(ti->module_identities[i].id, id))
-                                mod = &ti->module_identities[i];
+                mod = find_module_identity(ti, ver, id);
                 if (!mod)
                         return set_reason(ret_reason, -EBADMSG, "the TCB info has no TDX module identity %s", id);
                 memcpy(res.module_id, id, sizeof(res.module_id));
@@ -159,6 +208,11 @@ int tdx_tcb_evaluate(const TdxTcbInfo *ti, const TdxQeIdentity *qe, const TdxPck
         if (r < 0)
                 return r;
         res.status = converge(res.status, ql->status);
+        /* Only an out-of-date verdict can become a relaunch advice, never Revoked. */
+        if (is_out_of_date(res.status) && td_relaunch_advised(ti, pck, q, match, ml, ql))
+                res.status = res.status == TDX_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED
+                                     ? TDX_TCB_TD_RELAUNCH_ADVISED_CONFIGURATION_NEEDED
+                                     : TDX_TCB_TD_RELAUNCH_ADVISED;
 
 done:
         if (res.status == TDX_TCB_NOT_SUPPORTED)

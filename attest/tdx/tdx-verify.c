@@ -16,6 +16,8 @@
 #include "cvm/reader.h"
 #include "cvm/tdx.h"
 #include "cvm/util.h"
+#include "cvm/verified-cache.h"
+#include "cvm/x509-cache.h"
 
 /* Intel's quoting enclave vendor ID (spec §1.1). */
 static const uint8_t intel_qe_vendor_id[16] = { 0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9,
@@ -229,29 +231,14 @@ static int p256_verify(EVP_PKEY *key, const uint8_t *msg, size_t n, const uint8_
                 return -ENOMEM;
         if (!pkey_is_ec_curve(key, NID_X9_62_prime256v1))
                 return 0;
-        SHA256(msg, n, digest);
+        sha256(msg, n, digest);
         return ecdsa_verify_digest(key, digest, sizeof(digest), r, s);
 }
 
-/* The attestation key: an uncompressed P-256 point x ‖ y. */
+/* The attestation key: a P-256 point x ‖ y, built from its raw coordinates once per key (the
+ * quotes of one quoting enclave share it). */
 static int att_key_to_pkey(const uint8_t xy[64], EVP_PKEY **ret) {
-        _cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-        uint8_t point[65] = { 0x04 };
-        char group[] = "prime256v1";
-        OSSL_PARAM params[] = {
-                OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
-                OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point)),
-                OSSL_PARAM_construct_end(),
-        };
-        EVP_PKEY *key = NULL;
-
-        memcpy(point + 1, xy, 64);
-        if (!ctx || EVP_PKEY_fromdata_init(ctx) <= 0 || EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
-                openssl_clear_errors();
-                return -EBADMSG; /* not a point on the curve */
-        }
-        *ret = key;
-        return 0;
+        return ec_pubkey_from_xy(NID_X9_62_prime256v1, xy, 64, ret);
 }
 
 static const char *cert_name(X509 *cert, char *buf, size_t size) {
@@ -293,6 +280,19 @@ static const char *check_link(X509 *cert, X509 *issuer) {
         return NULL;
 }
 
+/* check_link() once per pair of certificates (by their bytes) while both are valid: the
+ * process's verified cache (include/cvm/verified-cache.h). */
+static const char *cached_check_link(X509 *cert, X509 *issuer, int64_t at) {
+        const char *w;
+
+        if (x509_link_known("tdx-link", cert, issuer, at))
+                return NULL;
+        w = check_link(cert, issuer);
+        if (!w)
+                x509_link_remember("tdx-link", cert, issuer);
+        return w;
+}
+
 static bool root_is_pinned(X509 *root, const TdxVerifyParams *p, uint8_t ret_digest[32]) {
         if (x509_spki_sha256(root, ret_digest) < 0)
                 return false;
@@ -303,9 +303,13 @@ static bool root_is_pinned(X509 *root, const TdxVerifyParams *p, uint8_t ret_dig
 }
 
 /* A collateral issuer chain: cert[0] ← ... ← cert[n-1], the last self-signed and pinned; every
- * certificate valid at `at`. Signature results are cached in *cache. */
+ * certificate valid at `at`. The root must be the very root the quote's PCK chain ends at
+ * (pck_root, its SPKI SHA-256): with a simulator root trusted beside Intel's, simulator-signed
+ * collateral must never grade a real Intel quote, nor the reverse. Signature results are
+ * cached in *cache. */
 static void check_issuer_chain(VerdictRun *c, const char *name, const char *file, STACK_OF(X509) *sk, int *cache,
-                               const char *want_cn, const TdxVerifyParams *p, bool *ret_ok) {
+                               const char *want_cn, const TdxVerifyParams *p, const uint8_t pck_root[32],
+                               bool *ret_ok) {
         uint8_t digest[32];
         char why[256];
         const char *w = NULL;
@@ -320,6 +324,13 @@ static void check_issuer_chain(VerdictRun *c, const char *name, const char *file
                 return verdict_fail(c, name, "%s: root key (SPKI SHA-256 %s) is not the pinned Intel SGX Root CA", file,
                               h ? h : "?");
         }
+        if (memcmp(digest, pck_root, 32) != 0) {
+                _cleanup_free_ char *h = hex_encode(digest, 32), *q = hex_encode(pck_root, 32);
+                return verdict_fail(c, name,
+                              "%s: ends at root %s, not at the root %s the quote's PCK chain ends at (one root per "
+                              "verdict)",
+                              file, h ? h : "?", q ? q : "?");
+        }
         if (want_cn) {
                 _cleanup_free_ char *cn = x509_subject_cn(sk_X509_value(sk, 0));
                 if (!streq_ptr(cn, want_cn))
@@ -328,7 +339,7 @@ static void check_issuer_chain(VerdictRun *c, const char *name, const char *file
         }
         if (*cache != 1) {
                 for (int i = 0; i < n && !w; i++)
-                        w = check_link(sk_X509_value(sk, i), sk_X509_value(sk, i + 1 < n ? i + 1 : i));
+                        w = cached_check_link(sk_X509_value(sk, i), sk_X509_value(sk, i + 1 < n ? i + 1 : i), p->at);
                 for (int i = 1; i < n && !w; i++)
                         if (X509_check_ca(sk_X509_value(sk, i)) < 1)
                                 w = "an issuing certificate is not a CA";
@@ -367,10 +378,17 @@ static bool crl_window_ok(X509_CRL *crl, int64_t at, char *buf, size_t size) {
         return true;
 }
 
-static int crl_signed_by(X509_CRL *crl, X509 *issuer) {
-        int k = X509_CRL_verify(crl, X509_get0_pubkey(issuer));
+/* 1 when issuer's key verifies the CRL: once per CRL and issuer (by their bytes) while both
+ * are current, through the process's verified cache. */
+static int crl_signed_by(X509_CRL *crl, X509 *issuer, int64_t at) {
+        int k;
 
+        if (x509_crl_link_known("tdx-crl", crl, issuer, at))
+                return 1;
+        k = X509_CRL_verify(crl, X509_get0_pubkey(issuer));
         openssl_clear_errors();
+        if (k == 1)
+                x509_crl_link_remember("tdx-crl", crl, issuer);
         return k == 1;
 }
 
@@ -385,7 +403,7 @@ static STACK_OF(X509) *verify_pck_chain(VerdictRun *c, const TdxQuote *q, TdxCol
         const char *w;
         char why[256];
 
-        SHA256(q->pck_chain, q->pck_chain_size, chain_sha);
+        sha256(q->pck_chain, q->pck_chain_size, chain_sha);
         if (col && col->pck_chain && memcmp(col->pck_chain_sha256, chain_sha, 32) == 0) {
                 sk = X509_chain_up_ref(col->pck_chain);
                 if (!sk) {
@@ -427,11 +445,11 @@ static STACK_OF(X509) *verify_pck_chain(VerdictRun *c, const TdxQuote *q, TdxCol
         if (cached)
                 verdict_pass(c, "pck.chain-signatures", "root → PCK CA → PCK leaf verify (ECDSA P-256, SHA-256; same chain "
                                                 "as verified before)");
-        else if ((w = check_link(root, root)) || X509_check_ca(root) < 1)
+        else if ((w = cached_check_link(root, root, p->at)) || X509_check_ca(root) < 1)
                 verdict_fail(c, "pck.chain-signatures", "root self-signature: %s", w ? w : "root is not a CA");
-        else if ((w = check_link(inter, root)) || X509_check_ca(inter) < 1)
+        else if ((w = cached_check_link(inter, root, p->at)) || X509_check_ca(inter) < 1)
                 verdict_fail(c, "pck.chain-signatures", "root over the PCK CA: %s", w ? w : "PCK CA is not a CA");
-        else if ((w = check_link(leaf, inter)))
+        else if ((w = cached_check_link(leaf, inter, p->at)))
                 verdict_fail(c, "pck.chain-signatures", "PCK CA over the leaf: %s", w);
         else {
                 verdict_pass(c, "pck.chain-signatures", "root → PCK CA → PCK leaf verify (ECDSA P-256, SHA-256)");
@@ -466,7 +484,7 @@ static void verify_qe_report(VerdictRun *c, const TdxQuote *q, X509 *leaf) {
 
         memcpy(buf, q->att_key, 64);
         memcpy(buf + 64, q->qe_auth_data, q->qe_auth_size);
-        SHA256(buf, 64 + q->qe_auth_size, expect);
+        sha256(buf, 64 + q->qe_auth_size, expect);
         if (memcmp(expect, q->qe_report.report_data, 32) != 0)
                 verdict_fail(c, "qe.binding", "QE REPORT_DATA[0:32] is not SHA-256(attestation key ‖ QE auth data)");
         else if (!memeqzero(q->qe_report.report_data + 32, 32))
@@ -499,7 +517,7 @@ static void verify_root_crl(VerdictRun *c, TdxCollateral *col, X509 *root, X509 
         if (X509_NAME_cmp(X509_CRL_get_issuer(col->root_crl), X509_get_subject_name(root)) != 0)
                 return verdict_fail(c, "collateral.root-crl", "the Root CA CRL is not issued by the Intel SGX Root CA");
         if (col->sig_root_crl < 0)
-                col->sig_root_crl = crl_signed_by(col->root_crl, root);
+                col->sig_root_crl = crl_signed_by(col->root_crl, root, at);
         if (!col->sig_root_crl)
                 return verdict_fail(c, "collateral.root-crl", "the Root CA CRL signature does not verify with the root key");
         if (!crl_window_ok(col->root_crl, at, why, sizeof(why)))
@@ -515,7 +533,8 @@ static void verify_root_crl(VerdictRun *c, TdxCollateral *col, X509 *root, X509 
         verdict_pass(c, "collateral.root-crl", "signed by the root, %s; no chain certificate revoked", why);
 }
 
-static void verify_pck_crl(VerdictRun *c, TdxCollateral *col, X509 *leaf, X509 *inter, const TdxVerifyParams *p) {
+static void verify_pck_crl(VerdictRun *c, TdxCollateral *col, X509 *leaf, X509 *inter, const TdxVerifyParams *p,
+                           const uint8_t pck_root[32]) {
         uint8_t spki[32];
         char why[160];
         bool ok;
@@ -528,7 +547,7 @@ static void verify_pck_crl(VerdictRun *c, TdxCollateral *col, X509 *leaf, X509 *
         if (x509_spki_sha256(inter, spki) < 0)
                 return verdict_fail(c, "collateral.pck-crl", "the PCK CA key cannot be encoded");
         if (col->sig_pck_crl < 0 || memcmp(col->pck_crl_signer_spki, spki, 32) != 0) {
-                col->sig_pck_crl = crl_signed_by(col->pck_crl, inter);
+                col->sig_pck_crl = crl_signed_by(col->pck_crl, inter, p->at);
                 memcpy(col->pck_crl_signer_spki, spki, 32);
         }
         if (!col->sig_pck_crl)
@@ -541,10 +560,36 @@ static void verify_pck_crl(VerdictRun *c, TdxCollateral *col, X509 *leaf, X509 *
 
         /* The issuer chain that came with the CRL must itself be Intel's. */
         check_issuer_chain(c, "collateral.pck-crl-chain", tdx_collateral_file_name(TDX_FILE_PCK_CRL_CHAIN),
-                           col->pck_crl_chain, &col->chain_pck_crl, NULL, p, &ok);
+                           col->pck_crl_chain, &col->chain_pck_crl, NULL, p, pck_root, &ok);
         if (ok && X509_NAME_cmp(X509_get_subject_name(sk_X509_value(col->pck_crl_chain, 0)),
                                 X509_CRL_get_issuer(col->pck_crl)) != 0)
                 verdict_fail(c, "collateral.pck-crl-chain", "the chain's first certificate is not the PCK CRL issuer");
+}
+
+/* The ECDSA P-256 signature over a collateral document (the SHA-256 of its signed bytes) by its
+ * signing certificate: checked once per document, signature and certificate (by their bytes)
+ * while both are current, through the process's verified cache. */
+static bool document_signed_by(const char *kind, X509 *signer, const uint8_t digest[32], const uint8_t sig[64],
+                               int64_t issue_date, int64_t next_update, int64_t at) {
+        _cleanup_(BN_freep) BIGNUM *r = BN_bin2bn(sig, 32, NULL), *s = BN_bin2bn(sig + 32, 32, NULL);
+        EVP_PKEY *key = X509_get0_pubkey(signer);
+        uint8_t both[96], subject[32], signer_der[32], cache_key[32];
+        int64_t nb, na;
+        bool keyed, ok;
+
+        memcpy(both, digest, 32);
+        memcpy(both + 32, sig, 64);
+        sha256(both, sizeof(both), subject);
+        keyed = x509_der_sha256(signer, signer_der) >= 0;
+        if (keyed) {
+                verified_cache_key(cache_key, kind, signer_der, subject);
+                if (verified_cache_lookup(cache_key, at))
+                        return true;
+        }
+        ok = r && s && pkey_is_ec_curve(key, NID_X9_62_prime256v1) && ecdsa_verify_digest(key, digest, 32, r, s) == 1;
+        if (ok && keyed && x509_not_before(signer, &nb) >= 0 && x509_not_after(signer, &na) >= 0)
+                verified_cache_remember(cache_key, nb > issue_date ? nb : issue_date, na < next_update ? na : next_update);
+        return ok;
 }
 
 static bool window_ok(int64_t from, int64_t until, int64_t at, char *buf, size_t size) {
@@ -555,23 +600,21 @@ static bool window_ok(int64_t from, int64_t until, int64_t at, char *buf, size_t
         return at >= from && at <= until;
 }
 
-static void verify_tcb_info(VerdictRun *c, TdxCollateral *col, const TdxAppraisal *a, const TdxVerifyParams *p) {
+static void verify_tcb_info(VerdictRun *c, TdxCollateral *col, const TdxAppraisal *a, const TdxVerifyParams *p,
+                            const uint8_t pck_root[32]) {
         const TdxTcbInfo *ti = col->tcb_info;
         char why[128];
         bool ok;
 
         check_issuer_chain(c, "collateral.tcb-info-chain", tdx_collateral_file_name(TDX_FILE_TCB_INFO_CHAIN),
-                           col->tcb_info_chain, &col->chain_tcb_info, "Intel SGX TCB Signing", p, &ok);
+                           col->tcb_info_chain, &col->chain_tcb_info, "Intel SGX TCB Signing", p, pck_root, &ok);
         if (!ti)
                 return verdict_fail(c, "collateral.tcb-info", "%s is missing", tdx_collateral_file_name(TDX_FILE_TCB_INFO));
         if (!ok)
                 return verdict_fail(c, "collateral.tcb-info", "its signing chain did not verify");
-        if (col->sig_tcb_info < 0) {
-                _cleanup_(BN_freep) BIGNUM *r = BN_bin2bn(ti->signature, 32, NULL), *s = BN_bin2bn(ti->signature + 32, 32, NULL);
-                EVP_PKEY *key = X509_get0_pubkey(sk_X509_value(col->tcb_info_chain, 0));
-                col->sig_tcb_info = r && s && pkey_is_ec_curve(key, NID_X9_62_prime256v1) &&
-                                    ecdsa_verify_digest(key, ti->digest, 32, r, s) == 1;
-        }
+        if (col->sig_tcb_info < 0)
+                col->sig_tcb_info = document_signed_by("tdx-tcb-info", sk_X509_value(col->tcb_info_chain, 0), ti->digest,
+                                                       ti->signature, ti->issue_date, ti->next_update, p->at);
         if (!col->sig_tcb_info)
                 return verdict_fail(c, "collateral.tcb-info", "the signature over \"tcbInfo\" does not verify with the TCB signing key");
         if (!window_ok(ti->issue_date, ti->next_update, p->at, why, sizeof(why)))
@@ -587,25 +630,25 @@ static void verify_tcb_info(VerdictRun *c, TdxCollateral *col, const TdxAppraisa
              ti->tcb_evaluation_data_number, why);
 }
 
-static void verify_qe_identity(VerdictRun *c, TdxCollateral *col, const TdxQuote *q, const TdxVerifyParams *p) {
+static void verify_qe_identity(VerdictRun *c, TdxCollateral *col, const TdxQuote *q, const TdxVerifyParams *p,
+                               const uint8_t pck_root[32]) {
         const TdxQeIdentity *qe = col->qe_identity;
         _cleanup_free_ char *reason = NULL;
         char why[128];
         bool ok;
 
         check_issuer_chain(c, "collateral.qe-identity-chain", tdx_collateral_file_name(TDX_FILE_QE_IDENTITY_CHAIN),
-                           col->qe_identity_chain, &col->chain_qe_identity, "Intel SGX TCB Signing", p, &ok);
+                           col->qe_identity_chain, &col->chain_qe_identity, "Intel SGX TCB Signing", p, pck_root,
+                           &ok);
         if (!qe)
                 return verdict_fail(c, "collateral.qe-identity", "%s is missing",
                               tdx_collateral_file_name(TDX_FILE_QE_IDENTITY));
         if (!ok)
                 return verdict_fail(c, "collateral.qe-identity", "its signing chain did not verify");
-        if (col->sig_qe_identity < 0) {
-                _cleanup_(BN_freep) BIGNUM *r = BN_bin2bn(qe->signature, 32, NULL), *s = BN_bin2bn(qe->signature + 32, 32, NULL);
-                EVP_PKEY *key = X509_get0_pubkey(sk_X509_value(col->qe_identity_chain, 0));
-                col->sig_qe_identity = r && s && pkey_is_ec_curve(key, NID_X9_62_prime256v1) &&
-                                       ecdsa_verify_digest(key, qe->digest, 32, r, s) == 1;
-        }
+        if (col->sig_qe_identity < 0)
+                col->sig_qe_identity = document_signed_by("tdx-qe-identity", sk_X509_value(col->qe_identity_chain, 0),
+                                                          qe->digest, qe->signature, qe->issue_date, qe->next_update,
+                                                          p->at);
         if (!col->sig_qe_identity)
                 return verdict_fail(c, "collateral.qe-identity",
                               "the signature over \"enclaveIdentity\" does not verify with the TCB signing key");
@@ -700,6 +743,7 @@ int tdx_verify(const uint8_t *data, size_t size, TdxCollateral *col, const TdxVe
         _cleanup_free_ char *reason = NULL;
         VerdictRun c = verdict_run(v);
         X509 *leaf = NULL, *inter = NULL, *root = NULL;
+        uint8_t pck_root[32];
         json_object *claims;
 
         if (!a)
@@ -743,9 +787,13 @@ int tdx_verify(const uint8_t *data, size_t size, TdxCollateral *col, const TdxVe
                 goto done;
         }
         verify_root_crl(&c, col, root, inter, params->at);
-        verify_pck_crl(&c, col, leaf, inter, params);
-        verify_tcb_info(&c, col, a, params);
-        verify_qe_identity(&c, col, &a->quote, params);
+        if (x509_spki_sha256(root, pck_root) < 0) {
+                verdict_fail(&c, "collateral", "the PCK chain's root key cannot be encoded");
+                goto done;
+        }
+        verify_pck_crl(&c, col, leaf, inter, params, pck_root);
+        verify_tcb_info(&c, col, a, params, pck_root);
+        verify_qe_identity(&c, col, &a->quote, params, pck_root);
         if (!c.ok || !a->pck_info_ok)
                 goto done;
         a->collateral_checked = true;

@@ -15,12 +15,42 @@ typedef struct AppraiseConfig {
         int64_t at;           /* verification time; 0 = now */
         bool has_launch_digest;
         uint8_t launch_digest[48]; /* SNP HOST_DATA is its first 32 bytes; TDX MRCONFIGID all 48 */
-        struct TdxCollateral *tdx_collateral; /* TDX: the loaded bundle (pcs_collateral_load_dir());
-                                               * NULL: TDX evidence is refused */
+        struct TdxCollateral *tdx_collateral; /* TDX: an explicit bundle (pcs_collateral_load_dir()),
+                                               * used instead of the provider's; NULL: the provider's */
+        struct Collateral *collateral; /* the host's collateral provider (collateral.h): the SNP
+                                        * certificates the guest did not send and the host's CRL,
+                                        * the TDX bundle. NULL: none, so an SNP chain comes from
+                                        * the guest alone without a CRL, and TDX needs tdx_collateral */
         const struct NvGolden *gpu_golden; /* GPUs: the golden measurements (nv_golden_parse()); NULL: the
-                                            * measurements are not checked, which the policy's default
-                                            * gpu.require_measurements refuses */
+                                            * RIMs from gpu_fetch, or, without it, the measurements are not
+                                            * checked, which the policy's default gpu.require_measurements
+                                            * refuses */
+        /* GPUs: RIMs (the cache, then NVIDIA's RIM service) when there is no golden list, and OCSP
+         * when the policy requires it (gpu.require_ocsp); NULL: neither */
+        const struct NvFetchOptions *gpu_fetch;
+        /* non-NULL: the appraisal runs on an event loop and must not block: RIMs and OCSP come from
+         * gpu_fetch's cache only, and what the cache lacks is listed here, for the caller to fetch
+         * on a worker thread (nv_wants_fetch()) before it runs a fresh exchange */
+        struct NvWants *gpu_wants;
+        /* GPUs: the guest PCI address of each GPU the domain passes through (a launch knows them
+         * from its domain XML: appraise_gpu_addresses_from_xml()); each GPU report must claim a
+         * different one of them. Not known (cvmctl attest-guest): the check is skipped. */
+        bool gpu_addresses_known;
+        size_t n_gpu_addresses;
+        char gpu_addresses[PROTO_GPUS_MAX][PROTO_PCI_ADDRESS_SIZE];
+        unsigned gpu_switches; /* NVSwitches passed through: each would need its own attestation */
 } AppraiseConfig;
 
-/* An ExchangeHost.appraise callback; userdata is an AppraiseConfig. */
+struct PciAddress;
+
+/* Fills c's GPU addresses from the domain XML the host defined: for each of the n_gpus host
+ * addresses, in order, the guest address cvmd's metadata records for that device (the address
+ * the guest firmware gives it). -EINVAL with a reason when a GPU has none (the host then cannot
+ * tell which report is which GPU: the launch is refused), -ENOMEM. */
+int appraise_gpu_addresses_from_xml(AppraiseConfig *c, const char *xml, const struct PciAddress *gpus, size_t n_gpus,
+                                    char **ret_reason);
+
+/* An ExchangeHost.appraise callback; userdata is an AppraiseConfig. Returns 0 with the verdict
+ * in v, -ENOMEM, or -EINPROGRESS when the provider (in its event mode) is fetching collateral
+ * this evidence needs: no verdict then; the caller appraises fresh evidence once it is in. */
 int appraise_evidence(void *userdata, const ExchangeEvidence *e, Verdict *v);

@@ -18,11 +18,16 @@ typedef enum Validity {
         VALIDITY_EXPIRED,
 } Validity;
 
-/* Parses one DER certificate, or one or more PEM certificates (text may surround them).
- * Returns -EBADMSG when nothing parses. */
+/* One DER certificate, or PEM certificates in any shape pem_bundle_parse() accepts (CRLF,
+ * glued blocks, percent-encoded); -EBADMSG otherwise. Use pem_bundle_parse() for the reason. */
 int x509_parse_many(const uint8_t *data, size_t size, STACK_OF(X509) **ret);
 int x509_parse_one(const uint8_t *data, size_t size, X509 **ret);
 int x509_crl_parse(const uint8_t *data, size_t size, X509_CRL **ret);
+
+/* SHA-256 with the digest fetched once: OpenSSL 3's one-shot SHA256() looks the algorithm up
+ * on every call, which costs more than hashing a certificate. */
+void sha256(const void *data, size_t size, uint8_t ret[32]);
+void sha384(const void *data, size_t size, uint8_t ret[48]);
 
 /* SHA-256 over the DER SubjectPublicKeyInfo: the form every trust anchor pin uses. */
 int x509_spki_sha256(X509 *cert, uint8_t ret[32]);

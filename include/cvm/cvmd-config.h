@@ -49,7 +49,10 @@ typedef struct CvmdConfig {
         /* [Collateral] */
         bool collateral_offline;
         char *kds_url;
-        char *pccs_url;
+        char *pccs_url;                   /* Intel PCS, or a PCCS when it is another URL */
+        char *collateral_cache_directory; /* default: cache_directory */
+        unsigned collateral_refresh_sec;  /* fetch anew what expires within this; 0: only once expired */
+        unsigned collateral_timeout_sec;  /* each HTTP request */
 } CvmdConfig;
 
 /* Reads the configuration under config_dir (NULL: CVMD_CONFIG_DIR_DEFAULT). A missing cvmd.conf

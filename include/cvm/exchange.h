@@ -3,9 +3,11 @@
 
 /* The host side of one attestation exchange with a guest agent (ARCHITECTURE.md §2, steps
  * 6-11): Hello, Challenge (a fresh single-use nonce), Evidence, appraisal, and only when the
- * appraisal accepts: unwrap the data keys, seal them with HPKE to the guest's attested key
- * (aad = nonce || VM UUID), KeyRelease with a signed result token, and the guest's Ack with the
- * key confirmation. Every failure, at any step, releases nothing and says why. */
+ * appraisal accepts: unwrap the data keys, seal them with HPKE in auth mode from the releaser key
+ * to the guest's attested key (aad = nonce || VM UUID), KeyRelease with a signed result token,
+ * and the guest's Ack with the key confirmation, which the guest sends only once the keys are
+ * installed. Every failure, at any step, releases nothing and says why, to the caller and (after
+ * the Hello) to the guest. */
 
 #include <openssl/evp.h>
 #include <systemd/sd-event.h>
@@ -13,23 +15,14 @@
 #include <stdint.h>
 
 #include "cvm/guest-proto.h"
+#include "cvm/key-bundle.h"
 #include "cvm/nonce.h"
+#include "cvm/releaser.h"
 #include "cvm/secret.h"
 #include "cvm/tee.h"
 #include "cvm/verdict.h"
 
-/* The key bundle inside the HPKE ciphertext: "CVMK", version 1, a count, then per key:
- * u8 kid length, kid, u16 BE key length, key. Built and parsed only inside Secrets. */
-#define KEY_BUNDLE_MAGIC "CVMK"
-#define KEY_BUNDLE_MAX_KEYS 64u
-
-int key_bundle_new(Secret **ret);
-int key_bundle_add(Secret **bundle, const char *kid, const Secret *key);
-/* Calls cb for each key; the key points into the bundle (do not keep it). -EBADMSG when the
- * bundle is malformed. */
-int key_bundle_foreach(const Secret *bundle,
-                       int (*cb)(void *userdata, const char *kid, const uint8_t *key, size_t size),
-                       void *userdata);
+/* The key bundle inside the HPKE ciphertext: cvm/key-bundle.h. */
 
 typedef struct ExchangeEvidence {
         const ProtoMsg *msg;                    /* the Evidence message */
@@ -56,6 +49,12 @@ typedef struct ExchangeHost {
         int64_t token_lifetime_sec;     /* 0: TOKEN_LIFETIME_DEFAULT */
         const char *policy_name;        /* the token's "ear.appraisal-policy-id"; NULL: none */
         const uint8_t *launch_digest;   /* 48 bytes bound at launch, named in the token; NULL: none */
+        /* The releaser (include/cvm/releaser.h), required: its public key and spec_digest go into
+         * the Challenge, from which the guest recomputes the launch digest bound into its own
+         * report and refuses a releaser that was not bound; its private key seals the key release
+         * in HPKE auth mode, so that only its holder can release. */
+        const ReleaserKey *releaser;
+        const uint8_t *spec_digest; /* PROTO_SPEC_DIGEST_SIZE bytes; NULL: all zero (no spec) */
 } ExchangeHost;
 
 typedef struct ExchangeResult {
@@ -77,7 +76,7 @@ void exchange_result_done(ExchangeResult *r);
  * and what it points to must outlive the session. */
 typedef struct ExchangeHostSession ExchangeHostSession;
 
-/* -EINVAL when h->tee is not a TEE that makes evidence. */
+/* -EINVAL when h->tee is not a TEE that makes evidence, or h has no releaser key. */
 int exchange_host_session_new(const ExchangeHost *h, ExchangeHostSession **ret);
 ExchangeHostSession *exchange_host_session_free(ExchangeHostSession *s);
 DEFINE_CLEANUP(ExchangeHostSession *, exchange_host_session_free)

@@ -13,9 +13,12 @@
  * byte before it. Plus the matching golden-measurement list (nv_golden_parse() format), so a host
  * can check measurements without RIMs.
  *
- * One simulator stands for any number of GPUs: every simulated GPU of a board has the same chain
- * (one device identity, one FWID) and the same firmware measurements; only the nonces (and the
- * responder nonces) differ between their reports.
+ * A simulated board (gpu_sim_new_board()) has one device identity per GPU, as real hardware: the
+ * root, identity and provisioner CAs are shared, each GPU has its own BROM CA and leaf key, all
+ * run the same firmware (one FWID, the same measurements). Each GPU also has the guest PCI
+ * address and CC mode its driver would report. gpu_sim_write_board() can instead make every GPU
+ * answer with GPU 0's identity (a fault for tests: a verifier must refuse one device standing in
+ * for several).
  *
  * Simulated chains are unmistakable: O= is "cvmd Simulated NVIDIA" in every subject. Their root is
  * never NVIDIA's: a verifier trusts it only when handed gpu_sim_root_pin() (a policy's
@@ -27,6 +30,7 @@
 #include <stdint.h>
 
 #include "cvm/gpu.h"
+#include "cvm/guest-proto.h"
 #include "cvm/macro.h"
 
 #define GPU_SIM_ORGANIZATION  "cvmd Simulated NVIDIA"
@@ -47,6 +51,8 @@ typedef struct GpuSim {
         char driver_version[32];
         uint8_t vbios_raw[8];
         uint8_t measurements[GPU_SIM_BLOCKS][48]; /* SPDM block i+1 */
+        char pci_address[PROTO_PCI_ADDRESS_SIZE]; /* the guest PCI address NVML would report */
+        ProtoGpuCc cc_mode;                       /* the CC mode NVML would report */
 } GpuSim;
 
 /* Generates the five P-384 keys and issues the chain with a random FWID. -EINVAL for bad params,
@@ -70,10 +76,29 @@ int gpu_sim_report(const GpuSim *s, const uint8_t nonce[NV_NONCE_SIZE], uint8_t 
 int gpu_sim_golden_json(const GpuSim *s, char **ret);
 
 /* Writes into dir (created 0700): chain.pem (the five certificates, leaf first), leaf-key.pem
- * (0600) and golden.json. The CA private keys are not written. */
+ * (0600), golden.json, pci-address and cc-mode (one line of text each: "0000:01:00.0", "on").
+ * The CA private keys are not written. */
 int gpu_sim_write(const GpuSim *s, const char *dir);
 /* Loads what gpu_sim_write() wrote, for making reports: five simulated certificates (the
  * organization in every subject), each signed by the next, the last self-signed, the leaf's key
- * the private key's, the leaf's FWID extension well-formed. -ENOENT for missing files, -EBADMSG
- * when they are inconsistent. */
+ * the private key's, the leaf's FWID extension well-formed, a valid PCI address and a known CC
+ * mode. -ENOENT for missing files, -EBADMSG when they are inconsistent. */
 int gpu_sim_load(const char *dir, GpuSim **ret);
+
+/* ---- a board of several GPUs ---- */
+
+#define GPU_SIM_BOARD_DEFAULT 8u
+
+/* The guest PCI address GPU i gets by default: where the launcher's domain XML puts GPU i when
+ * every GPU is on one NUMA cell (one pcie-expander-bus with busNr 0xe0, a root port per GPU in
+ * slot i behind it: the guest firmware numbers its bus 0xe1 + i), 0000:<e1+i>:00.0. */
+void gpu_sim_default_pci_address(size_t i, char ret[PROTO_PCI_ADDRESS_SIZE]);
+/* n (1..PROTO_GPUS_MAX) GPUs under one simulated root: ret[i] is GPU i, with its own BROM and
+ * leaf keys, the board's FWID and measurements, gpu_sim_default_pci_address(i), CC mode on. */
+int gpu_sim_new_board(const GpuSimParams *p, size_t n, GpuSim **ret);
+void gpu_sim_board_free(GpuSim **board, size_t n);
+/* Writes dir/golden.json and dir/gpu<i>/ (gpu_sim_write()) for each GPU; with shared_identity
+ * every gpu<i>/ holds GPU 0's chain and key (but its own PCI address and CC mode). */
+int gpu_sim_write_board(GpuSim *const *board, size_t n, bool shared_identity, const char *dir);
+/* dir/gpu<i>: the directory gpu_sim_write_board() wrote GPU i to. */
+int gpu_sim_board_gpu_dir(const char *dir, size_t i, char **ret);

@@ -25,6 +25,12 @@
 #define NV_BLOCKS_MAX 255u
 #define NV_REPORT_SIZE_MAX 0x2000u /* NVML_CC_GPU_ATTESTATION_REPORT_SIZE */
 #define NV_CHAIN_LENGTH 5u
+#define NV_PDI_SIZE 8u          /* an NVSwitch platform device identifier */
+#define NV_SWITCH_PDIS_MAX 64u  /* SWITCH_PDI entries kept (real PPCIe reports have 18) */
+#define NV_PPCIE_GPUS 8u        /* a protected-PCIe HGX board: 8 GPUs ... */
+#define NV_PPCIE_SWITCHES 4u    /* ... and 4 NVSwitches */
+#define NV_PROTECTED_PCIE_ON 0xAAu
+#define NV_FEATURE_PPCIE 2u
 
 /* Opaque-data TLV types (spec §1.4). */
 typedef enum NvOpaqueType {
@@ -86,7 +92,8 @@ typedef struct NvReport {
         uint8_t protected_pcie_status;
         bool has_opaque_data_version;
         uint16_t opaque_data_version;
-        unsigned n_switch_pdis;
+        unsigned n_switch_pdis; /* as many as the report holds; the first NV_SWITCH_PDIS_MAX kept */
+        uint8_t switch_pdis[NV_SWITCH_PDIS_MAX][NV_PDI_SIZE];
         /* signature */
         size_t signed_size; /* offset of the signature: every byte before it is signed */
         uint8_t signature[NV_SIGNATURE_SIZE];
@@ -275,8 +282,18 @@ typedef struct NvGpuInput {
         NvChain *chain; /* may be NULL: a failed check */
 } NvGpuInput;
 
+/* The GPU's confidential-computing mode as the guest's driver reports it (not in the signed
+ * report: the guest's word, bound into the report's nonce by the exchange). */
+typedef enum NvCcMode {
+        NV_CC_UNKNOWN, /* no such claim (cvmctl verify gpu) */
+        NV_CC_OFF,
+        NV_CC_ON,
+        NV_CC_DEVTOOLS,
+} NvCcMode;
+
 typedef struct NvGpuAppraisal {
         NvAppraisal a;
+        NvCcMode cc_mode; /* set by the caller before the policy is evaluated */
         NvMeasResult measurements;
         char driver_rim_id[128], vbios_rim_id[128]; /* ids of the RIMs used; "" when none */
         bool driver_rim_debug, vbios_rim_debug;
@@ -309,3 +326,22 @@ typedef struct NvBoardParams {
  * "gpu_count"; sets v->authentic. A measurement mismatch or an unusable RIM is a failed check (so
  * not accepted) but does not change authentic. Returns 0 when it ran, -ENOMEM. */
 int nv_verify_gpus(const NvGpuInput *gpus, size_t n, const NvBoardParams *p, NvBoardAppraisal *ret, Verdict *v);
+
+/* ---- a board: one device per GPU, and the protected-PCIe topology ---- */
+
+/* Every GPU must be its own device: no two chains with the same leaf public key (the key that
+ * signs the reports). The FWID is not an identity: it is the firmware's digest, the same on
+ * every GPU of a board that runs one firmware (the eight real PPCIe reports share one). Records
+ * check "gpu.distinct" (skipped for fewer than two GPUs); a GPU without a leaf is left to its
+ * own failed "gpu<i>.chain". Returns 0, -ENOMEM. */
+int nv_board_distinct(const NvGpuInput *gpus, size_t n, Verdict *v);
+
+/* The protected-PCIe rule (NVIDIA's PPCIe verifier): when a GPU reports PPCIe mode
+ * (FEATURE_FLAG 2 or PROTECTED_PCIE_STATUS 0xAA) every GPU must, the board must have
+ * NV_PPCIE_GPUS of them, and each must name the same set of NV_PPCIE_SWITCHES distinct non-zero
+ * NVSwitch PDIs in SWITCH_PDI. expected_switches is the number of NVSwitches passed through to
+ * the guest (0: none): each needs its own attestation, which this build cannot verify (no
+ * NVSwitch evidence format), so any is refused. reports[i] may be NULL (an unparsed report: the
+ * rule then fails). Records checks "board.ppcie" and "nvswitch" and claim "nvswitch_pdis".
+ * Returns 0, -ENOMEM. */
+int nv_board_topology(const NvReport *const *reports, size_t n, unsigned expected_switches, Verdict *v);

@@ -6,7 +6,7 @@
  * binary fields are base64. The guest is hostile: every frame is bounded before anything is
  * allocated, every message is parsed strictly (unknown keys, wrong types, wrong sizes are
  * errors), and a state table permits each message once and in order. The protocol is
- * described in README.md, "Guest channel protocol". */
+ * described in docs/guest-protocol.md. */
 
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -22,6 +22,11 @@
 #define PROTO_PUBKEY_SIZE 32u /* X25519 */
 #define PROTO_CONFIRM_SIZE 32u
 #define PROTO_GPUS_MAX 16u
+#define PROTO_PCI_ADDRESS_SIZE 13u /* a GPU's guest PCI address "dddd:bb:ss.f" and its NUL */
+#define PROTO_SPEC_DIGEST_SIZE 48u  /* SHA-384 of the launch spec (launch_spec_digest()) */
+#define PROTO_RELEASER_KEY_SIZE 32u /* X25519: cvmd's static releaser public key */
+#define PROTO_LAUNCH_DIGEST_SIZE 48u /* the bound launch digest: TDX MRCONFIGID, SNP HOST_DATA's 32 */
+#define PROTO_SNP_HOST_DATA_SIZE 32u
 
 typedef enum ProtoMsgType {
         PROTO_HELLO,
@@ -35,6 +40,21 @@ typedef enum ProtoMsgType {
 } ProtoMsgType;
 
 const char *proto_msg_type_to_string(ProtoMsgType t);
+
+/* A GPU's confidential-computing mode as the guest's NVIDIA driver reports it (NVML
+ * nvmlSystemGetConfComputeState): the guest's word, bound into that GPU's SPDM nonce. */
+typedef enum ProtoGpuCc {
+        PROTO_GPU_CC_OFF,      /* "off": CC feature disabled */
+        PROTO_GPU_CC_ON,       /* "on": CC on, developer tools off */
+        PROTO_GPU_CC_DEVTOOLS, /* "devtools": CC on in developer-tools mode (not confidential) */
+        _PROTO_GPU_CC_MAX,
+        _PROTO_GPU_CC_INVALID = -EINVAL,
+} ProtoGpuCc;
+
+const char *proto_gpu_cc_to_string(ProtoGpuCc c);
+ProtoGpuCc proto_gpu_cc_from_string(const char *s);
+/* Exactly "dddd:bb:ss.f": lower-case hex, slot 00..1f, function 0..7. */
+bool proto_pci_address_is_valid(const char *s);
 
 typedef struct ProtoBlob {
         uint8_t *data;
@@ -51,11 +71,15 @@ typedef struct ProtoMsg {
         CvmTee tee; /* CVM_TEE_SEV_SNP or CVM_TEE_TDX; "sev-snp" or "tdx" on the wire */
         uint32_t gpus;
         uint8_t vm_uuid[16]; /* the VM the keys are for: part of the HPKE aad */
+        uint8_t spec_digest[PROTO_SPEC_DIGEST_SIZE];    /* what the VM was launched from */
+        uint8_t releaser_key[PROTO_RELEASER_KEY_SIZE];  /* who seals the key release (HPKE auth) */
         /* evidence (agent -> host); tee as above */
         ProtoBlob report; /* SNP report or TDX quote */
         ProtoBlob cert_table;
         ProtoBlob gpu_reports[PROTO_GPUS_MAX];
         ProtoBlob gpu_chains[PROTO_GPUS_MAX]; /* PEM text */
+        char gpu_pci[PROTO_GPUS_MAX][PROTO_PCI_ADDRESS_SIZE]; /* each GPU's guest PCI address (NVML) */
+        ProtoGpuCc gpu_cc[PROTO_GPUS_MAX];                    /* each GPU's CC mode (NVML) */
         size_t n_gpus;
         uint8_t pubkey[PROTO_PUBKEY_SIZE];
         /* key_release (host -> agent) */
@@ -114,8 +138,22 @@ bool proto_state_done(const ProtoState *s);
 
 /* Bindings between the nonce, the guest's key and the evidence (ARCHITECTURE.md §2):
  *   REPORT_DATA = SHA-512("cvmd-attest-v1" || nonce || pubkey)
- *   GPU nonce i = SHA-256("cvmd-gpu-v1" || nonce || pubkey || be32(i)) */
+ *   GPU nonce i = SHA-256("cvmd-gpu-v2" || nonce || pubkey || be32(i) || pci || cc)
+ * where pci is GPU i's guest PCI address as the evidence names it (12 characters) and cc its CC
+ * mode (one byte, ProtoGpuCc): the GPU signs the nonce, so the address and the mode the guest
+ * claims for it cannot be changed on the way without breaking its report's nonce check. */
 void proto_report_data(const uint8_t nonce[PROTO_NONCE_SIZE], const uint8_t pubkey[PROTO_PUBKEY_SIZE],
                        uint8_t ret[64]);
 void proto_gpu_nonce(const uint8_t nonce[PROTO_NONCE_SIZE], const uint8_t pubkey[PROTO_PUBKEY_SIZE], uint32_t index,
-                     uint8_t ret[32]);
+                     const char *pci, ProtoGpuCc cc, uint8_t ret[32]);
+
+/* The launch digest cvmd binds into SEV-SNP HOST_DATA (its first 32 bytes) and TDX MRCONFIGID
+ * (all 48), which only the hypervisor sets, before the guest runs:
+ *   launch digest = SHA-384("cvmd-launch-v2" || spec digest || releaser public key)
+ * The guest recomputes it from a challenge's spec_digest and releaser_key and compares it with
+ * its own report: a releaser whose key was not bound at launch is refused. */
+void proto_launch_digest(const uint8_t spec_digest[PROTO_SPEC_DIGEST_SIZE],
+                         const uint8_t releaser_key[PROTO_RELEASER_KEY_SIZE], uint8_t ret[PROTO_LAUNCH_DIGEST_SIZE]);
+
+/* The info string of the key release's HPKE context, both ends. */
+#define PROTO_KEY_RELEASE_INFO "cvmd key release v1"

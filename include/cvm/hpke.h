@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* HPKE, RFC 9180, base mode (mode_base 0x00: no PSK, no sender authentication), on OpenSSL 3.0's
- * EVP API (OpenSSL has no HPKE of its own before 3.2).
+/* HPKE, RFC 9180, base mode (mode_base 0x00: no PSK, no sender authentication) and auth mode
+ * (mode_auth 0x02: the sender proves it holds a static private key, the receiver names the
+ * public key it expects), on OpenSSL 3.0's EVP API (OpenSSL has no HPKE of its own before 3.2).
+ * The PSK modes are not implemented.
  *
  * Suites: KEM DHKEM(X25519, HKDF-SHA256) (0x0020), KDF HKDF-SHA256 (0x0001), and any of the AEADs
  * AES-128-GCM (0x0001), AES-256-GCM (0x0002), ChaCha20-Poly1305 (0x0003) or export-only (0xFFFF).
@@ -10,12 +12,14 @@
  * P-384, P-521), X448 and HKDF-SHA384/512 are not implemented: hpke_suite_check() refuses them
  * with -EOPNOTSUPP.
  *
- * The key release (ARCHITECTURE.md §2 steps 10-11), both ends:
+ * The key release (ARCHITECTURE.md §2 steps 10-11, docs/guest-protocol.md), both ends, in auth
+ * mode: the sender's static key is cvmd's releaser key, which the guest found bound into its
+ * launch digest (HOST_DATA / MRCONFIGID), so only the cvmd that launched the guest can release:
  *
- *   host:  hpke_setup_sender(suite, guest_pubkey, info, enc, &ctx)
+ *   host:  hpke_setup_auth_sender(suite, guest_pubkey, info, releaser_sk, enc, &ctx)
  *          hpke_seal(ctx, aad = nonce || VM UUID, bundle) -> ciphertext;  send enc + ciphertext
  *          hpke_key_confirmation(ctx, expected)
- *   guest: hpke_setup_receiver(suite, enc, sk, info, &ctx)
+ *   guest: hpke_setup_auth_receiver(suite, enc, sk, info, releaser_pk, &ctx)
  *          hpke_open(ctx, aad, ciphertext) -> bundle (a Secret)
  *          hpke_key_confirmation(ctx, confirmation);  send it in the Ack
  *   host:  CRYPTO_memcmp(confirmation, expected) == 0, or the release failed
@@ -39,6 +43,9 @@
 #define HPKE_AEAD_AES_256_GCM 0x0002u
 #define HPKE_AEAD_CHACHA20_POLY1305 0x0003u
 #define HPKE_AEAD_EXPORT_ONLY 0xFFFFu
+
+#define HPKE_MODE_BASE 0x00u
+#define HPKE_MODE_AUTH 0x02u
 
 /* X25519: Npk = Nenc = Nsk = 32. */
 #define HPKE_PUBLIC_KEY_SIZE 32u
@@ -76,7 +83,7 @@ int hpke_derive_key_pair(HpkeSuite suite, const uint8_t *ikm, size_t ikm_size, S
                          uint8_t ret_pk[HPKE_PUBLIC_KEY_SIZE]);
 int hpke_public_key(HpkeSuite suite, const Secret *sk, uint8_t ret_pk[HPKE_PUBLIC_KEY_SIZE]);
 
-/* A base-mode context: key, base nonce, sequence number and exporter secret. A sender context
+/* A context (either mode): key, base nonce, sequence number and exporter secret. A sender context
  * only seals, a receiver context only opens; both export. */
 typedef struct HpkeContext HpkeContext;
 
@@ -91,6 +98,21 @@ int hpke_setup_sender_with_ephemeral(HpkeSuite suite, const uint8_t *pk_r, size_
 /* SetupBaseR(enc, skR, info). */
 int hpke_setup_receiver(HpkeSuite suite, const uint8_t *enc, size_t enc_size, const Secret *sk_r, const uint8_t *info,
                         size_t info_size, HpkeContext **ret);
+
+/* SetupAuthS(pkR, info, skS) (§5.1.3): AuthEncap with the sender's static private key sk_s and a
+ * fresh ephemeral key; writes enc. */
+int hpke_setup_auth_sender(HpkeSuite suite, const uint8_t *pk_r, size_t pk_r_size, const uint8_t *info,
+                           size_t info_size, const Secret *sk_s, uint8_t ret_enc[HPKE_ENC_SIZE], HpkeContext **ret);
+/* The same with a given ephemeral private key, for test vectors only (see above). */
+int hpke_setup_auth_sender_with_ephemeral(HpkeSuite suite, const uint8_t *pk_r, size_t pk_r_size,
+                                          const uint8_t *info, size_t info_size, const Secret *sk_s,
+                                          const Secret *sk_e, uint8_t ret_enc[HPKE_ENC_SIZE], HpkeContext **ret);
+/* SetupAuthR(enc, skR, info, pkS): AuthDecap with the public key pk_s the sender must hold the
+ * private half of. A context set up with another sender's key derives other keys: hpke_open()
+ * then fails with -EBADMSG, and the key confirmation differs. */
+int hpke_setup_auth_receiver(HpkeSuite suite, const uint8_t *enc, size_t enc_size, const Secret *sk_r,
+                             const uint8_t *info, size_t info_size, const uint8_t *pk_s, size_t pk_s_size,
+                             HpkeContext **ret);
 
 /* Seal: ciphertext = AEAD(pt) || tag, pt_size + HPKE_TAG_SIZE bytes; the sequence number
  * advances only on success. -EOPNOTSUPP for an export-only suite, -EPERM on a receiver. */

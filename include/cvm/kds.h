@@ -49,6 +49,9 @@ typedef struct KdsOptions {
          * it was just fetched (and stored) or already cached. */
         void (*file_used)(void *userdata, KdsItem item, const char *path, bool fetched);
         void *file_userdata;
+        /* Optional: set to the Retry-After (microseconds, uncapped) of a fetch that failed with
+         * one, so that a caller can back off for as long as KDS asked. */
+        uint64_t *retry_after_usec;
 } KdsOptions;
 
 /* Completes chain for report r: whatever it lacks of the leaf (VCEK), the intermediate and ARK,

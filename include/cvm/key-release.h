@@ -14,14 +14,18 @@
 #include "cvm/exchange.h"
 #include "cvm/gpu.h"
 #include "cvm/policy.h"
+#include "cvm/releaser.h"
 #include "cvm/tdx.h"
 
 /* Where the inputs come from; NULL members are not loaded. */
 typedef struct KeyReleasePaths {
         const char *policy;     /* required */
         const char *collateral; /* TDX collateral directory (cvmctl verify tdx --collateral shape) */
+        /* The host's collateral provider (collateral.h), made in its blocking mode; NULL: none */
+        const struct CollateralConfig *host_collateral;
         const char *gpu_golden; /* golden GPU measurements (JSON list) */
         const char *token_key;  /* EC P-256 private key (PEM) that signs result tokens; NULL: a fresh one */
+        const char *releaser_key; /* X25519 releaser key (include/cvm/releaser.h); NULL: an ephemeral one */
 } KeyReleasePaths;
 
 typedef struct KeyRelease {
@@ -29,15 +33,19 @@ typedef struct KeyRelease {
         EVP_PKEY *signing_key;   /* signs the result token */
         const char *signing_kid; /* its key ID in the token's header; NULL: none */
         int64_t token_lifetime_sec; /* 0: TOKEN_LIFETIME_DEFAULT */
+        const ReleaserKey *releaser; /* seals the key release; bound into the launch digest */
         /* what key_release_load() read, owned; a daemon may instead point appraise and
          * signing_key at inputs it owns itself */
         Policy *policy;
         TdxCollateral *collateral;
+        struct Collateral *provider;
         NvGolden *golden;
         EVP_PKEY *token_key;
+        ReleaserKey releaser_key;
         const char *keys_dir;
         char *const *key_ids; /* borrowed */
         size_t n_key_ids;
+        bool keep_installed_keys; /* the bundle asks the agent to keep keys it has under these IDs */
 } KeyRelease;
 
 /* Loads the inputs. On failure *ret_reason names the file and what is wrong; returns -ENOMEM,
@@ -48,5 +56,5 @@ void key_release_done(KeyRelease *kr);
 int key_release_load_golden(const char *path, NvGolden **ret, char **ret_reason);
 /* The keys to release: IDs in the key store at keys_dir (NULL: the default store). */
 void key_release_set_keys(KeyRelease *kr, const char *keys_dir, char *const *key_ids, size_t n_key_ids);
-/* Makes h appraise with kr and unwrap kr's keys; sets its token key too. */
+/* Makes h appraise with kr and unwrap kr's keys; sets its token key and releaser too. */
 void key_release_attach(KeyRelease *kr, ExchangeHost *h);

@@ -35,6 +35,23 @@ typedef struct LaunchPlanOptions {
         unsigned housekeeping_cores; /* see PlacementOptions */
         const char *domain_type;     /* "kvm" (NULL) or "test" */
         const char *qgs_path;        /* TDX quote generation socket; NULL: the default */
+        /* With capability files: node device XML files of the spec's GPUs and NVSwitches and
+         * their IOMMU groups' members (virsh nodedev-dumpxml, <dir>/pci_dddd_bb_ss_f.xml); NULL:
+         * the --gpu locations only */
+        const char *nodedev_dir;
+        /* The host's files (/sys: KVM and VFIO module parameters; firmware descriptors) under
+         * this root; NULL: "/" for a live probe, not read with capability files */
+        const char *host_root;
+        /* cvmd's state directory: the console logs (console/NAME.log) and, with a libvirt
+         * connection, the host ledger's lock (ledger.lock, when the directory exists); NULL: the
+         * default, /var/lib/cvmd */
+        const char *state_dir;
+        unsigned ledger_lock_timeout_sec; /* how long to wait for another launch's lock; 0: 60 */
+        /* The releaser's X25519 public key (PROTO_RELEASER_KEY_SIZE bytes, include/cvm/releaser.h)
+         * bound with the spec digest into the launch digest, which hardware carries; NULL (offline
+         * rendering): none, and the launch digest is the spec digest alone, which no agent accepts
+         * a releaser for. */
+        const uint8_t *releaser_key;
 } LaunchPlanOptions;
 
 typedef struct LaunchPlan {
@@ -43,8 +60,16 @@ typedef struct LaunchPlan {
         Placement *placement;
         uint32_t vsock_cid;
         char *xml;
+        /* the spec's own digest (launch_spec_digest()), kept in the domain's metadata */
+        uint8_t spec_digest[LAUNCH_DIGEST_SIZE];
+        char spec_digest_hex[2 * LAUNCH_DIGEST_SIZE + 1];
+        /* what hardware carries (SNP HOST_DATA: the first 32 bytes; TDX MRCONFIGID) and the
+         * appraisal checks: proto_launch_digest(spec digest, releaser key), or with no releaser
+         * key the spec digest */
         uint8_t launch_digest[LAUNCH_DIGEST_SIZE];
         char launch_digest_hex[2 * LAUNCH_DIGEST_SIZE + 1];
+        bool has_releaser_key;
+        uint8_t releaser_key[32];
 } LaunchPlan;
 
 /* Builds the plan. l may be NULL only with capability files (offline: no ledger, the lowest CID).
@@ -55,6 +80,6 @@ int launch_plan_build(const LaunchSpec *spec, Lifecycle *l, const LaunchPlanOpti
 LaunchPlan *launch_plan_free(LaunchPlan *p);
 DEFINE_CLEANUP(LaunchPlan *, launch_plan_free)
 
-/* {"rendered": true, name, tee, launch_digest, snp_host_data | tdx_mrconfigid, vsock_cid,
- *  placement, xml}; NULL on allocation failure. */
+/* {"rendered": true, name, tee, spec_digest, releaser_key (hex or null), launch_digest,
+ *  snp_host_data | tdx_mrconfigid, vsock_cid, placement, xml}; NULL on allocation failure. */
 json_object *launch_plan_to_json(const LaunchPlan *p);

@@ -80,5 +80,6 @@ bool launch_run_busy(const LaunchRun *r);
 /* Whether the run reached an outcome that will not change by itself. */
 bool launch_run_is_final(const LaunchRun *r);
 
-/* The verdict's JSON plus domain, launch_digest, phase, running, released, confirmed, error, token. */
+/* The verdict's JSON plus domain, spec_digest, launch_digest, releaser_key, phase, running, released,
+ * confirmed, error, token. */
 json_object *launch_run_to_json(const LaunchRun *r);

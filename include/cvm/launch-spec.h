@@ -28,6 +28,7 @@
 #define LAUNCH_SPEC_MEMORY_MIB_MIN 256u
 #define LAUNCH_SPEC_MEMORY_MIB_MAX (16u * 1024u * 1024u) /* 16 TiB */
 #define LAUNCH_SPEC_GPUS_MAX 16u
+#define LAUNCH_SPEC_NVSWITCHES_MAX 8u /* an HGX H100/H200 board has 4 */
 #define LAUNCH_SPEC_KEY_IDS_MAX 64u
 #define LAUNCH_SPEC_PATH_MAX 4096u
 #define LAUNCH_SPEC_CMDLINE_MAX 4096u
@@ -37,6 +38,15 @@
 #define LAUNCH_DIGEST_SIZE 48u       /* SHA-384 */
 #define LAUNCH_SNP_HOST_DATA_SIZE 32u /* the digest's first 32 bytes */
 #define LAUNCH_TDX_MRCONFIGID_SIZE 48u
+
+/* Launch security defaults (libvirt's <policy>): SEV-SNP guest policy bit 17 (reserved, must be
+ * 1) and bit 16 (SMT allowed), debug and migration agent off, ABI 0.0; TDX TD attributes
+ * SEPT_VE_DISABLE (bit 28), debug off. */
+#define LAUNCH_SNP_POLICY_DEFAULT 0x30000ull
+#define LAUNCH_TDX_ATTRIBUTES_DEFAULT 0x10000000ull
+#define LAUNCH_SNP_ID_BLOCK_SIZE 96u  /* SNP_LAUNCH_FINISH ID block */
+#define LAUNCH_SNP_ID_AUTH_SIZE 4096u /* its ID authentication information structure */
+#define LAUNCH_TDX_MR_OWNER_SIZE 48u  /* MROWNER, MROWNERCONFIG */
 
 /* The first bytes of the canonical encoding (no NUL). */
 #define LAUNCH_SPEC_CANONICAL_MAGIC "CVMD-LAUNCH-SPEC-1"
@@ -66,14 +76,46 @@ typedef struct LaunchBoot {
         LaunchDiskFormat disk_format;
 } LaunchBoot;
 
+/* The guest's NIC, none unless the spec asks: a libvirt network or a host bridge. */
+typedef enum LaunchNetworkKind {
+        LAUNCH_NETWORK_NONE,
+        LAUNCH_NETWORK_LIBVIRT, /* "network": {"network": NAME} */
+        LAUNCH_NETWORK_BRIDGE,  /* "network": {"bridge": NAME} */
+} LaunchNetworkKind;
+
+typedef struct LaunchNetwork {
+        LaunchNetworkKind kind;
+        char *source; /* the network's or the bridge's name */
+} LaunchNetwork;
+
+/* What the spec says of the TEE's launch parameters ("launch_security"); what it leaves out
+ * takes the defaults above. SEV-SNP: policy, ID block and auth, author key, VLEK only; TDX:
+ * attributes (policy), MROWNER, MROWNERCONFIG. */
+typedef struct LaunchSecurity {
+        bool has_policy;
+        uint64_t policy; /* SNP guest policy, or TDX TD attributes */
+        uint8_t *id_block; /* LAUNCH_SNP_ID_BLOCK_SIZE bytes, or NULL */
+        uint8_t *id_auth;  /* LAUNCH_SNP_ID_AUTH_SIZE bytes, or NULL */
+        bool author_key;   /* id_auth carries an author key */
+        bool vlek_only;    /* "vcek": false: the guest must be signed by a VLEK */
+        bool has_mr_owner, has_mr_owner_config;
+        uint8_t mr_owner[LAUNCH_TDX_MR_OWNER_SIZE];
+        uint8_t mr_owner_config[LAUNCH_TDX_MR_OWNER_SIZE];
+} LaunchSecurity;
+
 typedef struct LaunchSpec {
         char *name;
         CvmTee tee;
         unsigned vcpus;
         uint64_t memory_mib;
         uint64_t hugepage_kib; /* 2048 (default) or 1048576 */
+        uint64_t shared_memory_mib; /* 0: not capped (hugepage-backed shared view of all memory) */
         PciAddress *gpus;
         size_t n_gpus;
+        PciAddress *nvswitches; /* passed through with the GPUs (HGX protected-PCIe mode) */
+        size_t n_nvswitches;
+        LaunchNetwork network;
+        LaunchSecurity security;
         LaunchBoot boot;
         char *policy;
         char **key_ids;
@@ -102,6 +144,12 @@ bool pci_address_equal(const PciAddress *a, const PciAddress *b);
 
 static inline bool launch_spec_is_direct_boot(const LaunchSpec *s) {
         return s->boot.kernel != NULL;
+}
+/* The SNP guest policy or TDX attributes the domain is launched with. */
+static inline uint64_t launch_spec_tee_policy(const LaunchSpec *s) {
+        if (s->security.has_policy)
+                return s->security.policy;
+        return s->tee == CVM_TEE_TDX ? LAUNCH_TDX_ATTRIBUTES_DEFAULT : LAUNCH_SNP_POLICY_DEFAULT;
 }
 /* True for tee "none": only for a policy that explicitly allows it. */
 static inline bool launch_spec_is_development(const LaunchSpec *s) {

@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 #include "cvm/domain-xml.h"
+#include "cvm/host-probe.h"
+#include "cvm/placement.h"
 #include "cvm/macro.h"
 
 typedef enum LifecycleEventKind {
@@ -71,7 +73,28 @@ void lifecycle_domains_free(LifecycleDomain *d, size_t n);
 int lifecycle_list(Lifecycle *l, LifecycleDomain **ret, size_t *ret_n, size_t *ret_n_bad, char **ret_reason);
 /* Rebuilds a ledger from what cvmd's running domains hold. */
 int lifecycle_rebuild_ledger(Lifecycle *l, PlacementLedger *ledger, char **ret_reason);
-/* The lowest CID >= 3 no cvmd domain uses. */
+
+/* What a running domain holds, from its full XML (virDomainGetXMLDesc): cvmd's from its
+ * metadata, any other domain's from its pins, numatune, memory backing, launch security,
+ * hostdevs and vsock CID. -EBADMSG when it does not parse. */
+int domain_holdings_parse(const char *xml, size_t size, Placement **ret);
+
+/* The host ledger: what every running domain holds, cvmd's and everyone else's, with memory
+ * bound to no cell spread over host's cells. When a ledger lock is set (below) it is taken
+ * first and stays held until the next lifecycle_create() or lifecycle_ledger_unlock(): so the
+ * ledger read, the placement made from it and the domain created from that placement are one
+ * step that no other launch, in this process or another, can interleave with. A domain whose
+ * XML does not parse fails the rebuild (never an under-count). */
+int lifecycle_rebuild_host_ledger(Lifecycle *l, const HostProbe *host, PlacementLedger *ledger, char **ret_reason);
+/* Uses path (created 0600 when missing; its directory must exist) as the host ledger's lock,
+ * waiting at most timeout_sec for another holder. NULL: no lock (libvirt's test driver, whose
+ * domains live in one process). */
+int lifecycle_set_ledger_lock(Lifecycle *l, const char *path, unsigned timeout_sec);
+bool lifecycle_has_ledger_lock(Lifecycle *l);
+/* Releases the ledger lock if held (after a refusal, or a plan that creates nothing). */
+void lifecycle_ledger_unlock(Lifecycle *l);
+/* The lowest CID >= 3 no cvmd domain uses (the plan asks the host ledger, which knows every
+ * domain's). */
 int lifecycle_next_vsock_cid(Lifecycle *l, uint32_t *ret, char **ret_reason);
 
 /* Runs libvirt's default event loop until an event was delivered or timeout_ms passed.

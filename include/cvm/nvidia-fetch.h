@@ -11,7 +11,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cvm/gpu.h"
 #include "cvm/http.h"
+#include "cvm/verdict.h"
 
 #define NV_RIM_SERVICE_DEFAULT_URL "https://rim.attestation.nvidia.com"
 #define NV_OCSP_DEFAULT_URL "https://ocsp.ndis.nvidia.com"
@@ -66,3 +68,51 @@ int nv_ocsp_check(const NvFetchOptions *o, X509 *cert, X509 *issuer, int64_t at,
  * 0 not (the reason names the certificate and its status), -errno. */
 int nv_ocsp_check_chain(const NvFetchOptions *o, STACK_OF(X509) *certs, size_t first, size_t last, int64_t at,
                         char **ret_reason);
+
+/* ---- collateral for a board: the same code for cvmctl verify gpu and the launch ---- */
+
+#define NV_WANTS_MAX 64u
+#define NV_RIM_SET_MAX 256u
+
+/* What an appraisal that may not block (it runs on an event loop) found missing in the cache:
+ * the caller fetches it off the loop with nv_wants_fetch() and runs a fresh exchange. */
+typedef struct NvWants {
+        char *rim_ids[NV_WANTS_MAX];
+        size_t n_rim_ids;
+        X509 *ocsp_certs[NV_WANTS_MAX], *ocsp_issuers[NV_WANTS_MAX]; /* references held */
+        size_t n_ocsp;
+} NvWants;
+
+void nv_wants_done(NvWants *w);
+bool nv_wants_empty(const NvWants *w);
+/* Fetches every RIM and OCSP response w lists into o's cache (o->cache_dir must be set; nothing
+ * is fetched when o->offline). Blocking: call it on a worker thread. 0 when every one was fetched,
+ * else -EIO with the first failure's reason (the appraisal that follows refuses what is still
+ * missing); -ENOMEM. */
+int nv_wants_fetch(const NvFetchOptions *o, const NvWants *w, int64_t at, char **ret_reason);
+
+/* RIMs for a board, owned. */
+typedef struct NvRimSet {
+        NvRim *rims[NV_RIM_SET_MAX];
+        size_t n;
+} NvRimSet;
+
+void nv_rim_set_done(NvRimSet *s);
+/* Parses data as a RIM and adds it under id (may be NULL). A RIM that does not parse is a failed
+ * check "rim.load" naming `what`, and 0; -E2BIG when the set is full, -ENOMEM. */
+int nv_rim_set_add(NvRimSet *s, const uint8_t *data, size_t size, const char *what, const char *id, Verdict *v);
+
+/* The driver and VBIOS RIMs the reports name, each once: from o's cache, else from the RIM
+ * service unless o->offline, or unless wants is given: then the cache only, and each id it lacks
+ * is added to wants. A RIM that cannot be had is a failed check "rim.fetch" (the GPUs'
+ * measurements then fail for want of it). Returns 0, -ENOMEM. */
+int nv_rims_for_reports(const NvFetchOptions *o, const NvGpuInput *gpus, size_t n, NvRimSet *set, NvWants *wants,
+                        Verdict *v);
+
+/* OCSP for every GPU chain (certificates 1..3: BROM, provisioner ICA, identity CA; the leaf and
+ * the root are not checked, as upstream) and for the signer chain of every RIM the board used
+ * (all but its root). Checks "gpu<i>.ocsp" and "rim.<id>.ocsp". With wants, the cache only: each
+ * certificate without a usable cached answer is added to wants, and its check fails. Returns 1
+ * when every certificate is good, 0 when not, -ENOMEM. */
+int nv_board_ocsp(const NvFetchOptions *o, const NvGpuInput *gpus, size_t n, const NvRimSet *rims,
+                  const NvBoardAppraisal *b, int64_t at, NvWants *wants, Verdict *v);

@@ -37,6 +37,9 @@ typedef struct PcsOptions {
         const char *cache_dir; /* NULL: no cache */
         bool offline;          /* never fetch: the cache only */
         HttpOptions http;
+        /* Optional: set to the Retry-After (microseconds, uncapped) of a fetch that failed with
+         * one, so that a caller can back off for as long as the service asked. */
+        uint64_t *retry_after_usec;
 } PcsOptions;
 
 /* <cache_dir>/tdx/<fmspc hex>-<platform|processor> */

@@ -51,7 +51,8 @@ typedef struct PolicySnp {
         uint8_t host_data[32];
         bool report_data_set;
         uint8_t report_data[64];
-        bool require_crl; /* default false */
+        bool require_crl; /* default true: the host's CRL (collateral.h), never only the guest's */
+        int64_t max_crl_age_sec; /* 0 (default): no limit but the CRL's nextUpdate */
         bool min_guest_svn_set;
         uint32_t min_guest_svn;
         bool min_abi_set;
@@ -110,7 +111,10 @@ typedef struct Policy {
                 bool require_ocsp;                /* default false */
                 bool require_measurements;        /* default true: measurements must be "match" */
                 bool require_nonce;               /* default true: the CLI must have been given --nonce */
+                bool require_cc;                  /* default true: a GPU whose driver reports CC off is refused */
+                bool allow_devtools;              /* default false: CC in developer-tools mode is refused */
                 PolicyDigestList simulator_roots; /* SPKI SHA-256 (32 bytes each) of trusted simulator roots */
+                PolicyDigestList simulator_rim_roots; /* ... and of trusted simulator RIM roots */
         } gpu;                                    /* defaults when !has_gpu */
 } Policy;
 
@@ -127,6 +131,8 @@ void policy_evaluate_gpu(const Policy *p, const struct NvBoardAppraisal *a, Verd
  * is a malloc'ed array (free() it). */
 struct NvPin;
 int policy_gpu_pins(const Policy *p, struct NvPin **ret, size_t *ret_n);
+/* The RIM roots to trust: NVIDIA's CoRIM signing root, then "gpu.trusted_simulator_rim_roots". */
+int policy_gpu_rim_pins(const Policy *p, struct NvPin **ret, size_t *ret_n);
 
 typedef struct PolicyTdx PolicyTdx;
 struct TdxAppraisal;
@@ -156,6 +162,7 @@ DEFINE_CLEANUP(Policy *, policy_free)
 Policy *policy_new(void);
 
 bool policy_has_snp(const Policy *p);
+/* Whether the snp section requires a CRL; p == NULL: the default (true). */
 bool policy_snp_requires_crl(const Policy *p);
 
 /* The ARKs to trust for SEV-SNP: the built-in AMD anchors, then the simulator ARKs the policy
@@ -169,3 +176,8 @@ int policy_snp_anchors(const Policy *p, SnpAnchor **ret, size_t *ret_n);
  * appraisal whose report did not parse is denied. Touches nothing in v but its reasons (and
  * v->oom through verdict_reason). */
 void policy_evaluate_snp(const Policy *p, const SnpAppraisal *a, Verdict *v);
+/* The snp section's max_crl_age_sec against the thisUpdate of the CRL the chain was checked
+ * with, at verification time `at`: one reason when the CRL is older than the policy allows.
+ * Nothing when the policy sets no limit or no CRL was checked (require_crl says so then). */
+void policy_evaluate_snp_crl_age(const Policy *p, const SnpAppraisal *a, int64_t crl_this_update, int64_t at,
+                                 Verdict *v);

@@ -84,6 +84,14 @@ int snp_sim_anchor(const SnpSim *s, SnpAnchor *ret);
  * private key as vcek-key.pem or vlek-key.pem (mode 0600) into dir, creating it (0700). The
  * ARK and ASK/ASVK private keys are not written. */
 int snp_sim_write_pem(const SnpSim *s, const char *dir);
+/* What AMD KDS would serve for this platform, laid out like its URLs under dir (for
+ * tests/helpers/kds-server): {vcek,vlek}/v1/<P>/cert_chain (the ASK or ASVK and the ARK, PEM),
+ * .../crl (an empty CRL signed by the ARK, valid from this_update to next_update) and, for a
+ * VCEK, vcek/v1/<P>/<hwid hex>.der. -ENOKEY for a sim from snp_sim_load(). */
+int snp_sim_write_kds(const SnpSim *s, const char *dir, int64_t this_update, int64_t next_update);
+/* The same certificates and CRL installed into a collateral cache (kds.h's layout), as
+ * `cvmctl collateral fetch snp` would leave them. -ENOKEY for a sim from snp_sim_load(). */
+int snp_sim_write_cache(const SnpSim *s, const char *cache_dir, int64_t this_update, int64_t next_update);
 /* Loads what snp_sim_write_pem() wrote: product, kind, TCB and CHIP_ID come back from the
  * certificates. The result signs reports; it has no CA keys, so snp_sim_make_crl() refuses it
  * (-ENOKEY). -ENOENT for missing files, -EBADMSG when they are not one consistent sim chain. */

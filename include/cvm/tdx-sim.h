@@ -87,6 +87,9 @@ void tdx_sim_collateral_done(TdxSimCollateral *c);
 int tdx_sim_make_collateral(const TdxSim *s, int64_t issue, int64_t next_update, X509 *const *revoked,
                             size_t n_revoked, TdxSimCollateral *ret);
 
+/* This platform's collateral (tdx_sim_make_collateral(), nothing revoked) installed into a
+ * collateral cache as cache_dir/tdx/<fmspc>-<ca>/ (pcs.h's layout). -ENOKEY for a loaded sim. */
+int tdx_sim_write_cache(const TdxSim *s, const char *cache_dir, int64_t issue, int64_t next_update);
 /* Writes into dir (created 0700): root.pem, pck-ca.pem, pck.pem, tcb-signing.pem, the PCK and
  * attestation private keys pck-key.pem and att-key.pem (0600), and collateral/ with the seven
  * bundle files, issued a day ago and valid for 30 days. The CA private keys are not written. */

@@ -88,8 +88,9 @@ int tdx_quote_parse(const uint8_t *data, size_t size, TdxQuote *ret, char **ret_
 uint64_t tdx_quote_td_attributes(const TdxQuote *q);
 /* Every quote field, byte fields as lowercase hex in byte order. */
 json_object *tdx_quote_claims(const TdxQuote *q);
-/* Splits the type-5 PEM chain into certificates, leaf first. Only PEM CERTIFICATE blocks
- * separated by whitespace are accepted. */
+/* Splits the type-5 PEM chain into certificates, leaf first, with the shared bundle reader
+ * (include/cvm/pem-bundle.h): CRLF, trailing whitespace and glued blocks are accepted, text
+ * outside the blocks is refused with its byte offset. */
 int tdx_pck_chain_parse(const uint8_t *data, size_t size, STACK_OF(X509) **ret, char **ret_reason);
 
 /* What the PCK leaf's SGX extension (1.2.840.113741.1.13.1) says. */
@@ -124,6 +125,11 @@ typedef enum TdxTcbStatus {
         TDX_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED,
         TDX_TCB_REVOKED,
         TDX_TCB_NOT_SUPPORTED,
+        /* Verdicts only, never in a TCB info document: a TD 1.5 whose TDX module was updated
+         * in place (TEE_TCB_SVN2) to the newest level but that still runs on the old one;
+         * relaunching it would make it current (Intel QVL's TDRelaunchCheck). */
+        TDX_TCB_TD_RELAUNCH_ADVISED,
+        TDX_TCB_TD_RELAUNCH_ADVISED_CONFIGURATION_NEEDED,
         _TDX_TCB_STATUS_MAX,
         _TDX_TCB_STATUS_INVALID = -EINVAL,
 } TdxTcbStatus;
@@ -183,6 +189,7 @@ typedef struct TdxTcbInfo {
         size_t n_levels;
         uint8_t signature[64];
         uint8_t digest[32]; /* SHA-256 of the exact "tcbInfo" value bytes */
+        unsigned n_shared;  /* holders beyond the first (the parse cache shares a parsed document) */
 } TdxTcbInfo;
 
 /* qe_identity.json, id TD_QE, version 2. */
@@ -199,6 +206,7 @@ typedef struct TdxQeIdentity {
         size_t n_levels;
         uint8_t signature[64];
         uint8_t digest[32]; /* SHA-256 of the exact "enclaveIdentity" value bytes */
+        unsigned n_shared;  /* holders beyond the first */
 } TdxQeIdentity;
 
 /* Largest collateral JSON document accepted. */
@@ -208,6 +216,7 @@ typedef struct TdxQeIdentity {
  * the raw text, never re-serialized. Accept only what the TDX rules need; on failure -EBADMSG
  * with a reason naming the JSON path. */
 int tdx_tcb_info_parse(const char *text, size_t size, TdxTcbInfo **ret, char **ret_reason);
+/* Drops one holder; the last frees. A parsed document is shared and must not be modified. */
 TdxTcbInfo *tdx_tcb_info_free(TdxTcbInfo *t);
 DEFINE_CLEANUP(TdxTcbInfo *, tdx_tcb_info_free)
 int tdx_qe_identity_parse(const char *text, size_t size, TdxQeIdentity **ret, char **ret_reason);

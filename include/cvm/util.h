@@ -42,8 +42,10 @@ char *strdup_vprintf(const char *fmt, va_list ap) _printf_(1, 0);
 int b64_decode(const char *s, size_t len, size_t max, uint8_t **ret, size_t *ret_size);
 char *b64_encode(const uint8_t *p, size_t n);
 
-/* Reads a whole regular file of at most max bytes; -EFBIG when larger. The buffer gets one
- * extra NUL byte that is not counted in *ret_size, so text parsers can use it directly. */
+/* Reads a whole regular file of at most max bytes; -EFBIG when larger, -EISDIR for a directory,
+ * -EBADFD for anything else that is not a regular file (a FIFO, a device, a socket), refused
+ * without blocking. The buffer gets one extra NUL byte that is not counted in *ret_size, so
+ * text parsers can use it directly. */
 int read_file_bounded(const char *path, size_t max, uint8_t **ret, size_t *ret_size);
 /* Writes through a temporary file in the same directory, fsync and rename: readers never see
  * a half-written file. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cvm-agent: runs inside the confidential guest and answers cvmd's attestation challenge. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,7 +19,8 @@ static void help(void) {
                "Answers cvmd's attestation challenge from inside the confidential VM: collects the SEV-SNP\n"
                "report or TDX quote (configfs-tsm, or /dev/sev-guest) and each GPU's report (NVML), bound to a\n"
                "fresh key; opens the sealed data keys, confirms them, installs them, and then sets the GPUs\n"
-               "ready for work.\n"
+               "ready for work. Only the host that launched the VM may release keys: its releaser key must be\n"
+               "bound into this VM's HOST_DATA / MRCONFIGID.\n"
                "\n"
                "Options:\n"
                "  --listen ADDR         vsock:PORT (default vsock:%u) or unix:PATH\n"
@@ -28,18 +30,24 @@ static void help(void) {
                "  --sim-dir DIR         the simulator's snp/ or tdx/ directory (cvmctl sim init)\n"
                "  --sim-host-data HEX   the HOST_DATA the simulated hypervisor sets (32 bytes)\n"
                "  --sim-mrconfigid HEX  the MRCONFIGID the simulated VMM sets (48 bytes)\n"
+               "  --sim-launch-digest-file FILE  instead of both: the launch digest (96 hex digits), read\n"
+               "                        from FILE once the simulated hypervisor has written it\n"
                "  --simulate-gpus DIR   simulated NVIDIA GPUs from DIR (cvmctl sim init's gpu/) instead of NVML\n"
                "  --keys-dir DIR        install keys as 0400 files here (must be tmpfs)\n"
                "  --keyring-user USER   install keys as \"user\" keys cvmd:<id> in USER's keyring\n"
+               "  --allow-swap          install key files on tmpfs even while swap is on (encrypted swap)\n"
+               "  --swaps-file PATH     read active swap areas from PATH, not /proc/swaps (tests)\n"
                "  --vm-uuid UUID        refuse challenges for any other VM\n"
+               "  --trust-uid UID       on a unix socket, accept this uid besides root (repeatable;\n"
+               "                        default: the agent's own uid)\n"
                "  --timeout SEC         per-message timeout (default 60)\n"
                "  -h, --help            show this help\n",
                DEFAULT_VSOCK_PORT);
 }
 
 int main(int argc, char *argv[]) {
-        enum { ARG_LISTEN = 0x100, ARG_ONCE, ARG_EVIDENCE, ARG_SIMULATE, ARG_SIM_DIR, ARG_SIM_HOST_DATA, ARG_SIM_MRCONFIGID, ARG_SIM_GPUS, ARG_KEYS_DIR,
-               ARG_KEYRING_USER, ARG_VM_UUID, ARG_TIMEOUT };
+        enum { ARG_LISTEN = 0x100, ARG_ONCE, ARG_EVIDENCE, ARG_SIMULATE, ARG_SIM_DIR, ARG_SIM_HOST_DATA, ARG_SIM_MRCONFIGID, ARG_SIM_DIGEST_FILE, ARG_SIM_GPUS, ARG_KEYS_DIR,
+               ARG_KEYRING_USER, ARG_VM_UUID, ARG_TIMEOUT, ARG_TRUST_UID, ARG_ALLOW_SWAP, ARG_SWAPS_FILE };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "listen", required_argument, NULL, ARG_LISTEN },
@@ -49,14 +57,19 @@ int main(int argc, char *argv[]) {
                 { "sim-dir", required_argument, NULL, ARG_SIM_DIR },
                 { "sim-host-data", required_argument, NULL, ARG_SIM_HOST_DATA },
                 { "sim-mrconfigid", required_argument, NULL, ARG_SIM_MRCONFIGID },
+                { "sim-launch-digest-file", required_argument, NULL, ARG_SIM_DIGEST_FILE },
                 { "simulate-gpus", required_argument, NULL, ARG_SIM_GPUS },
                 { "keys-dir", required_argument, NULL, ARG_KEYS_DIR },
                 { "keyring-user", required_argument, NULL, ARG_KEYRING_USER },
+                { "allow-swap", no_argument, NULL, ARG_ALLOW_SWAP },
+                { "swaps-file", required_argument, NULL, ARG_SWAPS_FILE },
                 { "vm-uuid", required_argument, NULL, ARG_VM_UUID },
                 { "timeout", required_argument, NULL, ARG_TIMEOUT },
+                { "trust-uid", required_argument, NULL, ARG_TRUST_UID },
                 {},
         };
         AgentConfig c = { .source = EVIDENCE_AUTO, .timeout_usec = 60u * 1000000u };
+        AgentPeerPolicy peers = {};
         char vsock_default[32];
         const char *addr = NULL;
         bool once = false;
@@ -108,6 +121,9 @@ int main(int argc, char *argv[]) {
                                 return 2;
                         }
                         break;
+                case ARG_SIM_DIGEST_FILE:
+                        c.sim_launch_digest_file = optarg;
+                        break;
                 case ARG_SIM_GPUS:
                         c.sim_gpu_dir = optarg;
                         break;
@@ -117,6 +133,12 @@ int main(int argc, char *argv[]) {
                 case ARG_KEYRING_USER:
                         c.keyring_user = optarg;
                         break;
+                case ARG_ALLOW_SWAP:
+                        c.allow_swap = true;
+                        break;
+                case ARG_SWAPS_FILE:
+                        c.swaps_path = optarg;
+                        break;
                 case ARG_VM_UUID:
                         if (uuid_parse(optarg, c.vm_uuid) < 0) {
                                 fprintf(stderr, "cvm-agent: --vm-uuid: '%s' is not a UUID\n", optarg);
@@ -124,6 +146,22 @@ int main(int argc, char *argv[]) {
                         }
                         c.has_vm_uuid = true;
                         break;
+                case ARG_TRUST_UID: {
+                        char *end;
+                        unsigned long uid;
+                        errno = 0;
+                        uid = strtoul(optarg, &end, 10);
+                        if (errno != 0 || *end || end == optarg || uid >= (uid_t) -1) {
+                                fprintf(stderr, "cvm-agent: --trust-uid: '%s' is not a numeric uid\n", optarg);
+                                return 2;
+                        }
+                        if (peers.n_trust_uids == AGENT_TRUST_UIDS_MAX) {
+                                fprintf(stderr, "cvm-agent: --trust-uid: at most %u\n", AGENT_TRUST_UIDS_MAX);
+                                return 2;
+                        }
+                        peers.trust_uids[peers.n_trust_uids++] = (uid_t) uid;
+                        break;
+                }
                 case ARG_TIMEOUT: {
                         char *end;
                         unsigned long sec = strtoul(optarg, &end, 10);
@@ -150,6 +188,8 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "cvm-agent: give --keys-dir and/or --keyring-user: where the keys go\n");
                 return 2;
         }
+        if (peers.n_trust_uids == 0) /* by default: root and whoever runs the agent */
+                peers.trust_uids[peers.n_trust_uids++] = getuid();
         if (!addr) {
                 snprintf(vsock_default, sizeof(vsock_default), "vsock:%u", DEFAULT_VSOCK_PORT);
                 addr = vsock_default;
@@ -163,8 +203,12 @@ int main(int argc, char *argv[]) {
                 return 1;
         }
         fprintf(stderr, "cvm-agent: listening on %s\n", addr);
+        agent_notify_listening(addr);
+        /* One connection at a time, each bounded by the per-message deadlines: a peer that
+         * stalls holds the agent at most that long, then the next connection is served. */
         for (;;) {
                 _cleanup_free_ char *reason = NULL;
+                bool concluded = false;
                 int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC), r;
 
                 if (fd < 0) {
@@ -173,14 +217,29 @@ int main(int argc, char *argv[]) {
                         fprintf(stderr, "cvm-agent: accept: %m\n");
                         return 1;
                 }
-                r = agent_session_run(&c, fd, &reason);
+                r = agent_peer_check(fd, &peers, &reason);
+                if (r < 0) {
+                        close(fd);
+                        fprintf(stderr, "cvm-agent: %s\n", reason ? reason : "refused a peer");
+                        continue;
+                }
+                r = agent_session_serve(&c, fd, &concluded, &reason);
                 close(fd);
-                if (r < 0)
+                if (r < 0 && !concluded && (r == -EACCES || r == -EPERM))
+                        fprintf(stderr, "cvm-agent: refused a peer: %s\n", reason ? reason : strerror(-r));
+                else if (r < 0 && !concluded)
+                        fprintf(stderr, "cvm-agent: exchange ended before the host decided: %s\n",
+                                reason ? reason : strerror(-r));
+                else if (r < 0)
                         fprintf(stderr, "cvm-agent: exchange failed: %s\n", reason ? reason : strerror(-r));
                 else
-                        fprintf(stderr, "cvm-agent: keys received, confirmed and installed%s\n",
+                        fprintf(stderr, "cvm-agent: keys received, installed and confirmed%s\n",
                                 r == 0 ? "" : c.sim_gpu_dir ? "; GPUs ready (simulated)" : "; GPUs ready for work");
-                if (once)
+                agent_notify_exchange(r, concluded, reason);
+                /* --once ends with the first exchange the host that launched us decided, never
+                 * with a stranger's (anyone who connects first would stop the agent), nor with one
+                 * that broke on the way (the host tries again) */
+                if (once && concluded)
                         return r < 0 ? 1 : 0;
         }
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Simulated SEV-SNP evidence: a real-format report signed by the simulator's VCEK, with the
- * simulator's chain in a real-format GHCB certificate table. Verifiers trust it only when a
+ * simulator's chain in a real-format GHCB certificate table (none when the sim dir says the host
+ * supplies none). Verifiers trust it only when a
  * policy names the simulator's ARK. */
 #include <openssl/pem.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "cvm/crypto.h"
@@ -71,6 +73,12 @@ static int cert_table(const SnpSim *s, ProtoBlob *ret) {
         return 0;
 }
 
+static bool sim_no_cert_table(const char *dir) {
+        _cleanup_free_ char *marker = strdup_printf("%s/no-cert-table", dir);
+
+        return marker && access(marker, F_OK) == 0;
+}
+
 int evidence_sim_snp(const char *dir, const uint8_t host_data[32], const uint8_t report_data[64],
                      ProtoBlob *ret_report, ProtoBlob *ret_cert_table, char **ret_reason) {
         _cleanup_(snp_sim_freep) SnpSim *s = NULL;
@@ -93,10 +101,16 @@ int evidence_sim_snp(const char *dir, const uint8_t host_data[32], const uint8_t
         if (!raw)
                 return -ENOMEM;
         memcpy(raw, rep.raw, SNP_REPORT_SIZE);
-        r = cert_table(s, ret_cert_table);
-        if (r < 0) {
-                free(raw);
-                return r;
+        /* `cvmctl sim init --no-cert-table`: a host that supplies no certificate table, as most do
+         * by default; the verifier then needs the VCEK and its chain from its cache or KDS */
+        if (sim_no_cert_table(dir))
+                *ret_cert_table = (ProtoBlob) {};
+        else {
+                r = cert_table(s, ret_cert_table);
+                if (r < 0) {
+                        free(raw);
+                        return r;
+                }
         }
         *ret_report = (ProtoBlob) { .data = raw, .size = SNP_REPORT_SIZE };
         return 0;

@@ -15,6 +15,8 @@
 #define CERT_STRUCT_SIZE 9224u    /* nvmlConfComputeGpuCertificate_t */
 #define REPORT_MAX 0x2000u
 #define CERT_CHAIN_MAX 0x1400u
+#define PCI_INFO_SIZE 68u   /* nvmlPciInfo_t (v3): busIdLegacy[16], domain, bus, device, ids, busId[32] */
+#define CC_STATE_SIZE 12u   /* nvmlConfComputeSystemState_t: environment, ccFeature, devToolsMode */
 
 typedef void *NvmlDevice;
 
@@ -27,6 +29,8 @@ typedef struct Nvml {
         int (*report)(NvmlDevice, void *);
         int (*cert)(NvmlDevice, void *);
         int (*set_ready)(unsigned);
+        int (*pci_info)(NvmlDevice, void *);
+        int (*cc_state)(void *);
         const char *(*error_string)(int);
 } Nvml;
 
@@ -51,6 +55,8 @@ static int nvml_open(Nvml *n, char **ret_reason) {
                 { "nvmlDeviceGetConfComputeGpuAttestationReport", offsetof(Nvml, report) },
                 { "nvmlDeviceGetConfComputeGpuCertificate", offsetof(Nvml, cert) },
                 { "nvmlSystemSetConfComputeGpusReadyState", offsetof(Nvml, set_ready) },
+                { "nvmlDeviceGetPciInfo_v3", offsetof(Nvml, pci_info) },
+                { "nvmlSystemGetConfComputeState", offsetof(Nvml, cc_state) },
                 { "nvmlErrorString", offsetof(Nvml, error_string) },
         };
         int rc;
@@ -91,15 +97,56 @@ static int copy_sized(Reader *rd, size_t size_off, size_t data_off, size_t max, 
         return reader_copy(rd, ret->data, size);
 }
 
-int gpu_evidence_get(uint32_t n, const uint8_t nonces[][32], ProtoBlob *ret_reports, ProtoBlob *ret_chains,
-                     char **ret_reason) {
+/* The CC mode, as the driver reports it for the system (NVML has no per-GPU CC mode query: every
+ * GPU of a guest is in the system's mode). */
+static int cc_mode(Nvml *nv, ProtoGpuCc *ret, char **ret_reason) {
+        uint8_t st[CC_STATE_SIZE] = {};
+        uint32_t feature, devtools;
+        Reader rd = reader_init(st, sizeof(st));
+        int rc = nv->cc_state(st);
+
+        if (rc != NVML_SUCCESS)
+                return set_reason(ret_reason, -EIO, "NVML: cannot read the CC state: %s", nv->error_string(rc));
+        if (reader_seek(&rd, 4) < 0 || reader_le32(&rd, &feature) < 0 || reader_le32(&rd, &devtools) < 0)
+                return -EBADMSG;
+        *ret = feature == 0 ? PROTO_GPU_CC_OFF : devtools != 0 ? PROTO_GPU_CC_DEVTOOLS : PROTO_GPU_CC_ON;
+        return 0;
+}
+
+/* "dddd:bb:ss.f" from nvmlPciInfo_t: domain, bus and device from their fields, the function
+ * from the end of busId ("00000000:41:00.0"). */
+static int pci_address(Nvml *nv, NvmlDevice dev, char ret[PROTO_PCI_ADDRESS_SIZE], char **ret_reason) {
+        uint8_t info[PCI_INFO_SIZE] = {};
+        uint32_t domain, bus, slot;
+        const uint8_t *bus_id;
+        const char *dot;
+        Reader rd = reader_init(info, sizeof(info));
+        int rc = nv->pci_info(dev, info);
+
+        if (rc != NVML_SUCCESS)
+                return set_reason(ret_reason, -EIO, "NVML: cannot read the PCI address: %s", nv->error_string(rc));
+        if (reader_seek(&rd, 16) < 0 || reader_le32(&rd, &domain) < 0 || reader_le32(&rd, &bus) < 0 ||
+            reader_le32(&rd, &slot) < 0 || reader_seek(&rd, 36) < 0 || reader_take(&rd, 32, &bus_id) < 0)
+                return -EBADMSG;
+        dot = memchr(bus_id, '.', 32);
+        if (domain > 0xffff || bus > 0xff || slot > 0x1f || !dot || dot + 1 >= (const char *) bus_id + 32 ||
+            dot[1] < '0' || dot[1] > '7' || (dot + 2 < (const char *) bus_id + 32 && dot[2] != 0))
+                return set_reason(ret_reason, -EBADMSG, "NVML returned a malformed PCI address");
+        snprintf(ret, PROTO_PCI_ADDRESS_SIZE, "%04x:%02x:%02x.%c", domain, bus, slot, dot[1]);
+        return 0;
+}
+
+int gpu_evidence_get(uint32_t n, const uint8_t nonce[PROTO_NONCE_SIZE], ProtoMsg *ev, char **ret_reason) {
         _cleanup_free_ uint8_t *rep = malloc(REPORT_STRUCT_SIZE), *cert = malloc(CERT_STRUCT_SIZE);
+        ProtoGpuCc cc = PROTO_GPU_CC_OFF;
         Nvml nv;
         unsigned count = 0;
         int r, rc;
 
         if (n == 0)
                 return 0;
+        if (n > PROTO_GPUS_MAX)
+                return set_reason(ret_reason, -EINVAL, "%u GPUs asked for, at most %u are supported", n, PROTO_GPUS_MAX);
         if (!rep || !cert)
                 return -ENOMEM;
         r = nvml_open(&nv, ret_reason);
@@ -111,29 +158,42 @@ int gpu_evidence_get(uint32_t n, const uint8_t nonces[][32], ProtoBlob *ret_repo
                                rc == NVML_SUCCESS ? count : 0);
                 goto out;
         }
+        r = cc_mode(&nv, &cc, ret_reason);
+        if (r < 0)
+                goto out;
         for (uint32_t i = 0; i < n; i++) {
                 NvmlDevice dev;
                 Reader rd;
 
-                memset(rep, 0, REPORT_STRUCT_SIZE);
-                memcpy(rep + 12, nonces[i], 32); /* nonce is an input, at offset 12 */
-                memset(cert, 0, CERT_STRUCT_SIZE);
-                if ((rc = nv.handle(i, &dev)) != NVML_SUCCESS || (rc = nv.report(dev, rep)) != NVML_SUCCESS ||
-                    (rc = nv.cert(dev, cert)) != NVML_SUCCESS) {
+                if ((rc = nv.handle(i, &dev)) != NVML_SUCCESS) {
                         r = set_reason(ret_reason, -EIO, "GPU %u: NVML: %s", i, nv.error_string(rc));
                         goto out;
                 }
+                r = pci_address(&nv, dev, ev->gpu_pci[i], ret_reason);
+                if (r < 0)
+                        goto out;
+                ev->gpu_cc[i] = cc;
+                memset(rep, 0, REPORT_STRUCT_SIZE);
+                /* the nonce (an input, at offset 12) binds this GPU's address and mode */
+                proto_gpu_nonce(nonce, ev->pubkey, i, ev->gpu_pci[i], cc, rep + 12);
+                memset(cert, 0, CERT_STRUCT_SIZE);
+                if ((rc = nv.report(dev, rep)) != NVML_SUCCESS || (rc = nv.cert(dev, cert)) != NVML_SUCCESS) {
+                        r = set_reason(ret_reason, -EIO, "GPU %u: NVML: %s", i, nv.error_string(rc));
+                        goto out;
+                }
+                ev->n_gpus = i + 1; /* ev owns what is filled in */
                 rd = reader_init(rep, REPORT_STRUCT_SIZE);
-                if ((r = copy_sized(&rd, 4, 44, REPORT_MAX, &ret_reports[i])) < 0) {
+                if ((r = copy_sized(&rd, 4, 44, REPORT_MAX, &ev->gpu_reports[i])) < 0) {
                         r = set_reason(ret_reason, r, "GPU %u: NVML returned a malformed attestation report", i);
                         goto out;
                 }
                 rd = reader_init(cert, CERT_STRUCT_SIZE);
-                if ((r = copy_sized(&rd, 4, 4104, CERT_CHAIN_MAX, &ret_chains[i])) < 0) {
+                if ((r = copy_sized(&rd, 4, 4104, CERT_CHAIN_MAX, &ev->gpu_chains[i])) < 0) {
                         r = set_reason(ret_reason, r, "GPU %u: NVML returned a malformed certificate chain", i);
                         goto out;
                 }
         }
+        ev->n_gpus = n;
         r = 0;
 out:
         nvml_close(&nv);

@@ -1,165 +1,205 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Installing the released data keys: 0400 files on a tmpfs directory and/or "user" keys in a
- * user's kernel keyring. The key bytes go from the Secret to the kernel and nowhere else. */
-#include <fcntl.h>
+/* Installing the released data keys, all of a bundle or none of it.
+ *
+ * 1. Plan: the whole bundle is parsed and every key's target resolved (users, groups, the keys
+ *    directory's file system, owner and mode, swap) before anything is written.
+ * 2. Stage: key files are written under random temporary names, each user's keys go into a new
+ *    keyring that no one sees yet, LUKS keys are checked against their volume's header.
+ * 3. Commit, in this order: LUKS volumes are opened, key files renamed into place (a link to each
+ *    file replaced is kept), then each user's new keyring replaces the old in one link.
+ * A failure in 1 or 2 leaves nothing behind. A failure in 3 undoes what 3 did so far, in
+ * reverse: volumes closed, earlier files renamed back, earlier keyrings linked back. What this
+ * cannot undo is a crash of the agent between two commit steps; then some keys are the new ones
+ * and the rest the old, and the next exchange replaces them.
+ *
+ * The key bytes go from the bundle's Secret to the kernel and nowhere else; nothing is logged. */
 #include <grp.h>
-#include <linux/keyctl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <sys/vfs.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent.h"
-#include "cvm/exchange.h"
 #include "cvm/util.h"
+#include "install.h"
 
-#ifndef TMPFS_MAGIC
-#define TMPFS_MAGIC 0x01021994
-#endif
-#ifndef RAMFS_MAGIC
-#define RAMFS_MAGIC 0x858458f6
-#endif
-
-typedef struct InstallCtx {
+typedef struct Install {
         const AgentConfig *c;
-        uid_t uid;
-        gid_t gid;
-        unsigned count;
-        char **reason;
-} InstallCtx;
+        KeyBundle *bundle;
+        InstallItem items[KEY_BUNDLE_MAX_KEYS];
+        size_t n;
+        int dfd;
+        KeyringStage *rings[KEY_BUNDLE_MAX_KEYS];
+        size_t n_rings;
+} Install;
 
-static int write_key_file(const char *dir, const char *kid, const uint8_t *key, size_t n, char **ret_reason) {
-        _cleanup_free_ char *path = strdup_printf("%s/%s", dir, kid);
-        _cleanup_close_ int fd = -EBADF;
-        size_t done = 0;
+static int lookup_user(const char *kid, const char *what, const char *name, uid_t *ret_uid, gid_t *ret_gid,
+                       char **ret_reason) {
+        struct passwd *pw = getpwnam(name);
 
-        if (!path)
-                return -ENOMEM;
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0400);
-        if (fd < 0)
-                return set_reason(ret_reason, -errno, "cannot create %s: %s", path, strerror(errno));
-        while (done < n) {
-                ssize_t k = write(fd, key + done, n - done);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0) {
-                        int r = -errno;
-                        (void) unlink(path);
-                        return set_reason(ret_reason, r, "cannot write %s: %s", path, strerror(-r));
-                }
-                done += (size_t) k;
-        }
+        if (!pw)
+                return set_reason(ret_reason, -ENOENT, "key '%s': %s: no user '%s' in this guest", kid, what, name);
+        *ret_uid = pw->pw_uid;
+        if (ret_gid)
+                *ret_gid = pw->pw_gid;
         return 0;
 }
 
-/* add_key(2) as the target user, so the key lands in that user's keyring and is owned by it. */
-static int add_user_key(uid_t uid, gid_t gid, const char *kid, const uint8_t *key, size_t n, char **ret_reason) {
-        _cleanup_free_ char *desc = strdup_printf("cvmd:%s", kid);
-        pid_t pid;
-        int status;
-
-        if (!desc)
-                return -ENOMEM;
-        if (uid == geteuid()) {
-                if (syscall(SYS_add_key, "user", desc, key, n, KEY_SPEC_USER_KEYRING) < 0)
-                        return set_reason(ret_reason, -errno, "add_key %s: %s", desc, strerror(errno));
-                return 0;
-        }
-        /* The child gets the key through a pipe, not through inherited memory: Secrets may be
-         * mapped MADV_WIPEONFORK, and a pipe leaves no copy behind in either process. */
-        {
-                int p[2];
-                size_t done = 0;
-
-                if (pipe2(p, O_CLOEXEC) < 0)
-                        return set_reason(ret_reason, -errno, "pipe: %s", strerror(errno));
-                pid = fork();
-                if (pid < 0) {
-                        close(p[0]);
-                        close(p[1]);
-                        return set_reason(ret_reason, -errno, "fork: %s", strerror(errno));
-                }
-                if (pid == 0) {
-                        uint8_t buf[UINT16_MAX];
-                        size_t got = 0;
-                        long k;
-
-                        close(p[1]);
-                        if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
-                                _exit(2);
-                        while (got < n && (k = read(p[0], buf + got, n - got)) > 0)
-                                got += (size_t) k;
-                        k = got == n ? syscall(SYS_add_key, "user", desc, buf, n, KEY_SPEC_USER_KEYRING) : -1;
-                        explicit_bzero(buf, sizeof(buf));
-                        _exit(k < 0 ? 1 : 0);
-                }
-                close(p[0]);
-                while (done < n) {
-                        ssize_t k = write(p[1], key + done, n - done);
-                        if (k < 0 && errno == EINTR)
-                                continue;
-                        if (k < 0)
-                                break;
-                        done += (size_t) k;
-                }
-                close(p[1]);
-        }
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return -errno;
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                return set_reason(ret_reason, -EIO, "add_key %s as uid %u failed", desc, (unsigned) uid);
-        return 0;
-}
-
-static int install_one(void *userdata, const char *kid, const uint8_t *key, size_t n) {
-        InstallCtx *x = userdata;
+/* What each key needs, from its metadata or the agent's configuration. */
+static int plan_item(Install *x, InstallItem *it, char **ret_reason) {
+        const KeyInstall *m = &it->e->install;
+        const char *kid = it->e->kid;
         int r;
 
-        /* A kid names a file: the sender is trusted, but a path is never taken on faith. */
-        if (strchr(kid, '/') || kid[0] == '.')
-                return set_reason(x->reason, -EINVAL, "key ID '%s' is not a plain name", kid);
-        if (x->c->keys_dir) {
-                r = write_key_file(x->c->keys_dir, kid, key, n, x->reason);
+        switch (m->target) {
+        case KEY_TARGET_DEFAULT:
+                it->to_file = x->c->keys_dir;
+                it->to_keyring = x->c->keyring_user;
+                if (!it->to_file && !it->to_keyring)
+                        return set_reason(ret_reason, -EINVAL,
+                                          "key '%s': nowhere to install it (no keys directory, no keyring user)", kid);
+                break;
+        case KEY_TARGET_FILE:
+                if (!x->c->keys_dir)
+                        return set_reason(ret_reason, -EINVAL, "key '%s' is for a file, and the agent has no --keys-dir",
+                                          kid);
+                it->to_file = true;
+                break;
+        case KEY_TARGET_KEYRING:
+                if (!m->owner[0] && !x->c->keyring_user)
+                        return set_reason(ret_reason, -EINVAL,
+                                          "key '%s' is for a keyring, names no user, and the agent has no --keyring-user",
+                                          kid);
+                it->to_keyring = true;
+                break;
+        case KEY_TARGET_LUKS:
+                it->to_luks = true;
+                break;
+        default:
+                return set_reason(ret_reason, -EINVAL, "key '%s': unknown target", kid);
+        }
+        if (it->to_file) {
+                it->file_uid = geteuid();
+                it->file_gid = getegid();
+                it->file_mode = key_install_file_mode(m);
+                if (m->target == KEY_TARGET_FILE && m->owner[0]) {
+                        r = lookup_user(kid, "owner", m->owner, &it->file_uid, NULL, ret_reason);
+                        if (r < 0)
+                                return r;
+                }
+                if (m->target == KEY_TARGET_FILE && m->group[0]) {
+                        struct group *gr = getgrnam(m->group);
+                        if (!gr)
+                                return set_reason(ret_reason, -ENOENT, "key '%s': group: no group '%s' in this guest",
+                                                  kid, m->group);
+                        it->file_gid = gr->gr_gid;
+                }
+        }
+        if (it->to_keyring) {
+                const char *user = m->target == KEY_TARGET_KEYRING && m->owner[0] ? m->owner : x->c->keyring_user;
+                r = lookup_user(kid, "keyring", user, &it->ring_uid, &it->ring_gid, ret_reason);
                 if (r < 0)
                         return r;
         }
-        if (x->c->keyring_user) {
-                r = add_user_key(x->uid, x->gid, kid, key, n, x->reason);
+        return 0;
+}
+
+static void rollback(Install *x) {
+        for (size_t i = x->n_rings; i > 0; i--)
+                keyring_rollback(x->rings[i - 1]);
+        for (size_t i = x->n; i > 0; i--) {
+                if (x->dfd >= 0)
+                        install_file_rollback(x->dfd, &x->items[i - 1]);
+                luks_rollback(&x->items[i - 1]);
+        }
+}
+
+static void install_done(Install *x) {
+        for (size_t i = 0; i < x->n_rings; i++)
+                keyring_stage_free(x->rings[i]);
+        if (x->dfd >= 0)
+                close(x->dfd);
+        free(x->bundle);
+}
+
+static int stage(Install *x, char **ret_reason) {
+        bool files = false;
+        int r;
+
+        for (size_t i = 0; i < x->n; i++)
+                files = files || x->items[i].to_file;
+        if (files) {
+                r = install_dir_open(x->c, &x->dfd, ret_reason);
                 if (r < 0)
                         return r;
         }
-        x->count++;
+        for (size_t i = 0; i < x->n; i++) {
+                InstallItem *it = &x->items[i];
+                if (it->to_luks && (r = luks_stage(it, ret_reason)) < 0)
+                        return r;
+                if (it->to_file && (r = install_file_stage(x->dfd, it, ret_reason)) < 0)
+                        return r;
+        }
+        /* one staged keyring per user, in the order the bundle first names them */
+        for (size_t i = 0; i < x->n; i++) {
+                bool seen = false;
+
+                if (!x->items[i].to_keyring)
+                        continue;
+                for (size_t k = 0; k < i && !seen; k++)
+                        seen = x->items[k].to_keyring && x->items[k].ring_uid == x->items[i].ring_uid;
+                if (seen)
+                        continue;
+                r = keyring_stage(x->items[i].ring_uid, x->items[i].ring_gid, x->items, x->n, x->bundle->replace,
+                                  &x->rings[x->n_rings], ret_reason);
+                if (r < 0)
+                        return r;
+                x->n_rings++;
+        }
+        return 0;
+}
+
+static int commit(Install *x, char **ret_reason) {
+        int r;
+
+        for (size_t i = 0; i < x->n; i++)
+                if (x->items[i].to_luks && (r = luks_commit(&x->items[i], ret_reason)) < 0)
+                        return r;
+        for (size_t i = 0; i < x->n; i++)
+                if (x->items[i].to_file && (r = install_file_commit(x->dfd, &x->items[i], x->bundle->replace,
+                                                                    ret_reason)) < 0)
+                        return r;
+        for (size_t i = 0; i < x->n_rings; i++)
+                if ((r = keyring_commit(x->rings[i], ret_reason)) < 0)
+                        return r;
         return 0;
 }
 
 int keys_install(const AgentConfig *c, const Secret *bundle, char **ret_reason) {
-        InstallCtx x = { .c = c, .reason = ret_reason };
+        Install x = { .c = c, .dfd = -EBADF };
         int r;
 
-        if (!c->keys_dir && !c->keyring_user)
-                return set_reason(ret_reason, -EINVAL, "nowhere to install keys (no keys directory, no keyring user)");
-        if (c->keys_dir) {
-                struct statfs sf;
-                if (statfs(c->keys_dir, &sf) < 0)
-                        return set_reason(ret_reason, -errno, "%s: %s", c->keys_dir, strerror(errno));
-                /* Keys must not reach a disk: refuse anything but a memory file system. */
-                if (sf.f_type != TMPFS_MAGIC && sf.f_type != RAMFS_MAGIC)
-                        return set_reason(ret_reason, -EPERM, "%s is not on tmpfs: data keys never go to disk",
-                                          c->keys_dir);
+        r = key_bundle_parse(bundle, &x.bundle, ret_reason);
+        if (r < 0)
+                return r;
+        x.n = x.bundle->n;
+        for (size_t i = 0; i < x.n; i++) {
+                x.items[i].e = &x.bundle->entries[i];
+                r = plan_item(&x, &x.items[i], ret_reason);
+                if (r < 0)
+                        goto fail;
         }
-        if (c->keyring_user) {
-                struct passwd *pw = getpwnam(c->keyring_user);
-                if (!pw)
-                        return set_reason(ret_reason, -ENOENT, "no user '%s' for the keyring", c->keyring_user);
-                x.uid = pw->pw_uid;
-                x.gid = pw->pw_gid;
-        }
-        r = key_bundle_foreach(bundle, install_one, &x);
-        if (r == -EBADMSG)
-                return set_reason(ret_reason, r, "the key bundle is malformed");
-        return r < 0 ? r : (int) x.count;
+        r = stage(&x, ret_reason);
+        if (r >= 0)
+                r = commit(&x, ret_reason);
+        if (r < 0)
+                goto fail;
+        for (size_t i = 0; i < x.n; i++)
+                if (x.items[i].to_file)
+                        install_file_finish(x.dfd, &x.items[i]);
+        install_done(&x);
+        return (int) x.n;
+fail:
+        rollback(&x);
+        install_done(&x);
+        return r;
 }

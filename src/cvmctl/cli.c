@@ -73,6 +73,8 @@ int cli_read_file(const char *path, uint8_t **ret, size_t *ret_size) {
         if (r == -EFBIG)
                 (void) cli_error(EXIT_USAGE, "%s: file is larger than %u bytes, refusing to read it", path,
                                  CVM_INPUT_MAX);
+        else if (r == -EBADFD) /* a FIFO, a device, a socket: never opened for reading */
+                (void) cli_error(EXIT_USAGE, "%s: not a regular file", path);
         else if (r < 0)
                 (void) cli_error(EXIT_USAGE, "%s: cannot read: %s", path, strerror(-r));
         return r;

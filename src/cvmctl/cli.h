@@ -81,6 +81,8 @@ int verb_key(int argc, char *argv[]);
 int verb_render(int argc, char *argv[]);
 int verb_host(int argc, char *argv[]);
 int verb_audit(int argc, char *argv[]);
+int verb_measure(int argc, char *argv[]);  /* verb-measure.c: snp, snp-id-block, tdx */
+int verb_eventlog(int argc, char *argv[]); /* verb-eventlog.c: tdx */
 /* cvmd's VMs over D-Bus (verb-vm.c); verb_launch_bus() is "launch" without --connect. */
 int verb_list(int argc, char *argv[]);
 int verb_status(int argc, char *argv[]);

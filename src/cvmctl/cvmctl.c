@@ -29,11 +29,13 @@ static const Verb verbs[] = {
         { "token", 1, verb_token, "token NAME", "the result token (JWT) of a running VM" },
         { "attest-guest", 0, verb_attest_guest, "attest-guest --channel ADDR ...", "one attestation exchange with a guest agent" },
         { "sim", 1, verb_sim, "sim init DIR", "simulated SNP, TDX and GPU platforms for development" },
-        { "collateral", 2, verb_collateral, "collateral fetch snp REPORT", "fetch AMD KDS collateral into the cache" },
+        { "collateral", 1, verb_collateral, "collateral fetch|list ...", "the host's collateral cache: fill it, show it" },
         { "key", 1, verb_key, "key wrap|list|check ...", "wrapped data keys and their KEKs" },
         { "render", 1, verb_render, "render SPEC ...", "the domain XML for a launch spec" },
         { "host", 0, verb_host, "host [--connect URI]", "what this host offers confidential guests" },
         { "audit", 0, verb_audit, "audit [--since TIME] [--verify]", "cvmd's audit events and their hash chain" },
+        { "measure", 1, verb_measure, "measure snp|snp-id-block|tdx ...", "predict a guest's launch measurement" },
+        { "eventlog", 2, verb_eventlog, "eventlog tdx CCEL_DATA [--quote QUOTE]", "replay a TDX event log into RTMR0-3" },
 };
 
 static void help(void) {

@@ -8,8 +8,11 @@
 #include "plan-args.h"
 
 void plan_args_init(PlanArgs *a) {
+        const char *state = getenv("CVMD_STATE_DIR");
+
         *a = (PlanArgs) { .o = { .housekeeping_cores = 1 } };
         a->o.gpus = a->gpus;
+        a->o.state_dir = state && state[0] == '/' ? state : NULL;
 }
 
 void plan_args_done(PlanArgs *a) {
@@ -55,6 +58,24 @@ int plan_args_option(void *args, int c, const char *arg) {
                         return cli_usage_error("--qgs-path: expected an absolute path");
                 a->o.qgs_path = arg;
                 return 1;
+        case PLAN_ARG_NODEDEV_DIR:
+                a->o.nodedev_dir = arg;
+                return 1;
+        case PLAN_ARG_HOST_ROOT:
+                if (arg[0] != '/')
+                        return cli_usage_error("--host-root: expected an absolute path");
+                a->o.host_root = arg;
+                return 1;
+        case PLAN_ARG_STATE_DIR:
+                if (arg[0] != '/')
+                        return cli_usage_error("--state-dir: expected an absolute path");
+                a->o.state_dir = arg;
+                return 1;
+        case PLAN_ARG_LOCK_TIMEOUT:
+                if (cli_parse_uint("--lock-timeout", arg, 1, 3600, &v) != 0)
+                        return EXIT_USAGE;
+                a->o.ledger_lock_timeout_sec = (unsigned) v;
+                return 1;
         default:
                 return 0;
         }
@@ -74,6 +95,8 @@ int plan_args_finish(PlanArgs *a) {
                 return cli_usage_error("--host-caps and --domcaps go together");
         if (a->o.n_gpus && !a->host_caps)
                 return cli_usage_error("--gpu places GPUs given with --host-caps; a live probe finds them itself");
+        if (a->o.nodedev_dir && !a->host_caps)
+                return cli_usage_error("--nodedev-dir goes with --host-caps; a live probe asks libvirt");
         if (!a->host_caps)
                 return 0;
         if (read_xml(a->host_caps, &a->host_caps_xml, &a->o.host_caps_size) != 0 ||

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "collateral-args.h"
 #include "cvm/key-release.h"
 #include "cvm/channel-addr.h"
 #include "cvm/crypto.h"
@@ -24,7 +25,9 @@ static void help(void) {
                "\n"
                "Runs one attestation exchange with the cvm-agent in a guest: challenge, evidence,\n"
                "verification against the policy, and only if it is accepted: the data keys unwrapped with\n"
-               "their KEK, sealed with HPKE to the guest's attested key and released; the guest confirms.\n"
+               "their KEK, sealed with HPKE to the guest's attested key from the releaser key and released;\n"
+               "the guest installs them and confirms. The guest deals only with the releaser whose key, with\n"
+               "the spec digest, makes the launch digest in its HOST_DATA / MRCONFIGID.\n"
                "\n"
                "Options:\n"
                "  --channel ADDR        vsock:CID:PORT or unix:PATH\n"
@@ -35,18 +38,41 @@ static void help(void) {
                "  --gpus N              GPUs whose evidence is required (default 0)\n"
                "  --gpu-golden FILE     golden GPU measurements (JSON list; cvmctl sim init writes gpu/golden.json)\n"
                "  --vm-uuid UUID        the VM the keys are for (bound into the sealing)\n"
-               "  --launch-digest HEX   expected launch digest (SNP HOST_DATA / TDX MRCONFIGID)\n"
-               "  --collateral DIR      TDX collateral bundle (tcb_info.json, ...; required for --tee tdx)\n"
+               "  --spec-digest HEX     the digest of the spec the guest was launched from (48 bytes;\n"
+               "                        default all zero); with the releaser key it makes the launch\n"
+               "                        digest that SNP HOST_DATA / TDX MRCONFIGID must hold\n"
+               "  --releaser-key FILE   X25519 private key (32 raw bytes, mode 0600) bound at launch;\n"
+               "                        default ephemeral, which no launched guest accepts\n"
+               "  --collateral DIR      TDX collateral bundle (tcb_info.json, ...): used instead of the cache/PCS\n"
+               COLLATERAL_ARGS_HELP
                "  --token-key FILE      EC P-256 private key (PEM) to sign the result token; default ephemeral\n"
                "  --timeout SEC         per-message timeout (default 30)\n"
                "  --json                one JSON object on stdout\n"
                "\n"
+               "\n"
+               "The SEV-SNP certificates the guest does not send and the host's CRL, and the TDX collateral,\n"
+               "come from the collateral cache, fetched from AMD KDS or Intel PCS/PCCS unless --offline.\n"
                "Exit status: 0 keys released and confirmed, 1 refused or failed, 2 usage error.\n");
+}
+
+/* spec_digest, releaser_key and launch_digest, as hex: what the guest was asked to have bound. */
+static int add_binding_json(json_object *o, const uint8_t *spec_digest, const uint8_t *releaser_key,
+                            const uint8_t *launch_digest) {
+        _cleanup_free_ char *s = hex_encode(spec_digest, PROTO_SPEC_DIGEST_SIZE),
+                            *k = hex_encode(releaser_key, PROTO_RELEASER_KEY_SIZE),
+                            *d = hex_encode(launch_digest, PROTO_LAUNCH_DIGEST_SIZE);
+
+        if (!s || !k || !d)
+                return -ENOMEM;
+        json_object_object_add(o, "spec_digest", json_object_new_string(s));
+        json_object_object_add(o, "releaser_key", json_object_new_string(k));
+        json_object_object_add(o, "launch_digest", json_object_new_string(d));
+        return 0;
 }
 
 int verb_attest_guest(int argc, char *argv[]) {
         enum { ARG_CHANNEL = 0x100, ARG_POLICY, ARG_KEY, ARG_KEYS_DIR, ARG_TEE, ARG_GPUS, ARG_VM_UUID,
-               ARG_LAUNCH_DIGEST, ARG_TOKEN_KEY, ARG_TIMEOUT, ARG_JSON, ARG_COLLATERAL, ARG_GPU_GOLDEN };
+               ARG_SPEC_DIGEST, ARG_RELEASER_KEY, ARG_TOKEN_KEY, ARG_TIMEOUT, ARG_JSON, ARG_COLLATERAL, ARG_GPU_GOLDEN };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "channel", required_argument, NULL, ARG_CHANNEL },
@@ -56,14 +82,17 @@ int verb_attest_guest(int argc, char *argv[]) {
                 { "tee", required_argument, NULL, ARG_TEE },
                 { "gpus", required_argument, NULL, ARG_GPUS },
                 { "vm-uuid", required_argument, NULL, ARG_VM_UUID },
-                { "launch-digest", required_argument, NULL, ARG_LAUNCH_DIGEST },
+                { "spec-digest", required_argument, NULL, ARG_SPEC_DIGEST },
+                { "releaser-key", required_argument, NULL, ARG_RELEASER_KEY },
                 { "token-key", required_argument, NULL, ARG_TOKEN_KEY },
                 { "timeout", required_argument, NULL, ARG_TIMEOUT },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "collateral", required_argument, NULL, ARG_COLLATERAL },
                 { "gpu-golden", required_argument, NULL, ARG_GPU_GOLDEN },
+                COLLATERAL_ARGS_OPTIONS,
                 {},
         };
+        CollateralConfig host_collateral;
         _cleanup_free_ char **keys = calloc((size_t) argc + 1, sizeof(char *));
         _cleanup_(key_release_done) KeyRelease kr = {};
         _cleanup_free_ char *reason = NULL;
@@ -75,11 +104,14 @@ int verb_attest_guest(int argc, char *argv[]) {
                            .nonce_ttl_usec = 120u * 1000000u };
         AppraiseConfig *ac = &kr.appraise;
         ExchangeResult res = {};
+        uint8_t spec_digest[PROTO_SPEC_DIGEST_SIZE] = {};
         bool json = false;
         int c, fd, r, rc;
 
         if (!keys)
                 return cli_error(EXIT_REJECTED, "out of memory");
+        collateral_args_init(&host_collateral);
+        paths.host_collateral = &host_collateral;
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
@@ -119,10 +151,12 @@ int verb_attest_guest(int argc, char *argv[]) {
                         if (uuid_parse(optarg, h.vm_uuid) < 0)
                                 return cli_usage_error("--vm-uuid: '%s' is not a UUID", optarg);
                         break;
-                case ARG_LAUNCH_DIGEST:
-                        if (hex_decode_exact(optarg, ac->launch_digest, 48) < 0)
-                                return cli_usage_error("--launch-digest: expected 48 bytes of hex (SHA-384)");
-                        ac->has_launch_digest = true;
+                case ARG_SPEC_DIGEST:
+                        if (hex_decode_exact(optarg, spec_digest, sizeof(spec_digest)) < 0)
+                                return cli_usage_error("--spec-digest: expected 48 bytes of hex (SHA-384)");
+                        break;
+                case ARG_RELEASER_KEY:
+                        paths.releaser_key = optarg;
                         break;
                 case ARG_TOKEN_KEY:
                         paths.token_key = optarg;
@@ -145,6 +179,11 @@ int verb_attest_guest(int argc, char *argv[]) {
                         paths.gpu_golden = optarg;
                         break;
                 default:
+                        r = collateral_args_option(&host_collateral, &ac->at, c, optarg);
+                        if (r == 1)
+                                break;
+                        if (r != 0)
+                                return r;
                         return cli_usage_error("attest-guest: invalid option '%s'", argv[optind - 1]);
                 }
         if (optind < argc)
@@ -157,7 +196,12 @@ int verb_attest_guest(int argc, char *argv[]) {
         if (r < 0)
                 return cli_error(r == -ENOMEM ? EXIT_REJECTED : EXIT_USAGE, "%s", reason ? reason : "out of memory");
         key_release_set_keys(&kr, keys_dir, keys, n_keys);
+        /* the host checks the same binding the guest does: the launch digest of this spec digest
+         * and this releaser key in HOST_DATA / MRCONFIGID */
+        proto_launch_digest(spec_digest, kr.releaser->pk, ac->launch_digest);
+        ac->has_launch_digest = true;
         key_release_attach(&kr, &h);
+        h.spec_digest = spec_digest;
 
         {
                 ChannelAddr a;
@@ -184,6 +228,8 @@ int verb_attest_guest(int argc, char *argv[]) {
                 json_object_object_add(o, "confirmed", json_object_new_boolean(res.confirmed));
                 json_object_object_add(o, "error", res.error ? json_object_new_string(res.error) : NULL);
                 json_object_object_add(o, "token", res.token ? json_object_new_string(res.token) : NULL);
+                if (add_binding_json(o, spec_digest, kr.releaser->pk, ac->launch_digest) < 0)
+                        rc = EXIT_REJECTED;
                 if (cli_print_json(o, true) < 0)
                         rc = EXIT_REJECTED;
         } else {

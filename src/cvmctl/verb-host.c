@@ -16,16 +16,22 @@
 #include "cvm/util.h"
 
 static void host_help(void) {
-        printf("Usage: cvmctl host [--connect URI] [--gpu BDF]... [--json]\n"
-               "       cvmctl host --host-caps CAPS.xml [--domcaps DOMCAPS.xml] [--json]\n"
+        printf("Usage: cvmctl host [--connect URI] [--gpu BDF]... [--host-root DIR] [--json]\n"
+               "       cvmctl host --host-caps CAPS.xml [--domcaps DOMCAPS.xml] [--nodedev-dir DIR --gpu BDF]...\n"
+               "                   [--host-root DIR] [--json]\n"
                "\n"
                "Shows what this host offers confidential guests: SEV-SNP and TDX support (and why\n"
-               "not), NUMA cells with their CPUs, memory and hugepages, and GPU locality.\n"
+               "not), NUMA cells with their CPUs, hugepages and ordinary memory, VFIO's DMA mapping\n"
+               "limit, and each device's locality, driver and IOMMU group.\n"
                "\n"
                "  --connect URI     libvirt URI (default: libvirt's default, usually qemu:///system)\n"
-               "  --gpu BDF         also probe this PCI device (NUMA node, IOMMU group, driver); repeatable\n"
+               "  --gpu BDF         also probe this PCI device (NUMA node, IOMMU group and its devices'\n"
+               "                    drivers); repeatable\n"
                "  --host-caps FILE  read host capabilities XML instead of connecting\n"
                "  --domcaps FILE    read domain capabilities XML (with --host-caps)\n"
+               "  --nodedev-dir DIR with --host-caps: node device XML files (DIR/pci_dddd_bb_ss_f.xml)\n"
+               "  --host-root DIR   read the host's /sys and firmware descriptors under DIR (default /\n"
+               "                    when connected; not read with --host-caps unless given)\n"
                "  --json            print JSON\n"
                "  -h --help         this help\n"
                "\n"
@@ -82,6 +88,8 @@ static void print_text(const HostProbe *h) {
                 printf("          2 MiB pages %" PRIu64 " free of %" PRIu64 ", 1 GiB pages %" PRIu64 " free of %" PRIu64 "\n",
                        c->pages_free[HOST_PAGE_2M], c->pages_total[HOST_PAGE_2M], c->pages_free[HOST_PAGE_1G],
                        c->pages_total[HOST_PAGE_1G]);
+                printf("          ordinary memory %" PRIu64 " MiB free of %" PRIu64 " MiB (private memory of SEV-SNP/TDX guests)\n",
+                       c->ordinary_free_kib / 1024, c->ordinary_total_kib / 1024);
         }
         if (h->n_gpus)
                 printf("GPUs:\n");
@@ -98,11 +106,27 @@ static void print_text(const HostProbe *h) {
                 printf(", IOMMU group ");
                 g->iommu_group >= 0 ? printf("%d", g->iommu_group) : printf("unknown");
                 printf(", driver %s\n", g->driver ? g->driver : "none");
+                for (size_t k = 0; k < g->n_group; k++) {
+                        char m[16];
+                        printf("    group member %s: driver %s\n", pci_address_format(&g->group[k].address, m, sizeof(m)),
+                               !g->group[k].driver_known ? "unknown" : g->group[k].driver ? g->group[k].driver : "none");
+                }
+        }
+        if (h->root) {
+                printf("host files:  under %s\n", h->root);
+                printf("  kvm_amd sev_snp: %s, kvm_intel tdx: %s\n", h->kvm_sev_snp == HOST_FACT_YES ? "yes" : "no",
+                       h->kvm_tdx == HOST_FACT_YES ? "yes" : "no");
+                if (h->dma_entry_limit)
+                        printf("  vfio_iommu_type1 dma_entry_limit: %" PRIu64 "\n", h->dma_entry_limit);
+                else
+                        printf("  vfio_iommu_type1: not loaded\n");
+                printf("  firmware for sev-snp: %s\n", h->firmware_sev_snp ? h->firmware_sev_snp : "none");
+                printf("  firmware for tdx: %s\n", h->firmware_tdx ? h->firmware_tdx : "none");
         }
 }
 
 int verb_host(int argc, char *argv[]) {
-        enum { ARG_CONNECT = 0x100, ARG_GPU, ARG_HOST_CAPS, ARG_DOMCAPS, ARG_JSON };
+        enum { ARG_CONNECT = 0x100, ARG_GPU, ARG_HOST_CAPS, ARG_DOMCAPS, ARG_JSON, ARG_NODEDEV_DIR, ARG_HOST_ROOT };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "connect", required_argument, NULL, ARG_CONNECT },
@@ -110,9 +134,12 @@ int verb_host(int argc, char *argv[]) {
                 { "host-caps", required_argument, NULL, ARG_HOST_CAPS },
                 { "domcaps", required_argument, NULL, ARG_DOMCAPS },
                 { "json", no_argument, NULL, ARG_JSON },
+                { "nodedev-dir", required_argument, NULL, ARG_NODEDEV_DIR },
+                { "host-root", required_argument, NULL, ARG_HOST_ROOT },
                 {},
         };
-        const char *arg_connect = NULL, *arg_host_caps = NULL, *arg_domcaps = NULL;
+        const char *arg_connect = NULL, *arg_host_caps = NULL, *arg_domcaps = NULL, *arg_nodedev_dir = NULL,
+                   *arg_host_root = NULL;
         PciAddress gpus[LAUNCH_SPEC_GPUS_MAX];
         size_t n_gpus = 0;
         bool arg_json = false;
@@ -145,13 +172,23 @@ int verb_host(int argc, char *argv[]) {
                 case ARG_JSON:
                         arg_json = true;
                         break;
+                case ARG_NODEDEV_DIR:
+                        arg_nodedev_dir = optarg;
+                        break;
+                case ARG_HOST_ROOT:
+                        if (optarg[0] != '/')
+                                return cli_usage_error("--host-root: expected an absolute path");
+                        arg_host_root = optarg;
+                        break;
                 default:
                         return cli_usage_error("unknown option '%s'", argv[optind - 1]);
                 }
         if (optind != argc)
                 return cli_usage_error("host: unexpected argument '%s'", argv[optind]);
-        if (arg_host_caps && (arg_connect || n_gpus))
-                return cli_usage_error("host: --host-caps cannot be combined with --connect or --gpu");
+        if (arg_host_caps && (arg_connect || (n_gpus && !arg_nodedev_dir)))
+                return cli_usage_error("host: --host-caps cannot be combined with --connect, or with --gpu without --nodedev-dir");
+        if (arg_nodedev_dir && !arg_host_caps)
+                return cli_usage_error("host: --nodedev-dir needs --host-caps");
         if (arg_domcaps && !arg_host_caps)
                 return cli_usage_error("host: --domcaps needs --host-caps");
 
@@ -166,13 +203,17 @@ int verb_host(int argc, char *argv[]) {
                 r = host_probe_parse_caps(h, (const char *) caps, n, &reason);
                 if (r >= 0 && dc)
                         r = host_probe_parse_domcaps(h, (const char *) dc, m, &reason);
+                if (r >= 0 && arg_nodedev_dir)
+                        r = host_probe_devices_from_dir(h, arg_nodedev_dir, gpus, n_gpus, &reason);
+                if (r >= 0 && arg_host_root)
+                        r = host_probe_read_host_files(h, arg_host_root, &reason);
                 if (r < 0)
                         return cli_error(EXIT_REJECTED, "%s", reason ? reason : strerror(-r));
         } else {
                 r = lifecycle_open(arg_connect, NULL, NULL, &l, &reason);
                 if (r < 0)
                         return cli_error(EXIT_REJECTED, "%s", reason ? reason : strerror(-r));
-                r = host_probe_libvirt(lifecycle_connection(l), gpus, n_gpus, NULL, &h, &reason);
+                r = host_probe_libvirt(lifecycle_connection(l), gpus, n_gpus, arg_host_root, &h, &reason);
                 if (r < 0)
                         return cli_error(EXIT_REJECTED, "host probe: %s", reason ? reason : strerror(-r));
         }

@@ -15,12 +15,14 @@
 #include "cvm/verdict.h" /* json_object_putp */
 
 static void help(void) {
-        printf("Usage: cvmctl key wrap --kek URI --kid ID [--keys-dir DIR] [--force] [--json] < KEY\n"
+        printf("Usage: cvmctl key wrap --kek URI --kid ID [--keys-dir DIR] [--force] [--json]\n"
+               "                      [--target file|keyring|luks] [INSTALL OPTIONS] < KEY\n"
                "       cvmctl key list [--keys-dir DIR] [--json]\n"
                "       cvmctl key check [--keys-dir DIR] [--json] [ID...]\n"
                "\n"
                "Data keys are stored wrapped (RFC 5649 AES key wrap with padding) under a key-encryption\n"
-               "key, one JSON envelope per key: DIR/ID.json = {\"kid\", \"kek\", \"alg\", \"wrapped\"}.\n"
+               "key, one JSON envelope per key: DIR/ID.json = {\"kid\", \"kek\", \"alg\", \"wrapped\"}, plus\n"
+               "\"install\" when the key says how the guest agent installs it.\n"
                "\n"
                "  wrap    read one data key (raw bytes, 1 to %u) from standard input, wrap it with the\n"
                "          KEK and write DIR/ID.json (mode 0600, atomically); prints the file's path\n"
@@ -35,25 +37,93 @@ static void help(void) {
                "                   e.g. 'pkcs11:token=cvmd;object=kek?module-path=/usr/lib/softhsm/\n"
                "                   libsofthsm2.so&pin-source=/etc/cvmd/hsm-pin' (wrapping runs inside the\n"
                "                   token; the KEK must be sensitive and not extractable)\n"
-               "  --kid ID         key ID: 1 to %u characters A-Z a-z 0-9 . _ -, not starting with '.'\n"
+               "  --kid ID         key ID: " KEY_ID_GRAMMAR "\n"
                "  --keys-dir DIR   key directory (default $CVMD_KEYS_DIR, else " KEYSTORE_DIR_DEFAULT ")\n"
                "  --force          wrap: replace an existing envelope of the same ID\n"
+               "\n"
+               "Install options (wrap; without them the agent installs the key as it is configured to):\n"
+               "  --target TARGET         file (a file in the agent's keys directory), keyring (a \"user\"\n"
+               "                          key cvmd:ID in a user's keyring) or luks (open a LUKS volume)\n"
+               "  --install-owner USER    file: the key file's owner (default the agent's user, root)\n"
+               "  --install-group GROUP   file: its group (default the agent's group, root)\n"
+               "  --install-mode MODE     file: octal mode (default 0400; never group/other-writable)\n"
+               "  --install-user USER     keyring: whose keyring (default the agent's --keyring-user)\n"
+               "  --install-device PATH   luks: the guest's device, /dev/... (required for luks)\n"
+               "  --install-dm-name NAME  luks: the device-mapper name (default cvmd-ID)\n"
                "  --json           one JSON object on stdout (wrap: the envelope written; list, check: every key)\n"
                "  -h, --help       show this help\n"
                "\n"
                "A pin-value in the URI is used but never written into the envelope: store PINs in a\n"
                "pin-source file so that cvmd can open the KEK later.\n"
                "Exit status: 0 done, 1 failed (KEK refused, bad envelope, unwrap failed), 2 usage error.\n",
-               KEYWRAP_KEY_MAX, KEY_ID_MAX);
+               KEYWRAP_KEY_MAX);
 }
 
 typedef struct Args {
         const char *kek, *kid, *dir;
         bool force, json;
+        const char *target, *owner, *group, *mode, *user, *device, *dm_name;
 } Args;
 
+static bool has_install_options(const Args *a) {
+        return a->target || a->owner || a->group || a->mode || a->user || a->device || a->dm_name;
+}
+
+static int copy_name(char *dst, size_t size, const char *src, const char *option) {
+        if (!src)
+                return 0;
+        if (strlen(src) >= size)
+                return cli_usage_error("key wrap: %s: longer than %zu characters", option, size - 1);
+        memcpy(dst, src, strlen(src) + 1);
+        return 0;
+}
+
+/* The install metadata the options describe, checked as the agent will check it. */
+static int install_from_args(const Args *a, KeyInstall *ret) {
+        KeyInstall k = { .target = KEY_TARGET_DEFAULT };
+        _cleanup_free_ char *why = NULL;
+        int r;
+
+        if (!has_install_options(a)) {
+                *ret = k;
+                return 0;
+        }
+        k.target = KEY_TARGET_FILE;
+        if (a->target) {
+                r = key_target_from_string(a->target);
+                if (r < 0)
+                        return cli_usage_error("key wrap: --target: '%s' is not file, keyring or luks", a->target);
+                k.target = (KeyTarget) r;
+        }
+        if ((a->owner || a->group || a->mode) && k.target != KEY_TARGET_FILE)
+                return cli_usage_error("key wrap: --install-owner, --install-group and --install-mode are for --target file");
+        if (a->user && k.target != KEY_TARGET_KEYRING)
+                return cli_usage_error("key wrap: --install-user is for --target keyring");
+        if ((a->device || a->dm_name) && k.target != KEY_TARGET_LUKS)
+                return cli_usage_error("key wrap: --install-device and --install-dm-name are for --target luks");
+        if ((r = copy_name(k.owner, sizeof(k.owner), a->owner ? a->owner : a->user,
+                           a->owner ? "--install-owner" : "--install-user")) != 0 ||
+            (r = copy_name(k.group, sizeof(k.group), a->group, "--install-group")) != 0 ||
+            (r = copy_name(k.device, sizeof(k.device), a->device, "--install-device")) != 0 ||
+            (r = copy_name(k.dm_name, sizeof(k.dm_name), a->dm_name, "--install-dm-name")) != 0)
+                return r;
+        if (a->mode) {
+                char *end;
+                unsigned long m = strtoul(a->mode, &end, 8);
+                if (!*a->mode || *end || m == 0 || m > 0777 || !key_install_mode_is_valid((unsigned) m))
+                        return cli_usage_error("key wrap: --install-mode: '%s' is not allowed (octal read/write bits, "
+                                               "never group- or other-writable, e.g. 0400 or 0440)", a->mode);
+                k.mode = (uint16_t) m;
+        }
+        if (key_install_validate(&k, &why) < 0)
+                return cli_usage_error("key wrap: install metadata: %s", why);
+        *ret = k;
+        return 0;
+}
+
 static int parse_args(int argc, char *argv[], Args *a, bool *ret_help) {
-        enum { ARG_KEK = 0x100, ARG_KID, ARG_DIR, ARG_FORCE, ARG_JSON };
+        enum { ARG_KEK = 0x100, ARG_KID, ARG_DIR, ARG_FORCE, ARG_JSON, ARG_TARGET, ARG_OWNER, ARG_GROUP, ARG_MODE,
+               ARG_USER, ARG_DEVICE, ARG_DM_NAME };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "kek", required_argument, NULL, ARG_KEK },
@@ -61,6 +131,13 @@ static int parse_args(int argc, char *argv[], Args *a, bool *ret_help) {
                 { "keys-dir", required_argument, NULL, ARG_DIR },
                 { "force", no_argument, NULL, ARG_FORCE },
                 { "json", no_argument, NULL, ARG_JSON },
+                { "target", required_argument, NULL, ARG_TARGET },
+                { "install-owner", required_argument, NULL, ARG_OWNER },
+                { "install-group", required_argument, NULL, ARG_GROUP },
+                { "install-mode", required_argument, NULL, ARG_MODE },
+                { "install-user", required_argument, NULL, ARG_USER },
+                { "install-device", required_argument, NULL, ARG_DEVICE },
+                { "install-dm-name", required_argument, NULL, ARG_DM_NAME },
                 {},
         };
         int c;
@@ -89,6 +166,27 @@ static int parse_args(int argc, char *argv[], Args *a, bool *ret_help) {
                 case ARG_JSON:
                         a->json = true;
                         break;
+                case ARG_TARGET:
+                        a->target = optarg;
+                        break;
+                case ARG_OWNER:
+                        a->owner = optarg;
+                        break;
+                case ARG_GROUP:
+                        a->group = optarg;
+                        break;
+                case ARG_MODE:
+                        a->mode = optarg;
+                        break;
+                case ARG_USER:
+                        a->user = optarg;
+                        break;
+                case ARG_DEVICE:
+                        a->device = optarg;
+                        break;
+                case ARG_DM_NAME:
+                        a->dm_name = optarg;
+                        break;
                 case ':':
                         return cli_usage_error("key: option '%s' needs an argument", argv[optind - 1]);
                 default:
@@ -97,7 +195,28 @@ static int parse_args(int argc, char *argv[], Args *a, bool *ret_help) {
         return 0;
 }
 
-static int key_wrap(const Args *a) {
+static json_object *install_json(const KeyInstall *k) {
+        json_object *o = json_object_new_object();
+
+        if (!o)
+                return NULL;
+        json_object_object_add(o, "target", json_object_new_string(key_target_to_string(k->target)));
+        if (k->target == KEY_TARGET_FILE) {
+                json_object_object_add(o, "owner", k->owner[0] ? json_object_new_string(k->owner) : NULL);
+                json_object_object_add(o, "group", k->group[0] ? json_object_new_string(k->group) : NULL);
+                char mode[8];
+                snprintf(mode, sizeof(mode), "%04o", key_install_file_mode(k));
+                json_object_object_add(o, "mode", json_object_new_string(mode));
+        } else if (k->target == KEY_TARGET_KEYRING)
+                json_object_object_add(o, "user", k->owner[0] ? json_object_new_string(k->owner) : NULL);
+        else if (k->target == KEY_TARGET_LUKS) {
+                json_object_object_add(o, "device", json_object_new_string(k->device));
+                json_object_object_add(o, "dm_name", k->dm_name[0] ? json_object_new_string(k->dm_name) : NULL);
+        }
+        return o;
+}
+
+static int key_wrap(const Args *a, const KeyInstall *install) {
         _cleanup_(secret_freep) Secret *key = NULL;
         _cleanup_(kek_freep) Kek *kek = NULL;
         _cleanup_free_ char *reason = NULL, *path = NULL;
@@ -136,14 +255,17 @@ static int key_wrap(const Args *a) {
                 .alg = (char *) kek_alg(kek),
                 .wrapped = wrapped,
                 .wrapped_size = n,
+                .install = *install,
         };
-        r = keystore_write(a->dir, &e, a->force);
+        free(reason);
+        reason = NULL;
+        r = keystore_write_full(a->dir, &e, a->force, &reason);
         if (r == -EEXIST)
                 return cli_error(EXIT_REJECTED, "key wrap: key '%s' exists already in %s (use --force to replace it)",
                                  a->kid, keystore_dir(a->dir));
         if (r < 0)
                 return cli_error(EXIT_REJECTED, "key wrap: cannot write the envelope to %s: %s", keystore_dir(a->dir),
-                                 strerror(-r));
+                                 reason ? reason : strerror(-r));
         r = keystore_path(a->dir, a->kid, &path);
         if (r < 0)
                 return cli_error(EXIT_REJECTED, "out of memory");
@@ -157,6 +279,8 @@ static int key_wrap(const Args *a) {
                 json_object_object_add(o, "kek", json_object_new_string(kek_reference(kek)));
                 json_object_object_add(o, "alg", json_object_new_string(kek_alg(kek)));
                 json_object_object_add(o, "path", json_object_new_string(path));
+                if (install->target != KEY_TARGET_DEFAULT)
+                        json_object_object_add(o, "install", install_json(install));
                 if (cli_print_json(o, true) < 0)
                         return cli_error(EXIT_REJECTED, "cannot write to standard output");
         } else
@@ -192,6 +316,7 @@ static json_object *row_json(const Row *row, const char *dir, bool check, int ch
                 json_object_object_add(o, "kek", json_object_new_string(row->e.kek));
                 json_object_object_add(o, "alg", json_object_new_string(row->e.alg));
                 json_object_object_add(o, "wrapped_size", json_object_new_int64((int64_t) row->e.wrapped_size));
+                json_object_object_add(o, "install", install_json(&row->e.install));
         }
         json_object_object_add(o, "valid", json_object_new_boolean(row->r >= 0));
         if (row->r < 0)
@@ -326,12 +451,17 @@ int verb_key(int argc, char *argv[]) {
                 if (!a.kid)
                         return cli_usage_error("key wrap: --kid ID is required");
                 if (!key_id_is_valid(a.kid))
-                        return cli_usage_error("key wrap: '%s' is not a valid key ID (1 to %u characters A-Z a-z 0-9 "
-                                               ". _ -, not starting with '.')", a.kid, KEY_ID_MAX);
-                return key_wrap(&a);
+                        return cli_usage_error("key wrap: '%s' is not a valid key ID (" KEY_ID_GRAMMAR ")", a.kid);
+                {
+                        KeyInstall install;
+                        r = install_from_args(&a, &install);
+                        if (r != 0)
+                                return r;
+                        return key_wrap(&a, &install);
+                }
         }
-        if (a.kek || a.kid || a.force)
-                return cli_usage_error("key %s: --kek, --kid and --force are for 'key wrap'", sub);
+        if (a.kek || a.kid || a.force || has_install_options(&a))
+                return cli_usage_error("key %s: --kek, --kid, --force and the install options are for 'key wrap'", sub);
         if (streq(sub, "list")) {
                 if (optind < argc - 1)
                         return cli_usage_error("key list: unexpected argument '%s'", argv[1 + optind]);

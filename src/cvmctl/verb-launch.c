@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "collateral-args.h"
 #include "cvm/keystore.h"
 #include "cvm/launch-run.h"
 #include "cvm/util.h"
@@ -33,9 +34,14 @@ static void help(void) {
                "  --connect URI           libvirt connection (test:///default for development)\n"
                "  --policy FILE           policy file (required)\n"
                "  --keys-dir DIR          wrapped keys (default $CVMD_KEYS_DIR or /var/lib/cvmd/keys)\n"
-               "  --collateral DIR        TDX: Intel collateral for the appraisal (cvmctl verify tdx shape)\n"
+               "  --collateral DIR        TDX: Intel collateral for the appraisal (cvmctl verify tdx shape),\n"
+               "                          instead of the collateral cache and Intel PCS\n"
+               COLLATERAL_ARGS_HELP
                "  --gpu-golden FILE       golden GPU measurements for the spec's GPUs (JSON list)\n"
                "  --token-key FILE        EC P-256 private key (PEM) that signs the result token\n"
+               "                          (default: a fresh key for this launch)\n"
+               "  --releaser-key FILE     X25519 private key (32 raw bytes, mode 0600) bound into the\n"
+               "                          launch digest; only its holder can release keys to the guest\n"
                "                          (default: a fresh key for this launch)\n"
                "  --channel ADDR          where the agent listens: unix:PATH, or vsock:CID:PORT\n"
                "                          (default vsock:<the domain's CID>:%u)\n"
@@ -75,11 +81,13 @@ static bool wants_in_process(int argc, char *argv[]) {
 }
 
 enum { ARG_CONNECT = 0x100, ARG_POLICY, ARG_KEYS_DIR, ARG_CHANNEL, ARG_EVIDENCE, ARG_BOOT, ARG_TIMEOUT, ARG_JSON,
-       ARG_GPU_GOLDEN, ARG_COLLATERAL, ARG_TOKEN_KEY };
+       ARG_GPU_GOLDEN, ARG_COLLATERAL, ARG_TOKEN_KEY, ARG_RELEASER_KEY };
 
 typedef struct LaunchArgs {
         const char *connect_uri, *keys_dir;
         KeyReleasePaths paths;
+        CollateralConfig host_collateral;
+        int64_t at;
         LaunchRunConfig *run;
         bool json;
 } LaunchArgs;
@@ -125,6 +133,13 @@ static int launch_option(void *args, int c, const char *arg) {
         case ARG_TOKEN_KEY:
                 a->paths.token_key = arg;
                 break;
+        case ARG_RELEASER_KEY:
+                a->paths.releaser_key = arg;
+                break;
+        default: {
+                int r = collateral_args_option(&a->host_collateral, &a->at, c, arg);
+                return r == 1 ? 0 : r;
+        }
         }
         return 0;
 }
@@ -143,7 +158,9 @@ static int launch_in_process(int argc, char *argv[]) {
                 { "gpu-golden", required_argument, NULL, ARG_GPU_GOLDEN },
                 { "collateral", required_argument, NULL, ARG_COLLATERAL },
                 { "token-key", required_argument, NULL, ARG_TOKEN_KEY },
+                { "releaser-key", required_argument, NULL, ARG_RELEASER_KEY },
                 PLAN_ARGS_OPTIONS,
+                COLLATERAL_ARGS_OPTIONS,
                 {},
         };
         _cleanup_(plan_args_done) PlanArgs pa;
@@ -153,6 +170,7 @@ static int launch_in_process(int argc, char *argv[]) {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_(launch_run_freep) LaunchRun *run = NULL;
         _cleanup_(worker_freep) Worker *worker = NULL; /* freed first: no job runs for a freed run */
+        _cleanup_(collateral_freep) Collateral *collateral = NULL; /* its fetch thread, before the loop */
         _cleanup_free_ char *reason = NULL;
         static NonceStore nonces;
         const LaunchRunState *st;
@@ -164,6 +182,7 @@ static int launch_in_process(int argc, char *argv[]) {
         int r, rc;
 
         plan_args_init(&pa);
+        collateral_args_init(&a.host_collateral);
         r = cli_parse_options(&p, argc, argv);
         if (r != CLI_GO_ON)
                 return r;
@@ -193,6 +212,13 @@ static int launch_in_process(int argc, char *argv[]) {
         /* the engine's run, on a loop of our own: the same phases cvmd runs for every launch */
         if (sd_event_new(&e) < 0 || worker_new(e, &worker) < 0)
                 return cli_error(EXIT_REJECTED, "cannot start the event loop");
+        /* the host's collateral as cvmd has it: fetched off the loop, the exchange tried again
+         * once it is in (collateral.h) */
+        r = collateral_new_event(&a.host_collateral, e, &collateral);
+        if (r < 0)
+                return cli_error(EXIT_REJECTED, "cannot set up the collateral cache: %s", strerror(-r));
+        kr.appraise.collateral = collateral;
+        kr.appraise.at = a.at;
         rc_config.event = e;
         rc_config.worker = worker;
         rc_config.lifecycle = l;

@@ -103,6 +103,8 @@ int verb_render(int argc, char *argv[]) {
                 return refuse(json, EXIT_REJECTED, reason ? reason : "libvirt failed");
 
         r = launch_plan_build(spec, l, &pa.o, &plan, &reason);
+        if (l) /* render creates nothing: the host ledger's lock goes at once */
+                lifecycle_ledger_unlock(l);
         if (r == -ENOMEM)
                 return cli_error(EXIT_REJECTED, "out of memory");
         if (r < 0)

@@ -16,7 +16,6 @@
 #include "cvm/util.h"
 
 #define GPUS_MAX 64u
-#define RIMS_MAX 256u
 
 static void help_gpu(void) {
         printf("Usage: cvmctl verify gpu REPORT... --chain PEM... [OPTIONS]\n"
@@ -75,8 +74,7 @@ typedef struct State {
         size_t report_sizes[GPUS_MAX];
         NvChain *chains[GPUS_MAX];
         uint8_t nonces[GPUS_MAX][NV_NONCE_SIZE];
-        NvRim *rims[RIMS_MAX];
-        size_t n_rims;
+        NvRimSet rims;
         NvGolden *golden;
 } State;
 
@@ -85,8 +83,7 @@ static void state_done(State *s) {
                 free(s->reports[i]);
                 nv_chain_free(s->chains[i]);
         }
-        for (size_t i = 0; i < s->n_rims; i++)
-                nv_rim_free(s->rims[i]);
+        nv_rim_set_done(&s->rims);
         nv_golden_free(s->golden);
 }
 
@@ -109,22 +106,12 @@ static char *rim_id_from_path(const char *path) {
 /* Adds one RIM. A file that cannot be read is a usage error; one that does not parse is evidence
  * trouble, recorded as a failed check. */
 static int add_rim_data(State *s, const uint8_t *data, size_t size, const char *what, const char *id, Verdict *v) {
-        _cleanup_free_ char *reason = NULL;
-        NvRim *rim = NULL;
-        int r;
+        int r = nv_rim_set_add(&s->rims, data, size, what, id, v);
 
-        if (s->n_rims >= RIMS_MAX)
-                return cli_error(EXIT_USAGE, "more than %u RIMs", RIMS_MAX);
-        r = nv_rim_parse(data, size, &rim, &reason);
-        if (r == -ENOMEM)
+        if (r == -E2BIG)
+                return cli_error(EXIT_USAGE, "more than %u RIMs", NV_RIM_SET_MAX);
+        if (r < 0)
                 return cli_error(EXIT_REJECTED, "out of memory");
-        if (r < 0) {
-                verdict_check(v, "rim.load", CHECK_FAIL, "%s: %s", what, reason ?: "malformed RIM");
-                return 0;
-        }
-        if (id)
-                rim->id = strdup(id);
-        s->rims[s->n_rims++] = rim;
         return 0;
 }
 
@@ -147,99 +134,6 @@ static int add_rim_dir_file(void *userdata, const char *path) {
         RimDir *d = userdata;
 
         return add_rim_file(d->s, path, d->v);
-}
-
-/* The RIMs the reports name, from the cache or the RIM service; a RIM that cannot be had is
- * recorded, and verification then fails on the missing RIM. */
-static int fetch_rims(State *s, const GpuArgs *a, const NvFetchOptions *fo, Verdict *v) {
-        char *tried[2 * GPUS_MAX] = {};
-        size_t n_tried = 0;
-        int ret = 0;
-
-        for (size_t i = 0; i < a->n_reports && ret == 0; i++) {
-                NvReport *r = calloc(1, sizeof(NvReport));
-                char *ids[2] = {};
-
-                if (!r)
-                        return cli_error(EXIT_REJECTED, "out of memory");
-                if (nv_report_parse(s->reports[i], s->report_sizes[i], r, NULL) >= 0) {
-                        (void) nv_report_driver_rim_id(r, &ids[0]);
-                        (void) nv_report_vbios_rim_id(r, &ids[1]);
-                }
-                free(r);
-                for (size_t k = 0; k < 2; k++) {
-                        _cleanup_free_ char *id = ids[k], *err = NULL;
-                        _cleanup_free_ uint8_t *xml = NULL;
-                        bool have = false;
-                        size_t size;
-                        int rc;
-
-                        if (!id)
-                                continue;
-                        for (size_t j = 0; j < n_tried; j++)
-                                have = have || streq(tried[j], id);
-                        if (have || ret != 0)
-                                continue;
-                        tried[n_tried++] = TAKE_PTR(id);
-                        rc = nv_rim_get(fo, tried[n_tried - 1], &xml, &size, &err);
-                        if (rc == -ENOMEM)
-                                ret = cli_error(EXIT_REJECTED, "out of memory");
-                        else if (rc < 0)
-                                verdict_check(v, "rim.fetch", CHECK_FAIL, "%s", err ?: strerror(-rc));
-                        else
-                                ret = add_rim_data(s, xml, size, tried[n_tried - 1], tried[n_tried - 1], v);
-                }
-        }
-        for (size_t j = 0; j < n_tried; j++)
-                free(tried[j]);
-        return ret;
-}
-
-/* OCSP for every GPU chain (certificates 1..3: BROM, provisioner ICA, identity CA; the leaf and
- * the root are not checked, as upstream) and every RIM that was used (all but the root). */
-static bool run_ocsp(State *s, const GpuArgs *a, const NvFetchOptions *fo, const NvBoardAppraisal *b, Verdict *v) {
-        bool all = true;
-
-        for (size_t i = 0; i < a->n_reports; i++) {
-                _cleanup_free_ char *why = NULL, *name = strdup_printf("gpu%zu.ocsp", i);
-                int k = s->chains[i] ? nv_ocsp_check_chain(fo, s->chains[i]->certs, 1, NV_CHAIN_LENGTH - 1, a->common.at, &why)
-                                     : 0;
-                if (!name) {
-                        v->oom = true;
-                        return false;
-                }
-                if (k > 0)
-                        verdict_check(v, name, CHECK_PASS, "certificates 1-3 of the chain are good according to OCSP");
-                else {
-                        verdict_check(v, name, CHECK_FAIL, "%s", why ?: k < 0 ? strerror(-k) : "no chain");
-                        all = false;
-                }
-        }
-        for (size_t j = 0; j < s->n_rims; j++) {
-                NvRim *rim = s->rims[j];
-                _cleanup_free_ char *why = NULL, *name = NULL;
-                bool used = false;
-                int k;
-
-                for (size_t i = 0; i < b->n_gpus; i++)
-                        used = used || (rim->id && (streq(b->gpus[i].driver_rim_id, rim->id) ||
-                                                    streq(b->gpus[i].vbios_rim_id, rim->id)));
-                if (!used || rim->verified != 1)
-                        continue;
-                name = strdup_printf("rim.%s.ocsp", rim->id);
-                k = nv_ocsp_check_chain(fo, rim->certs, 0, (size_t) sk_X509_num(rim->certs) - 1, a->common.at, &why);
-                if (!name) {
-                        v->oom = true;
-                        return false;
-                }
-                if (k > 0)
-                        verdict_check(v, name, CHECK_PASS, "the RIM signer chain is good according to OCSP");
-                else {
-                        verdict_check(v, name, CHECK_FAIL, "%s", why ?: strerror(-k));
-                        all = false;
-                }
-        }
-        return all;
 }
 
 static void print_gpus(json_object *gpus) {
@@ -293,7 +187,7 @@ static int verify_gpu(const GpuArgs *a) {
         NvGpuInput in[GPUS_MAX];
         NvFetchOptions fo = {};
         NvBoardParams p = {};
-        _cleanup_free_ NvPin *pins = NULL;
+        _cleanup_free_ NvPin *pins = NULL, *rim_pins = NULL;
         int rc;
 
         if (verdict_init(&v, "nvidia-gpu") < 0)
@@ -348,21 +242,22 @@ static int verify_gpu(const GpuArgs *a) {
                 return rc;
         fo = (NvFetchOptions) { .rim_url = a->rim_url, .ocsp_url = a->ocsp_url, .cache_dir = cache,
                                 .offline = a->common.offline, .http = { .progress = cli_progress } };
-        if (!a->golden && a->n_rims == 0 && !a->rim_dir) {
-                rc = fetch_rims(&s, a, &fo, &v);
-                if (rc != 0)
-                        return rc;
-        }
-
         for (size_t i = 0; i < a->n_reports; i++)
                 in[i] = (NvGpuInput) { .report = s.reports[i], .report_size = s.report_sizes[i], .chain = s.chains[i] };
+        /* the RIMs the reports name, from the cache or the RIM service; one that cannot be had is
+         * recorded, and verification then fails on the missing RIM */
+        if (!a->golden && a->n_rims == 0 && !a->rim_dir && nv_rims_for_reports(&fo, in, a->n_reports, &s.rims, NULL, &v) < 0)
+                return cli_error(EXIT_REJECTED, "out of memory");
         /* NVIDIA's root, and the simulator roots the policy names (gpu.trusted_simulator_roots). */
         if (policy_gpu_pins(policy, &pins, &p.gpu.n_root_pins) < 0)
                 return cli_error(EXIT_REJECTED, "out of memory");
+        if (policy_gpu_rim_pins(policy, &rim_pins, &p.n_rim_pins) < 0)
+                return cli_error(EXIT_REJECTED, "out of memory");
+        p.rim_pins = rim_pins;
         p.gpu.root_pins = pins;
         p.gpu.at = a->common.at;
-        p.rims = s.rims;
-        p.n_rims = s.n_rims;
+        p.rims = s.rims.rims;
+        p.n_rims = s.rims.n;
         p.golden = s.golden;
         if (a->n_nonces == 1)
                 p.gpu.expected_nonce = s.nonces[0];
@@ -375,9 +270,12 @@ static int verify_gpu(const GpuArgs *a) {
         if (verdict_find_check(&v, "chain.load") && verdict_find_check(&v, "chain.load")->status == CHECK_FAIL)
                 v.authentic = false;
 
-        if (a->ocsp || policy_gpu_requires_ocsp(policy))
-                b.ocsp_checked = run_ocsp(&s, a, &fo, &b, &v);
-        else
+        if (a->ocsp || policy_gpu_requires_ocsp(policy)) {
+                rc = nv_board_ocsp(&fo, in, a->n_reports, &s.rims, &b, a->common.at, NULL, &v);
+                if (rc < 0)
+                        return cli_error(EXIT_REJECTED, "out of memory");
+                b.ocsp_checked = rc > 0;
+        } else
                 verdict_check(&v, "ocsp", CHECK_SKIP, "not requested (--ocsp or the policy's gpu.require_ocsp)");
 
         if (policy)

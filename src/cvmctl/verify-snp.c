@@ -10,6 +10,7 @@
 #include "cvm/crypto.h"
 #include "cvm/kds.h"
 #include "cvm/policy.h"
+#include "cvm/pem-bundle.h"
 #include "cvm/snp.h"
 #include "cvm/util.h"
 
@@ -66,13 +67,12 @@ typedef struct CertDir {
         Verdict *v;
 } CertDir;
 
-/* One file of a --certs directory: certificates or a CRL; anything else is ignored. */
+/* One file of a --certs directory: certificates or a CRL; anything else fails chain.load. */
 static int load_cert_dir_file(void *userdata, const char *path) {
         CertDir *d = userdata;
         _cleanup_free_ char *reason = NULL;
         _cleanup_free_ uint8_t *data = NULL;
         _cleanup_(X509_CRL_freep) X509_CRL *crl = NULL;
-        _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *sk = NULL;
         struct stat st;
         size_t size;
 
@@ -80,14 +80,15 @@ static int load_cert_dir_file(void *userdata, const char *path) {
                 return 0;
         if (cli_read_file(path, &data, &size) < 0)
                 return EXIT_USAGE;
-        if (x509_parse_many(data, size, &sk) >= 0) {
-                if (snp_chain_add_data(d->chain, data, size, &reason) < 0)
-                        verdict_check(d->v, "chain.load", CHECK_FAIL, "%s: %s", path, reason);
-        } else if (x509_crl_parse(data, size, &crl) >= 0) {
+        /* a CRL, else certificates: a file that is neither fails the chain with the reader's
+         * reason (file and byte), never skipped */
+        if (pem_bundle_parse_crl(data, size, &crl, NULL) >= 0) {
                 if (snp_chain_set_crl(d->chain, crl) < 0)
                         return cli_error(EXIT_REJECTED, "out of memory");
-        } else
-                fprintf(stderr, "cvmctl: ignoring %s: not a certificate or CRL\n", path);
+                return 0;
+        }
+        if (snp_chain_add_data(d->chain, data, size, &reason) < 0)
+                verdict_check(d->v, "chain.load", CHECK_FAIL, "%s: %s", path, reason ? reason : "not a certificate or CRL");
         return 0;
 }
 
@@ -219,8 +220,13 @@ static int verify_snp(const SnpArgs *a) {
 
         if (a->report_data && ap->parsed)
                 verify_report_data_check(&v, report_data, ap->report.report_data);
-        if (policy && ap->parsed)
+        if (policy && ap->parsed) {
+                int64_t crl_this_update;
+
                 policy_evaluate_snp(policy, ap, &v);
+                if (chain->crl && asn1_time_to_unix(X509_CRL_get0_lastUpdate(chain->crl), &crl_this_update) >= 0)
+                        policy_evaluate_snp_crl_age(policy, ap, crl_this_update, a->common.at, &v);
+        }
         verify_conclude(&a->common, &v);
 
         return cli_print_verdict(&v, a->common.json);

@@ -153,8 +153,11 @@ json_object *vm_to_json(const Vm *vm) {
         json_object_object_add(o, "tee", json_object_new_string(cvm_tee_to_string(vm->spec->tee)));
         json_object_object_add(o, "policy", json_object_new_string(vm->spec->policy));
         json_object_object_add(o, "domain", vm_run(vm)->domain ? json_object_new_string(vm_run(vm)->domain) : NULL);
+        json_object_object_add(o, "spec_digest",
+                               vm_run(vm)->plan ? json_object_new_string(vm_run(vm)->plan->spec_digest_hex) : NULL);
         json_object_object_add(o, "launch_digest",
                                vm_run(vm)->plan ? json_object_new_string(vm_run(vm)->plan->launch_digest_hex) : NULL);
+        json_object_object_add(o, "releaser_key", json_object_new_string(vm->manager->releaser_hex));
         json_object_object_add(o, "created_usec", json_object_new_int64((int64_t) vm->created_usec));
         json_object_object_add(o, "changed_usec", json_object_new_int64((int64_t) vm->changed_usec));
         json_object_object_add(o, "released", json_object_new_boolean(vm_run(vm)->result.released));
@@ -280,6 +283,15 @@ static int property_version(sd_bus *bus, const char *path, const char *interface
         return sd_bus_message_append(reply, "s", CVMD_VERSION);
 }
 
+/* The public half of the releaser key every launch digest binds: what an operator compares
+ * with a guest's HOST_DATA / MRCONFIGID (with the spec digest, see cvmd.8). */
+static int property_releaser_key(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+
+        return sd_bus_message_append(reply, "s", m->releaser_hex);
+}
+
 static int property_vm_count(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
@@ -291,6 +303,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("VMCount", "u", property_vm_count, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ReleaserKey", "s", property_releaser_key, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_METHOD_WITH_ARGS("Launch", SD_BUS_ARGS("s", spec_json), SD_BUS_RESULT("o", vm), method_launch,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_stop,
@@ -359,6 +372,8 @@ static int vm_property(sd_bus *bus, const char *path, const char *interface, con
                 return sd_bus_message_append(reply, "s", cvm_tee_to_string(vm->spec->tee));
         if (streq(property, "LaunchDigest"))
                 return sd_bus_message_append(reply, "s", vm_run(vm)->plan ? vm_run(vm)->plan->launch_digest_hex : "");
+        if (streq(property, "SpecDigest"))
+                return sd_bus_message_append(reply, "s", vm_run(vm)->plan ? vm_run(vm)->plan->spec_digest_hex : "");
         if (streq(property, "CreatedUSec"))
                 return sd_bus_message_append(reply, "t", vm->created_usec);
         if (streq(property, "ChangedUSec"))
@@ -373,6 +388,7 @@ static const sd_bus_vtable vm_vtable[] = {
         SD_BUS_PROPERTY("Reason", "s", vm_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("TEE", "s", vm_property, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("LaunchDigest", "s", vm_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("SpecDigest", "s", vm_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("CreatedUSec", "t", vm_property, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("ChangedUSec", "t", vm_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_VTABLE_END,
@@ -389,7 +405,7 @@ static void on_state_changed(Manager *m, Vm *vm) {
         (void) sd_bus_emit_signal(m->bus, MANAGER_PATH, MANAGER_IFACE, "StateChanged", "sss", vm->name, state,
                                   vm_run(vm)->reason ? vm_run(vm)->reason : "");
         (void) sd_bus_emit_properties_changed(m->bus, vm->path, VM_IFACE, "State", "Reason", "ChangedUSec",
-                                              "LaunchDigest", NULL);
+                                              "LaunchDigest", "SpecDigest", NULL);
         if (vm_run(vm)->phase == LAUNCH_RUNNING || (vm_run(vm)->phase == LAUNCH_FAILED && vm_run(vm)->result.verdict.tee)) {
                 _cleanup_(json_object_putp) json_object *a = verdict_to_json(&vm_run(vm)->result.verdict);
                 const char *s = a ? json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN) : "{}";

@@ -61,6 +61,9 @@ typedef enum ConfigItemId {
         ITEM_COLLATERAL_OFFLINE,
         ITEM_KDS_URL,
         ITEM_PCCS_URL,
+        ITEM_COLLATERAL_CACHE_DIRECTORY,
+        ITEM_COLLATERAL_REFRESH,
+        ITEM_COLLATERAL_TIMEOUT,
         _ITEM_MAX,
 } ConfigItemId;
 
@@ -98,6 +101,13 @@ static const ConfigItem config_items[_ITEM_MAX] = {
         [ITEM_COLLATERAL_OFFLINE] = ITEM("Collateral", "Offline", conf_parse_bool, collateral_offline, "no"),
         [ITEM_KDS_URL] = ITEM("Collateral", "KdsURL", conf_parse_url, kds_url, KDS_DEFAULT_URL),
         [ITEM_PCCS_URL] = ITEM("Collateral", "PccsURL", conf_parse_url, pccs_url, PCS_DEFAULT_URL),
+        /* No default of its own: [Daemon] CacheDirectory, filled in once that is final. */
+        [ITEM_COLLATERAL_CACHE_DIRECTORY] =
+                ITEM("Collateral", "CacheDirectory", conf_parse_path, collateral_cache_directory, NULL),
+        [ITEM_COLLATERAL_REFRESH] = ITEM("Collateral", "RefreshBeforeSec", conf_parse_unsigned,
+                                         collateral_refresh_sec, "86400", 0, 31536000),
+        [ITEM_COLLATERAL_TIMEOUT] =
+                ITEM("Collateral", "TimeoutSec", conf_parse_unsigned, collateral_timeout_sec, "30", 1, 600),
 };
 #undef ITEM
 
@@ -734,6 +744,11 @@ static int config_validate(ConfigParser *p, char **ret_reason) {
                 if (!c->keys_directory)
                         return -ENOMEM;
         }
+        if (!c->collateral_cache_directory) {
+                c->collateral_cache_directory = strdup(c->cache_directory);
+                if (!c->collateral_cache_directory)
+                        return -ENOMEM;
+        }
         return 0;
 }
 
@@ -776,6 +791,7 @@ CvmdConfig *cvmd_config_free(CvmdConfig *c) {
         free(c->policies_directory);
         free(c->kds_url);
         free(c->pccs_url);
+        free(c->collateral_cache_directory);
         free(c);
         return NULL;
 }

@@ -13,6 +13,7 @@
 #include "cvm/metrics.h"
 #include "cvm/token-keys.h"
 #include "cvm/policy-set.h"
+#include "cvm/releaser.h"
 #include "cvm/worker.h"
 
 typedef struct Manager Manager;
@@ -45,6 +46,7 @@ typedef struct ManagerSettings {
         const LaunchGpuLocation *gpus; /* with host facts from files: where the host's GPUs are */
         size_t n_gpus;
         const NvGolden *gpu_golden;    /* golden GPU measurements for every launch; NULL: none */
+        struct Collateral *collateral; /* the host's collateral provider (event mode) for every launch */
         const char *agent_socket_dir; /* development: the agent of VM NAME at unix:DIR/NAME.sock */
         CvmTee dev_evidence;          /* "tee": "none" (development): the simulated evidence to ask for */
         uint32_t vsock_port;
@@ -64,6 +66,8 @@ struct Manager {
         PolicySet *policies;  /* replaced whole on reload; a launch keeps the set it started with */
         AuditStore *audit;
         TokenKeys *token_keys; /* the result tokens' signing keys, in the state directory */
+        ReleaserKey releaser;  /* seals every key release; bound into every launch digest; never rotated */
+        char releaser_hex[2 * PROTO_RELEASER_KEY_SIZE + 1]; /* its public key */
         Metrics *metrics;
         NonceStore nonces;
         Vm **vms;

@@ -13,8 +13,10 @@
 #include <time.h>
 #include <systemd/sd-daemon.h>
 
+#include "cvm/collateral.h"
 #include "cvm/cvmd-config.h"
 #include "cvm/http-listener.h"
+#include "cvm/pcs.h"
 #include "cvm/secret.h"
 #include "cvm/util.h"
 #include "cvmd-internal.h"
@@ -158,6 +160,37 @@ static void on_libvirt(int r, void *userdata) {
                 sd_event_exit(m->event, 1);
 }
 
+/* Each collateral fetch's outcome (on the loop): the journal and the failure counter. */
+static void on_collateral_fetched(void *userdata, const char *item, int error, const char *reason) {
+        Manager *m = *(Manager **) userdata;
+
+        if (error >= 0) {
+                cvmd_log(LOG_INFO, NULL, "collateral %s fetched into the cache", item);
+                return;
+        }
+        cvmd_log(LOG_WARNING, NULL, "collateral %s: %s", item, reason ? reason : strerror(-error));
+        if (m && m->metrics)
+                (void) metrics_count_collateral_failure(m->metrics, strncmp(item, "tdx/", 4) == 0 ? "intel" : "amd");
+}
+
+/* The host's collateral provider for every launch's appraisal: its fetches run on a thread of
+ * their own, never on the loop (collateral.h). */
+static int make_collateral(const CvmdConfig *cfg, sd_event *e, Manager **m, Collateral **ret) {
+        CollateralConfig c = {
+                .cache_dir = cfg->collateral_cache_directory,
+                .kds_url = cfg->kds_url,
+                .pcs_url = cfg->pccs_url,
+                .pccs = !streq(cfg->pccs_url, PCS_DEFAULT_URL),
+                .offline = cfg->collateral_offline,
+                .timeout_sec = cfg->collateral_timeout_sec,
+                .refresh_sec = cfg->collateral_refresh_sec ? (int64_t) cfg->collateral_refresh_sec : -1,
+                .fetched = on_collateral_fetched,
+                .userdata = m,
+        };
+
+        return collateral_new_event(&c, e, ret);
+}
+
 /* The result tokens' signing key is rotated when due; the JWKS keeps the old one for the
  * tokens' lifetime. Checked hourly. */
 static int on_rotate(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -214,6 +247,7 @@ static int run(const Args *a) {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(nv_golden_freep) NvGolden *golden = NULL; /* freed after the manager that uses it */
+        _cleanup_(collateral_freep) Collateral *collateral = NULL; /* likewise */
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_(http_listener_freep) HttpListener *http = NULL;
         _cleanup_(sd_event_source_unrefp) sd_event_source *rotate = NULL;
@@ -262,7 +296,16 @@ static int run(const Args *a) {
         s.gpu_golden = golden;
 
         (void) secret_init();
-        if ((r = sd_event_default(&e)) < 0 || (r = manager_new(e, &s, &m)) < 0)
+        if ((r = sd_event_default(&e)) < 0)
+                goto fail;
+        r = make_collateral(cfg, e, &m, &collateral);
+        if (r < 0) {
+                fprintf(stderr, "cvmd: cannot set up the collateral cache %s: %s\n", cfg->collateral_cache_directory,
+                        strerror(-r));
+                return 1;
+        }
+        s.collateral = collateral;
+        if ((r = manager_new(e, &s, &m)) < 0)
                 goto fail;
         r = manager_reload_policies(m, &reason);
         if (r < 0) {

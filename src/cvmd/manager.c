@@ -27,9 +27,23 @@ static int open_state(Manager *m) {
         }
         r = token_keys_open(s->state_dir, s->token_rotate_sec, s->token_lifetime_sec, (int64_t) time(NULL),
                             &m->token_keys, &reason);
-        if (r < 0)
+        if (r < 0) {
                 cvmd_log(LOG_ERR, NULL, "token signing key in %s: %s", s->state_dir, reason ? reason : strerror(-r));
-        return r;
+                return r;
+        }
+        /* made once and kept: every running VM's launch digest binds it (see releaser.h) */
+        r = releaser_key_open_state(s->state_dir, &m->releaser, &reason);
+        if (r < 0) {
+                cvmd_log(LOG_ERR, NULL, "releaser key in %s: %s", s->state_dir, reason ? reason : strerror(-r));
+                return r;
+        }
+        {
+                _cleanup_free_ char *hex = hex_encode(m->releaser.pk, sizeof(m->releaser.pk));
+                if (!hex)
+                        return -ENOMEM;
+                memcpy(m->releaser_hex, hex, sizeof(m->releaser_hex));
+        }
+        return 0;
 }
 
 int manager_new(sd_event *e, const ManagerSettings *s, Manager **ret) {
@@ -65,6 +79,7 @@ Manager *manager_free(Manager *m) {
         policy_set_unref(m->policies);
         audit_close(m->audit);
         token_keys_free(m->token_keys);
+        releaser_key_done(&m->releaser);
         polkit_free(m->polkit);
         metrics_free(m->metrics);
         sd_event_unref(m->event);
@@ -81,8 +96,21 @@ typedef struct ConnectJob {
 
 static int job_open_libvirt(void *userdata) {
         ConnectJob *j = userdata;
+        const char *state = j->m->settings.state_dir;
+        _cleanup_free_ char *lock = NULL, *console = NULL;
+        int r;
 
-        return lifecycle_open(j->m->settings.libvirt_uri, NULL, NULL, &j->m->lifecycle, &j->reason);
+        r = lifecycle_open(j->m->settings.libvirt_uri, NULL, NULL, &j->m->lifecycle, &j->reason);
+        if (r < 0)
+                return r;
+        /* every launch, of this cvmd and of any cvmctl on the host, places against the host
+         * ledger under this lock, held until its domain exists; the consoles log beside it */
+        lock = strdup_printf("%s/ledger.lock", state);
+        console = strdup_printf("%s/console", state);
+        if (!lock || !console)
+                return -ENOMEM;
+        (void) mkdir_p(console, 0750);
+        return lifecycle_set_ledger_lock(j->m->lifecycle, lock, 60);
 }
 
 static void on_libvirt_open(int r, void *userdata) {
@@ -190,12 +218,14 @@ static int vm_new(Manager *m, LaunchSpec **spec, const char *spec_json, const Po
                 return -ENOMEM;
         vm->kr.appraise.policy = policy;
         vm->kr.appraise.gpu_golden = m->settings.gpu_golden;
+        vm->kr.appraise.collateral = m->settings.collateral;
         r = token_keys_current(m->token_keys, &vm->kr.token_key, &vm->token_kid);
         if (r < 0)
                 return r;
         vm->kr.signing_key = vm->kr.token_key;
         vm->kr.signing_kid = vm->token_kid;
         vm->kr.token_lifetime_sec = m->settings.token_lifetime_sec;
+        vm->kr.releaser = &m->releaser;
         vm->policies = policy_set_ref(m->policies); /* the policy stays while the VM uses it */
         vm->spec = TAKE_PTR(*spec);
         key_release_set_keys(&vm->kr, m->settings.keys_dir, vm->spec->key_ids, vm->spec->n_key_ids);

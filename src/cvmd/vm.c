@@ -39,6 +39,7 @@ int vm_make_run(Vm *vm, const char *domain, const uint8_t uuid[16]) {
                         .n_gpus = s->n_gpus,
                         .housekeeping_cores = 1,
                         .domain_type = s->domain_type,
+                        .state_dir = s->state_dir, /* console logs, the ledger's lock */
                 },
                 .kr = &vm->kr,
                 .nonces = &m->nonces,

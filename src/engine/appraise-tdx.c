@@ -1,16 +1,39 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* TDX evidence in the exchange: the verifier with the policy's anchors and the collateral
- * bundle, then the bindings (REPORTDATA, MRCONFIGID) and the policy. */
+ * bundle (an explicit one, else the host's provider's for the quote's platform), then the
+ * bindings (REPORTDATA, MRCONFIGID) and the policy. */
 #include <string.h>
 #include <time.h>
 
 #include "appraise-internal.h"
+#include "cvm/collateral.h"
 #include "cvm/tdx.h"
 #include "cvm/util.h"
+
+/* The bundle from the host's provider, for the platform the quote's PCK certificate names.
+ * 0 with *ret (NULL after a failure, which is then a failed check in v), -EINPROGRESS, -ENOMEM. */
+static int host_collateral(const AppraiseConfig *c, const ProtoMsg *m, int64_t at, TdxCollateral **ret, Verdict *v) {
+        _cleanup_free_ char *reason = NULL;
+        uint8_t fmspc[6];
+        TdxPckCa ca;
+        int r;
+
+        *ret = NULL;
+        if (collateral_tdx_platform(m->report.data, m->report.size, fmspc, &ca, NULL) < 0)
+                return 0; /* tdx_verify() says why */
+        r = collateral_tdx(c->collateral, fmspc, ca, at, c->policy->tdx.max_collateral_age_sec, ret, &reason);
+        if (r == -EINPROGRESS || r == -ENOMEM)
+                return r;
+        if (r < 0)
+                verdict_check(v, "collateral", CHECK_FAIL, "%s", reason ? reason : strerror(-r));
+        return 0;
+}
 
 int appraise_tdx(const AppraiseConfig *c, const ExchangeEvidence *e, Verdict *v) {
         _cleanup_free_ TdxAnchor *anchors = NULL;
         _cleanup_free_ TdxAppraisal *a = calloc(1, sizeof(TdxAppraisal));
+        _cleanup_(tdx_collateral_freep) TdxCollateral *fetched = NULL;
+        TdxCollateral *collateral = c->tdx_collateral;
         const ProtoMsg *m = e->msg;
         TdxVerifyParams p = { .at = c->at ? c->at : (int64_t) time(NULL) };
         int r;
@@ -20,14 +43,20 @@ int appraise_tdx(const AppraiseConfig *c, const ExchangeEvidence *e, Verdict *v)
         if (m->cert_table.size > 0)
                 verdict_check(v, "evidence.cert-table", CHECK_FAIL,
                               "TDX evidence carries its certificates in the quote; a certificate table is not expected");
-        if (!c->tdx_collateral)
+        /* an explicit bundle (cvmctl launch --collateral) overrides the provider */
+        if (!collateral && c->collateral) {
+                r = host_collateral(c, m, p.at, &fetched, v);
+                if (r < 0)
+                        return r;
+                collateral = fetched;
+        } else if (!collateral)
                 verdict_check(v, "collateral", CHECK_FAIL,
                               "no TDX collateral was configured: the TCB status, CRLs and QE identity cannot be checked");
         r = policy_tdx_anchors(c->policy, &anchors, &p.n_anchors);
         if (r < 0)
                 return r;
         p.anchors = anchors;
-        r = tdx_verify(m->report.data, m->report.size, c->tdx_collateral, &p, a, v);
+        r = tdx_verify(m->report.data, m->report.size, collateral, &p, a, v);
         if (r < 0) {
                 tdx_appraisal_done(a);
                 return r;

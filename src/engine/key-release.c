@@ -4,6 +4,7 @@
 #include <openssl/pem.h>
 #include <string.h>
 
+#include "cvm/collateral.h"
 #include "cvm/crypto.h"
 #include "cvm/kek.h"
 #include "cvm/key-release.h"
@@ -63,6 +64,11 @@ int key_release_load(KeyRelease *kr, const KeyReleasePaths *p, char **ret_reason
                 if (r < 0)
                         return r == -ENOMEM ? r : -EINVAL;
         }
+        if (p->host_collateral) {
+                r = collateral_new(p->host_collateral, &kr->provider);
+                if (r < 0)
+                        return set_reason(ret_reason, r, "cannot set up the collateral cache: %s", strerror(-r));
+        }
         if (p->gpu_golden) {
                 r = key_release_load_golden(p->gpu_golden, &kr->golden, ret_reason);
                 if (r < 0)
@@ -74,19 +80,29 @@ int key_release_load(KeyRelease *kr, const KeyReleasePaths *p, char **ret_reason
                 r = set_reason(ret_reason, r, "cannot make a token key");
         if (r < 0)
                 return r;
+        if (p->releaser_key)
+                r = releaser_key_load(p->releaser_key, &kr->releaser_key, ret_reason);
+        else if ((r = releaser_key_generate(&kr->releaser_key)) < 0)
+                r = set_reason(ret_reason, r, "cannot make a releaser key");
+        if (r < 0)
+                return r == -ENOMEM ? r : -EINVAL;
 
         kr->appraise.policy = kr->policy;
         kr->appraise.tdx_collateral = kr->collateral;
+        kr->appraise.collateral = kr->provider;
         kr->appraise.gpu_golden = kr->golden;
         kr->signing_key = kr->token_key;
+        kr->releaser = &kr->releaser_key;
         return 0;
 }
 
 void key_release_done(KeyRelease *kr) {
         policy_free(kr->policy);
         tdx_collateral_free(kr->collateral);
+        collateral_free(kr->provider);
         nv_golden_free(kr->golden);
         EVP_PKEY_free(kr->token_key);
+        releaser_key_done(&kr->releaser_key);
         *kr = (KeyRelease) {};
 }
 
@@ -108,19 +124,22 @@ static int unwrap_keys(void *userdata, Secret **ret_bundle, char **ret_reason) {
 
         if (r < 0)
                 return r;
+        /* the bundle's limits, checked before any key is unwrapped (and again as it is built) */
+        r = key_bundle_check_keys(kr->keys_dir, kr->key_ids, kr->n_key_ids, ret_reason);
+        if (r < 0)
+                return r;
+        key_bundle_set_replace(bundle, !kr->keep_installed_keys);
         for (size_t i = 0; i < kr->n_key_ids; i++) {
                 _cleanup_(secret_freep) Secret *key = NULL;
                 _cleanup_free_ char *why = NULL;
                 const char *kid = kr->key_ids[i];
-                KeyEnvelope e = {};
+                _cleanup_(key_envelope_done) KeyEnvelope e = {};
 
                 r = keystore_read(kr->keys_dir, kid, &e, &why);
-                if (r >= 0) {
-                        r = kek_unwrap_envelope(&e, NULL, &key, &why);
-                        key_envelope_done(&e);
-                }
                 if (r >= 0)
-                        r = key_bundle_add(&bundle, kid, key);
+                        r = kek_unwrap_envelope(&e, NULL, &key, &why);
+                if (r >= 0)
+                        r = key_bundle_add_install(&bundle, kid, &e.install, key, &why);
                 if (r < 0)
                         return set_reason(ret_reason, r, "key '%s': %s", kid, why ? why : strerror(-r));
         }
@@ -137,4 +156,5 @@ void key_release_attach(KeyRelease *kr, ExchangeHost *h) {
         h->token_lifetime_sec = kr->token_lifetime_sec;
         h->policy_name = kr->appraise.policy ? kr->appraise.policy->name : NULL;
         h->launch_digest = kr->appraise.has_launch_digest ? kr->appraise.launch_digest : NULL;
+        h->releaser = kr->releaser;
 }

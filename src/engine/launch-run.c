@@ -11,6 +11,7 @@
 
 #include "cvm/launch-checks.h"
 #include "cvm/launch-run.h"
+#include "cvm/nvidia-fetch.h"
 #include "cvm/util.h"
 #include "cvm/verdict.h"
 
@@ -27,6 +28,8 @@ struct LaunchRun {
         bool appraised;              /* an appraisal ran in this exchange */
         unsigned connect_delay_ms;
         sd_event_source *retry;
+        NvWants gpu_wants;         /* GPU collateral the appraisal found missing from the cache */
+        bool gpu_collateral_fetched; /* fetched once, for one more exchange */
 };
 
 static const char *const phase_names[_LAUNCH_PHASE_MAX] = {
@@ -185,6 +188,7 @@ static bool retry_exchange(LaunchRun *r) {
 }
 
 static void schedule_connect(LaunchRun *r);
+static bool fetch_gpu_collateral(LaunchRun *r);
 
 static void on_exchange_done(ExchangeHostSession *s, void *userdata) {
         LaunchRun *r = userdata;
@@ -202,6 +206,8 @@ static void on_exchange_done(ExchangeHostSession *s, void *userdata) {
                 schedule_connect(r);
                 return;
         }
+        if (fetch_gpu_collateral(r))
+                return;
         if (!r->s.result.released || !r->s.result.confirmed) {
                 fail(r, r->s.result.error ? r->s.result.error : "refused");
                 return;
@@ -209,12 +215,51 @@ static void on_exchange_done(ExchangeHostSession *s, void *userdata) {
         enter(r, LAUNCH_RUNNING, NULL);
 }
 
+static int job_fetch_gpu_collateral(void *userdata) {
+        LaunchRun *r = userdata;
+
+        return nv_wants_fetch(r->c.kr->appraise.gpu_fetch, &r->gpu_wants, (int64_t) time(NULL), &r->job_reason);
+}
+
+static void on_gpu_collateral(int k, void *userdata) {
+        LaunchRun *r = userdata;
+
+        r->jobs--;
+        nv_wants_done(&r->gpu_wants);
+        if (r->s.phase != LAUNCH_ATTESTING) /* stopped meanwhile */
+                return;
+        if (k < 0) {
+                _cleanup_free_ char *why = strdup_printf("cannot fetch the GPUs' RIMs and OCSP answers: %s",
+                                                         r->job_reason ? r->job_reason : strerror(-k));
+                fail(r, why ? why : "cannot fetch the GPUs' RIMs and OCSP answers");
+                return;
+        }
+        connect_agent(r); /* a fresh exchange, now with the collateral in the cache */
+}
+
+/* The appraisal runs on the loop and reads GPU collateral only from the cache: what it lacked is
+ * fetched on the worker (never on the loop), once, and a fresh exchange follows. */
+static bool fetch_gpu_collateral(LaunchRun *r) {
+        if (r->s.result.released || r->gpu_collateral_fetched || nv_wants_empty(&r->gpu_wants) ||
+            !r->c.kr->appraise.gpu_fetch)
+                return false;
+        r->gpu_collateral_fetched = true;
+        exchange_result_done(&r->s.result);
+        free(r->job_reason);
+        r->job_reason = NULL;
+        submit(r, job_fetch_gpu_collateral, on_gpu_collateral);
+        return true;
+}
+
 /* The key release's callbacks, wrapped so that the phase follows the exchange. */
 static int run_appraise(void *userdata, const ExchangeEvidence *e, Verdict *v) {
         LaunchRun *r = userdata;
+        int k = r->inner.appraise(r->inner.userdata, e, v);
 
-        r->appraised = true;
-        return r->inner.appraise(r->inner.userdata, e, v);
+        /* -EINPROGRESS: the collateral this evidence needs is being fetched off the loop
+         * (collateral.h); no verdict yet, so a fresh exchange is tried once it may be in */
+        r->appraised = k != -EINPROGRESS;
+        return k;
 }
 
 static int run_unwrap_keys(void *userdata, Secret **ret_bundle, char **ret_reason) {
@@ -241,10 +286,13 @@ static void exchange_host_for(LaunchRun *r, ExchangeHost *h) {
         kr->appraise.has_launch_digest = !launch_spec_is_development(spec);
         memcpy(kr->appraise.launch_digest, r->s.plan->launch_digest, sizeof(r->s.plan->launch_digest));
         key_release_attach(kr, h);
+        /* the agent recomputes the launch digest from these two and refuses any other releaser */
+        h->spec_digest = r->s.plan->spec_digest;
         memcpy(h->vm_uuid, r->s.uuid, sizeof(r->s.uuid));
 }
 
 static void start_exchange(LaunchRun *r) {
+        _cleanup_free_ char *why = NULL;
         int k;
 
         if (r->s.phase != LAUNCH_ATTESTING) /* a retry stays in Attesting */
@@ -252,6 +300,15 @@ static void start_exchange(LaunchRun *r) {
         r->appraised = false;
         r->s.attest_started_usec = now_usec(CLOCK_REALTIME);
         exchange_host_for(r, &r->inner);
+        /* each GPU report must name the guest address the domain gives a GPU */
+        k = appraise_gpu_addresses_from_xml(&r->c.kr->appraise, r->s.plan->xml, r->c.spec->gpus, r->c.spec->n_gpus,
+                                            &why);
+        if (k < 0) {
+                fail(r, why ? why : "cannot tell the GPUs' guest addresses");
+                return;
+        }
+        r->c.kr->appraise.gpu_switches = (unsigned) r->c.spec->n_nvswitches;
+        r->c.kr->appraise.gpu_wants = r->c.kr->appraise.gpu_fetch ? &r->gpu_wants : NULL;
         r->host = r->inner;
         r->host.appraise = run_appraise;
         r->host.unwrap_keys = run_unwrap_keys;
@@ -324,6 +381,9 @@ static int run_alloc(const LaunchRunConfig *c, LaunchPhase phase, LaunchRun **re
         if (!r)
                 return -ENOMEM;
         r->c = *c;
+        /* the launch digest binds the key release's releaser: only it can key this VM */
+        if (!r->c.plan.releaser_key && c->kr && c->kr->releaser)
+                r->c.plan.releaser_key = c->kr->releaser->pk;
         r->fd = -1;
         r->s.phase = phase;
         *ret = r;
@@ -354,6 +414,7 @@ LaunchRun *launch_run_free(LaunchRun *r) {
                 return NULL;
         stop_io(r);
         exchange_result_done(&r->s.result);
+        nv_wants_done(&r->gpu_wants);
         launch_plan_free(r->s.plan);
         free(r->s.domain);
         free(r->s.reason);
@@ -400,8 +461,15 @@ json_object *launch_run_to_json(const LaunchRun *r) {
         if (!j)
                 return NULL;
         json_object_object_add(j, "domain", r->s.domain ? json_object_new_string(r->s.domain) : NULL);
+        json_object_object_add(j, "spec_digest",
+                               r->s.plan ? json_object_new_string(r->s.plan->spec_digest_hex) : NULL);
         json_object_object_add(j, "launch_digest",
                                r->s.plan ? json_object_new_string(r->s.plan->launch_digest_hex) : NULL);
+        if (r->c.plan.releaser_key) {
+                _cleanup_free_ char *rk = hex_encode(r->c.plan.releaser_key, PROTO_RELEASER_KEY_SIZE);
+                json_object_object_add(j, "releaser_key", rk ? json_object_new_string(rk) : NULL);
+        } else
+                json_object_object_add(j, "releaser_key", NULL);
         json_object_object_add(j, "phase", json_object_new_string(launch_phase_to_string(r->s.phase)));
         json_object_object_add(j, "running", json_object_new_boolean(running));
         json_object_object_add(j, "released", json_object_new_boolean(x->released));

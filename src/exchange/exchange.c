@@ -17,7 +17,9 @@
 #define CVM_VERSION "0.1.0"
 #endif
 
-#define KEY_RELEASE_INFO "cvmd key release v1"
+/* What the guest is told when the host fails it: bounded and free of control characters, since
+ * the guest's decoder refuses anything else (and the whole message with it). */
+#define GUEST_REASON_MAX 1024u
 
 /* Where the exchange stands. Each phase but DONE either reads one message or sends one. */
 typedef enum Phase {
@@ -119,10 +121,26 @@ static int send_msg(ExchangeHostSession *s, const ProtoMsg *m, Phase p) {
         return 0;
 }
 
-/* Tells the guest the exchange is over; best effort, the channel is closed anyway. */
-static void refuse(ExchangeHostSession *s, const char *reason) {
-        ProtoMsg m = { .type = PROTO_ERROR, .reason = (char *) reason };
+/* Tells the guest the exchange is over and why; best effort, the channel is closed anyway. */
+static void refuse(ExchangeHostSession *s, const char *fmt, ...) _printf_(2, 3);
+static void refuse(ExchangeHostSession *s, const char *fmt, ...) {
+        _cleanup_free_ char *reason = NULL;
+        ProtoMsg m = { .type = PROTO_ERROR };
+        va_list ap;
 
+        va_start(ap, fmt);
+        reason = strdup_vprintf(fmt, ap);
+        va_end(ap);
+        if (!reason) {
+                s->oom = true;
+                return finish(s);
+        }
+        if (strlen(reason) > GUEST_REASON_MAX)
+                reason[GUEST_REASON_MAX] = '\0';
+        for (char *p = reason; *p; p++)
+                if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                        *p = ' ';
+        m.reason = reason;
         if (send_msg(s, &m, PHASE_ERROR) < 0)
                 finish(s);
 }
@@ -196,6 +214,9 @@ static void on_hello(ExchangeHostSession *s, const ProtoMsg *hello) {
         }
         memcpy(chal.nonce, s->nonce, sizeof(s->nonce));
         memcpy(chal.vm_uuid, h->vm_uuid, 16);
+        if (h->spec_digest)
+                memcpy(chal.spec_digest, h->spec_digest, sizeof(chal.spec_digest));
+        memcpy(chal.releaser_key, h->releaser->pk, sizeof(chal.releaser_key));
         r = send_msg(s, &chal, PHASE_CHALLENGE);
         if (r < 0) {
                 set_error(s, "sending the challenge failed: %s", strerror(-r));
@@ -240,8 +261,8 @@ static json_object *token_claims(const ExchangeHost *h, const uint8_t nonce[32],
         return c;
 }
 
-/* Seals the bundle to the guest's key and queues KeyRelease; keeps the expected confirmation.
- * On failure the exchange ends without a word to the guest. */
+/* Seals the bundle to the guest's key, from the releaser key (HPKE auth mode), and queues
+ * KeyRelease; keeps the expected confirmation. On failure the guest hears the host's reason. */
 static void release(ExchangeHostSession *s, const ProtoMsg *ev, Secret *bundle) {
         const ExchangeHost *h = s->h;
         _cleanup_(hpke_context_freep) HpkeContext *ctx = NULL;
@@ -254,26 +275,29 @@ static void release(ExchangeHostSession *s, const ProtoMsg *ev, Secret *bundle) 
 
         memcpy(aad, s->nonce, 32);
         memcpy(aad + 32, h->vm_uuid, 16);
-        r = hpke_setup_sender(HPKE_SUITE_DEFAULT, ev->pubkey, sizeof(ev->pubkey),
-                              (const uint8_t *) KEY_RELEASE_INFO, strlen(KEY_RELEASE_INFO), enc, &ctx);
+        r = hpke_setup_auth_sender(HPKE_SUITE_DEFAULT, ev->pubkey, sizeof(ev->pubkey),
+                                   (const uint8_t *) PROTO_KEY_RELEASE_INFO, strlen(PROTO_KEY_RELEASE_INFO),
+                                   h->releaser->sk, enc, &ctx);
         if (r < 0) {
                 set_error(s, "cannot seal to the guest's key: %s", strerror(-r));
-                return finish(s);
+                return refuse(s, "key release failed on the host: %s", s->res.error);
         }
         r = hpke_seal(ctx, aad, sizeof(aad), secret_data(bundle), secret_size(bundle), &ct, &ct_size);
         if (r < 0) {
                 set_error(s, "sealing the key bundle failed: %s", strerror(-r));
-                return finish(s);
+                return refuse(s, "key release failed on the host: %s", s->res.error);
         }
         r = hpke_key_confirmation(ctx, s->confirm);
         if (r < 0) {
                 set_error(s, "deriving the key confirmation failed: %s", strerror(-r));
-                return finish(s);
+                return refuse(s, "key release failed on the host: %s", s->res.error);
         }
         claims = token_claims(h, s->nonce, &s->res.verdict);
         if (!claims || token_sign(h->token_key, h->token_kid, claims, &s->res.token) < 0) {
                 set_error(s, "cannot sign the result token");
-                return finish(s);
+                free(s->res.token);
+                s->res.token = NULL;
+                return refuse(s, "key release failed on the host: %s", s->res.error);
         }
         kr.enc = (ProtoBlob) { .data = enc, .size = sizeof(enc) };
         kr.ciphertext = (ProtoBlob) { .data = ct, .size = ct_size };
@@ -311,7 +335,7 @@ static void on_evidence(ExchangeHostSession *s, const ProtoMsg *ev) {
 
         proto_report_data(s->nonce, ev->pubkey, e.report_data);
         for (uint32_t i = 0; i < h->gpus; i++)
-                proto_gpu_nonce(s->nonce, ev->pubkey, i, e.gpu_nonces[i]);
+                proto_gpu_nonce(s->nonce, ev->pubkey, i, ev->gpu_pci[i], ev->gpu_cc[i], e.gpu_nonces[i]);
         r = h->appraise(h->userdata, &e, &s->res.verdict);
         if (r < 0) {
                 set_error(s, "appraisal failed: %s", strerror(-r));
@@ -326,8 +350,9 @@ static void on_evidence(ExchangeHostSession *s, const ProtoMsg *ev) {
         /* Accepted: only now are the data keys unwrapped. */
         r = h->unwrap_keys(h->userdata, &bundle, &reason);
         if (r < 0) {
+                /* accepted, but the host cannot deliver: the guest hears the real cause */
                 set_error(s, "cannot unwrap the data keys: %s", reason ? reason : strerror(-r));
-                return refuse(s, "attestation refused");
+                return refuse(s, "key release failed on the host: %s", s->res.error);
         }
         release(s, ev, bundle);
 }
@@ -465,7 +490,7 @@ int exchange_host_session_new(const ExchangeHost *h, ExchangeHostSession **ret) 
         _cleanup_(exchange_host_session_freep) ExchangeHostSession *s = NULL;
         int r;
 
-        if (!cvm_tee_has_evidence(h->tee))
+        if (!cvm_tee_has_evidence(h->tee) || !h->releaser || !h->releaser->sk)
                 return -EINVAL;
         s = calloc(1, sizeof(ExchangeHostSession));
         if (!s)

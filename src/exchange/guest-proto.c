@@ -21,6 +21,37 @@ const char *proto_msg_type_to_string(ProtoMsgType t) {
         return t >= 0 && t < _PROTO_MSG_MAX ? type_names[t] : "invalid";
 }
 
+static const char *const gpu_cc_names[_PROTO_GPU_CC_MAX] = {
+        [PROTO_GPU_CC_OFF] = "off", [PROTO_GPU_CC_ON] = "on", [PROTO_GPU_CC_DEVTOOLS] = "devtools",
+};
+
+const char *proto_gpu_cc_to_string(ProtoGpuCc c) {
+        return c >= 0 && c < _PROTO_GPU_CC_MAX ? gpu_cc_names[c] : NULL;
+}
+
+ProtoGpuCc proto_gpu_cc_from_string(const char *s) {
+        for (int c = 0; s && c < _PROTO_GPU_CC_MAX; c++)
+                if (streq(s, gpu_cc_names[c]))
+                        return c;
+        return _PROTO_GPU_CC_INVALID;
+}
+
+static bool is_lower_hex(char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+bool proto_pci_address_is_valid(const char *s) {
+        /* one spelling only, so that the host can compare addresses as strings */
+        static const char shape[] = "xxxx:xx:xx.x";
+
+        if (!s || strlen(s) != sizeof(shape) - 1)
+                return false;
+        for (size_t i = 0; i < sizeof(shape) - 1; i++)
+                if (shape[i] == 'x' ? !is_lower_hex(s[i]) : s[i] != shape[i])
+                        return false;
+        return (s[8] == '0' || s[8] == '1') && s[11] >= '0' && s[11] <= '7';
+}
+
 static ProtoMsgType type_from_string(const char *s) {
         for (int t = 0; t < _PROTO_MSG_MAX; t++)
                 if (streq(s, type_names[t]))
@@ -57,6 +88,30 @@ static int add_b64(json_object *o, const char *key, const uint8_t *p, size_t n) 
         return json_object_object_add(o, key, json_object_new_string(s)) < 0 ? -ENOMEM : 0;
 }
 
+/* "gpu_pci" and "gpu_cc": one string per GPU, next to its report. */
+static int add_gpu_claims(json_object *o, const ProtoMsg *m) {
+        json_object *pci = json_object_new_array(), *cc = json_object_new_array();
+
+        if (!pci || !cc || json_object_object_add(o, "gpu_pci", pci) < 0) {
+                json_object_put(pci);
+                json_object_put(cc);
+                return -ENOMEM;
+        }
+        if (json_object_object_add(o, "gpu_cc", cc) < 0) {
+                json_object_put(cc);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < m->n_gpus && i < PROTO_GPUS_MAX; i++) {
+                const char *mode = proto_gpu_cc_to_string(m->gpu_cc[i]);
+                if (!mode || !proto_pci_address_is_valid(m->gpu_pci[i]))
+                        return -EINVAL;
+                if (json_object_array_add(pci, json_object_new_string(m->gpu_pci[i])) < 0 ||
+                    json_object_array_add(cc, json_object_new_string(mode)) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 int proto_msg_to_json(const ProtoMsg *m, json_object **ret) {
         _cleanup_(json_object_putp) json_object *o = json_object_new_object();
         int r = 0;
@@ -77,6 +132,10 @@ int proto_msg_to_json(const ProtoMsg *m, json_object **ret) {
                 r = add_b64(o, "nonce", m->nonce, sizeof(m->nonce));
                 if (r >= 0)
                         r = add_b64(o, "vm_uuid", m->vm_uuid, sizeof(m->vm_uuid));
+                if (r >= 0)
+                        r = add_b64(o, "spec_digest", m->spec_digest, sizeof(m->spec_digest));
+                if (r >= 0)
+                        r = add_b64(o, "releaser_key", m->releaser_key, sizeof(m->releaser_key));
                 json_object_object_add(o, "tee", json_object_new_string(cvm_tee_to_string(m->tee)));
                 json_object_object_add(o, "gpus", json_object_new_int64(m->gpus));
                 break;
@@ -103,6 +162,8 @@ int proto_msg_to_json(const ProtoMsg *m, json_object **ret) {
                 }
                 json_object_object_add(o, "gpu_reports", reports);
                 json_object_object_add(o, "gpu_chains", chains);
+                if (r >= 0)
+                        r = add_gpu_claims(o, m);
                 if (r >= 0)
                         r = add_b64(o, "pubkey", m->pubkey, sizeof(m->pubkey));
                 break;
@@ -247,6 +308,31 @@ static int get_u32(json_object *o, const char *key, const char *what, uint32_t m
 #define SEALED_MAX (256u * 1024u)
 #define TEXT_MAX 4096u
 
+/* "gpu_pci" and "gpu_cc": exactly one valid address and one known mode per GPU report. */
+static int get_gpu_claims(json_object *o, ProtoMsg *m, char **ret_reason) {
+        json_object *pci, *cc;
+
+        (void) json_object_object_get_ex(o, "gpu_pci", &pci);
+        (void) json_object_object_get_ex(o, "gpu_cc", &cc);
+        if (json_object_array_length(pci) != m->n_gpus || json_object_array_length(cc) != m->n_gpus)
+                return set_reason(ret_reason, -EBADMSG, "evidence: %zu GPU reports but %zu gpu_pci and %zu gpu_cc entries",
+                                  m->n_gpus, json_object_array_length(pci), json_object_array_length(cc));
+        for (size_t i = 0; i < m->n_gpus; i++) {
+                json_object *a = json_object_array_get_idx(pci, i), *b = json_object_array_get_idx(cc, i);
+                const char *addr = json_object_is_type(a, json_type_string) ? json_object_get_string(a) : NULL;
+                const char *mode = json_object_is_type(b, json_type_string) ? json_object_get_string(b) : NULL;
+
+                if (!addr || !proto_pci_address_is_valid(addr) ||
+                    (size_t) json_object_get_string_len(a) != PROTO_PCI_ADDRESS_SIZE - 1)
+                        return set_reason(ret_reason, -EBADMSG, "evidence.gpu_pci[%zu]: not a PCI address \"dddd:bb:ss.f\"", i);
+                if (!mode || (size_t) json_object_get_string_len(b) != strlen(mode) || proto_gpu_cc_from_string(mode) < 0)
+                        return set_reason(ret_reason, -EBADMSG, "evidence.gpu_cc[%zu]: not \"on\", \"off\" or \"devtools\"", i);
+                memcpy(m->gpu_pci[i], addr, PROTO_PCI_ADDRESS_SIZE);
+                m->gpu_cc[i] = proto_gpu_cc_from_string(mode);
+        }
+        return 0;
+}
+
 static int decode(json_object *o, ProtoMsg *m, char **ret_reason) {
         const char *what = type_names[m->type];
         int r;
@@ -262,11 +348,15 @@ static int decode(json_object *o, ProtoMsg *m, char **ret_reason) {
                 static const Field f[] = { { "type", json_type_string },
                                            { "nonce", json_type_string },
                                            { "vm_uuid", json_type_string },
+                                           { "spec_digest", json_type_string },
+                                           { "releaser_key", json_type_string },
                                            { "tee", json_type_string },
                                            { "gpus", json_type_int } };
                 if ((r = check_members(o, f, ELEMENTSOF(f), what, ret_reason)) < 0 ||
                     (r = get_b64_exact(o, "nonce", what, m->nonce, sizeof(m->nonce), ret_reason)) < 0 ||
                     (r = get_b64_exact(o, "vm_uuid", what, m->vm_uuid, sizeof(m->vm_uuid), ret_reason)) < 0 ||
+                    (r = get_b64_exact(o, "spec_digest", what, m->spec_digest, sizeof(m->spec_digest), ret_reason)) < 0 ||
+                    (r = get_b64_exact(o, "releaser_key", what, m->releaser_key, sizeof(m->releaser_key), ret_reason)) < 0 ||
                     (r = get_tee(o, what, &m->tee, ret_reason)) < 0)
                         return r;
                 return get_u32(o, "gpus", what, PROTO_GPUS_MAX, &m->gpus, ret_reason);
@@ -275,6 +365,7 @@ static int decode(json_object *o, ProtoMsg *m, char **ret_reason) {
                 static const Field f[] = { { "type", json_type_string },       { "tee", json_type_string },
                                            { "report", json_type_string },     { "cert_table", json_type_string },
                                            { "gpu_reports", json_type_array }, { "gpu_chains", json_type_array },
+                                           { "gpu_pci", json_type_array },     { "gpu_cc", json_type_array },
                                            { "pubkey", json_type_string } };
                 json_object *reports, *chains;
                 size_t n;
@@ -310,7 +401,7 @@ static int decode(json_object *o, ProtoMsg *m, char **ret_reason) {
                                 return r;
                 }
                 m->n_gpus = n;
-                return 0;
+                return get_gpu_claims(o, m, ret_reason);
         }
         case PROTO_KEY_RELEASE: {
                 static const Field f[] = { { "type", json_type_string },
@@ -580,9 +671,11 @@ void proto_report_data(const uint8_t nonce[PROTO_NONCE_SIZE], const uint8_t pubk
 }
 
 void proto_gpu_nonce(const uint8_t nonce[PROTO_NONCE_SIZE], const uint8_t pubkey[PROTO_PUBKEY_SIZE], uint32_t index,
-                     uint8_t ret[32]) {
-        static const char label[] = "cvmd-gpu-v1";
-        uint8_t msg[sizeof(label) - 1 + PROTO_NONCE_SIZE + PROTO_PUBKEY_SIZE + 4], *p = msg;
+                     const char *pci, ProtoGpuCc cc, uint8_t ret[32]) {
+        static const char label[] = "cvmd-gpu-v2";
+        uint8_t msg[sizeof(label) - 1 + PROTO_NONCE_SIZE + PROTO_PUBKEY_SIZE + 4 + PROTO_PCI_ADDRESS_SIZE - 1 + 1] = {};
+        uint8_t *p = msg;
+        size_t n = pci ? strnlen(pci, PROTO_PCI_ADDRESS_SIZE - 1) : 0;
 
         memcpy(p, label, sizeof(label) - 1);
         p += sizeof(label) - 1;
@@ -594,5 +687,22 @@ void proto_gpu_nonce(const uint8_t nonce[PROTO_NONCE_SIZE], const uint8_t pubkey
         p[1] = (uint8_t) (index >> 16);
         p[2] = (uint8_t) (index >> 8);
         p[3] = (uint8_t) index;
+        p += 4;
+        /* a fixed-size field: an address of another length (never valid) cannot shift the mode */
+        if (n > 0)
+                memcpy(p, pci, n);
+        p += PROTO_PCI_ADDRESS_SIZE - 1;
+        p[0] = (uint8_t) cc;
         SHA256(msg, sizeof(msg), ret);
+}
+
+void proto_launch_digest(const uint8_t spec_digest[PROTO_SPEC_DIGEST_SIZE],
+                         const uint8_t releaser_key[PROTO_RELEASER_KEY_SIZE], uint8_t ret[PROTO_LAUNCH_DIGEST_SIZE]) {
+        static const char label[] = "cvmd-launch-v2";
+        uint8_t msg[sizeof(label) - 1 + PROTO_SPEC_DIGEST_SIZE + PROTO_RELEASER_KEY_SIZE];
+
+        memcpy(msg, label, sizeof(label) - 1);
+        memcpy(msg + sizeof(label) - 1, spec_digest, PROTO_SPEC_DIGEST_SIZE);
+        memcpy(msg + sizeof(label) - 1 + PROTO_SPEC_DIGEST_SIZE, releaser_key, PROTO_RELEASER_KEY_SIZE);
+        SHA384(msg, sizeof(msg), ret);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* HPKE base mode, RFC 9180, for DHKEM(X25519, HKDF-SHA256) with HKDF-SHA256 and any of the
- * AEADs AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305 and export-only. Built from OpenSSL 3.0 EVP
+/* HPKE base and auth modes, RFC 9180, for DHKEM(X25519, HKDF-SHA256) with HKDF-SHA256 and any of
+ * the AEADs AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305 and export-only. Built from OpenSSL 3.0 EVP
  * primitives: X25519 through EVP_PKEY, HKDF Extract and Expand through the "HKDF" EVP_KDF in its
  * EXTRACT_ONLY / EXPAND_ONLY modes, the AEADs through EVP_CIPHER. Section numbers are RFC 9180's. */
 #include <errno.h>
@@ -218,14 +218,15 @@ static int x25519_dh(const Secret *sk, const uint8_t pk[HPKE_PUBLIC_KEY_SIZE], u
         return 0;
 }
 
-/* ExtractAndExpand(dh, kem_context) (§4.1). */
-static int extract_and_expand(HpkeSuite suite, const uint8_t dh[32], const uint8_t *kem_context,
+/* ExtractAndExpand(dh, kem_context) (§4.1); dh is one DH result (base) or two (auth, §4.1
+ * AuthEncap: DH(skE, pkR) || DH(skS, pkR)). */
+static int extract_and_expand(HpkeSuite suite, const uint8_t *dh, size_t dh_size, const uint8_t *kem_context,
                               size_t kem_context_size, uint8_t ret[NSECRET]) {
         uint8_t sid[5], prk[NH];
         int r;
 
         kem_suite_id(suite, sid);
-        r = labeled_extract(sid, sizeof(sid), NULL, 0, "eae_prk", dh, 32, prk);
+        r = labeled_extract(sid, sizeof(sid), NULL, 0, "eae_prk", dh, dh_size, prk);
         if (r >= 0)
                 r = labeled_expand(sid, sizeof(sid), prk, NH, "shared_secret", kem_context, kem_context_size, ret,
                                    NSECRET);
@@ -298,9 +299,10 @@ HpkeContext *hpke_context_free(HpkeContext *ctx) {
         return NULL;
 }
 
-/* KeySchedule(mode_base, shared_secret, info, psk = "", psk_id = "") (§5.1). */
-static int key_schedule(HpkeSuite suite, bool sender, const uint8_t shared_secret[NSECRET], const uint8_t *info,
-                        size_t info_size, HpkeContext **ret) {
+/* KeySchedule(mode, shared_secret, info, psk = "", psk_id = "") (§5.1), for mode_base and
+ * mode_auth: neither uses a PSK. */
+static int key_schedule(HpkeSuite suite, uint8_t mode, bool sender, const uint8_t shared_secret[NSECRET],
+                        const uint8_t *info, size_t info_size, HpkeContext **ret) {
         _cleanup_(hpke_context_freep) HpkeContext *ctx = NULL;
         uint8_t sid[10], ksc[1 + 2 * NH], secret[NH];
         int r;
@@ -313,7 +315,7 @@ static int key_schedule(HpkeSuite suite, bool sender, const uint8_t shared_secre
         ctx->sender = sender;
         hpke_suite_id(suite, sid);
 
-        ksc[0] = 0x00; /* mode_base */
+        ksc[0] = mode;
         r = labeled_extract(sid, sizeof(sid), NULL, 0, "psk_id_hash", NULL, 0, ksc + 1);
         if (r < 0)
                 return r;
@@ -360,11 +362,14 @@ static int check_setup_args(HpkeSuite suite, const uint8_t *info, size_t info_si
         return 0;
 }
 
-int hpke_setup_sender_with_ephemeral(HpkeSuite suite, const uint8_t *pk_r, size_t pk_r_size, const uint8_t *info,
-                                     size_t info_size, const Secret *sk_e, uint8_t ret_enc[HPKE_ENC_SIZE],
-                                     HpkeContext **ret) {
+/* Encap(pkR) (base) or AuthEncap(pkR, skS) (auth), then the key schedule (§4.1, §5.1.1, §5.1.3):
+ * sk_s is NULL in base mode. */
+static int setup_sender(HpkeSuite suite, const uint8_t *pk_r, size_t pk_r_size, const uint8_t *info,
+                        size_t info_size, const Secret *sk_s, const Secret *sk_e, uint8_t ret_enc[HPKE_ENC_SIZE],
+                        HpkeContext **ret) {
         _cleanup_(hpke_context_freep) HpkeContext *ctx = NULL;
-        uint8_t dh[32], enc[HPKE_ENC_SIZE], kem_context[2 * HPKE_PUBLIC_KEY_SIZE], shared_secret[NSECRET];
+        uint8_t dh[2 * 32], enc[HPKE_ENC_SIZE], kem_context[3 * HPKE_PUBLIC_KEY_SIZE], shared_secret[NSECRET];
+        size_t dh_size = 32, kem_context_size = 2 * HPKE_PUBLIC_KEY_SIZE;
         int r;
 
         r = check_setup_args(suite, info, info_size);
@@ -373,19 +378,26 @@ int hpke_setup_sender_with_ephemeral(HpkeSuite suite, const uint8_t *pk_r, size_
         if (!pk_r || pk_r_size != HPKE_PUBLIC_KEY_SIZE || !sk_e || !ret_enc || !ret)
                 return -EINVAL;
 
-        /* Encap(pkR) (§4.1) */
         r = x25519_public_of(sk_e, enc);
-        if (r < 0)
-                return r;
-        r = x25519_dh(sk_e, pk_r, dh);
         if (r < 0)
                 return r;
         memcpy(kem_context, enc, HPKE_ENC_SIZE);
         memcpy(kem_context + HPKE_ENC_SIZE, pk_r, HPKE_PUBLIC_KEY_SIZE);
-        r = extract_and_expand(suite, dh, kem_context, sizeof(kem_context), shared_secret);
+        r = x25519_dh(sk_e, pk_r, dh);
+        if (r >= 0 && sk_s) {
+                /* the sender's static key: only its holder can compute this half */
+                r = x25519_dh(sk_s, pk_r, dh + 32);
+                if (r >= 0)
+                        r = x25519_public_of(sk_s, kem_context + 2 * HPKE_PUBLIC_KEY_SIZE);
+                dh_size = 64;
+                kem_context_size = 3 * HPKE_PUBLIC_KEY_SIZE;
+        }
+        if (r >= 0)
+                r = extract_and_expand(suite, dh, dh_size, kem_context, kem_context_size, shared_secret);
         explicit_bzero(dh, sizeof(dh));
         if (r >= 0)
-                r = key_schedule(suite, true, shared_secret, info, info_size, &ctx);
+                r = key_schedule(suite, sk_s ? HPKE_MODE_AUTH : HPKE_MODE_BASE, true, shared_secret, info, info_size,
+                                 &ctx);
         explicit_bzero(shared_secret, sizeof(shared_secret));
         if (r < 0)
                 return r;
@@ -394,8 +406,23 @@ int hpke_setup_sender_with_ephemeral(HpkeSuite suite, const uint8_t *pk_r, size_
         return 0;
 }
 
-int hpke_setup_sender(HpkeSuite suite, const uint8_t *pk_r, size_t pk_r_size, const uint8_t *info, size_t info_size,
-                      uint8_t ret_enc[HPKE_ENC_SIZE], HpkeContext **ret) {
+int hpke_setup_sender_with_ephemeral(HpkeSuite suite, const uint8_t *pk_r, size_t pk_r_size, const uint8_t *info,
+                                     size_t info_size, const Secret *sk_e, uint8_t ret_enc[HPKE_ENC_SIZE],
+                                     HpkeContext **ret) {
+        return setup_sender(suite, pk_r, pk_r_size, info, info_size, NULL, sk_e, ret_enc, ret);
+}
+
+int hpke_setup_auth_sender_with_ephemeral(HpkeSuite suite, const uint8_t *pk_r, size_t pk_r_size,
+                                          const uint8_t *info, size_t info_size, const Secret *sk_s,
+                                          const Secret *sk_e, uint8_t ret_enc[HPKE_ENC_SIZE], HpkeContext **ret) {
+        if (!sk_s)
+                return -EINVAL;
+        return setup_sender(suite, pk_r, pk_r_size, info, info_size, sk_s, sk_e, ret_enc, ret);
+}
+
+/* A fresh ephemeral key for each sender context. */
+static int setup_sender_fresh(HpkeSuite suite, const uint8_t *pk_r, size_t pk_r_size, const uint8_t *info,
+                              size_t info_size, const Secret *sk_s, uint8_t ret_enc[HPKE_ENC_SIZE], HpkeContext **ret) {
         _cleanup_(secret_freep) Secret *sk_e = NULL;
         uint8_t pk_e[HPKE_PUBLIC_KEY_SIZE];
         int r;
@@ -406,13 +433,28 @@ int hpke_setup_sender(HpkeSuite suite, const uint8_t *pk_r, size_t pk_r_size, co
         r = hpke_generate_key_pair(suite, &sk_e, pk_e);
         if (r < 0)
                 return r;
-        return hpke_setup_sender_with_ephemeral(suite, pk_r, pk_r_size, info, info_size, sk_e, ret_enc, ret);
+        return setup_sender(suite, pk_r, pk_r_size, info, info_size, sk_s, sk_e, ret_enc, ret);
 }
 
-int hpke_setup_receiver(HpkeSuite suite, const uint8_t *enc, size_t enc_size, const Secret *sk_r, const uint8_t *info,
-                        size_t info_size, HpkeContext **ret) {
+int hpke_setup_sender(HpkeSuite suite, const uint8_t *pk_r, size_t pk_r_size, const uint8_t *info, size_t info_size,
+                      uint8_t ret_enc[HPKE_ENC_SIZE], HpkeContext **ret) {
+        return setup_sender_fresh(suite, pk_r, pk_r_size, info, info_size, NULL, ret_enc, ret);
+}
+
+int hpke_setup_auth_sender(HpkeSuite suite, const uint8_t *pk_r, size_t pk_r_size, const uint8_t *info,
+                           size_t info_size, const Secret *sk_s, uint8_t ret_enc[HPKE_ENC_SIZE], HpkeContext **ret) {
+        if (!sk_s)
+                return -EINVAL;
+        return setup_sender_fresh(suite, pk_r, pk_r_size, info, info_size, sk_s, ret_enc, ret);
+}
+
+/* Decap(enc, skR) (base) or AuthDecap(enc, skR, pkS) (auth), then the key schedule: pk_s is
+ * NULL in base mode. */
+static int setup_receiver(HpkeSuite suite, const uint8_t *enc, size_t enc_size, const Secret *sk_r,
+                          const uint8_t *info, size_t info_size, const uint8_t *pk_s, HpkeContext **ret) {
         _cleanup_(hpke_context_freep) HpkeContext *ctx = NULL;
-        uint8_t dh[32], kem_context[2 * HPKE_PUBLIC_KEY_SIZE], shared_secret[NSECRET];
+        uint8_t dh[2 * 32], kem_context[3 * HPKE_PUBLIC_KEY_SIZE], shared_secret[NSECRET];
+        size_t dh_size = 32, kem_context_size = 2 * HPKE_PUBLIC_KEY_SIZE;
         int r;
 
         r = check_setup_args(suite, info, info_size);
@@ -421,22 +463,41 @@ int hpke_setup_receiver(HpkeSuite suite, const uint8_t *enc, size_t enc_size, co
         if (!enc || enc_size != HPKE_ENC_SIZE || !sk_r || !ret)
                 return -EINVAL;
 
-        /* Decap(enc, skR) (§4.1) */
         r = x25519_dh(sk_r, enc, dh);
-        if (r < 0)
-                return r;
+        if (r >= 0 && pk_s) {
+                /* DH(skR, pkS): equal to the sender's DH(skS, pkR) only when pkS is its key */
+                r = x25519_dh(sk_r, pk_s, dh + 32);
+                memcpy(kem_context + 2 * HPKE_PUBLIC_KEY_SIZE, pk_s, HPKE_PUBLIC_KEY_SIZE);
+                dh_size = 64;
+                kem_context_size = 3 * HPKE_PUBLIC_KEY_SIZE;
+        }
         memcpy(kem_context, enc, HPKE_ENC_SIZE);
-        r = x25519_public_of(sk_r, kem_context + HPKE_ENC_SIZE);
         if (r >= 0)
-                r = extract_and_expand(suite, dh, kem_context, sizeof(kem_context), shared_secret);
+                r = x25519_public_of(sk_r, kem_context + HPKE_ENC_SIZE);
+        if (r >= 0)
+                r = extract_and_expand(suite, dh, dh_size, kem_context, kem_context_size, shared_secret);
         explicit_bzero(dh, sizeof(dh));
         if (r >= 0)
-                r = key_schedule(suite, false, shared_secret, info, info_size, &ctx);
+                r = key_schedule(suite, pk_s ? HPKE_MODE_AUTH : HPKE_MODE_BASE, false, shared_secret, info, info_size,
+                                 &ctx);
         explicit_bzero(shared_secret, sizeof(shared_secret));
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(ctx);
         return 0;
+}
+
+int hpke_setup_receiver(HpkeSuite suite, const uint8_t *enc, size_t enc_size, const Secret *sk_r, const uint8_t *info,
+                        size_t info_size, HpkeContext **ret) {
+        return setup_receiver(suite, enc, enc_size, sk_r, info, info_size, NULL, ret);
+}
+
+int hpke_setup_auth_receiver(HpkeSuite suite, const uint8_t *enc, size_t enc_size, const Secret *sk_r,
+                             const uint8_t *info, size_t info_size, const uint8_t *pk_s, size_t pk_s_size,
+                             HpkeContext **ret) {
+        if (!pk_s || pk_s_size != HPKE_PUBLIC_KEY_SIZE)
+                return -EINVAL;
+        return setup_receiver(suite, enc, enc_size, sk_r, info, info_size, pk_s, ret);
 }
 
 /* ComputeNonce(seq) = base_nonce XOR I2OSP(seq, Nn) (§5.2). */

@@ -11,11 +11,16 @@
 #include "cvm/json-read.h"
 #include "cvm/keystore.h"
 #include "cvm/keywrap.h"
+#include "cvm/secure-file.h"
 #include "cvm/util.h"
 
 static inline void closedirp_(DIR **d) {
         if (*d)
                 (void) closedir(*d);
+}
+
+static bool is_alnum(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
 void key_envelope_done(KeyEnvelope *e) {
@@ -34,14 +39,13 @@ bool key_id_is_valid(const char *kid) {
         if (!kid)
                 return false;
         n = strlen(kid);
-        if (n == 0 || n > KEY_ID_MAX || kid[0] == '.')
+        /* The ID names a file on both sides (<kid>.json here, <keys-dir>/<kid> in the guest) and
+         * a keyring description: no '/', no leading '.' or '-'. */
+        if (n == 0 || n > KEY_ID_MAX || !is_alnum(kid[0]))
                 return false;
-        for (size_t i = 0; i < n; i++) {
-                char c = kid[i];
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                      c == '_' || c == '-'))
+        for (size_t i = 0; i < n; i++)
+                if (!is_alnum(kid[i]) && kid[i] != '.' && kid[i] != '_' && kid[i] != '-')
                         return false;
-        }
         return true;
 }
 
@@ -67,8 +71,7 @@ static int parse_kid(json_object *v, const char *path, void *data, char **reason
         if (r < 0)
                 return r;
         if (!key_id_is_valid(s))
-                return json_error(reason, path, "not a valid key ID (1 to %u characters A-Z a-z 0-9 . _ -, not "
-                                    "starting with '.')", KEY_ID_MAX);
+                return json_error(reason, path, "not a valid key ID (" KEY_ID_GRAMMAR ")");
         free(*out);
         *out = strdup(s);
         return *out ? 0 : -ENOMEM;
@@ -125,15 +128,99 @@ static int parse_wrapped(json_object *v, const char *path, void *data, char **re
         return 0;
 }
 
+/* ---- install metadata ---- */
+
+typedef struct InstallFields {
+        const char *target, *owner, *group, *mode, *user, *device, *name;
+} InstallFields;
+
+static int parse_install_string(json_object *v, const char *path, void *data, char **reason) {
+        return json_read_string(v, path, KEY_INSTALL_DEVICE_MAX, (const char **) data, NULL, reason);
+}
+
+static const JsonField install_fields[] = {
+        { "target", parse_install_string, offsetof(InstallFields, target), 0 },
+        { "owner", parse_install_string, offsetof(InstallFields, owner), 0 },
+        { "group", parse_install_string, offsetof(InstallFields, group), 0 },
+        { "mode", parse_install_string, offsetof(InstallFields, mode), 0 },
+        { "user", parse_install_string, offsetof(InstallFields, user), 0 },
+        { "device", parse_install_string, offsetof(InstallFields, device), 0 },
+        { "name", parse_install_string, offsetof(InstallFields, name), 0 },
+};
+
+static int copy_field(char *dst, size_t size, const char *s, const char *path, const char *key, char **reason) {
+        if (!s)
+                return 0;
+        if (strlen(s) >= size)
+                return json_error(reason, NULL, "%s.%s: longer than %zu characters", path, key, size - 1);
+        memcpy(dst, s, strlen(s) + 1);
+        return 0;
+}
+
+static int parse_mode(const char *s, uint16_t *ret) {
+        size_t n = strlen(s);
+        unsigned m = 0;
+
+        /* "0440" or "440": octal permission bits, written the way chmod takes them */
+        if (n < 3 || n > 4 || (n == 4 && s[0] != '0'))
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] < '0' || s[i] > '7')
+                        return -EINVAL;
+                m = m * 8 + (unsigned) (s[i] - '0');
+        }
+        *ret = (uint16_t) m;
+        return 0;
+}
+
+static int parse_install(json_object *v, const char *path, void *data, char **reason) {
+        KeyInstall *k = data, out = { .target = KEY_TARGET_FILE };
+        InstallFields f = {};
+        _cleanup_free_ char *why = NULL;
+        int r;
+
+        r = json_read_object(v, path, install_fields, ELEMENTSOF(install_fields), &f, reason);
+        if (r < 0)
+                return r;
+        if (f.target) {
+                r = key_target_from_string(f.target);
+                if (r < 0)
+                        return json_error(reason, NULL, "%s.target: expected \"file\", \"keyring\" or \"luks\"", path);
+                out.target = (KeyTarget) r;
+        }
+        if (f.owner && out.target != KEY_TARGET_FILE)
+                return json_error(reason, NULL, "%s.owner: only for the file target (the keyring's is \"user\")", path);
+        if (f.user && out.target != KEY_TARGET_KEYRING)
+                return json_error(reason, NULL, "%s.user: only for the keyring target (a file's is \"owner\")", path);
+        if ((r = copy_field(out.owner, sizeof(out.owner), f.owner ? f.owner : f.user, path, f.owner ? "owner" : "user",
+                            reason)) < 0 ||
+            (r = copy_field(out.group, sizeof(out.group), f.group, path, "group", reason)) < 0 ||
+            (r = copy_field(out.device, sizeof(out.device), f.device, path, "device", reason)) < 0 ||
+            (r = copy_field(out.dm_name, sizeof(out.dm_name), f.name, path, "name", reason)) < 0)
+                return r;
+        if (f.mode && (parse_mode(f.mode, &out.mode) < 0 || out.mode == 0))
+                return json_error(reason, NULL, "%s.mode: expected octal permission bits such as \"0400\"", path);
+        if (key_install_validate(&out, &why) < 0) {
+                /* the shared checks name the field as the bundle does; here "user" is the owner */
+                if (f.user && strncmp(why, "owner:", 6) == 0)
+                        return json_error(reason, NULL, "%s.user:%s", path, why + 6);
+                return json_error(reason, NULL, "%s.%s", path, why);
+        }
+        *k = out;
+        return 0;
+}
+
 static const JsonField envelope_fields[] = {
         { "kid", parse_kid, offsetof(KeyEnvelope, kid), JSON_FIELD_REQUIRED },
         { "kek", parse_kek, offsetof(KeyEnvelope, kek), JSON_FIELD_REQUIRED },
         { "alg", parse_alg, offsetof(KeyEnvelope, alg), JSON_FIELD_REQUIRED },
         { "wrapped", parse_wrapped, offsetof(KeyEnvelope, wrapped), JSON_FIELD_REQUIRED },
+        { "install", parse_install, offsetof(KeyEnvelope, install), 0 },
 };
 
-/* json-c keeps the last of duplicate keys. The envelope is a flat object whose values are all
- * strings (checked before this runs), so counting the strings in the text counts its members. */
+/* json-c keeps the last of duplicate keys. Every value in the envelope is a string except
+ * "install", an object of strings (checked before this runs), so counting the strings in the
+ * text counts the members: two per member, less one for "install"'s value. */
 static size_t count_strings(const char *s, size_t n) {
         size_t count = 0;
         bool in = false;
@@ -206,8 +293,15 @@ int key_envelope_parse(const char *json, size_t size, KeyEnvelope *ret, char **r
         r = json_read_object(root, "", envelope_fields, ELEMENTSOF(envelope_fields), &e, &reason);
         if (r < 0)
                 return parse_fail(ret_reason, &reason, r);
-        if (count_strings(json, size) != 2 * (size_t) json_object_object_length(root))
-                return parse_fail(ret_reason, &reason, json_error(&reason, NULL, "duplicate key"));
+        {
+                json_object *inst = NULL;
+                size_t want = 2 * (size_t) json_object_object_length(root);
+
+                if (json_object_object_get_ex(root, "install", &inst))
+                        want += 2 * (size_t) json_object_object_length(inst) - 1;
+                if (count_strings(json, size) != want)
+                        return parse_fail(ret_reason, &reason, json_error(&reason, NULL, "duplicate key"));
+        }
         if (keywrap_alg_kek_size(e.alg) < 0) /* unreachable: parse_alg checked it */
                 return -EINVAL;
 
@@ -220,7 +314,31 @@ static bool key_envelope_is_valid(const KeyEnvelope *e) {
         return e && key_id_is_valid(e->kid) && e->kek && strlen(e->kek) > 0 && strlen(e->kek) <= KEK_URI_MAX &&
                text_is_printable(e->kek, strlen(e->kek)) && kek_uri_scheme_known(e->kek) &&
                keywrap_alg_kek_size(e->alg) > 0 && e->wrapped && e->wrapped_size >= KEYWRAP_WRAPPED_MIN &&
-               e->wrapped_size <= KEYWRAP_WRAPPED_MAX && e->wrapped_size % 8 == 0;
+               e->wrapped_size <= KEYWRAP_WRAPPED_MAX && e->wrapped_size % 8 == 0 &&
+               key_install_validate(&e->install, NULL) >= 0;
+}
+
+static json_object *install_json(const KeyInstall *k) {
+        json_object *o = json_object_new_object();
+        char mode[8];
+
+        if (!o)
+                return NULL;
+        json_object_object_add(o, "target", json_object_new_string(key_target_to_string(k->target)));
+        if (k->owner[0])
+                json_object_object_add(o, k->target == KEY_TARGET_KEYRING ? "user" : "owner",
+                                       json_object_new_string(k->owner));
+        if (k->group[0])
+                json_object_object_add(o, "group", json_object_new_string(k->group));
+        if (k->mode) {
+                snprintf(mode, sizeof(mode), "%04o", (unsigned) k->mode);
+                json_object_object_add(o, "mode", json_object_new_string(mode));
+        }
+        if (k->device[0])
+                json_object_object_add(o, "device", json_object_new_string(k->device));
+        if (k->dm_name[0])
+                json_object_object_add(o, "name", json_object_new_string(k->dm_name));
+        return o;
 }
 
 int key_envelope_format(const KeyEnvelope *e, char **ret) {
@@ -240,6 +358,13 @@ int key_envelope_format(const KeyEnvelope *e, char **ret) {
             json_object_object_add(o, "alg", json_object_new_string(e->alg)) < 0 ||
             json_object_object_add(o, "wrapped", json_object_new_string(b64)) < 0)
                 return -ENOMEM;
+        if (e->install.target != KEY_TARGET_DEFAULT) {
+                json_object *inst = install_json(&e->install);
+                if (!inst || json_object_object_add(o, "install", inst) < 0) {
+                        json_object_put(inst);
+                        return -ENOMEM;
+                }
+        }
         s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
                                                       JSON_C_TO_STRING_NOSLASHESCAPE);
         if (!s)
@@ -287,9 +412,8 @@ int keystore_path(const char *dir, const char *kid, char **ret) {
         return 0;
 }
 
-int keystore_write(const char *dir, const KeyEnvelope *e, bool replace) {
-        _cleanup_free_ char *path = NULL, *text = NULL;
-        struct stat st;
+int keystore_write_full(const char *dir, const KeyEnvelope *e, bool replace, char **ret_reason) {
+        _cleanup_free_ char *path = NULL, *text = NULL, *name = NULL;
         int r;
 
         if (!key_envelope_is_valid(e))
@@ -303,10 +427,15 @@ int keystore_write(const char *dir, const KeyEnvelope *e, bool replace) {
                 return r;
         r = mkdir_p(dir, 0700);
         if (r < 0)
-                return r;
-        if (!replace && lstat(path, &st) == 0)
-                return -EEXIST;
-        return write_file_atomic(path, text, strlen(text), 0600);
+                return set_reason(ret_reason, r, "%s: cannot create: %s", dir, strerror(-r));
+        name = strdup_printf("%s.json", e->kid);
+        if (!name)
+                return -ENOMEM;
+        return secure_file_write(dir, name, text, strlen(text), 0600, replace, ret_reason);
+}
+
+int keystore_write(const char *dir, const KeyEnvelope *e, bool replace) {
+        return keystore_write_full(dir, e, replace, NULL);
 }
 
 int keystore_read(const char *dir, const char *kid, KeyEnvelope *ret, char **ret_reason) {

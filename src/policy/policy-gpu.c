@@ -19,6 +19,7 @@ void policy_gpu_init(PolicyGpu *s) {
         *s = (PolicyGpu) {
                 .require_measurements = true,
                 .require_nonce = true,
+                .require_cc = true,
         };
 }
 
@@ -27,6 +28,7 @@ void policy_gpu_done(PolicyGpu *s) {
                 free(s->allowed_rim_ids[i]);
         free(s->allowed_rim_ids);
         policy_digest_list_done(&s->simulator_roots);
+        policy_digest_list_done(&s->simulator_rim_roots);
         policy_gpu_init(s);
 }
 
@@ -149,8 +151,13 @@ static int parse_simulator_roots(json_object *v, const char *path, void *data, c
         return policy_read_simulator_roots(v, path, &((PolicyGpu *) data)->simulator_roots, reason);
 }
 
-int policy_gpu_pins(const Policy *p, NvPin **ret, size_t *ret_n) {
-        size_t n_sim = p ? p->gpu.simulator_roots.n : 0;
+static int parse_simulator_rim_roots(json_object *v, const char *path, void *data, char **reason) {
+        return policy_read_simulator_roots(v, path, &((PolicyGpu *) data)->simulator_rim_roots, reason);
+}
+
+/* The built-in root, then the policy's simulator roots. */
+static int pins_with(const uint8_t builtin[32], const PolicyDigestList *sim, NvPin **ret, size_t *ret_n) {
+        size_t n_sim = sim ? sim->n : 0;
         NvPin *pins;
 
         if (!ret || !ret_n)
@@ -158,12 +165,20 @@ int policy_gpu_pins(const Policy *p, NvPin **ret, size_t *ret_n) {
         pins = calloc(1 + n_sim, sizeof(NvPin));
         if (!pins)
                 return -ENOMEM;
-        memcpy(pins[0].spki_sha256, nv_device_root_spki_sha256, 32);
+        memcpy(pins[0].spki_sha256, builtin, 32);
         for (size_t i = 0; i < n_sim; i++)
-                memcpy(pins[1 + i].spki_sha256, p->gpu.simulator_roots.items + 32 * i, 32);
+                memcpy(pins[1 + i].spki_sha256, sim->items + 32 * i, 32);
         *ret = pins;
         *ret_n = 1 + n_sim;
         return 0;
+}
+
+int policy_gpu_pins(const Policy *p, NvPin **ret, size_t *ret_n) {
+        return pins_with(nv_device_root_spki_sha256, p ? &p->gpu.simulator_roots : NULL, ret, ret_n);
+}
+
+int policy_gpu_rim_pins(const Policy *p, NvPin **ret, size_t *ret_n) {
+        return pins_with(nv_rim_root_spki_sha256, p ? &p->gpu.simulator_rim_roots : NULL, ret, ret_n);
 }
 
 static const JsonField gpu_fields[] = {
@@ -175,7 +190,10 @@ static const JsonField gpu_fields[] = {
         { "require_ocsp", json_field_bool, offsetof(PolicyGpu, require_ocsp) },
         { "require_measurements", json_field_bool, offsetof(PolicyGpu, require_measurements) },
         { "require_nonce", json_field_bool, offsetof(PolicyGpu, require_nonce) },
+        { "require_cc", json_field_bool, offsetof(PolicyGpu, require_cc) },
+        { "allow_devtools", json_field_bool, offsetof(PolicyGpu, allow_devtools) },
         { "trusted_simulator_roots", parse_simulator_roots },
+        { "trusted_simulator_rim_roots", parse_simulator_rim_roots },
 };
 
 int policy_gpu_parse(json_object *v, const char *path, void *data, char **reason) {
@@ -266,6 +284,13 @@ void policy_evaluate_gpu(const Policy *p, const NvBoardAppraisal *a, Verdict *v)
                 if (s->require_measurements && g->measurements != NV_MEAS_MATCH)
                         verdict_reason(v, "policy.gpu.require_measurements: GPU %zu's measurements are %s, and the policy "
                                           "requires them to match the RIMs or the golden list", i, meas_word(g->measurements));
+                /* the driver's word, bound into the report's nonce; not judged where there is none */
+                if (s->require_cc && g->cc_mode == NV_CC_OFF)
+                        verdict_reason(v, "policy.gpu.require_cc: GPU %zu's driver reports confidential computing "
+                                          "off, and the policy requires it on", i);
+                if (!s->allow_devtools && g->cc_mode == NV_CC_DEVTOOLS)
+                        verdict_reason(v, "policy.gpu.allow_devtools: GPU %zu is in CC developer-tools mode, which is "
+                                          "not confidential, and the policy forbids it", i);
                 eval_rim(s, i, "driver", g->driver_rim_id, g->driver_rim_debug, v);
                 eval_rim(s, i, "VBIOS", g->vbios_rim_id, g->vbios_rim_debug, v);
         }

@@ -37,6 +37,8 @@ void policy_snp_init(PolicySnp *s) {
                 .max_vmpl = 3,
                 .min_tcb = { .fmc = -1, .bl = -1, .tee = -1, .snp = -1, .ucode = -1 },
                 .allow_vlek = true,
+                /* revocation is decided by the host, and is checked unless a policy says not */
+                .require_crl = true,
         };
 }
 
@@ -245,6 +247,9 @@ static int parse_ark_digest(json_object *v, const char *path, void *data, char *
         r = json_read_hex(v, path, a->spki_sha256, sizeof(a->spki_sha256), reason);
         if (r < 0)
                 return r;
+        /* No key hashes to zero: an all-zero pin is a placeholder, refused as tdx and gpu do. */
+        if (memeqzero(a->spki_sha256, sizeof(a->spki_sha256)))
+                return json_error(reason, path, "an all-zero digest pins no key");
         a->has_digest = true;
         return 0;
 }
@@ -290,6 +295,18 @@ static int parse_simulator_arks(json_object *v, const char *path, void *data, ch
         return 0;
 }
 
+static int parse_max_crl_age(json_object *v, const char *path, void *data, char **reason) {
+        uint64_t u;
+        int r;
+
+        /* one second to ten years, as tdx.max_collateral_age_sec */
+        r = json_read_uint(v, path, 1, UINT64_C(315360000), &u, reason);
+        if (r < 0)
+                return r;
+        *(int64_t *) data = (int64_t) u;
+        return 0;
+}
+
 static const JsonField snp_fields[] = {
         { "measurements", parse_measurements, offsetof(PolicySnp, measurements) },
         { "allow_debug", json_field_bool, offsetof(PolicySnp, allow_debug) },
@@ -306,6 +323,7 @@ static const JsonField snp_fields[] = {
         { "host_data", parse_host_data },
         { "report_data", parse_report_data },
         { "require_crl", json_field_bool, offsetof(PolicySnp, require_crl) },
+        { "max_crl_age_sec", parse_max_crl_age, offsetof(PolicySnp, max_crl_age_sec) },
         { "min_guest_svn", parse_min_guest_svn },
         { "min_abi", parse_min_abi },
         { "trusted_simulator_arks", parse_simulator_arks },
@@ -325,7 +343,7 @@ int policy_snp_parse(json_object *v, const char *path, void *data, char **reason
 /* ---- queries ---- */
 
 bool policy_snp_requires_crl(const Policy *p) {
-        return p && p->snp.require_crl;
+        return p ? p->snp.require_crl : true;
 }
 
 int policy_snp_anchors(const Policy *p, SnpAnchor **ret, size_t *ret_n) {
@@ -519,4 +537,20 @@ void policy_evaluate_snp(const Policy *p, const SnpAppraisal *a, Verdict *v) {
                                        "or later, below the minimum %u.%u",
                                        r->policy, major, minor, s->min_abi_major, s->min_abi_minor);
         }
+}
+
+void policy_evaluate_snp_crl_age(const Policy *p, const SnpAppraisal *a, int64_t crl_this_update, int64_t at,
+                                 Verdict *v) {
+        const PolicySnp *s;
+        char t[32];
+
+        if (!p || !a || !a->crl_checked)
+                return;
+        s = &p->snp;
+        if (s->max_crl_age_sec > 0 && at - crl_this_update > s->max_crl_age_sec)
+                verdict_reason(v,
+                               "policy.snp.max_crl_age_sec: the CRL was issued %s, %" PRId64
+                               " s before the verification, more than the %" PRId64 " s the policy allows",
+                               format_rfc3339(crl_this_update, t, sizeof(t)), at - crl_this_update,
+                               s->max_crl_age_sec);
 }

@@ -97,7 +97,8 @@ static int parse_statuses(json_object *v, const char *path, void *data, char **r
                         return json_error(reason, p,
                                             "unknown TCB status \"%s\" (expected UpToDate, SWHardeningNeeded, "
                                             "ConfigurationNeeded, ConfigurationAndSWHardeningNeeded, OutOfDate, "
-                                            "OutOfDateConfigurationNeeded, Revoked or NotSupported)",
+                                            "OutOfDateConfigurationNeeded, Revoked, NotSupported, TDRelaunchAdvised "
+                                            "or TDRelaunchAdvisedConfigurationNeeded)",
                                             shown);
                 }
                 if (set & STATUS_BIT(st))
@@ -265,7 +266,7 @@ int policy_tdx_anchors(const Policy *p, TdxAnchor **ret, size_t *ret_n) {
 /* ---- evaluation ---- */
 
 static void eval_tcb(const PolicyTdx *s, const TdxAppraisal *a, Verdict *v) {
-        char list[256] = "";
+        char list[512] = "";
         size_t n = 0;
 
         if (!a->tcb_evaluated) {

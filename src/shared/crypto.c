@@ -1,13 +1,37 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "cvm/crypto.h"
+#include "cvm/pem-bundle.h"
+#include "cvm/x509-cache.h"
 
 void openssl_clear_errors(void) {
         ERR_clear_error();
+}
+
+static pthread_once_t digests_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_md, *sha384_md;
+
+static void digests_fetch(void) {
+        sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+        sha384_md = EVP_MD_fetch(NULL, "SHA384", NULL);
+}
+
+void sha256(const void *data, size_t size, uint8_t ret[32]) {
+        (void) pthread_once(&digests_once, digests_fetch);
+        if (!sha256_md || !EVP_Digest(data, size, ret, NULL, sha256_md, NULL))
+                SHA256(data, size, ret); /* not expected; the slower path gives the same bytes */
+}
+
+void sha384(const void *data, size_t size, uint8_t ret[48]) {
+        (void) pthread_once(&digests_once, digests_fetch);
+        if (!sha384_md || !EVP_Digest(data, size, ret, NULL, sha384_md, NULL))
+                SHA384(data, size, ret);
 }
 
 int x509_parse_one(const uint8_t *data, size_t size, X509 **ret) {
@@ -23,87 +47,22 @@ int x509_parse_one(const uint8_t *data, size_t size, X509 **ret) {
         return 0;
 }
 
-static bool looks_like_pem(const uint8_t *data, size_t size) {
-        return memmem(data, size, "-----BEGIN", 10) != NULL;
-}
-
+/* Both go through the one bundle reader, so every caller accepts and refuses the same shapes. */
 int x509_parse_many(const uint8_t *data, size_t size, STACK_OF(X509) **ret) {
-        _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *sk = NULL;
-
-        if (size == 0 || size > INT_MAX)
-                return -EBADMSG;
-        sk = sk_X509_new_null();
-        if (!sk)
-                return -ENOMEM;
-
-        if (looks_like_pem(data, size)) {
-                _cleanup_(BIO_freep) BIO *bio = BIO_new_mem_buf(data, (int) size);
-                X509 *c;
-
-                if (!bio)
-                        return -ENOMEM;
-                while ((c = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
-                        if (!sk_X509_push(sk, c)) {
-                                X509_free(c);
-                                return -ENOMEM;
-                        }
-                }
-                openssl_clear_errors(); /* the loop always ends with "no start line" */
-        } else {
-                const unsigned char *p = data;
-                X509 *c = d2i_X509(NULL, &p, (long) size);
-
-                if (!c) {
-                        openssl_clear_errors();
-                        return -EBADMSG;
-                }
-                /* Trailing bytes after a DER certificate mean it is not what it claims to be. */
-                if (p != data + size) {
-                        X509_free(c);
-                        return -EBADMSG;
-                }
-                if (!sk_X509_push(sk, c)) {
-                        X509_free(c);
-                        return -ENOMEM;
-                }
-        }
-        if (sk_X509_num(sk) == 0)
-                return -EBADMSG;
-        *ret = TAKE_PTR(sk);
-        return 0;
+        return x509_bundle_parse(data, size, ret, NULL);
 }
 
 int x509_crl_parse(const uint8_t *data, size_t size, X509_CRL **ret) {
-        X509_CRL *crl;
-
-        if (size == 0 || size > INT_MAX)
-                return -EBADMSG;
-        if (looks_like_pem(data, size)) {
-                _cleanup_(BIO_freep) BIO *bio = BIO_new_mem_buf(data, (int) size);
-                if (!bio)
-                        return -ENOMEM;
-                crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
-        } else {
-                const unsigned char *p = data;
-                crl = d2i_X509_CRL(NULL, &p, (long) size);
-                if (crl && p != data + size) {
-                        X509_CRL_free(crl);
-                        crl = NULL;
-                }
-        }
-        if (!crl) {
-                openssl_clear_errors();
-                return -EBADMSG;
-        }
-        *ret = crl;
-        return 0;
+        return pem_bundle_parse_crl(data, size, ret, NULL);
 }
 
 int x509_spki_sha256(X509 *cert, uint8_t ret[32]) {
         unsigned char *der = NULL;
-        unsigned int n = 0;
-        int len, ok;
+        int len;
 
+        /* remembered when the certificate was decoded (include/cvm/x509-cache.h) */
+        if (x509_cached_spki_sha256(cert, ret))
+                return 0;
         /* The SubjectPublicKeyInfo exactly as the certificate carries it. (i2d_PUBKEY() on the
          * EVP_PKEY gives the same DER but goes through OpenSSL 3's encoders: several times slower.) */
         len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
@@ -111,12 +70,8 @@ int x509_spki_sha256(X509 *cert, uint8_t ret[32]) {
                 openssl_clear_errors();
                 return -EBADMSG;
         }
-        ok = EVP_Digest(der, (size_t) len, ret, &n, EVP_sha256(), NULL) && n == 32;
+        sha256(der, (size_t) len, ret);
         OPENSSL_free(der);
-        if (!ok) {
-                openssl_clear_errors();
-                return -EIO;
-        }
         return 0;
 }
 

@@ -184,6 +184,40 @@ static size_t utf8_put(char *o, unsigned cp) {
         return 4;
 }
 
+/* Length of the well-formed UTF-8 sequence at p (n bytes available), or 0 when it is not one:
+ * RFC 3629 only, so overlong forms (C0 AF for '/'), UTF-16 surrogates (ED A0..BF) and code
+ * points past U+10FFFF are refused. json-c's own check lets overlong forms through, and two
+ * spellings of one character would let a policy string compare unequal to what it shows. */
+static size_t utf8_sequence_length(const uint8_t *p, size_t n) {
+        uint8_t lo = 0x80, hi = 0xbf;
+        size_t len;
+
+        if (p[0] < 0x80)
+                return 1;
+        if (p[0] >= 0xc2 && p[0] <= 0xdf)
+                len = 2;
+        else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+                len = 3;
+                if (p[0] == 0xe0)
+                        lo = 0xa0; /* below is overlong */
+                else if (p[0] == 0xed)
+                        hi = 0x9f; /* above are surrogates */
+        } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+                len = 4;
+                if (p[0] == 0xf0)
+                        lo = 0x90; /* below is overlong */
+                else if (p[0] == 0xf4)
+                        hi = 0x8f; /* above is past U+10FFFF */
+        } else
+                return 0; /* a continuation byte, C0, C1 or F5..FF */
+        if (n < len || p[1] < lo || p[1] > hi)
+                return 0;
+        for (size_t i = 2; i < len; i++)
+                if (p[i] < 0x80 || p[i] > 0xbf)
+                        return 0;
+        return len;
+}
+
 /* A string at sc->i (which is a '"'). With ret, the decoded bytes (UTF-8) are returned; the
  * decoded form is never longer than the escaped one. */
 static int scan_string(Scan *sc, char **ret, size_t *ret_len) {
@@ -212,6 +246,18 @@ static int scan_string(Scan *sc, char **ret, size_t *ret_len) {
                 }
                 if (c < 0x20)
                         return scan_error(sc, "control character in a string (escape it)");
+                if (c >= 0x80) {
+                        size_t len = utf8_sequence_length((const uint8_t *) sc->s + sc->i, sc->n - sc->i);
+                        if (len == 0)
+                                return scan_error(sc, "invalid UTF-8 in a string (overlong form, surrogate or "
+                                                      "malformed sequence)");
+                        if (buf) {
+                                memcpy(buf + o, sc->s + sc->i, len);
+                                o += len;
+                        }
+                        sc->i += len;
+                        continue;
+                }
                 if (c != '\\') {
                         if (buf)
                                 buf[o++] = (char) c;

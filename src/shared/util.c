@@ -220,7 +220,9 @@ int read_file_bounded(const char *path, size_t max, uint8_t **ret, size_t *ret_s
         struct stat st;
         size_t size = 0;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_NONBLOCK: opening a FIFO without it waits for a writer forever. The type is checked
+         * on the descriptor (no race with a rename), and a regular file ignores the flag. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return -errno;
         if (fstat(fd, &st) < 0)

@@ -142,6 +142,8 @@ int gpu_sim_new(const GpuSimParams *p, GpuSim **ret) {
         if (!s)
                 return -ENOMEM;
         set_platform(s, driver);
+        gpu_sim_default_pci_address(0, s->pci_address);
+        s->cc_mode = PROTO_GPU_CC_ON;
         if (RAND_bytes(s->fwid, NV_FWID_SIZE) != 1)
                 return openssl_fail(-EIO);
         r = fill_measurements(s);
@@ -175,6 +177,104 @@ int gpu_sim_root_pin(const GpuSim *s, NvPin *ret) {
 
 int gpu_sim_chain_pem(const GpuSim *s, uint8_t **ret, size_t *ret_size) {
         return sim_pem_chain(s->certs, NV_CHAIN_LENGTH, ret, ret_size);
+}
+
+/* ---- a board ---- */
+
+void gpu_sim_default_pci_address(size_t i, char ret[PROTO_PCI_ADDRESS_SIZE]) {
+        snprintf(ret, PROTO_PCI_ADDRESS_SIZE, "0000:%02x:00.0", (unsigned) ((0xe1 + i) & 0xff));
+}
+
+/* Another GPU of s's board: s's root, identity and provisioner CAs (and firmware), a BROM CA and
+ * a leaf of its own. */
+static int board_sibling(const GpuSim *s, int64_t nb, int64_t na, size_t index, GpuSim **ret) {
+        _cleanup_(gpu_sim_freep) GpuSim *g = calloc(1, sizeof(GpuSim));
+        int r;
+
+        if (!g)
+                return -ENOMEM;
+        memcpy(g->fwid, s->fwid, sizeof(g->fwid));
+        memcpy(g->driver_version, s->driver_version, sizeof(g->driver_version));
+        memcpy(g->vbios_raw, s->vbios_raw, sizeof(g->vbios_raw));
+        memcpy(g->measurements, s->measurements, sizeof(g->measurements));
+        gpu_sim_default_pci_address(index, g->pci_address);
+        g->cc_mode = PROTO_GPU_CC_ON;
+        /* certs[2..4] and their keys ca_keys[0..2] are the board's */
+        for (size_t k = 0; k < 3; k++) {
+                if (!EVP_PKEY_up_ref(s->ca_keys[k]) || !X509_up_ref(s->certs[NV_CHAIN_LENGTH - 1 - k]))
+                        return openssl_fail(-ENOMEM);
+                g->ca_keys[k] = s->ca_keys[k];
+                g->certs[NV_CHAIN_LENGTH - 1 - k] = s->certs[NV_CHAIN_LENGTH - 1 - k];
+        }
+        if (!(g->ca_keys[3] = EVP_EC_gen("P-384")) || !(g->leaf_key = EVP_EC_gen("P-384")))
+                return openssl_fail(-EIO);
+        if ((r = make_cert(g, 1, nb, na, &g->certs[1])) < 0 || (r = make_cert(g, 0, nb, na, &g->certs[0])) < 0)
+                return r;
+        *ret = TAKE_PTR(g);
+        return 0;
+}
+
+int gpu_sim_new_board(const GpuSimParams *p, size_t n, GpuSim **ret) {
+        GpuSim *board[PROTO_GPUS_MAX] = {};
+        int64_t nb, na;
+        int r;
+
+        if (n == 0 || n > PROTO_GPUS_MAX)
+                return -EINVAL;
+        r = gpu_sim_new(p, &board[0]);
+        if (r < 0)
+                return r;
+        /* the validity gpu_sim_new() chose, for the siblings' BROM and leaf */
+        if (asn1_time_to_unix(X509_get0_notBefore(board[0]->certs[0]), &nb) < 0 ||
+            asn1_time_to_unix(X509_get0_notAfter(board[0]->certs[0]), &na) < 0)
+                r = -EIO;
+        for (size_t i = 1; r >= 0 && i < n; i++)
+                r = board_sibling(board[0], nb, na, i, &board[i]);
+        if (r < 0) {
+                gpu_sim_board_free(board, n);
+                return r;
+        }
+        memcpy(ret, board, n * sizeof(GpuSim *));
+        return 0;
+}
+
+void gpu_sim_board_free(GpuSim **board, size_t n) {
+        for (size_t i = 0; board && i < n; i++)
+                board[i] = gpu_sim_free(board[i]);
+}
+
+int gpu_sim_board_gpu_dir(const char *dir, size_t i, char **ret) {
+        char *p = strdup_printf("%s/gpu%zu", dir, i);
+
+        if (!p)
+                return -ENOMEM;
+        *ret = p;
+        return 0;
+}
+
+int gpu_sim_write_board(GpuSim *const *board, size_t n, bool shared_identity, const char *dir) {
+        _cleanup_free_ char *golden = NULL;
+        int r;
+
+        if (n == 0 || n > PROTO_GPUS_MAX)
+                return -EINVAL;
+        r = mkdir_p(dir, 0700);
+        if (r < 0)
+                return r;
+        if ((r = gpu_sim_golden_json(board[0], &golden)) < 0 ||
+            (r = sim_write_file(dir, "golden.json", golden, strlen(golden), 0644)) < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *sub = NULL;
+                GpuSim g = *board[shared_identity ? 0 : i];
+
+                /* the identity (chain, key, FWID) of GPU 0 when shared; the place and mode its own */
+                memcpy(g.pci_address, board[i]->pci_address, sizeof(g.pci_address));
+                g.cc_mode = board[i]->cc_mode;
+                if ((r = gpu_sim_board_gpu_dir(dir, i, &sub)) < 0 || (r = gpu_sim_write(&g, sub)) < 0)
+                        return r;
+        }
+        return 0;
 }
 
 /* ---- reports ---- */
@@ -318,6 +418,8 @@ int gpu_sim_golden_json(const GpuSim *s, char **ret) {
 
 /* ---- files ---- */
 
+static int write_claims(const GpuSim *s, const char *dir);
+
 int gpu_sim_write(const GpuSim *s, const char *dir) {
         _cleanup_free_ char *golden = NULL;
         _cleanup_free_ uint8_t *pem = NULL;
@@ -335,6 +437,53 @@ int gpu_sim_write(const GpuSim *s, const char *dir) {
             (r = sim_write_object(dir, "leaf-key.pem", SIM_PEM_KEY, NULL, s->leaf_key)) < 0 ||
             (r = sim_write_file(dir, "golden.json", golden, strlen(golden), 0644)) < 0)
                 return r;
+        return write_claims(s, dir);
+}
+
+/* pci-address and cc-mode: what the simulated driver reports, editable by hand for tests. */
+static int write_claims(const GpuSim *s, const char *dir) {
+        const char *mode = proto_gpu_cc_to_string(s->cc_mode);
+        _cleanup_free_ char *a = strdup_printf("%s\n", s->pci_address), *m = mode ? strdup_printf("%s\n", mode) : NULL;
+        int r;
+
+        if (!proto_pci_address_is_valid(s->pci_address) || !mode)
+                return -EINVAL;
+        if (!a || !m)
+                return -ENOMEM;
+        if ((r = sim_write_file(dir, "pci-address", a, strlen(a), 0644)) < 0 ||
+            (r = sim_write_file(dir, "cc-mode", m, strlen(m), 0644)) < 0)
+                return r;
+        return 0;
+}
+
+/* One line of text: the file's bytes less one trailing newline, at most size-1 of them. */
+static int read_line(const char *dir, const char *name, char *buf, size_t size) {
+        _cleanup_free_ uint8_t *data = NULL;
+        size_t n;
+        int r;
+
+        r = sim_read_file(dir, name, &data, &n);
+        if (r < 0)
+                return r;
+        if (n > 0 && data[n - 1] == '\n')
+                n--;
+        if (n == 0 || n >= size || memchr(data, 0, n) || memchr(data, '\n', n))
+                return -EBADMSG;
+        memcpy(buf, data, n);
+        buf[n] = 0;
+        return 0;
+}
+
+static int load_claims(GpuSim *s, const char *dir) {
+        char mode[16];
+        int r;
+
+        if ((r = read_line(dir, "pci-address", s->pci_address, sizeof(s->pci_address))) < 0 ||
+            (r = read_line(dir, "cc-mode", mode, sizeof(mode))) < 0)
+                return r;
+        s->cc_mode = proto_gpu_cc_from_string(mode);
+        if (!proto_pci_address_is_valid(s->pci_address) || s->cc_mode < 0)
+                return -EBADMSG;
         return 0;
 }
 
@@ -377,6 +526,9 @@ int gpu_sim_load(const char *dir, GpuSim **ret) {
                 return -EBADMSG;
         set_platform(s, NULL);
         r = fill_measurements(s);
+        if (r < 0)
+                return r;
+        r = load_claims(s, dir);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(s);

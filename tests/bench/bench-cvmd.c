@@ -173,7 +173,7 @@ static int floor_p384_ms(double *ret) {
 
 static int setup(void) {
         _cleanup_(snp_sim_freep) SnpSim *s = NULL;
-        _cleanup_(gpu_sim_freep) GpuSim *g = NULL;
+        GpuSim *g[GPU_SIM_BOARD_DEFAULT] = {};
         _cleanup_free_ char *ark = NULL, *root = NULL;
         SnpSimParams p = { .product = SNP_PRODUCT_GENOA };
         char policy[512];
@@ -189,8 +189,12 @@ static int setup(void) {
         snprintf(gpu_dir, sizeof(gpu_dir), "%s/gpu", dir);
         snp_tcb_set(&p.tcb, false, 0, 10, 0, 23, 84);
         if (snp_sim_new(&p, &s) < 0 || snp_sim_write_pem(s, snp_dir) < 0 || snp_sim_anchor(s, &a) < 0 ||
-            gpu_sim_new(NULL, &g) < 0 || gpu_sim_write(g, gpu_dir) < 0 || gpu_sim_root_pin(g, &pin) < 0)
+            gpu_sim_new_board(NULL, GPU_SIM_BOARD_DEFAULT, g) < 0 ||
+            gpu_sim_write_board(g, GPU_SIM_BOARD_DEFAULT, false, gpu_dir) < 0 || gpu_sim_root_pin(g[0], &pin) < 0) {
+                gpu_sim_board_free(g, GPU_SIM_BOARD_DEFAULT);
                 return -1;
+        }
+        gpu_sim_board_free(g, GPU_SIM_BOARD_DEFAULT);
         ark = hex_encode(a.spki_sha256, 32);
         root = hex_encode(pin.spki_sha256, 32);
         if (!ark || !root)
@@ -198,7 +202,7 @@ static int setup(void) {
         memcpy(snp_ark, ark, 65);
         memcpy(gpu_root, root, 65);
         snprintf(policy, sizeof(policy),
-                 "{\"name\": \"dev\", \"allow_development\": true, \"snp\": {\"trusted_simulator_arks\": "
+                 "{\"name\": \"dev\", \"allow_development\": true, \"snp\": {\"require_crl\": false, \"trusted_simulator_arks\": "
                  "[{\"product\": \"Genoa\", \"spki_sha256\": \"%s\"}]}}",
                  snp_ark);
         if (write_text(at("policies/dev.json"), policy) < 0)
@@ -207,6 +211,24 @@ static int setup(void) {
 }
 
 /* ---- the guests: one forked agent per VM, timing its own work ---- */
+
+static char *vm_name(size_t idx);
+static const char *spec_json(size_t idx);
+/* cvmd's releaser public key, once the manager has it: bound into every VM's HOST_DATA */
+static uint8_t releaser_pk[PROTO_RELEASER_KEY_SIZE];
+
+/* The HOST_DATA a hypervisor would have set for VM idx: its launch digest (docs/guest-protocol.md). */
+static int host_data_of(size_t idx, uint8_t ret[32]) {
+        _cleanup_(launch_spec_freep) LaunchSpec *spec = NULL;
+        uint8_t spec_digest[LAUNCH_DIGEST_SIZE], bound[PROTO_LAUNCH_DIGEST_SIZE];
+
+        if (launch_spec_parse(spec_json(idx), strlen(spec_json(idx)), &spec, NULL) < 0 ||
+            launch_spec_digest(spec, spec_digest) < 0)
+                return -EINVAL;
+        proto_launch_digest(spec_digest, releaser_pk, bound);
+        memcpy(ret, bound, 32);
+        return 0;
+}
 
 /* The agent's side of agent_session_run(), with the time it works (not waits) measured. */
 static int agent_child(int lfd, size_t idx) {
@@ -218,7 +240,7 @@ static int agent_child(int lfd, size_t idx) {
         double t0, busy;
         int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
-        if (fd < 0)
+        if (fd < 0 || host_data_of(idx, c.sim_host_data) < 0)
                 return 1;
         close(lfd);
         if (proto_send(fd, &hello, proto_now_usec() + c.timeout_usec) < 0 ||
@@ -318,6 +340,7 @@ static Manager *new_manager(sd_event *e) {
         s.domcaps_xml = (char *) domcaps, s.domcaps_size = strlen(domcaps);
         if (manager_new(e, &s, &m) < 0)
                 return NULL;
+        memcpy(releaser_pk, m->releaser.pk, sizeof(releaser_pk));
         m->state_changed = on_state;
         if (manager_reload_policies(m, &reason) < 0) {
                 fprintf(stderr, "bench-cvmd: policies: %s\n", reason ? reason : "?");
@@ -353,15 +376,21 @@ static int run_until_running(sd_event *e, Manager *m, size_t from, size_t to, do
         }
 }
 
-static int launch(Manager *m, size_t idx) {
-        _cleanup_free_ char *reason = NULL;
-        char spec[512];
-        Vm *vm;
+static const char *spec_json(size_t idx) {
+        static char spec[512];
 
         snprintf(spec, sizeof(spec),
                  "{\"name\": \"%s\", \"tee\": \"none\", \"vcpus\": 1, \"memory_mib\": 1024, \"gpus\": [], "
                  "\"boot\": {\"disk\": \"/img.qcow2\"}, \"policy\": \"dev\", \"key_ids\": [\"k1\"]}",
                  vm_name(idx));
+        return spec;
+}
+
+static int launch(Manager *m, size_t idx) {
+        _cleanup_free_ char *reason = NULL;
+        const char *spec = spec_json(idx);
+        Vm *vm;
+
         t_launch[idx] = now_sec();
         if (manager_launch(m, spec, &vm, &reason) < 0) {
                 fprintf(stderr, "bench-cvmd: launch %s refused: %s\n", vm_name(idx), reason ? reason : "?");
@@ -387,7 +416,7 @@ static int bench_appraisal(double *ret_ms) {
         size_t gsize;
         int r = -1;
 
-        json = strdup_printf("{\"snp\": {\"trusted_simulator_arks\": [{\"product\": \"Genoa\", \"spki_sha256\": \"%s\"}]},"
+        json = strdup_printf("{\"snp\": {\"require_crl\": false, \"trusted_simulator_arks\": [{\"product\": \"Genoa\", \"spki_sha256\": \"%s\"}]},"
                              " \"gpu\": {\"gpu_count\": %d, \"require_nonce\": true,"
                              " \"trusted_simulator_roots\": [{\"spki_sha256\": \"%s\"}]}}",
                              snp_ark, GPUS, gpu_root);
@@ -404,7 +433,7 @@ static int bench_appraisal(double *ret_ms) {
         e.msg = &ev;
         proto_report_data(chal.nonce, ev.pubkey, e.report_data);
         for (uint32_t g = 0; g < GPUS; g++)
-                proto_gpu_nonce(chal.nonce, ev.pubkey, g, e.gpu_nonces[g]);
+                proto_gpu_nonce(chal.nonce, ev.pubkey, g, ev.gpu_pci[g], ev.gpu_cc[g], e.gpu_nonces[g]);
         for (int round = 0; round < ROUNDS; round++) {
                 double t0 = now_sec();
                 for (int i = 0; i < N; i++) {

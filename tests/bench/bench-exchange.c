@@ -61,7 +61,7 @@ static int unwrap(void *userdata, Secret **ret_bundle, char **ret_reason) {
 
 static int setup(void) {
         _cleanup_(snp_sim_freep) SnpSim *s = NULL;
-        _cleanup_(gpu_sim_freep) GpuSim *g = NULL;
+        GpuSim *g[GPU_SIM_BOARD_DEFAULT] = {};
         _cleanup_free_ char *ark = NULL, *root = NULL, *json = NULL, *gpath = NULL;
         _cleanup_free_ uint8_t *gdata = NULL;
         SnpSimParams p = { .product = SNP_PRODUCT_GENOA };
@@ -75,11 +75,15 @@ static int setup(void) {
         snprintf(gpu_dir, sizeof(gpu_dir), "%s/gpu", sim_dir);
         snp_tcb_set(&p.tcb, false, 0, 10, 0, 23, 84);
         if (snp_sim_new(&p, &s) < 0 || snp_sim_write_pem(s, snp_dir) < 0 || snp_sim_anchor(s, &a) < 0 ||
-            gpu_sim_new(NULL, &g) < 0 || gpu_sim_write(g, gpu_dir) < 0 || gpu_sim_root_pin(g, &pin) < 0)
+            gpu_sim_new_board(NULL, GPU_SIM_BOARD_DEFAULT, g) < 0 ||
+            gpu_sim_write_board(g, GPU_SIM_BOARD_DEFAULT, false, gpu_dir) < 0 || gpu_sim_root_pin(g[0], &pin) < 0) {
+                gpu_sim_board_free(g, GPU_SIM_BOARD_DEFAULT);
                 return -EIO;
+        }
+        gpu_sim_board_free(g, GPU_SIM_BOARD_DEFAULT);
         ark = hex_encode(a.spki_sha256, 32);
         root = hex_encode(pin.spki_sha256, 32);
-        json = strdup_printf("{\"snp\": {\"trusted_simulator_arks\": [{\"product\": \"Genoa\", \"spki_sha256\": \"%s\"}]},"
+        json = strdup_printf("{\"snp\": {\"require_crl\": false, \"trusted_simulator_arks\": [{\"product\": \"Genoa\", \"spki_sha256\": \"%s\"}]},"
                              " \"gpu\": {\"gpu_count\": %d, \"require_nonce\": true,"
                              " \"trusted_simulator_roots\": [{\"spki_sha256\": \"%s\"}]}}",
                              ark, GPUS, root);
@@ -91,10 +95,17 @@ static int setup(void) {
         return 0;
 }
 
+/* The host's releaser key, and the launch digest it makes with no spec: the simulated guests'
+ * HOST_DATA, as if the host had launched them. */
+static ReleaserKey releaser;
+static uint8_t host_data[PROTO_LAUNCH_DIGEST_SIZE];
+
 static int agent_once(int fd, const char *keys_dir) {
         AgentConfig c = { .source = EVIDENCE_SIM_SNP, .sim_dir = snp_dir, .sim_gpu_dir = gpu_dir,
                           .keys_dir = keys_dir, .timeout_usec = 10000000 };
         char *reason = NULL;
+
+        memcpy(c.sim_host_data, host_data, sizeof(c.sim_host_data));
         int r = agent_session_run(&c, fd, &reason);
 
         free(reason);
@@ -113,9 +124,15 @@ int main(void) {
         char cmd[160];
 
         (void) secret_init();
-        if (setup() < 0 || !mkdtemp(keys_dir) || token_key_generate(&token_key) < 0) {
+        if (setup() < 0 || !mkdtemp(keys_dir) || token_key_generate(&token_key) < 0 ||
+            releaser_key_generate(&releaser) < 0) {
                 fprintf(stderr, "bench-exchange: setup failed\n");
                 return 1;
+        }
+        {
+                static const uint8_t no_spec[PROTO_SPEC_DIGEST_SIZE] = {};
+                proto_launch_digest(no_spec, releaser.pk, host_data);
+                memcpy(ac.sim_host_data, host_data, sizeof(ac.sim_host_data));
         }
         apc.policy = policy;
         apc.gpu_golden = golden;
@@ -127,6 +144,7 @@ int main(void) {
                 double t0, tg = 0, tv = 0, ts = 0;
 
                 chal.tee = CVM_TEE_SEV_SNP;
+                memcpy(chal.releaser_key, releaser.pk, sizeof(chal.releaser_key));
                 for (int i = 0; i < N; i++) {
                         _cleanup_(secret_freep) Secret *sk = NULL, *bundle = NULL;
                         _cleanup_(hpke_context_freep) HpkeContext *ctx = NULL;
@@ -145,7 +163,7 @@ int main(void) {
                         e.msg = &ev;
                         proto_report_data(chal.nonce, ev.pubkey, e.report_data);
                         for (uint32_t g = 0; g < GPUS; g++)
-                                proto_gpu_nonce(chal.nonce, ev.pubkey, g, e.gpu_nonces[g]);
+                                proto_gpu_nonce(chal.nonce, ev.pubkey, g, ev.gpu_pci[g], ev.gpu_cc[g], e.gpu_nonces[g]);
                         if (verdict_init(&v, "sev-snp") < 0)
                                 return 1;
                         t0 = now_sec();
@@ -159,8 +177,9 @@ int main(void) {
                         if (unwrap(NULL, &bundle, NULL) < 0)
                                 return 1;
                         t0 = now_sec();
-                        if (hpke_setup_sender(HPKE_SUITE_DEFAULT, ev.pubkey, 32, (const uint8_t *) "cvmd key release v1",
-                                              19, enc, &ctx) < 0 ||
+                        if (hpke_setup_auth_sender(HPKE_SUITE_DEFAULT, ev.pubkey, 32,
+                                                   (const uint8_t *) PROTO_KEY_RELEASE_INFO,
+                                                   strlen(PROTO_KEY_RELEASE_INFO), releaser.sk, enc, &ctx) < 0 ||
                             hpke_seal(ctx, chal.nonce, 32, secret_data(bundle), secret_size(bundle), &ct, &ct_size) < 0 ||
                             hpke_key_confirmation(ctx, confirm) < 0)
                                 return 1;
@@ -176,7 +195,8 @@ int main(void) {
                 for (int i = 0; i < N; i++) {
                         ExchangeHost h = { .tee = CVM_TEE_SEV_SNP, .gpus = GPUS, .timeout_usec = 10000000, .nonces = &nonces,
                                            .nonce_ttl_usec = 10000000, .appraise = appraise_evidence,
-                                           .unwrap_keys = unwrap, .userdata = &apc, .token_key = token_key };
+                                           .unwrap_keys = unwrap, .userdata = &apc, .token_key = token_key,
+                                           .releaser = &releaser };
                         ExchangeResult res = {};
                         int sv[2], status;
                         pid_t pid;

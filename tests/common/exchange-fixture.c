@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../../src/agent/agent.h"
+#include "cvm/hpke.h"
 #include "cvm/snp-sim.h"
 #include "cvm/util.h"
 #include "exchange-fixture.h"
@@ -19,6 +20,30 @@
 #define AGENT_TIMEOUT_USEC 5000000u
 
 static uint8_t data_key[32];
+static ReleaserKey releaser;
+
+const ReleaserKey *exchange_fixture_releaser(void) {
+        static const uint8_t seed[32] = "cvmd exchange tests: releaser!!";
+
+        if (!releaser.sk)
+                assert_int_equal(hpke_derive_key_pair(HPKE_SUITE_DEFAULT, seed, sizeof(seed), &releaser.sk, releaser.pk),
+                                 0);
+        return &releaser;
+}
+
+void exchange_fixture_launch_digest(uint8_t ret[PROTO_LAUNCH_DIGEST_SIZE]) {
+        static const uint8_t no_spec[PROTO_SPEC_DIGEST_SIZE] = {};
+
+        proto_launch_digest(no_spec, exchange_fixture_releaser()->pk, ret);
+}
+
+void exchange_fixture_bind_agent(AgentConfig *c) {
+        uint8_t d[PROTO_LAUNCH_DIGEST_SIZE];
+
+        exchange_fixture_launch_digest(d);
+        memcpy(c->sim_host_data, d, sizeof(c->sim_host_data));
+        memcpy(c->sim_mrconfigid, d, sizeof(c->sim_mrconfigid));
+}
 
 void exchange_fixture_set_data_key(uint8_t base) {
         for (size_t i = 0; i < sizeof(data_key); i++)

@@ -9,7 +9,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../../src/agent/agent.h"
 #include "cvm/exchange.h"
+#include "cvm/releaser.h"
 
 /* Exit codes of a fixture agent: it saw a KeyRelease (and, when honest, opened and confirmed
  * it), or it saw none. 1..4 are the agent's own failures. */
@@ -18,6 +20,16 @@
 
 /* Runs in the child; its return value is the child's exit code. */
 typedef int (*ExchangeFixtureAgent)(int fd, void *userdata);
+
+/* The host's releaser key in the exchange tests: derived from a fixed seed, so that an agent in
+ * a forked child knows its public half too. */
+const ReleaserKey *exchange_fixture_releaser(void);
+/* The launch digest that key makes with an all-zero spec digest (what ExchangeHost sends when
+ * it has no spec_digest). */
+void exchange_fixture_launch_digest(uint8_t ret[PROTO_LAUNCH_DIGEST_SIZE]);
+/* A simulated agent launched bound to that releaser: its HOST_DATA and MRCONFIGID carry the
+ * launch digest. */
+void exchange_fixture_bind_agent(AgentConfig *c);
 
 /* The data key the host releases and the agent checks for, as kid "train-1": key[i] = base + i. */
 void exchange_fixture_set_data_key(uint8_t base);

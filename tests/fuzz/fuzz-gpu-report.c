@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The NVIDIA GPU report parser (SPDM request + MEASUREMENTS response + opaque TLVs), the claims
- * and RIM ids built from it, and the golden-list comparison. */
+ * and RIM ids built from it, the golden-list comparison, and the protected-PCIe topology rule over
+ * a board of eight copies of the report (its SWITCH_PDI list). */
 #include <stdint.h>
 
 #include "cvm/gpu.h"
@@ -26,6 +27,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         nv_meas_outcome_done(&o);
                 }
                 free(g.entries);
+                {
+                        const NvReport *board[NV_PPCIE_GPUS];
+                        Verdict v = {};
+
+                        for (size_t i = 0; i < NV_PPCIE_GPUS; i++)
+                                board[i] = r;
+                        if (verdict_init(&v, "nvidia-gpu") >= 0) {
+                                (void) nv_board_topology(board, NV_PPCIE_GPUS, 0, &v);
+                                verdict_done(&v);
+                        }
+                }
         }
         free(reason);
         free(a);

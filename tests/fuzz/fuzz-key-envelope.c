@@ -17,7 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (key_envelope_format(&e, &text) < 0 || key_envelope_parse(text, strlen(text), &back, NULL) < 0)
                 abort();
         if (strcmp(e.kid, back.kid) != 0 || strcmp(e.kek, back.kek) != 0 || strcmp(e.alg, back.alg) != 0 ||
-            e.wrapped_size != back.wrapped_size || memcmp(e.wrapped, back.wrapped, e.wrapped_size) != 0)
+            e.wrapped_size != back.wrapped_size || memcmp(e.wrapped, back.wrapped, e.wrapped_size) != 0 ||
+            memcmp(&e.install, &back.install, sizeof(e.install)) != 0)
                 abort();
         return 0;
 }

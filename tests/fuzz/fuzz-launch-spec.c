@@ -11,13 +11,15 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Each cell: 4 TiB of hugepage pools and 2 TiB of ordinary memory, which SEV-SNP and TDX
+ * private memory (guest_memfd) comes from. */
 static const char caps[] =
         "<capabilities><host><topology><cells num='2'>"
-        "<cell id='0'><pages unit='KiB' size='2048'>1000000</pages><pages unit='KiB' size='1048576'>2000</pages><cpus>"
+        "<cell id='0'><memory unit='KiB'>6442450944</memory><pages unit='KiB' size='2048'>1000000</pages><pages unit='KiB' size='1048576'>2000</pages><cpus>"
         "<cpu id='0' siblings='0,2'/><cpu id='1' siblings='1,3'/><cpu id='2' siblings='0,2'/><cpu id='3' siblings='1,3'/>"
         "<cpu id='4' siblings='4'/><cpu id='5' siblings='5'/><cpu id='6' siblings='6'/><cpu id='7' siblings='7'/>"
         "</cpus></cell>"
-        "<cell id='1'><pages unit='KiB' size='2048'>1000000</pages><pages unit='KiB' size='1048576'>2000</pages><cpus>"
+        "<cell id='1'><memory unit='KiB'>6442450944</memory><pages unit='KiB' size='2048'>1000000</pages><pages unit='KiB' size='1048576'>2000</pages><cpus>"
         "<cpu id='8'/><cpu id='9'/><cpu id='10'/><cpu id='11'/><cpu id='12'/><cpu id='13'/><cpu id='14'/><cpu id='15'/>"
         "</cpus></cell></cells></topology></host></capabilities>";
 static const char domcaps[] =

@@ -34,6 +34,13 @@ seeds = {
     "bad-trailing.json": env() + "{}",
     "bad-array.json": "[]",
     "bad-truncated.json": env()[:40],
+    "valid-install-file.json": env(install={"target": "file", "owner": "trainer", "group": "trainer", "mode": "0440"}),
+    "valid-install-keyring.json": env(install={"target": "keyring", "user": "trainer"}),
+    "valid-install-luks.json": env(install={"target": "luks", "device": "/dev/vdb", "name": "data"}),
+    "bad-install-mode.json": env(install={"mode": "0666"}),
+    "bad-install-user-file.json": env(install={"target": "file", "user": "trainer"}),
+    "bad-install-target.json": env(install={"target": "disk"}),
+    "bad-install-duplicate.json": '{"kid":"a","kek":"file:/k","alg":"A256KWP","wrapped":"%s","install":{"mode":"0400","mode":"0440"}}' % w24,
     "empty": "",
 }
 for name, text in seeds.items():

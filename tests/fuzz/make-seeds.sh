@@ -105,10 +105,15 @@ def frame(obj):
     return struct.pack(">I", len(body)) + body
 msgs = {
     "hello": {"type": "hello", "version": 1},
-    "challenge": {"type": "challenge", "nonce": b(bytes(range(32))), "vm_uuid": b(bytes(16)), "tee": "sev-snp", "gpus": 2},
+    "challenge": {"type": "challenge", "nonce": b(bytes(range(32))), "vm_uuid": b(bytes(16)),
+                  "spec_digest": b(bytes(range(48))), "releaser_key": b(bytes(range(32, 64))), "tee": "sev-snp", "gpus": 2},
     "evidence": {"type": "evidence", "tee": "sev-snp", "report": b(bytes(1184)), "cert_table": "",
                  "gpu_reports": [b(b"\x11" * 200)], "gpu_chains": [b(b"-----BEGIN CERTIFICATE-----")],
-                 "pubkey": b(bytes(range(32)))},
+                 "gpu_pci": ["0000:e1:00.0"], "gpu_cc": ["on"], "pubkey": b(bytes(range(32)))},
+    "evidence-two-gpus": {"type": "evidence", "tee": "tdx", "report": b(bytes(64)), "cert_table": "",
+                          "gpu_reports": [b(b"\x11" * 40), b(b"\x12" * 40)], "gpu_chains": [b(b"-"), b(b"-")],
+                          "gpu_pci": ["0000:e1:00.0", "0000:1f:1f.7"], "gpu_cc": ["devtools", "off"],
+                          "pubkey": b(bytes(range(32)))},
     "key-release": {"type": "key_release", "enc": b(bytes(32)), "ciphertext": b(bytes(64)), "token": "t.o.k"},
     "ack": {"type": "ack", "confirmation": b(bytes(32))},
     "error": {"type": "error", "reason": "no GPU"},

@@ -3,6 +3,11 @@
 # (exit 1, with the reason), offline rendering of SEV-SNP and TDX specs validated with xmllint
 # against libvirt 12.8's schema ($CVM_SHARED/libvirt/schemas, default ../shared), the launch
 # digest in hostData / mrConfigId, and the live paths against libvirt's test:///default driver.
+# The HGX H100 host of tests/data/hgx-h100 (its capabilities, domain capabilities and node
+# devices themselves valid against libvirt's schemas): SEV-SNP and TDX with 1, 2, 4 and 8 GPUs
+# (8 with the NVSwitches), with a NIC, each valid and with a root port per device behind its
+# node's expander, the MMIO window, the console log; refusals for an IOMMU group shared with
+# another driver and for VFIO's dma_entry_limit; the host ledger's lock held by another launch.
 set -uo pipefail
 BUILD=${BUILD:-build}
 SHARED=${CVM_SHARED:-../shared}
@@ -10,7 +15,8 @@ CVMCTL="$BUILD/cvmctl"
 RNG="$SHARED/libvirt/schemas/domain.rng"
 passed=0 failed=0
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+sandbox_dir=
+trap '[ -n "$sandbox_dir" ] && [ -d "$sandbox_dir" ] && tools/cvmd-sandbox stop "$sandbox_dir"; rm -rf "$tmp"' EXIT
 
 ok() { passed=$((passed + 1)); }
 bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
@@ -145,8 +151,13 @@ jq -e '.vsock_cid == 42' "$tmp/none.json.out" >/dev/null && ok || bad "vsock CID
 # the upstream capability samples, when present
 if [ -f "$SHARED/libvirt/caps/vircaps-x86_64-basic.xml" ]; then
         spec "$tmp/small.json" sev-snp 2 1024 '"0000:41:00.0"' "$DIRECT"
-        expect_exit 0 "render on upstream caps" "$CVMCTL" render "$tmp/small.json" --host-caps "$SHARED/libvirt/caps/vircaps-x86_64-basic.xml" \
+        # the sample's cell 2 has all of its memory in hugepage pools: no ordinary memory for
+        # the guest's private memory
+        expect_exit 1 "render on upstream caps" "$CVMCTL" render "$tmp/small.json" --host-caps "$SHARED/libvirt/caps/vircaps-x86_64-basic.xml" \
                 --domcaps "$SHARED/libvirt/caps/qemu_10.0.0-q35.x86_64+amdsev.xml" --gpu 0000:41:00.0@2
+        expect_err "render on upstream caps" "needs 1024 MiB of free ordinary memory (private memory) on cell 2, 0 free"
+        expect_exit 0 "render with upstream domcaps" "$CVMCTL" render "$tmp/small.json" "${OFF[@]}" \
+                --domcaps "$SHARED/libvirt/caps/qemu_10.0.0-q35.x86_64+amdsev.xml" --gpu 0000:41:00.0@1
         cp "$tmp/out" "$tmp/small.xml"
         validate "upstream caps" "$tmp/small.xml"
         grep -q '<cbitpos>51</cbitpos>' "$tmp/small.xml" && ok || bad "cbitpos from the upstream domcaps"
@@ -158,6 +169,113 @@ else
         echo "note: no libvirt samples at $SHARED/libvirt: the upstream-caps cases are left out"
 fi
 [ -f "$RNG" ] || echo "note: no schema at $RNG: rendered XML is not validated"
+
+# --- the HGX H100 host: two sockets, eight H100s, four NVSwitches
+HGX=tests/data/hgx-h100
+SCHEMAS="$SHARED/libvirt/schemas"
+if [ -f "$SCHEMAS/capability.rng" ]; then
+        xmllint --noout --relaxng "$SCHEMAS/capability.rng" "$HGX/capabilities.xml" 2>"$tmp/xmllint" && ok \
+                || bad "HGX capabilities: $(tail -2 "$tmp/xmllint")"
+        for f in "$HGX"/domcaps-*.xml; do
+                xmllint --noout --relaxng "$SCHEMAS/domaincaps.rng" "$f" 2>"$tmp/xmllint" && ok || bad "$f: $(tail -2 "$tmp/xmllint")"
+        done
+        for f in "$HGX"/nodedev/*.xml; do
+                xmllint --noout --relaxng "$SCHEMAS/nodedev.rng" "$f" 2>"$tmp/xmllint" && ok || bad "$f: $(tail -2 "$tmp/xmllint")"
+        done
+fi
+HGX_GPUS=(0000:1b:00.0 0000:9d:00.0 0000:43:00.0 0000:c3:00.0 0000:52:00.0 0000:d1:00.0 0000:61:00.0 0000:df:00.0)
+HGX_SWITCHES='"0000:05:00.0","0000:06:00.0","0000:07:00.0","0000:08:00.0"'
+HGXOFF=(--host-caps "$HGX/capabilities.xml" --nodedev-dir "$HGX/nodedev" --host-root "$PWD/$HGX/root" --state-dir /srv/cvmd)
+hgx_spec() { # file tee n-gpus extra-keys
+        local gpus="" i
+        for ((i = 0; i < $3; i++)); do gpus+="${gpus:+,}\"${HGX_GPUS[$i]}\""; done
+        printf '{"name":"hgx-%s-%s","tee":"%s","vcpus":%s,"memory_mib":%s,"gpus":[%s]%s,"boot":%s,"policy":"prod"}' \
+                "$2" "$3" "$2" $((12 * $3)) $((32768 * $3)) "$gpus" "$4" "$DISK" > "$1"
+}
+for tee in sev-snp tdx; do
+        dc=$HGX/domcaps-${tee#sev-}.xml
+        for n in 1 2 4 8 8nic; do
+                g=${n%nic} extra=""
+                [ "$g" = 8 ] && extra=",\"nvswitches\":[$HGX_SWITCHES]"
+                [ "$n" = 8nic ] && extra+=',"network":{"network":"train"}'
+                hgx_spec "$tmp/hgx.json" "$tee" "$g" "$extra"
+                expect_exit 0 "HGX $tee $n" "$CVMCTL" render "$tmp/hgx.json" "${HGXOFF[@]}" --domcaps "$dc" --json
+                jq -j .xml "$tmp/out" > "$tmp/hgx-$tee-$n.xml"
+                cp "$tmp/out" "$tmp/hgx.plan"
+                x="$tmp/hgx-$tee-$n.xml"
+                validate "HGX $tee $n" "$x"
+                devs=$g
+                [ "$g" = 8 ] && devs=12
+                # a root port per device, each device behind its own
+                [ "$(xmllint --xpath "count(//controller[@model='pcie-root-port'])" "$x")" = "$devs" ] && ok \
+                        || bad "HGX $tee $n: root ports"
+                [ "$(xmllint --xpath "count(//hostdev/address[@slot='0x00'])" "$x")" = "$devs" ] && ok || bad "HGX $tee $n: hostdev addresses"
+                # an expander per node with devices, its guest node given
+                want_exp=$([ "$g" = 1 ] && echo 1 || echo 2)
+                [ "$(xmllint --xpath "count(//controller[@model='pcie-expander-bus']/target/node)" "$x")" = "$want_exp" ] && ok \
+                        || bad "HGX $tee $n: expanders"
+                # the MMIO window: 256 GiB per GPU, 1 GiB per NVSwitch, in pcihole64 and OVMF's fw_cfg
+                mmio=$((256 * g + devs - g))
+                [ "$(xmllint --xpath "string(//pcihole64)" "$x")" = "$mmio" ] && ok || bad "HGX $tee $n: pcihole64"
+                [ "$(xmllint --xpath "string(//sysinfo[@type='fwcfg']/entry[@name='opt/ovmf/X-PciMmio64Mb'])" "$x")" = $((mmio * 1024)) ] \
+                        && ok || bad "HGX $tee $n: X-PciMmio64Mb"
+                [ "$(xmllint --xpath "string(//serial/log/@file)" "$x")" = "/srv/cvmd/console/hgx-$tee-$g.log" ] && ok \
+                        || bad "HGX $tee $n: console log"
+                # the memory per node: hugepages for the shared view, ordinary memory for the private part
+                jq -e '[.placement.cells[] | .pages * 2048 == .memory_kib and .ordinary_kib == .memory_kib] | all' "$tmp/hgx.plan" >/dev/null \
+                        && ok || bad "HGX $tee $n: memory accounting $(jq -c .placement.cells "$tmp/hgx.plan")"
+                if [ "$n" = 8nic ]; then
+                        [ "$(xmllint --xpath "string(//interface[@type='network']/source/@network)" "$x")" = train ] \
+                                && [ "$(xmllint --xpath "string(//interface/driver/@iommu)" "$x")" = on ] && ok || bad "HGX $tee: NIC"
+                fi
+        done
+done
+# the examples for this host render and validate
+for ex in hgx-h100-snp:snp hgx-h100-tdx-capped:tdx; do
+        expect_exit 0 "example ${ex%:*}" "$CVMCTL" render "examples/specs/${ex%:*}.json" "${HGXOFF[@]}" --domcaps "$HGX/domcaps-${ex#*:}.xml"
+        cp "$tmp/out" "$tmp/example.xml"
+        validate "example ${ex%:*}" "$tmp/example.xml"
+done
+grep -q '<source type="memfd"/>' "$tmp/example.xml" && ! grep -q '<hugepages>' "$tmp/example.xml" && ok \
+        || bad "a capped shared part is not an ordinary memfd"
+# cvmctl host reads the same files
+expect_exit 0 "host on HGX" "$CVMCTL" host --host-caps "$HGX/capabilities.xml" --domcaps "$HGX/domcaps-snp.xml" \
+        --nodedev-dir "$HGX/nodedev" --gpu 0000:1b:00.0 --gpu 0000:05:00.0 --host-root "$PWD/$HGX/root" --json
+jq -e '.gpus[0].numa_node == 0 and .gpus[0].iommu_group == 27 and .gpus[0].iommu_group_devices[0].driver == "vfio-pci"
+       and .host_files.vfio_dma_entry_limit == 1048576 and .host_files.firmware_sev_snp == "/usr/share/ovmf/OVMF.amdsev.fd"
+       and .tee["sev-snp"].supported and (.cells[0].ordinary_total_kib > 0)' "$tmp/out" >/dev/null && ok \
+        || bad "host --json on HGX: $(cat "$tmp/out")"
+# a GPU whose IOMMU group has a device on another driver: refused, the device named
+cp -r "$HGX/nodedev" "$tmp/nodedev"
+sed -i "s|</iommuGroup>|<address domain='0x0000' bus='0x1b' slot='0x00' function='0x1'/></iommuGroup>|" "$tmp/nodedev/pci_0000_1b_00_0.xml"
+sed -e 's/pci_0000_1b_00_0/pci_0000_1b_00_1/' -e 's/vfio-pci/snd_hda_intel/' "$tmp/nodedev/pci_0000_1b_00_0.xml" > "$tmp/nodedev/pci_0000_1b_00_1.xml"
+hgx_spec "$tmp/hgx.json" sev-snp 1 ""
+expect_exit 1 "HGX shared IOMMU group" "$CVMCTL" render "$tmp/hgx.json" "${HGXOFF[@]}" --nodedev-dir "$tmp/nodedev" --domcaps "$HGX/domcaps-snp.xml"
+expect_err "HGX shared IOMMU group" "shares IOMMU group 27 with 0000:1b:00.1, which is bound to snd_hda_intel"
+# VFIO's default dma_entry_limit for a large guest
+cp -r "$HGX/root" "$tmp/root"
+echo 65535 > "$tmp/root/sys/module/vfio_iommu_type1/parameters/dma_entry_limit"
+hgx_spec "$tmp/hgx.json" tdx 8 ""
+expect_exit 1 "HGX dma_entry_limit" "$CVMCTL" render "$tmp/hgx.json" "${HGXOFF[@]}" --host-root "$tmp/root" --domcaps "$HGX/domcaps-tdx.xml"
+expect_err "HGX dma_entry_limit" "dma_entry_limit is 65535; this guest may need 131072 DMA mappings"
+# SNP disabled in KVM
+echo N > "$tmp/root/sys/module/kvm_amd/parameters/sev_snp"
+hgx_spec "$tmp/hgx.json" sev-snp 1 ""
+expect_exit 1 "HGX kvm_amd sev_snp=N" "$CVMCTL" render "$tmp/hgx.json" "${HGXOFF[@]}" --host-root "$tmp/root" --domcaps "$HGX/domcaps-snp.xml"
+expect_err "HGX kvm_amd sev_snp=N" "kvm_amd is not loaded with sev_snp=1"
+
+# --- the host ledger's lock: a launch planning against a live host waits for another's, and
+# refuses when it is not let go
+mkdir -p "$tmp/state"
+flock "$tmp/state/ledger.lock" sleep 30 &
+holder=$!
+for _ in $(seq 50); do [ -e "$tmp/state/ledger.lock" ] && break; sleep 0.1; done
+spec "$tmp/dev.json" none 2 256 '' '{"disk":"/var/lib/cvmd/images/dev.img"}'
+expect_exit 1 "ledger lock held" "$CVMCTL" render "$tmp/dev.json" --connect test:///default --domain-type test \
+        --state-dir "$tmp/state" --lock-timeout 1
+expect_err "ledger lock held" "another launch has held the host ledger lock $tmp/state/ledger.lock for 1 s"
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
 
 # --- live: libvirt's test driver (in-process, no daemon)
 expect_exit 0 "host --connect test" "$CVMCTL" host --connect test:///default
@@ -176,6 +294,45 @@ expect_err "render SNP on the test driver" "does not support sev-snp"
 # the test driver's cells have no hugepage pool: a refusal naming the shortfall
 expect_exit 1 "render none on the test driver" "$CVMCTL" render "$tmp/none.json" --connect test:///default --domain-type test
 expect_err "render none on the test driver" "needs 512 free 2 MiB pages on cell 0, 0 free"
+
+# --- cvmd on the test driver with the simulator: two launches that each fit alone but not
+# together, at once: exactly one runs, the other is refused naming the cells and the CPUs
+if [ -x "$BUILD/cvmd" ] && [ -x "$BUILD/cvm-agent" ]; then
+        if BUILD=$BUILD tools/cvmd-sandbox start > "$tmp/sandbox.env" 2> "$tmp/sandbox.log"; then
+                # shellcheck disable=SC1091
+                . "$tmp/sandbox.env"
+                sandbox_dir=$CVMD_SANDBOX_DIR
+                # the sandbox host: two cells of 48 two-thread cores, one kept for the host: 94 CPUs
+                # each; the filler takes one cell, the racers want the other
+                for name in filler race-a race-b; do
+                        BUILD=$BUILD tools/cvmd-sandbox agent "$name" > /dev/null || bad "sandbox agent $name"
+                        jq --arg n "$name" '.name = $n | .vcpus = 90' examples/specs/sim-dev.json > "$tmp/$name.json"
+                done
+                timeout 60 "$CVMCTL" launch "$tmp/filler.json" --wait > "$tmp/filler.out" 2>&1 && ok \
+                        || bad "cvmd filler: $(cat "$tmp/filler.out")"
+                timeout 60 "$CVMCTL" launch "$tmp/race-a.json" --wait > "$tmp/race-a.out" 2>&1 &
+                pa=$!
+                timeout 60 "$CVMCTL" launch "$tmp/race-b.json" --wait > "$tmp/race-b.out" 2>&1 &
+                pb=$!
+                wait "$pa"; ra=$?
+                wait "$pb"; rb=$?
+                if { [ "$ra" -eq 0 ] && [ "$rb" -eq 1 ]; } || { [ "$ra" -eq 1 ] && [ "$rb" -eq 0 ]; }; then ok; else
+                        bad "cvmd race: want exactly one running: race-a exit $ra, race-b exit $rb: $(cat "$tmp/race-a.out" "$tmp/race-b.out")"
+                fi
+                loser=$([ "$ra" -eq 1 ] && echo race-a || echo race-b)
+                grep -q "placement refused: needs 90 free CPUs (whole cores, 1 housekeeping core kept) on cell 0, 4 free" \
+                        "$tmp/$loser.out" && ok || bad "cvmd race: $loser's reason: $(cat "$tmp/$loser.out")"
+                [ "$("$CVMCTL" list --json | jq '[.vms[] | select(.state == "running")] | length')" = 2 ] && ok \
+                        || bad "cvmd race: not two VMs running: $("$CVMCTL" list 2>&1)"
+                [ -f "$sandbox_dir/state/ledger.lock" ] && ok || bad "cvmd race: no ledger lock in the state directory"
+                tools/cvmd-sandbox stop "$sandbox_dir"
+                sandbox_dir=
+        else
+                bad "the sandbox did not start: $(tail -5 "$tmp/sandbox.log")"
+        fi
+else
+        echo "note: cvmd or cvm-agent is not built: the cvmd race is left out"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -89,14 +89,21 @@ c=trustee-milan-vlek-v3
 # --- policy: debug guest is authentic but rejected, naming the rule and the claim
 c=gsg-milan-v2
 at=$(jq -r .at "$V/snp/$c/case.json")
-echo '{"snp": {"allow_debug": false}}' > "$tmp/nodebug.json"
+# the vectors hold no AMD CRL: these policies say they check other things than revocation
+echo '{"snp": {"allow_debug": false, "require_crl": false}}' > "$tmp/nodebug.json"
 expect_exit 1 "debug policy" "$CVMCTL" verify snp "$V/snp/$c/report.bin" --certs "$V/snp/$c/certs" --at "$at" --offline \
         --cache "$tmp/c" --policy "$tmp/nodebug.json" --json
 jq -e '.authentic == true and .accepted == false and (.reasons | any(startswith("policy.snp.allow_debug")))' "$tmp/out" >/dev/null \
         && ok || bad "debug denial: $(jq -c .reasons "$tmp/out")"
-echo '{"snp": {"allow_debug": true}}' > "$tmp/debugok.json"
+echo '{"snp": {"allow_debug": true, "require_crl": false}}' > "$tmp/debugok.json"
 expect_exit 0 "debug allowed" "$CVMCTL" verify snp "$V/snp/$c/report.bin" --certs "$V/snp/$c/certs" --at "$at" --offline \
         --cache "$tmp/c" --policy "$tmp/debugok.json"
+# --- a policy's default requires the host's CRL: offline with none cached, refused naming it
+echo '{"snp": {"allow_debug": true}}' > "$tmp/default.json"
+expect_exit 1 "CRL required by default" "$CVMCTL" verify snp "$V/snp/$c/report.bin" --certs "$V/snp/$c/certs" --at "$at" \
+        --offline --cache "$tmp/c" --policy "$tmp/default.json" --json
+jq -e '.accepted == false and (.reasons | any(test("CRL")))' "$tmp/out" >/dev/null && ok \
+        || bad "no CRL, default policy: $(jq -c .reasons "$tmp/out")"
 echo '{"snp": {"alow_debug": true}}' > "$tmp/typo.json"
 expect_exit 2 "policy typo" "$CVMCTL" verify snp "$V/snp/$c/report.bin" --policy "$tmp/typo.json"
 grep -q "alow_debug" "$tmp/err" && ok || bad "policy typo not named"

@@ -130,13 +130,11 @@ for m in close silent garbage badjson backlog; do
         wait_sock "$agents/${m}1.sock" $! || bad "the $m agent did not start: $(cat "$tmp/${m}1.agent.log")"
 done
 
-# untrusted1: a real agent, but its simulator's root is from another `sim init`
+# untrusted1: a real agent launched bound to cvmd (its HOST_DATA binds cvmd's releaser key, so it
+# answers), but its simulator's root is from another `sim init`
 wait "$sim2" || bad "sim init: $(cat "$tmp/sim2.log")"
-mkdir -p "$tmp/untrusted1.keys"
-"$AGENT" --listen "unix:$agents/untrusted1.sock" --once --simulate snp --sim-dir "$tmp/sim2/snp" \
-        --keys-dir "$tmp/untrusted1.keys" > "$tmp/untrusted1.agent.log" 2>&1 &
-mypids+=($!)
-wait_sock "$agents/untrusted1.sock" $! || bad "the untrusted agent did not start: $(cat "$tmp/untrusted1.agent.log")"
+untrusted_keys=$(CVMD_SANDBOX_AGENT_SIM=$tmp/sim2 "$SANDBOX" agent untrusted1 2> "$tmp/untrusted1.agent.err") \
+        || bad "the untrusted agent: $(cat "$tmp/untrusted1.agent.err")"
 
 # --- the good agents
 for i in $(seq "$GOOD"); do
@@ -227,7 +225,7 @@ for n in "${BAD[@]}"; do
         [ "$e" -gt "$bad_last" ] && bad_last=$e
         echo "  $n: $st after ${e} ms: $(jq -r .reason "$tmp/$n.status")"
 done
-[ -z "$(ls -A "$tmp/untrusted1.keys")" ] && ok || bad "untrusted1: a key reached the guest"
+[ -n "$untrusted_keys" ] && [ -z "$(ls -A "$untrusted_keys")" ] && ok || bad "untrusted1: a key reached the guest"
 # the bad guests end by the boot deadline plus one message timeout (a retry started just before it)
 # the deadlines fire: every bad guest ended (above), none is left hanging; the bound is loose on
 # purpose (a sanitizer build on a loaded machine is slow), it only catches a deadline not firing

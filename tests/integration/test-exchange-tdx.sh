@@ -3,10 +3,11 @@
 # sim init makes the simulated Intel chain and collateral, cvm-agent --simulate tdx answers as a
 # TDX guest over a unix socket, cvmctl attest-guest --tee tdx --collateral verifies and releases
 # a data key wrapped under a file KEK. The guest ends up with exactly the original key; a policy
-# that does not name the simulated root, or a wrong launch digest, releases nothing; no key byte
+# that does not name the simulated root, or a spec digest other than the bound one, releases nothing; no key byte
 # appears in any output or log.
 set -uo pipefail
 . "$(dirname "$0")/../lib/secrets.sh"
+. "$(dirname "$0")/../lib/releaser.sh"
 BUILD=${BUILD:-build}
 CVMCTL=$PWD/$BUILD/cvmctl
 AGENT=$PWD/$BUILD/cvm-agent
@@ -39,7 +40,10 @@ head -c 32 /dev/urandom > datakey.bin
 printf '{"name": "sim", "tdx": {"trusted_simulator_roots": [{"spki_sha256": "%s"}]}}\n' "$root" > trusting.json
 echo '{"name": "production", "tdx": {}}' > production.json
 uuid=2a7d1c3e-5b6f-4a81-9c02-7e4d3b2a1f90
-digest=$(printf 'cvmd launch spec' | sha384sum | cut -d' ' -f1)
+spec=$(printf 'cvmd launch spec' | sha384sum | cut -d' ' -f1)
+# the simulated VMM set MRCONFIGID to the launch digest binding the spec and the host's releaser key
+new_releaser_key releaser.key
+digest=$(bound_digest "$spec" "$(releaser_pub releaser.key)")
 
 start_agent() { # log
         rm -f agent.sock
@@ -49,15 +53,15 @@ start_agent() { # log
         for _ in $(seq 50); do [ -S agent.sock ] && break; sleep 0.1; done
 }
 
-attest() { # policy out launch-digest
+attest() { # policy out spec-digest
         "$CVMCTL" attest-guest --channel "unix:$tmp/agent.sock" --tee tdx --collateral sim/tdx/collateral \
-                --policy "$1" --key train-1 --keys-dir wrapped --vm-uuid "$uuid" --launch-digest "$3" --json \
-                > "$2.json" 2> "$2.err"
+                --policy "$1" --key train-1 --keys-dir wrapped --vm-uuid "$uuid" --spec-digest "$3" \
+                --releaser-key releaser.key --json > "$2.json" 2> "$2.err"
 }
 
 # --- accepted: the key arrives, confirmed, byte for byte
 start_agent agent-ok.log
-attest trusting.json host-ok "$digest"
+attest trusting.json host-ok "$spec"
 status=$?
 wait "$agent_pid"; agent_status=$?; agent_pid=
 [ "$status" -eq 0 ] && ok || bad "accepted exchange: exit $status: $(cat host-ok.err) $(jq -c '{error, reasons}' host-ok.json)"
@@ -70,7 +74,7 @@ cmp -s "$keys/train-1" datakey.bin && ok || bad "the guest's key differs from th
 # --- refused: a policy that does not name the simulated root
 rm -f "$keys"/*
 start_agent agent-refused.log
-attest production.json host-refused "$digest"
+attest production.json host-refused "$spec"
 status=$?
 wait "$agent_pid"; agent_status=$?; agent_pid=
 [ "$status" -eq 1 ] && ok || bad "refused exchange exit $status"
@@ -79,13 +83,16 @@ jq -e '(.released | not) and (.error | test("pck.root-pinned"))' host-refused.js
 [ "$agent_status" -eq 1 ] && grep -q "host refused" agent-refused.log && ok || bad "agent: $(cat agent-refused.log)"
 [ -z "$(ls -A "$keys")" ] && ok || bad "a key was installed after a refusal"
 
-# --- refused: the launch digest is not the TD's MRCONFIGID
+# --- refused by the guest: another spec digest makes another launch digest than the TD's
+# MRCONFIGID; the agent sends no evidence, and keeps serving (--once counts only its launcher)
 start_agent agent-digest.log
 attest trusting.json host-digest "$(printf 'another spec' | sha384sum | cut -d' ' -f1)"
 status=$?
-wait "$agent_pid"; agent_pid=
-[ "$status" -eq 1 ] && jq -e '(.released | not) and (.error | test("binding.mrconfigid"))' host-digest.json > /dev/null \
-        && ok || bad "wrong MRCONFIGID: exit $status $(jq -c '{released, error}' host-digest.json)"
+[ "$status" -eq 1 ] && jq -e '(.released | not) and (.error | test("releaser not bound at launch: MRCONFIGID"))' \
+        host-digest.json > /dev/null && ok || bad "wrong MRCONFIGID: exit $status $(jq -c '{released, error}' host-digest.json)"
+kill -0 "$agent_pid" 2> /dev/null && ok || bad "the agent stopped after refusing a stranger: $(cat agent-digest.log)"
+kill "$agent_pid"; wait "$agent_pid" 2> /dev/null; agent_pid=
+grep -q "refused a peer: releaser not bound at launch" agent-digest.log && ok || bad "agent log: $(cat agent-digest.log)"
 [ -z "$(ls -A "$keys")" ] && ok || bad "a key was installed after a MRCONFIGID mismatch"
 
 # --- usage errors

@@ -5,6 +5,7 @@
 # does not name the simulator releases nothing; and no key byte appears in any output or log.
 set -uo pipefail
 . "$(dirname "$0")/../lib/secrets.sh"
+. "$(dirname "$0")/../lib/releaser.sh"
 BUILD=${BUILD:-build}
 CVMCTL=$PWD/$BUILD/cvmctl
 AGENT=$PWD/$BUILD/cvm-agent
@@ -18,7 +19,9 @@ ok() { passed=$((passed + 1)); }
 bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
 cd "$tmp" || exit 1
 
-"$CVMCTL" sim init sim --product Genoa --json > sim.json 2> sim.err || { bad "sim init: $(cat sim.err)"; }
+# the host's collateral (the simulator's CRL) in a cache of the test's own: never the network
+export CVM_CACHE_DIR=$tmp/cache
+"$CVMCTL" sim init sim --product Genoa --cache "$CVM_CACHE_DIR" --json > sim.json 2> sim.err || { bad "sim init: $(cat sim.err)"; }
 digest=$(jq -r '.trusted_simulator_arks[0].spki_sha256' sim.json)
 head -c 32 /dev/urandom > kek.bin && chmod 0600 kek.bin
 head -c 32 /dev/urandom > datakey.bin
@@ -28,11 +31,16 @@ printf '{"name": "sim", "snp": {"allow_debug": false, "trusted_simulator_arks": 
         "$digest" > trusting.json
 echo '{"name": "production", "snp": {"allow_debug": false}}' > production.json
 uuid=6f1c2a9e-4b7d-4e21-9a43-0c5d8e7f1a26
+# the host's releaser key, bound (with no spec: an all-zero spec digest) into the simulated
+# guest's HOST_DATA, as a hypervisor would have set it at launch
+new_releaser_key releaser.key
+host_data=$(bound_digest "$(zero_spec)" "$(releaser_pub releaser.key)")
+host_data=${host_data:0:64}
 
 start_agent() { # log
         rm -f agent.sock
         "$AGENT" --listen "unix:$tmp/agent.sock" --once --simulate snp --sim-dir sim/snp --keys-dir "$keys" \
-                --vm-uuid "$uuid" --timeout 10 2> "$1" &
+                --vm-uuid "$uuid" --timeout 10 --sim-host-data "$host_data" 2> "$1" &
         agent_pid=$!
         for _ in $(seq 50); do [ -S agent.sock ] && break; sleep 0.1; done
 }
@@ -40,7 +48,7 @@ start_agent() { # log
 # --- accepted: the key arrives, confirmed, byte for byte
 start_agent agent-ok.log
 "$CVMCTL" attest-guest --channel "unix:$tmp/agent.sock" --policy trusting.json --key train-1 --keys-dir wrapped \
-        --vm-uuid "$uuid" --json > host-ok.json 2> host-ok.err
+        --vm-uuid "$uuid" --releaser-key releaser.key --json > host-ok.json 2> host-ok.err
 status=$?
 wait "$agent_pid"; agent_status=$?; agent_pid=
 [ "$status" -eq 0 ] && ok || bad "accepted exchange: exit $status: $(cat host-ok.err) $(jq -c '{error, reasons}' host-ok.json)"
@@ -54,7 +62,7 @@ cmp -s "$keys/train-1" datakey.bin && ok || bad "the guest's key differs from th
 rm -f "$keys"/*
 start_agent agent-refused.log
 "$CVMCTL" attest-guest --channel "unix:$tmp/agent.sock" --policy production.json --key train-1 --keys-dir wrapped \
-        --vm-uuid "$uuid" --json > host-refused.json 2> host-refused.err
+        --vm-uuid "$uuid" --releaser-key releaser.key --json > host-refused.json 2> host-refused.err
 status=$?
 wait "$agent_pid"; agent_status=$?; agent_pid=
 [ "$status" -eq 1 ] && ok || bad "refused exchange exit $status"
@@ -88,7 +96,7 @@ if [ -n "$MODULE" ] && command -v softhsm2-util >/dev/null && command -v pkcs11-
         rm -f "$keys"/*
         start_agent agent-hsm.log
         "$CVMCTL" attest-guest --channel "unix:$tmp/agent.sock" --policy trusting.json --key hsm-1 --keys-dir wrapped \
-                --vm-uuid "$uuid" --json > host-hsm.json 2> host-hsm.err
+                --vm-uuid "$uuid" --releaser-key releaser.key --json > host-hsm.json 2> host-hsm.err
         status=$?
         wait "$agent_pid"; agent_pid=
         [ "$status" -eq 0 ] && jq -e '.released and .confirmed' host-hsm.json > /dev/null && ok \

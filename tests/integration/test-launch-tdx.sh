@@ -5,6 +5,7 @@
 # the same launch is refused (no collateral, no keys) and the domain destroyed.
 set -uo pipefail
 . "$(dirname "$0")/../lib/secrets.sh"
+. "$(dirname "$0")/../lib/releaser.sh"
 BUILD=${BUILD:-build}
 CVMCTL=$PWD/$BUILD/cvmctl
 AGENT=$PWD/$BUILD/cvm-agent
@@ -18,10 +19,15 @@ ok() { passed=$((passed + 1)); }
 bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
 cd "$tmp" || exit 1
 
+# The simulated TD's MRCONFIGID: the launch digest of the spec and the launch's releaser key.
 start_agent() {
+        local spec_digest mrconfigid
+        spec_digest=$("$CVMCTL" render spec.json --host-caps caps.xml --domcaps domcaps.xml --domain-type test --json |
+                jq -r .spec_digest)
+        mrconfigid=$(bound_digest "$spec_digest" "$(releaser_pub releaser.key)")
         rm -f agent.sock
         "$AGENT" --listen "unix:$tmp/agent.sock" --once --simulate tdx --sim-dir sim/tdx --keys-dir "$keys" \
-                --timeout 10 2> agent.log &
+                --sim-mrconfigid "$mrconfigid" --timeout 10 2> agent.log &
         agent_pid=$!
         for _ in $(seq 50); do [ -S agent.sock ] && break; sleep 0.1; done
 }
@@ -32,7 +38,7 @@ stop_agent() {
 launch() { # extra options...
         "$CVMCTL" launch spec.json --connect test:///default --host-caps caps.xml --domcaps domcaps.xml --domain-type test \
                 --policy dev.json --evidence tdx --keys-dir wrapped --channel "unix:$tmp/agent.sock" --boot-timeout 5 \
-                --json "$@" > out.json 2> err
+                --releaser-key releaser.key --json "$@" > out.json 2> err
 }
 
 "$CVMCTL" sim init sim --json > sim.json 2> sim.err || bad "sim init: $(cat sim.err)"
@@ -48,6 +54,7 @@ printf "<capabilities><host><topology><cells num='1'><cell id='0'><memory unit='
         "<pages unit='KiB' size='2048'>2048</pages>" \
         "$(for c in 0 1 2 3; do echo "<cpu id='$c' socket_id='0' core_id='$c' siblings='$c,$((c + 4))'/><cpu id='$((c + 4))' socket_id='0' core_id='$c' siblings='$c,$((c + 4))'/>"; done)" > caps.xml
 echo '<domainCapabilities><features><sev supported="no"/><tdx supported="no"/></features></domainCapabilities>' > domcaps.xml
+new_releaser_key releaser.key
 
 # --- with collateral: running, keys released and confirmed, byte for byte
 start_agent
@@ -58,10 +65,10 @@ jq -e '.running and .released and .confirmed and .phase == "running" and .domain
        and .claims.tcb_status == "UpToDate"' out.json > /dev/null && ok || bad "launch JSON: $(jq -c 'del(.checks)' out.json)"
 cmp -s "$keys/k1" data.key && ok || bad "the guest's key differs from the original"
 
-# --- without collateral: refused, destroyed, nothing installed
+# --- without collateral (none given, an empty cache, offline): refused, destroyed, nothing installed
 rm -f "$keys"/*
 start_agent
-launch; status=$?
+launch --offline --cache "$tmp/empty-cache"; status=$?
 stop_agent
 [ "$status" -eq 1 ] && ok || bad "launch without collateral: exit $status"
 jq -e '(.running | not) and (.released | not) and .phase == "failed"' out.json > /dev/null && ok \

@@ -3,6 +3,7 @@
 # created, the guest attested, the key released; a refusal destroys the domain and releases
 # nothing; a development ("tee": "none") launch needs a policy that allows it.
 set -uo pipefail
+. "$(dirname "$0")/../lib/releaser.sh"
 BUILD=${BUILD:-build}
 CVMCTL=$PWD/$BUILD/cvmctl
 AGENT=$PWD/$BUILD/cvm-agent
@@ -16,9 +17,16 @@ ok() { passed=$((passed + 1)); }
 bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
 cd "$tmp" || exit 1
 
-start_agent() {
+# The simulated guest's HOST_DATA: the launch digest that binds the spec and the releaser key
+# (default releaser.key) that `launch` uses, as the hypervisor sets it from the domain XML.
+start_agent() { # [releaser-key]
+        local spec_digest host_data
+        spec_digest=$("$CVMCTL" render spec.json --host-caps caps.xml --domcaps domcaps.xml --domain-type test --json |
+                jq -r .spec_digest)
+        host_data=$(bound_digest "$spec_digest" "$(releaser_pub "${1:-releaser.key}")")
         rm -f agent.sock
-        "$AGENT" --listen "unix:$tmp/agent.sock" --once --simulate snp --sim-dir sim/snp --keys-dir "$keys" 2> agent.log &
+        "$AGENT" --listen "unix:$tmp/agent.sock" --once --simulate snp --sim-dir sim/snp --keys-dir "$keys" \
+                --sim-host-data "${host_data:0:64}" 2> agent.log &
         agent_pid=$!
         for _ in $(seq 50); do [ -S agent.sock ] && break; sleep 0.1; done
 }
@@ -26,12 +34,15 @@ stop_agent() {
         for _ in $(seq 30); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.1; done
         kill "$agent_pid" 2>/dev/null; wait "$agent_pid" 2>/dev/null; agent_pid=
 }
-launch() { # policy
+launch() { # policy [releaser-key]
         "$CVMCTL" launch spec.json --connect test:///default --host-caps caps.xml --domcaps domcaps.xml --domain-type test \
-                --policy "$1" --keys-dir wrapped --channel "unix:$tmp/agent.sock" --boot-timeout 5 --json > out.json 2> err
+                --policy "$1" --keys-dir wrapped --channel "unix:$tmp/agent.sock" --boot-timeout 5 \
+                --releaser-key "${2:-releaser.key}" --json > out.json 2> err
 }
 
-"$CVMCTL" sim init sim --json > sim.json 2> /dev/null || bad "sim init"
+# the host's collateral (the simulator's CRL) in a cache of the test's own: never the network
+export CVM_CACHE_DIR=$tmp/cache
+"$CVMCTL" sim init sim --cache "$CVM_CACHE_DIR" --json > sim.json 2> /dev/null || bad "sim init"
 digest=$(jq -r '.trusted_simulator_arks[0].spki_sha256' sim.json)
 head -c 32 /dev/urandom > kek.bin && chmod 0600 kek.bin
 head -c 32 /dev/urandom > data.key
@@ -44,6 +55,7 @@ printf "<capabilities><host><topology><cells num='1'><cell id='0'><memory unit='
         "<pages unit='KiB' size='2048'>2048</pages>" \
         "$(for c in 0 1 2 3; do echo "<cpu id='$c' socket_id='0' core_id='$c' siblings='$c,$((c + 4))'/><cpu id='$((c + 4))' socket_id='0' core_id='$c' siblings='$c,$((c + 4))'/>"; done)" > caps.xml
 echo '<domainCapabilities><features><sev supported="no"/><tdx supported="no"/></features></domainCapabilities>' > domcaps.xml
+new_releaser_key releaser.key
 
 start_agent
 launch dev.json; status=$?
@@ -51,6 +63,23 @@ stop_agent
 [ "$status" -eq 0 ] && ok || bad "launch: exit $status: $(cat err)"
 jq -e '.running and .released and .confirmed and .domain == "job"' out.json > /dev/null && ok || bad "launch JSON: $(cat out.json)"
 cmp -s "$keys/k1" data.key && ok || bad "the guest's key differs"
+# the launch names what it bound: the spec digest, the releaser key, and their launch digest
+jq -e --arg k "$(releaser_pub releaser.key)" '.releaser_key == $k
+        and .launch_digest == ($ARGS.positional[0]) and .spec_digest != .launch_digest' \
+        --args "$(bound_digest "$(jq -r .spec_digest out.json)" "$(releaser_pub releaser.key)")" out.json > /dev/null \
+        && ok || bad "launch digest binding: $(jq -c '{spec_digest, releaser_key, launch_digest}' out.json)"
+
+# --- a launch by a releaser other than the one the guest's HOST_DATA binds: the agent refuses
+# it before any evidence, and nothing is released
+rm -f "$keys"/*
+new_releaser_key other.key
+start_agent releaser.key
+launch dev.json other.key; status=$?
+stop_agent
+[ "$status" -eq 1 ] && jq -e '(.released | not) and (.error | test("releaser not bound at launch"))' out.json > /dev/null \
+        && ok || bad "another releaser: exit $status: $(jq -c '{released, error}' out.json)"
+grep -q "refused a peer: releaser not bound at launch" agent.log && ok || bad "agent log: $(cat agent.log)"
+[ -z "$(ls -A "$keys")" ] && ok || bad "a key was installed for another releaser"
 
 rm -f "$keys"/*
 start_agent

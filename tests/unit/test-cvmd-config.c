@@ -117,6 +117,9 @@ static void assert_defaults(const CvmdConfig *c) {
         assert_false(c->collateral_offline);
         assert_string_equal(c->kds_url, "https://kdsintf.amd.com");
         assert_string_equal(c->pccs_url, "https://api.trustedservices.intel.com");
+        assert_string_equal(c->collateral_cache_directory, "/var/cache/cvmd");
+        assert_int_equal(c->collateral_refresh_sec, 86400);
+        assert_int_equal(c->collateral_timeout_sec, 30);
 }
 
 static void test_defaults_no_files(void **state) {
@@ -136,6 +139,8 @@ static void test_defaults_no_files(void **state) {
         assert_non_null(fresh);
         assert_null(fresh->keys_directory); /* derived only once StateDirectory is final */
         fresh->keys_directory = strdup("/var/lib/cvmd/keys");
+        assert_null(fresh->collateral_cache_directory); /* likewise: [Daemon] CacheDirectory's */
+        fresh->collateral_cache_directory = strdup("/var/cache/cvmd");
         assert_defaults(fresh);
 }
 
@@ -157,7 +162,7 @@ static void test_example_is_the_defaults(void **state) {
                         text[i] = ' ';
                         keys++;
                 }
-        assert_int_equal(keys, 17);
+        assert_int_equal(keys, 20);
         assert_int_equal(cvmd_config_parse("examples/cvmd.conf", (char *) text, size, &c, &reason, &w), 0);
         assert_null(w);
         assert_defaults(c);
@@ -182,6 +187,19 @@ static void test_comments_and_whitespace(void **state) {
         assert_string_equal(c->keys_directory, "/srv/cvmd/keys");
         assert_string_equal(c->kds_url, "http://kds.example:8080");
         assert_true(c->collateral_offline);
+}
+
+/* The collateral cache follows [Daemon] CacheDirectory unless [Collateral] names its own. */
+static void test_collateral_settings(void **state) {
+        _cleanup_(cvmd_config_freep) CvmdConfig *c = NULL, *own = NULL;
+
+        c = parse_ok("[Daemon]\nCacheDirectory=/srv/cache\n[Collateral]\nRefreshBeforeSec=0\nTimeoutSec=5\n");
+        assert_string_equal(c->collateral_cache_directory, "/srv/cache");
+        assert_int_equal(c->collateral_refresh_sec, 0);
+        assert_int_equal(c->collateral_timeout_sec, 5);
+        own = parse_ok("[Collateral]\nCacheDirectory=/srv/collateral\n[Daemon]\nCacheDirectory=/srv/cache\n");
+        assert_string_equal(own->collateral_cache_directory, "/srv/collateral");
+        assert_string_equal(own->cache_directory, "/srv/cache");
 }
 
 /* ---- drop-ins ---- */
@@ -499,6 +517,7 @@ int main(void) {
                 T(test_defaults_no_files),
                 T(test_example_is_the_defaults),
                 T(test_comments_and_whitespace),
+                T(test_collateral_settings),
                 T(test_dropin_order),
                 T(test_dropin_masked_and_special),
                 T(test_dropin_error_names_file),

@@ -29,6 +29,7 @@
 #include "cvm/channel-addr.h"
 #include "cvm/kek.h"
 #include "cvm/keystore.h"
+#include "cvm/launch-spec.h"
 #include "cvm/secret.h"
 #include "cvm/util.h"
 
@@ -71,7 +72,7 @@ static int setup(void **state) {
         assert_int_equal(mkdir(at("state"), 0700), 0);
         exchange_fixture_snp_sim(at("sim"), ark);
         snprintf(policy, sizeof(policy),
-                 "{\"name\": \"dev\", \"allow_development\": true, \"snp\": {\"trusted_simulator_arks\": "
+                 "{\"name\": \"dev\", \"allow_development\": true, \"snp\": {\"require_crl\": false, \"trusted_simulator_arks\": "
                  "[{\"product\": \"Genoa\", \"spki_sha256\": \"%s\"}]}}",
                  ark);
         write_file(at("policies/dev.json"), policy);
@@ -87,13 +88,21 @@ static int teardown(void **state) {
         return system(cmd) == 0 ? 0 : -1;
 }
 
-/* An agent for VM `name`: listens on its socket, serves one exchange with the simulator. */
-static pid_t spawn_agent(const char *name, bool answer) {
+static const char *spec(const char *name);
+
+/* An agent for VM `name`: listens on its socket, serves one exchange with the simulator, whose
+ * HOST_DATA is the launch digest binding m's releaser key. */
+static pid_t spawn_agent(const Manager *m, const char *name, bool answer) {
+        _cleanup_(launch_spec_freep) LaunchSpec *ls = NULL;
+        uint8_t spec_digest[LAUNCH_DIGEST_SIZE], bound[PROTO_LAUNCH_DIGEST_SIZE];
         char addr[600];
         ChannelAddr a;
         pid_t pid;
         int lfd;
 
+        assert_int_equal(launch_spec_parse(spec(name), strlen(spec(name)), &ls, NULL), 0);
+        assert_int_equal(launch_spec_digest(ls, spec_digest), 0);
+        proto_launch_digest(spec_digest, m->releaser.pk, bound);
         snprintf(addr, sizeof(addr), "unix:%s/agents/%s.sock", dir, name);
         assert_int_equal(channel_addr_parse(addr, true, &a), 0);
         lfd = channel_listen(&a);
@@ -107,6 +116,7 @@ static pid_t spawn_agent(const char *name, bool answer) {
 
                 snprintf(sim, sizeof(sim), "%s/sim", dir);
                 c.sim_dir = sim;
+                memcpy(c.sim_host_data, bound, sizeof(c.sim_host_data));
                 if (fd < 0)
                         _exit(1);
                 if (!answer) { /* a guest that connects and then never says a word */
@@ -207,6 +217,7 @@ static void test_restart(void **state) {
         _cleanup_free_ char *reason = NULL;
         Manager *m;
         Vm *vm;
+        uint8_t releaser_pk[PROTO_RELEASER_KEY_SIZE];
         pid_t keyed, silent;
         int status;
 
@@ -214,8 +225,9 @@ static void test_restart(void **state) {
         assert_int_equal(sd_event_new(&e), 0);
         m = new_manager(e);
         connect_and_recover(e, m);
-        keyed = spawn_agent("keyed", true);
-        silent = spawn_agent("silent", false);
+        keyed = spawn_agent(m, "keyed", true);
+        silent = spawn_agent(m, "silent", false);
+        memcpy(releaser_pk, m->releaser.pk, sizeof(releaser_pk));
         assert_int_equal(manager_launch(m, spec("keyed"), &vm, &reason), 0);
         assert_int_equal(manager_launch(m, spec("silent"), &vm, &reason), 0);
         run_until(e, m, first_running_second_attesting);
@@ -228,6 +240,8 @@ static void test_restart(void **state) {
         (void) waitpid(silent, NULL, 0);
 
         m = new_manager(e);
+        /* the releaser key outlives the daemon: the VMs bound to it stay releasable */
+        assert_memory_equal(m->releaser.pk, releaser_pk, sizeof(releaser_pk));
         connect_and_recover(e, m);
         vm = manager_find_vm(m, "keyed");
         assert_non_null(vm);

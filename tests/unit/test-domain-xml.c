@@ -4,7 +4,15 @@
  * ($CVM_SHARED/libvirt/schemas, skipped when absent), carries the launch digest where the TEE
  * measures it, and has the upstream examples' launchSecurity shape. Also the host probe's
  * parsers: capabilities, domain capabilities (the upstream samples when present), node devices,
- * the sysfs fallback, and the TEE refusals. */
+ * the sysfs fallback, and the TEE refusals.
+ *
+ * The HGX H100 host of tests/data/hgx-h100 (two sockets, eight H100s, four NVSwitches, their
+ * node devices and the host's files): SEV-SNP and TDX with 1, 2, 4 and 8 GPUs (8 with the
+ * NVSwitches), with and without a NIC, each valid against the schema and checked element by
+ * element: the MMIO window per GPU (pcihole64 and OVMF's fw_cfg), a root port per device, an
+ * expander bus per host cell with its guest <node>, cells, pins and numatune agreeing, the
+ * guest topology, the console log path, the memory accounting per node, the launch policies;
+ * and the host checks: KVM parameters, firmware, VFIO's dma_entry_limit, IOMMU groups. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -127,11 +135,21 @@ static void rendered_done(Rendered *r) {
 #define DIRECT "\"boot\":{\"kernel\":\"/var/lib/cvmd/vmlinuz\",\"initrd\":\"/var/lib/cvmd/initrd\",\"cmdline\":\"console=ttyS0 a<b&c\"}"
 #define DISK "\"boot\":{\"disk\":\"/var/lib/cvmd/images/root.qcow2\",\"disk_format\":\"qcow2\"}"
 
+static void render_on(HostProbe *h, const char *tee, unsigned vcpus, unsigned mib, const char *gpus, const char *boot,
+                      Rendered *ret);
+
 static void render(const char *domcaps, const char *tee, unsigned vcpus, unsigned mib, const char *gpus,
                    const char *boot, Rendered *ret) {
         _cleanup_(host_probe_freep) HostProbe *h = probe(domcaps);
+
+        render_on(h, tee, vcpus, mib, gpus, boot, ret);
+}
+
+/* gpus: the spec's keys after "memory_mib" (gpus, nvswitches, network, ...). */
+static void render_on(HostProbe *h, const char *tee, unsigned vcpus, unsigned mib, const char *gpus, const char *boot,
+                      Rendered *ret) {
         _cleanup_free_ char *json = NULL, *reason = NULL;
-        DomainXmlOptions o = { .vsock_cid = 77 };
+        DomainXmlOptions o = { .vsock_cid = 77, .state_dir = "/srv/cvmd" };
 
         json = strdup_printf("{\"name\":\"job\",\"tee\":\"%s\",\"vcpus\":%u,\"memory_mib\":%u,%s,%s,"
                              "\"policy\":\"prod\",\"key_ids\":[\"k1\"]}",
@@ -216,10 +234,16 @@ static void common_checks(Rendered *r, size_t n_gpus, size_t n_cells) {
         assert_true(xn(r, "count(/domain/numatune/memnode[@mode='strict'])") == n_cells);
         assert_true(xn(r, "count(/domain/cpu/numa/cell)") == n_cells);
         assert_true(xn(r, "sum(/domain/cpu/numa/cell/@memory)") == r->spec->memory_mib * 1024.0);
-        assert_true(xn(r, "count(/domain/devices/hostdev[@type='pci'][@managed='yes']/driver[@name='vfio'])") == n_gpus);
-        snprintf(q, sizeof(q), "%zu", n_gpus * 256);
+        assert_true(xn(r, "count(/domain/devices/hostdev[@type='pci'][@managed='yes']/driver[@name='vfio'])") ==
+                    n_gpus + r->spec->n_nvswitches);
+        snprintf(q, sizeof(q), "%zu", n_gpus * 256 + r->spec->n_nvswitches);
         assert_xs(r, "/domain/devices/controller[@model='pcie-root']/pcihole64", q);
         assert_xs(r, "/domain/devices/controller[@model='pcie-root']/pcihole64/@unit", "GiB");
+        /* OVMF's own window: the same size in MiB */
+        snprintf(q, sizeof(q), "%zu", (n_gpus * 256 + r->spec->n_nvswitches) * 1024);
+        assert_xs(r, "/domain/sysinfo[@type='fwcfg']/entry[@name='opt/ovmf/X-PciMmio64Mb']", q);
+        assert_xs(r, "/domain/devices/serial/log/@file", "/srv/cvmd/console/job.log");
+        assert_xs(r, "/domain/devices/console/target/@type", "serial");
         assert_xs(r, "/domain/devices/vsock/cid/@address", "77");
         assert_xs(r, "/domain/devices/vsock/cid/@auto", "no");
         assert_xs(r, "/domain/devices/vsock/driver/@iommu", "on");
@@ -374,6 +398,7 @@ static void test_snp_explicit_firmware(void **state) {
         assert_true(xn(&r, "count(/domain/os/nvram)") == 0);
         /* no GPUs: no MMIO window needed */
         assert_true(xn(&r, "count(/domain/devices/controller)") == 0);
+        assert_true(xn(&r, "count(/domain/sysinfo)") == 0);
         assert_true(xn(&r, "count(/domain/devices/hostdev)") == 0);
 }
 
@@ -603,6 +628,312 @@ static void test_probe_json(void **state) {
         json_object_put(o);
 }
 
+/* ---- the HGX H100 host of tests/data/hgx-h100 ---- */
+
+#define HGX "tests/data/hgx-h100"
+static const char *const hgx_gpus[] = { "0000:1b:00.0", "0000:43:00.0", "0000:52:00.0", "0000:61:00.0",
+                                        "0000:9d:00.0", "0000:c3:00.0", "0000:d1:00.0", "0000:df:00.0" };
+static const char *const hgx_switches[] = { "0000:05:00.0", "0000:06:00.0", "0000:07:00.0", "0000:08:00.0" };
+
+static char *slurp(const char *path, size_t *ret_n) {
+        uint8_t *data = NULL;
+
+        if (read_file_bounded(path, HOST_PROBE_XML_MAX, &data, ret_n) < 0)
+                fail_msg("cannot read %s (run from the source tree)", path);
+        return (char *) data;
+}
+
+static HostProbe *hgx_probe(const char *domcaps) {
+        _cleanup_free_ char *caps = NULL, *dc = NULL, *dcpath = strdup_printf(HGX "/%s", domcaps), *reason = NULL;
+        _cleanup_free_ char *root = realpath(HGX "/root", NULL);
+        PciAddress all[12];
+        HostProbe *h = host_probe_new();
+        size_t n, m;
+
+        assert_non_null(h);
+        assert_non_null(root);
+        caps = slurp(HGX "/capabilities.xml", &n);
+        dc = slurp(dcpath, &m);
+        assert_int_equal(host_probe_parse_caps(h, caps, n, &reason), 0);
+        assert_int_equal(host_probe_parse_domcaps(h, dc, m, &reason), 0);
+        for (size_t i = 0; i < 12; i++)
+                assert_int_equal(pci_address_parse(i < 8 ? hgx_gpus[i] : hgx_switches[i - 8], &all[i]), 0);
+        if (host_probe_devices_from_dir(h, HGX "/nodedev", all, 12, &reason) < 0)
+                fail_msg("node devices: %s", reason);
+        if (host_probe_read_host_files(h, root, &reason) < 0)
+                fail_msg("host files: %s", reason);
+        return h;
+}
+
+/* "\"gpus\":[...]" with the first n GPUs, two per node for 2, ... */
+static char *hgx_keys(size_t n, bool switches, bool nic) {
+        static const size_t order[] = { 0, 4, 1, 5, 2, 6, 3, 7 };
+        size_t size = 1024, len = 0;
+        char *s = malloc(size);
+
+        assert_non_null(s);
+        len += (size_t) snprintf(s + len, size - len, "\"gpus\":[");
+        for (size_t i = 0; i < n; i++)
+                len += (size_t) snprintf(s + len, size - len, "%s\"%s\"", i ? "," : "", hgx_gpus[n == 1 ? 0 : order[i]]);
+        len += (size_t) snprintf(s + len, size - len, "]");
+        if (switches)
+                len += (size_t) snprintf(s + len, size - len, ",\"nvswitches\":[\"%s\",\"%s\",\"%s\",\"%s\"]", hgx_switches[0],
+                                         hgx_switches[1], hgx_switches[2], hgx_switches[3]);
+        if (nic)
+                snprintf(s + len, size - len, ",\"network\":{\"bridge\":\"br-train\"}");
+        return s;
+}
+
+static unsigned xu(Rendered *r, const char *fmt, ...) _printf_(2, 3);
+static unsigned xu(Rendered *r, const char *fmt, ...) {
+        _cleanup_free_ char *e = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        e = strdup_vprintf(fmt, ap);
+        va_end(ap);
+        return (unsigned) xn(r, e);
+}
+
+static unsigned hex_attr(Rendered *r, const char *fmt, ...) _printf_(2, 3);
+static unsigned hex_attr(Rendered *r, const char *fmt, ...) {
+        _cleanup_free_ char *e = NULL, *v = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        e = strdup_vprintf(fmt, ap);
+        va_end(ap);
+        v = xs(r, e);
+        assert_true(strncmp(v, "0x", 2) == 0);
+        return (unsigned) strtoul(v + 2, NULL, 16);
+}
+
+/* Every semantic of the issue, element by element. */
+static void hgx_checks(Rendered *r, const HostProbe *h, size_t n_gpus) {
+        size_t n_dev = r->spec->n_gpus + r->spec->n_nvswitches;
+        const Placement *p = r->placement;
+
+        common_checks(r, n_gpus, p->n_cells);
+        /* a root port per device; the device alone behind it, at slot 0 */
+        assert_int_equal(xu(r, "count(/domain/devices/controller[@model='pcie-root-port'])"), n_dev);
+        for (size_t i = 0; i < n_dev; i++) {
+                const PciAddress *a = i < r->spec->n_gpus ? &r->spec->gpus[i] : &r->spec->nvswitches[i - r->spec->n_gpus];
+                const HostGpu *g = host_probe_find_gpu(h, a);
+                char hd[160];
+                unsigned port, expander, node = 0;
+                bool found = false;
+
+                snprintf(hd, sizeof(hd), "/domain/devices/hostdev[source/address/@bus='0x%02x']", a->bus);
+                assert_int_equal(xu(r, "count(%s)", hd), 1);
+                assert_int_equal(hex_attr(r, "string(%s/address/@slot)", hd), 0);
+                port = hex_attr(r, "string(%s/address/@bus)", hd);
+                assert_int_equal(xu(r, "count(/domain/devices/controller[@model='pcie-root-port'][@index='%u'])", port), 1);
+                assert_int_equal(xu(r, "count(/domain/devices/hostdev/address[@bus='0x%02x'])", port), 1);
+                /* behind the expander of the guest cell that mirrors the device's host node */
+                expander = hex_attr(r, "string(/domain/devices/controller[@index='%u']/address/@bus)", port);
+                assert_int_equal(xu(r, "count(/domain/devices/controller[@index='%u'][@model='pcie-expander-bus'])",
+                                    expander),
+                                 1);
+                for (size_t c = 0; c < p->n_cells; c++)
+                        if (p->cells[c].host_cell == (unsigned) g->numa_node) {
+                                node = p->cells[c].guest_cell;
+                                found = true;
+                        }
+                assert_true(found);
+                assert_int_equal(xu(r, "number(/domain/devices/controller[@index='%u']/target/node)", expander), node);
+        }
+        /* one expander per host cell with devices, on the root bus, distinct bus ranges */
+        assert_int_equal(xu(r, "count(/domain/devices/controller[@model='pcie-expander-bus'])"),
+                         xu(r, "count(/domain/devices/controller[@model='pcie-expander-bus'][address/@bus='0x00'])"));
+        assert_int_equal(xu(r, "count(/domain/devices/controller[@model='pcie-expander-bus'])"),
+                         n_gpus >= 2 ? 2 : 1);
+        /* cells, pins and numatune agree: each vCPU on a host CPU of its guest cell's host cell */
+        for (size_t c = 0; c < p->n_cells; c++) {
+                const HostCell *hc = host_probe_find_cell(h, p->cells[c].host_cell);
+                assert_int_equal(xu(r, "number(/domain/numatune/memnode[@cellid='%zu']/@nodeset)", c), hc->id);
+                for (unsigned v = p->cells[c].first_vcpu; v < p->cells[c].first_vcpu + p->cells[c].n_vcpus; v++) {
+                        unsigned cpu = xu(r, "number(/domain/cputune/vcpupin[@vcpu='%u']/@cpuset)", v);
+                        bool in = false;
+                        for (size_t k = 0; k < hc->n_cpus; k++)
+                                in = in || hc->cpus[k].id == cpu;
+                        if (!in)
+                                fail_msg("vCPU %u of guest cell %zu is pinned to CPU %u, not on host cell %u", v, c, cpu, hc->id);
+                }
+                /* memory accounting per node: the shared view in 2 MiB pages, private memory from
+                 * ordinary memory, both the cell's whole memory */
+                assert_int_equal(p->cells[c].pages * 2048, p->cells[c].memory_kib);
+                assert_int_equal(p->cells[c].ordinary_kib, p->cells[c].memory_kib);
+                assert_int_equal(xu(r, "number(/domain/cpu/numa/cell[@id='%zu']/@memory)", c), p->cells[c].memory_kib);
+        }
+        /* the guest's topology is the pinning's: sibling pairs are told as two threads */
+        assert_int_equal(xu(r, "number(/domain/cpu/topology/@sockets) * number(/domain/cpu/topology/@cores) * "
+                               "number(/domain/cpu/topology/@threads)"),
+                         r->spec->vcpus);
+        assert_int_equal(xu(r, "number(/domain/cpu/topology/@threads)"), 2);
+        assert_int_equal(r->placement->vcpu_pins[1], r->placement->vcpu_pins[0] + 112);
+}
+
+static void test_hgx(CvmTee tee, size_t n_gpus, bool nic) {
+        _cleanup_(host_probe_freep) HostProbe *h = hgx_probe(tee == CVM_TEE_TDX ? "domcaps-tdx.xml" : "domcaps-snp.xml");
+        _cleanup_free_ char *keys = hgx_keys(n_gpus, n_gpus == 8, nic), *why = NULL;
+        _cleanup_(rendered_done) Rendered r;
+
+        render_on(h, cvm_tee_to_string(tee), (unsigned) (12 * n_gpus), (unsigned) (32768 * n_gpus), keys, DISK, &r);
+        assert_int_equal(host_probe_spec_refusal(h, r.spec, &why), 0);
+        assert_null(why);
+        hgx_checks(&r, h, n_gpus);
+        assert_int_equal(xu(&r, "count(/domain/devices/interface)"), nic ? 1 : 0);
+        if (nic) {
+                assert_xs(&r, "/domain/devices/interface/@type", "bridge");
+                assert_xs(&r, "/domain/devices/interface/source/@bridge", "br-train");
+                assert_xs(&r, "/domain/devices/interface/model/@type", "virtio");
+                assert_xs(&r, "/domain/devices/interface/driver/@iommu", "on");
+                assert_xs(&r, "/domain/devices/interface/rom/@enabled", "no");
+        }
+        if (n_gpus == 8) /* protected-PCIe mode: the NVSwitches pass through with the GPUs, near node 0 */
+                assert_int_equal(xu(&r, "count(/domain/devices/hostdev[source/address/@bus='0x05' or "
+                                        "source/address/@bus='0x06' or source/address/@bus='0x07' or "
+                                        "source/address/@bus='0x08'])"),
+                                 4);
+        if (tee == CVM_TEE_TDX) {
+                assert_xs(&r, "/domain/launchSecurity/policy", "0x10000000");
+                compare_shape(&r, "launch-security-tdx.x86_64-latest+inteltdx.xml");
+        } else {
+                assert_xs(&r, "/domain/launchSecurity/policy", "0x00030000");
+                compare_shape(&r, "launch-security-sev-snp.x86_64-latest.05b67b8.xml");
+        }
+}
+
+static void test_hgx_snp(void **state) {
+        test_hgx(CVM_TEE_SEV_SNP, 1, false);
+        test_hgx(CVM_TEE_SEV_SNP, 2, false);
+        test_hgx(CVM_TEE_SEV_SNP, 4, false);
+        test_hgx(CVM_TEE_SEV_SNP, 8, false);
+        test_hgx(CVM_TEE_SEV_SNP, 1, true);
+        test_hgx(CVM_TEE_SEV_SNP, 8, true);
+}
+
+static void test_hgx_tdx(void **state) {
+        test_hgx(CVM_TEE_TDX, 1, false);
+        test_hgx(CVM_TEE_TDX, 2, false);
+        test_hgx(CVM_TEE_TDX, 4, false);
+        test_hgx(CVM_TEE_TDX, 8, false);
+        test_hgx(CVM_TEE_TDX, 2, true);
+        test_hgx(CVM_TEE_TDX, 8, true);
+}
+
+/* The spec's launch parameters reach launchSecurity; a capped shared part is an ordinary memfd. */
+static void test_hgx_launch_security(void **state) {
+        _cleanup_(host_probe_freep) HostProbe *snp = hgx_probe("domcaps-snp.xml"), *tdx = hgx_probe("domcaps-tdx.xml");
+        _cleanup_free_ char *ib = NULL, *ia = NULL, *keys = NULL, *owner = NULL;
+        _cleanup_(rendered_done) Rendered r, t;
+        uint8_t block[LAUNCH_SNP_ID_BLOCK_SIZE], auth[LAUNCH_SNP_ID_AUTH_SIZE];
+        char hex[97];
+
+        memset(block, 1, sizeof(block));
+        memset(auth, 2, sizeof(auth));
+        ib = b64_encode(block, sizeof(block));
+        ia = b64_encode(auth, sizeof(auth));
+        keys = strdup_printf("\"gpus\":[\"0000:1b:00.0\"],\"shared_memory_mib\":4096,\"launch_security\":{\"policy\":"
+                             "\"0x70000\",\"id_block\":\"%s\",\"id_auth\":\"%s\",\"author_key\":true,\"vcek\":false}",
+                             ib, ia);
+        render_on(snp, "sev-snp", 8, 65536, keys, DISK, &r);
+        assert_xs(&r, "/domain/launchSecurity/policy", "0x00070000");
+        assert_xs(&r, "/domain/launchSecurity/@vcek", "no");
+        assert_xs(&r, "/domain/launchSecurity/@authorKey", "yes");
+        assert_xs(&r, "/domain/launchSecurity/idBlock", ib);
+        assert_xs(&r, "/domain/launchSecurity/idAuth", ia);
+        compare_shape(&r, "launch-security-sev-snp.x86_64-latest.05b67b8.xml");
+        /* capped: no hugepages, no lock, the shared part in ordinary memory beside the private */
+        assert_xs(&r, "/domain/memoryBacking/source/@type", "memfd");
+        assert_xs(&r, "/domain/memoryBacking/allocation/@mode", "ondemand");
+        assert_int_equal(xu(&r, "count(/domain/memoryBacking/hugepages | /domain/memoryBacking/locked)"), 0);
+        assert_int_equal(r.placement->cells[0].pages, 0);
+        assert_int_equal(r.placement->cells[0].ordinary_kib, (65536ull + 4096) * 1024);
+
+        memset(hex, 'c', 96);
+        hex[96] = '\0';
+        owner = strdup_printf("\"gpus\":[],\"launch_security\":{\"policy\":\"0x10000001\",\"mr_owner\":\"%s\","
+                              "\"mr_owner_config\":\"%s\"}",
+                              hex, hex);
+        render_on(tdx, "tdx", 4, 8192, owner, DISK, &t);
+        assert_xs(&t, "/domain/launchSecurity/policy", "0x10000001");
+        {
+                _cleanup_free_ char *mo = xs(&t, "/domain/launchSecurity/mrOwner");
+                assert_int_equal(strlen(mo), 64); /* 48 bytes, base64 */
+        }
+        assert_int_equal(xu(&t, "count(/domain/launchSecurity/mrOwnerConfig)"), 1);
+        compare_shape(&t, "launch-security-tdx.x86_64-latest+inteltdx.xml");
+}
+
+/* What the host's files say, and the refusals they give. */
+static void test_hgx_host_checks(void **state) {
+        _cleanup_(host_probe_freep) HostProbe *h = hgx_probe("domcaps-tdx.xml");
+        _cleanup_(launch_spec_freep) LaunchSpec *s = NULL;
+        _cleanup_free_ char *why = NULL, *keys = hgx_keys(8, true, false), *json = NULL;
+        static const char shared_group[] =
+                "<device><name>pci_0000_1b_00_0</name><driver><name>vfio-pci</name></driver>"
+                "<capability type='pci'><iommuGroup number='27'>"
+                "<address domain='0x0000' bus='0x1b' slot='0x00' function='0x0'/>"
+                "<address domain='0x0000' bus='0x1b' slot='0x00' function='0x1'/></iommuGroup>"
+                "<numa node='0'/></capability></device>";
+        PciAddress gpu0 = { .bus = 0x1b }, audio = { .bus = 0x1b, .function = 1 };
+
+        assert_int_equal(h->kvm_tdx, HOST_FACT_YES);
+        assert_int_equal(h->kvm_sev_snp, HOST_FACT_YES);
+        assert_int_equal(h->dma_entry_limit, 1048576);
+        assert_string_equal(h->firmware_tdx, "/usr/share/ovmf/OVMF.inteltdx.ms.fd");
+        assert_string_equal(h->firmware_sev_snp, "/usr/share/ovmf/OVMF.amdsev.fd");
+        assert_int_equal(host_probe_find_gpu(h, &gpu0)->numa_node, 0);
+        assert_int_equal(host_probe_find_gpu(h, &gpu0)->iommu_group, 27);
+        assert_int_equal(host_probe_find_cell(h, 1)->ordinary_total_kib, 1056194560ull - 262144ull * 2048);
+
+        json = strdup_printf("{\"name\":\"j\",\"tee\":\"tdx\",\"vcpus\":96,\"memory_mib\":1048576,%s," DISK
+                             ",\"policy\":\"p\"}", keys);
+        assert_int_equal(launch_spec_parse(json, strlen(json), &s, &why), 0);
+        /* 1 TiB in 2 MiB pages: 524288 DMA mappings, more than VFIO's default */
+        assert_int_equal(host_probe_spec_refusal(h, s, &why), 0);
+        assert_null(why);
+        h->dma_entry_limit = HOST_DMA_ENTRY_LIMIT_DEFAULT;
+        assert_int_equal(host_probe_spec_refusal(h, s, &why), 0);
+        assert_string_equal(why, "vfio_iommu_type1's dma_entry_limit is 65535; this guest may need 524288 DMA mappings "
+                                 "(its shared memory in hugepage-sized pages): load it with dma_entry_limit=524288 or "
+                                 "more, or cap shared_memory_mib");
+        free(why);
+        why = NULL;
+        /* TDX disabled in KVM */
+        h->kvm_tdx = HOST_FACT_NO;
+        assert_int_equal(host_probe_tee_refusal(h, CVM_TEE_TDX, &why), 0);
+        assert_non_null(strstr(why, "kvm_intel is not loaded with tdx=1"));
+        free(why);
+        why = NULL;
+        h->kvm_tdx = HOST_FACT_YES;
+        h->dma_entry_limit = 1048576;
+        /* no firmware with intel-tdx */
+        free(h->firmware_tdx);
+        h->firmware_tdx = NULL;
+        assert_int_equal(host_probe_spec_refusal(h, s, &why), 0);
+        assert_non_null(strstr(why, "no firmware descriptor with intel-tdx"));
+        free(why);
+        why = NULL;
+        h->firmware_tdx = strdup("/usr/share/ovmf/OVMF.inteltdx.ms.fd");
+        /* a GPU whose IOMMU group has a device bound to another driver: refused, the device named */
+        assert_int_equal(host_probe_parse_nodedev(h, &gpu0, shared_group, strlen(shared_group), &why), 0);
+        assert_int_equal(host_probe_set_member_driver(h, &gpu0, &audio, "snd_hda_intel"), 0);
+        assert_int_equal(host_probe_spec_refusal(h, s, &why), 0);
+        assert_string_equal(why, "GPU 0000:1b:00.0 shares IOMMU group 27 with 0000:1b:00.1, which is bound to "
+                                 "snd_hda_intel: every device of the group must be bound to vfio-pci");
+        free(why);
+        why = NULL;
+        assert_int_equal(host_probe_set_member_driver(h, &gpu0, &audio, "vfio-pci"), 0);
+        assert_int_equal(host_probe_spec_refusal(h, s, &why), 0);
+        assert_null(why);
+        /* the GPU itself on the host's driver */
+        assert_int_equal(host_probe_set_gpu(h, &gpu0, 0, 27, "nvidia"), 0);
+        assert_int_equal(host_probe_spec_refusal(h, s, &why), 0);
+        assert_string_equal(why, "GPU 0000:1b:00.0 is bound to nvidia, not vfio-pci (bind it to vfio-pci before launching)");
+}
+
 static void quiet(void *ctx, const char *msg, ...) {
 }
 
@@ -634,6 +965,10 @@ int main(void) {
                 cmocka_unit_test(test_probe_bad_xml),
                 cmocka_unit_test(test_probe_nodedev_and_sysfs),
                 cmocka_unit_test(test_probe_json),
+                cmocka_unit_test(test_hgx_snp),
+                cmocka_unit_test(test_hgx_tdx),
+                cmocka_unit_test(test_hgx_launch_security),
+                cmocka_unit_test(test_hgx_host_checks),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

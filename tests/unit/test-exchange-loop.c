@@ -52,7 +52,7 @@ static int setup(void **state) {
         snprintf(snp_dir, sizeof(snp_dir), "%s/snp", sim_dir);
         exchange_fixture_snp_sim(snp_dir, ark_digest);
         exchange_fixture_set_data_key(0xD0);
-        json = strdup_printf("{\"snp\": {\"trusted_simulator_arks\": [{\"product\": \"Genoa\", \"spki_sha256\": \"%s\"}]}}",
+        json = strdup_printf("{\"snp\": {\"require_crl\": false, \"trusted_simulator_arks\": [{\"product\": \"Genoa\", \"spki_sha256\": \"%s\"}]}}",
                              ark_digest);
         if (policy_parse(json, strlen(json), &policy, &reason) < 0)
                 fail_msg("policy: %s", reason);
@@ -74,7 +74,7 @@ static ExchangeHost host(uint64_t timeout_usec) {
         return (ExchangeHost) { .tee = CVM_TEE_SEV_SNP, .timeout_usec = timeout_usec, .nonces = &nonces,
                                 .nonce_ttl_usec = 10000000, .appraise = appraise_evidence,
                                 .unwrap_keys = exchange_fixture_unwrap, .userdata = &appraise_config,
-                                .token_key = token_key };
+                                .token_key = token_key, .releaser = exchange_fixture_releaser() };
 }
 
 /* The agent side. Returns the child's exit code. */
@@ -85,6 +85,7 @@ static int run_agent(int fd, void *userdata) {
         ProtoMsg chal = {}, ev = {};
         int rc;
 
+        exchange_fixture_bind_agent(&c);
         if (exchange_fixture_agent_hello(fd, &chal) < 0)
                 return 1;
         if (how == SILENT)

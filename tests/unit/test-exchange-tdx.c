@@ -54,16 +54,17 @@ static int setup(void **state) {
         coldir = strdup_printf("%s/collateral", tdx_dir);
         assert_int_equal(pcs_collateral_load_dir(coldir, &collateral, NULL), 0);
         {
-                _cleanup_(gpu_sim_freep) GpuSim *g = NULL;
+                GpuSim *board[GPU_SIM_BOARD_DEFAULT] = {};
                 _cleanup_free_ char *ghex = NULL, *gpath = NULL;
                 _cleanup_free_ uint8_t *gdata = NULL;
                 size_t gsize;
                 NvPin pin;
 
                 snprintf(gpu_dir, sizeof(gpu_dir), "%s/gpu", sim_dir);
-                assert_int_equal(gpu_sim_new(NULL, &g), 0);
-                assert_int_equal(gpu_sim_write(g, gpu_dir), 0);
-                assert_int_equal(gpu_sim_root_pin(g, &pin), 0);
+                assert_int_equal(gpu_sim_new_board(NULL, GPU_SIM_BOARD_DEFAULT, board), 0);
+                assert_int_equal(gpu_sim_write_board(board, GPU_SIM_BOARD_DEFAULT, false, gpu_dir), 0);
+                assert_int_equal(gpu_sim_root_pin(board[0], &pin), 0);
+                gpu_sim_board_free(board, GPU_SIM_BOARD_DEFAULT);
                 ghex = hex_encode(pin.spki_sha256, 32);
                 memcpy(gpu_root_digest, ghex, 64);
                 gpath = strdup_printf("%s/golden.json", gpu_dir);
@@ -71,8 +72,8 @@ static int setup(void **state) {
                 assert_int_equal(nv_golden_parse((const char *) gdata, gsize, &golden, NULL), 0);
         }
         exchange_fixture_set_data_key(0xB0);
-        for (size_t i = 0; i < sizeof(launch_digest); i++)
-                launch_digest[i] = (uint8_t) (0x30 + i);
+        /* what the simulated VMM put in MRCONFIGID: the launch digest binding the tests' releaser */
+        exchange_fixture_launch_digest(launch_digest);
         return 0;
 }
 
@@ -130,7 +131,8 @@ static void exchange(Misbehaviour how, const Host *host, ExchangeResult *res, in
         AppraiseConfig ac = { .tdx_collateral = host->no_collateral ? NULL : collateral,
                               .has_launch_digest = host->has_launch_digest, .gpu_golden = golden };
         ExchangeHost h = { .tee = CVM_TEE_TDX, .gpus = host->gpus, .timeout_usec = 5000000, .nonces = &nonces, .nonce_ttl_usec = 10000000,
-                           .appraise = appraise_evidence, .unwrap_keys = exchange_fixture_unwrap };
+                           .appraise = appraise_evidence, .unwrap_keys = exchange_fixture_unwrap,
+                           .releaser = exchange_fixture_releaser() };
         char *reason = NULL;
 
         json = host->trust_root ? strdup_printf("{\"tdx\": {\"trusted_simulator_roots\": [{\"spki_sha256\": \"%s\"}]%s},"

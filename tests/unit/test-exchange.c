@@ -58,6 +58,7 @@ static int run_agent(int fd, void *userdata) {
         uint64_t deadline = proto_now_usec() + 5000000;
         int rc;
 
+        exchange_fixture_bind_agent(&c);
         if (exchange_fixture_agent_hello(fd, &chal) < 0)
                 return 1;
         if (how == SILENT)
@@ -88,6 +89,8 @@ static int run_agent(int fd, void *userdata) {
                         /* the host asked for 2: send one well-formed but lonely report */
                         ev.gpu_reports[0] = (ProtoBlob) { .data = calloc(1, 64), .size = 64 };
                         ev.gpu_chains[0] = (ProtoBlob) { .data = calloc(1, 64), .size = 64 };
+                        memcpy(ev.gpu_pci[0], "0000:01:00.0", sizeof(ev.gpu_pci[0]));
+                        ev.gpu_cc[0] = PROTO_GPU_CC_ON;
                         ev.n_gpus = 1;
                 }
                 if (proto_send(fd, &ev, deadline) < 0)
@@ -108,7 +111,7 @@ static void exchange(Misbehaviour how, const char *policy_json, uint32_t gpus, u
         AppraiseConfig ac = {};
         ExchangeHost h = { .tee = CVM_TEE_SEV_SNP, .gpus = gpus, .timeout_usec = timeout_usec, .nonces = &nonces,
                            .nonce_ttl_usec = 10000000, .appraise = appraise_evidence,
-                           .unwrap_keys = exchange_fixture_unwrap };
+                           .unwrap_keys = exchange_fixture_unwrap, .releaser = exchange_fixture_releaser() };
         char *reason = NULL;
 
         if (policy_parse(policy_json, strlen(policy_json), &policy, &reason) < 0)
@@ -121,7 +124,8 @@ static void exchange(Misbehaviour how, const char *policy_json, uint32_t gpus, u
 }
 
 static char *policy_trusting_sim(const char *extra) {
-        return strdup_printf("{\"snp\": {\"trusted_simulator_arks\": [{\"product\": \"Genoa\", \"spki_sha256\": \"%s\"}]%s}}",
+        /* revocation is the host collateral's (test-collateral.c): not what this tests */
+        return strdup_printf("{\"snp\": {\"require_crl\": false, \"trusted_simulator_arks\": [{\"product\": \"Genoa\", \"spki_sha256\": \"%s\"}]%s}}",
                              ark_digest, extra);
 }
 

@@ -271,7 +271,7 @@ static void test_eight_gpus(void **state) {
 
 /* Removes what gpu_sim_write() wrote into base/gpu, and base. */
 static void remove_sim(const char *base) {
-        static const char *const files[] = {"chain.pem", "leaf-key.pem", "golden.json"};
+        static const char *const files[] = {"chain.pem", "leaf-key.pem", "golden.json", "pci-address", "cc-mode"};
 
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 _cleanup_free_ char *p = strdup_printf("%s/gpu/%s", base, files[i]);
@@ -312,6 +312,24 @@ static void test_write_load(void **state) {
         assert_int_equal(nv_golden_parse((const char *) gdata, gsize, &g, NULL), 0);
         assert_int_equal(gpu_sim_report(loaded, f->nonce, &rep, &size), 0);
         assert_true(verify_one(f, rep, size, f->pins, 2, g, &v));
+
+        /* The driver's claims are read strictly: an address in another spelling, an unknown mode. */
+        {
+                _cleanup_free_ char *pa = strdup_printf("%s/pci-address", dir), *cm = strdup_printf("%s/cc-mode", dir);
+                GpuSim *bad = NULL;
+
+                assert_string_equal(loaded->pci_address, "0000:e1:00.0");
+                assert_int_equal(loaded->cc_mode, PROTO_GPU_CC_ON);
+                assert_int_equal(write_file_atomic(pa, "0000:E1:00.0\n", 13, 0644), 0);
+                assert_int_equal(gpu_sim_load(dir, &bad), -EBADMSG);
+                assert_int_equal(write_file_atomic(pa, "0000:e1:00.0\n", 13, 0644), 0);
+                assert_int_equal(write_file_atomic(cm, "maybe\n", 6, 0644), 0);
+                assert_int_equal(gpu_sim_load(dir, &bad), -EBADMSG);
+                assert_int_equal(write_file_atomic(cm, "devtools\n", 9, 0644), 0);
+                assert_int_equal(gpu_sim_load(dir, &bad), 0);
+                assert_int_equal(bad->cc_mode, PROTO_GPU_CC_DEVTOOLS);
+                gpu_sim_free(bad);
+        }
 
         /* Another simulator's key in place of the leaf key: refused. */
         assert_int_equal(gpu_sim_new(NULL, &other), 0);

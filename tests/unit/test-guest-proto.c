@@ -37,6 +37,8 @@ static void make_evidence(ProtoMsg *m, size_t gpus) {
         for (size_t i = 0; i < gpus; i++) {
                 blob_set(&m->gpu_reports[i], report, 100 + i);
                 blob_set(&m->gpu_chains[i], "-----BEGIN CERTIFICATE-----", 27);
+                snprintf(m->gpu_pci[i], sizeof(m->gpu_pci[i]), "0000:%02zx:00.0", i + 1);
+                m->gpu_cc[i] = i == 1 ? PROTO_GPU_CC_DEVTOOLS : PROTO_GPU_CC_ON;
         }
         m->n_gpus = gpus;
         fill(m->pubkey, sizeof(m->pubkey), 0x20);
@@ -63,9 +65,13 @@ static void test_roundtrip_every_message(void **state) {
 
         in = (ProtoMsg) { .type = PROTO_CHALLENGE, .gpus = 8 };
         fill(in.nonce, sizeof(in.nonce), 1);
+        fill(in.spec_digest, sizeof(in.spec_digest), 2);
+        fill(in.releaser_key, sizeof(in.releaser_key), 3);
         in.tee = CVM_TEE_TDX;
         roundtrip(&in, &out);
         assert_memory_equal(out.nonce, in.nonce, sizeof(in.nonce));
+        assert_memory_equal(out.spec_digest, in.spec_digest, sizeof(in.spec_digest));
+        assert_memory_equal(out.releaser_key, in.releaser_key, sizeof(in.releaser_key));
         assert_int_equal(out.tee, CVM_TEE_TDX);
         assert_int_equal(out.gpus, 8);
         proto_msg_done(&out);
@@ -77,6 +83,9 @@ static void test_roundtrip_every_message(void **state) {
         assert_int_equal(out.cert_table.size, 0);
         assert_int_equal(out.n_gpus, 8);
         assert_int_equal(out.gpu_reports[7].size, 107);
+        assert_string_equal(out.gpu_pci[7], "0000:08:00.0");
+        assert_int_equal(out.gpu_cc[1], PROTO_GPU_CC_DEVTOOLS);
+        assert_int_equal(out.gpu_cc[7], PROTO_GPU_CC_ON);
         assert_memory_equal(out.pubkey, in.pubkey, 32);
         proto_msg_done(&in);
         proto_msg_done(&out);
@@ -142,16 +151,43 @@ static void test_strict_decoding(void **state) {
         expect_refused("{\"type\":\"error\",\"reason\":\"\\u001b[2Jgone\"}", "control character");
         expect_refused("{\"version\":1}", "no \"type\"");
         expect_refused("{\"type\":\"hello\",\"version\":1} x", "exactly one JSON object");
-        snprintf(buf, sizeof(buf), "{\"type\":\"challenge\",\"nonce\":\"%s\",\"vm_uuid\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"tee\":\"sgx\",\"gpus\":1}", nonce);
+        snprintf(buf, sizeof(buf), "{\"type\":\"challenge\",\"nonce\":\"%s\",\"vm_uuid\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"spec_digest\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"releaser_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"tee\":\"sgx\",\"gpus\":1}", nonce);
         expect_refused(buf, "not sev-snp or tdx");
-        snprintf(buf, sizeof(buf), "{\"type\":\"challenge\",\"nonce\":\"%s\",\"vm_uuid\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"tee\":\"tdx\",\"gpus\":17}", nonce);
+        snprintf(buf, sizeof(buf), "{\"type\":\"challenge\",\"nonce\":\"%s\",\"vm_uuid\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"spec_digest\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"releaser_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"tee\":\"tdx\",\"gpus\":17}", nonce);
         expect_refused(buf, "gpus");
-        expect_refused("{\"type\":\"challenge\",\"nonce\":\"AAEC\",\"vm_uuid\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"tee\":\"tdx\",\"gpus\":1}", "3 bytes");
-        expect_refused("{\"type\":\"challenge\",\"nonce\":\"A A=\",\"vm_uuid\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"tee\":\"tdx\",\"gpus\":1}", "not base64");
+        /* the releaser's members: both required, each of its exact size */
+        expect_refused("{\"type\":\"challenge\",\"nonce\":\"AAEC\",\"vm_uuid\":\"AAAAAAAAAAAAAAAAAAAAAA==\","
+                       "\"tee\":\"tdx\",\"gpus\":1}", "missing 'spec_digest'");
+        snprintf(buf, sizeof(buf), "{\"type\":\"challenge\",\"nonce\":\"%s\",\"vm_uuid\":\"AAAAAAAAAAAAAAAAAAAAAA==\","
+                 "\"spec_digest\":\"%s\",\"releaser_key\":\"AAAA\",\"tee\":\"tdx\",\"gpus\":1}", nonce,
+                 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+        expect_refused(buf, "challenge.releaser_key: 3 bytes");
+        snprintf(buf, sizeof(buf), "{\"type\":\"challenge\",\"nonce\":\"%s\",\"vm_uuid\":\"AAAAAAAAAAAAAAAAAAAAAA==\","
+                 "\"spec_digest\":\"AAAA\",\"releaser_key\":\"%s\",\"tee\":\"tdx\",\"gpus\":1}", nonce,
+                 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+        expect_refused(buf, "challenge.spec_digest: 3 bytes");
+        expect_refused("{\"type\":\"challenge\",\"nonce\":\"AAEC\",\"vm_uuid\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"spec_digest\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"releaser_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"tee\":\"tdx\",\"gpus\":1}", "3 bytes");
+        expect_refused("{\"type\":\"challenge\",\"nonce\":\"A A=\",\"vm_uuid\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"spec_digest\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"releaser_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"tee\":\"tdx\",\"gpus\":1}", "not base64");
         expect_refused("{\"type\":\"evidence\",\"tee\":\"tdx\",\"report\":\"AA==\",\"cert_table\":\"\","
-                       "\"gpu_reports\":[\"AA==\"],\"gpu_chains\":[],\"pubkey\":\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"}",
+                       "\"gpu_reports\":[\"AA==\"],\"gpu_chains\":[],\"gpu_pci\":[],\"gpu_cc\":[],"
+                       "\"pubkey\":\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"}",
                        "1 GPU reports but 0 GPU chains");
-        snprintf(buf, sizeof(buf), "{\"type\":\"challenge\",\"nonce\":\"%s\",\"vm_uuid\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"tee\":\"tdx\",\"gpus\":1}", nonce);
+        /* the GPU claims: one valid address and one known mode per report */
+#define EV_ONE_GPU(pci, cc)                                                                                            \
+        "{\"type\":\"evidence\",\"tee\":\"tdx\",\"report\":\"AA==\",\"cert_table\":\"\",\"gpu_reports\":[\"AA==\"],"           \
+        "\"gpu_chains\":[\"AA==\"],\"gpu_pci\":[" pci "],\"gpu_cc\":[" cc "],"                                               \
+        "\"pubkey\":\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"}"
+        assert_int_equal(decode_text(EV_ONE_GPU("\"0000:1f:00.7\"", "\"on\""), NULL), 0);
+        expect_refused(EV_ONE_GPU("", "\"on\""), "1 GPU reports but 0 gpu_pci");
+        expect_refused(EV_ONE_GPU("\"0000:1F:00.0\"", "\"on\""), "gpu_pci[0]: not a PCI address");
+        expect_refused(EV_ONE_GPU("\"00000000:1f:00.0\"", "\"on\""), "gpu_pci[0]: not a PCI address");
+        expect_refused(EV_ONE_GPU("\"0000:1f:20.0\"", "\"on\""), "gpu_pci[0]: not a PCI address");
+        expect_refused(EV_ONE_GPU("\"0000:1f:00.8\"", "\"on\""), "gpu_pci[0]: not a PCI address");
+        expect_refused(EV_ONE_GPU("1", "\"on\""), "gpu_pci[0]: not a PCI address");
+        expect_refused(EV_ONE_GPU("\"0000:1f:00.0\"", "\"ON\""), "gpu_cc[0]");
+        expect_refused(EV_ONE_GPU("\"0000:1f:00.0\"", "\"on\\u0000x\""), "gpu_cc[0]");
+#undef EV_ONE_GPU
+        snprintf(buf, sizeof(buf), "{\"type\":\"challenge\",\"nonce\":\"%s\",\"vm_uuid\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"spec_digest\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"releaser_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"tee\":\"tdx\",\"gpus\":1}", nonce);
         assert_int_equal(decode_text(buf, NULL), 0);
 }
 
@@ -246,11 +282,23 @@ static void test_bindings_known_answers(void **state) {
                                           "b87a80df6f440bf1b540eb1b38ecca35048cf4b60753992e8e5e1d41",
                                           want_rd, 64),
                          0);
-        /* hashlib.sha256(b"cvmd-gpu-v1" + bytes(range(64)) + (3).to_bytes(4, "big")) */
-        assert_int_equal(hex_decode_exact("9ca1bb5f5da0a159ea9ee66530e1ecf4bcbda60de7bad22d2d1c4ecf813237c0", want_gn, 32),
+        /* hashlib.sha256(b"cvmd-gpu-v2" + bytes(range(64)) + (3).to_bytes(4, "big") + b"0000:41:00.0" + bytes([1])) */
+        assert_int_equal(hex_decode_exact("5a9d6767a8f8fe53c681016f0eda241f77c1b1450224bda5a5aa4688d1cb0c1a", want_gn, 32),
                          0);
+        /* hashlib.sha384(b"cvmd-launch-v2" + bytes(range(48)) + bytes(range(100, 132))) */
+        {
+                uint8_t spec[48], releaser[32], ld[48], want_ld[48];
+                fill(spec, 48, 0);
+                fill(releaser, 32, 100);
+                assert_int_equal(hex_decode_exact("3d4e9c3a1aa94df1e635015a944b52d488d982757720f4c587f70963da9bbd49"
+                                                  "1d4c49077014539b7050cce86d2ff923",
+                                                  want_ld, 48),
+                                 0);
+                proto_launch_digest(spec, releaser, ld);
+                assert_memory_equal(ld, want_ld, 48);
+        }
         proto_report_data(nonce, pub, rd);
-        proto_gpu_nonce(nonce, pub, 3, gn);
+        proto_gpu_nonce(nonce, pub, 3, "0000:41:00.0", PROTO_GPU_CC_ON, gn);
         assert_memory_equal(rd, want_rd, 64);
         assert_memory_equal(gn, want_gn, 32);
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* HPKE (RFC 9180 base mode): every encryption and export of the official test vectors for the
+/* HPKE (RFC 9180 base and auth modes): every encryption and export of the official test vectors for the
  * DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 suites in $CVM_VECTORS/hpke (skipped when absent;
  * the P-256 and P-521 suites are out of scope and are counted, not run), both directions, plus
  * the failure paths: tampering, wrong aad, wrong key, low-order public keys, bad sizes,
- * unsupported suites, sequence numbers, and the key confirmation both ends derive. */
+ * unsupported suites, sequence numbers, and the key confirmation both ends derive. Auth mode
+ * against the RFC's Appendix A.1.3 values (kept here), and its refusals: another sender's key,
+ * a base-mode peer, a low-order sender key. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -295,6 +297,177 @@ static void test_wrong_recipient(void **state) {
         assert_null(pt);
 }
 
+/* RFC 9180 Appendix A.1.3: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-128-GCM, mode_auth.
+ * Not among the base-mode files of $CVM_VECTORS/hpke, so the RFC's values are test data here. */
+static const struct {
+        const char *info, *ikm_e, *pk_em, *ikm_r, *pk_rm, *ikm_s, *pk_sm, *sk_sm, *enc;
+        struct {
+                const char *aad, *ct;
+        } seal[2];
+        struct {
+                const char *context, *value;
+        } exports[3];
+} rfc9180_a13 = {
+        .info = "4f6465206f6e2061204772656369616e2055726e",
+        .ikm_e = "6e6d8f200ea2fb20c30b003a8b4f433d2f4ed4c2658d5bc8ce2fef718059c9f7",
+        .pk_em = "23fb952571a14a25e3d678140cd0e5eb47a0961bb18afcf85896e5453c312e76",
+        .ikm_r = "f1d4a30a4cef8d6d4e3b016e6fd3799ea057db4f345472ed302a67ce1c20cdec",
+        .pk_rm = "1632d5c2f71c2b38d0a8fcc359355200caa8b1ffdf28618080466c909cb69b2e",
+        .ikm_s = "94b020ce91d73fca4649006c7e7329a67b40c55e9e93cc907d282bbbff386f58",
+        .pk_sm = "8b0c70873dc5aecb7f9ee4e62406a397b350e57012be45cf53b7105ae731790b",
+        .sk_sm = "dc4a146313cce60a278a5323d321f051c5707e9c45ba21a3479fecdf76fc69dd",
+        .enc = "23fb952571a14a25e3d678140cd0e5eb47a0961bb18afcf85896e5453c312e76",
+        .seal = {
+                { "436f756e742d30", "5fd92cc9d46dbf8943e72a07e42f363ed5f721212cd90bcfd072bfd9f44e06b80fd17824947496e21b680c141b" },
+                { "436f756e742d31", "d3736bb256c19bfa93d79e8f80b7971262cb7c887e35c26370cfed62254369a1b52e3d505b79dd699f002bc8ed" },
+        },
+        .exports = {
+                { "", "28c70088017d70c896a8420f04702c5a321d9cbf0279fba899b59e51bac72c85" },
+                { "00", "25dfc004b0892be1888c3914977aa9c9bbaf2c7471708a49e1195af48a6f29ce" },
+                { "54657374436f6e74657874", "5a0131813abc9a522cad678eb6bafaabc43389934adb8097d23c5ff68059eb64" },
+        },
+};
+static const char rfc9180_pt[] = "4265617574792069732074727574682c20747275746820626561757479";
+
+static Bytes unhex(const char *s) {
+        Bytes b = {};
+
+        if (!*s)
+                return b;
+        if (hex_decode(s, &b.p, &b.n) < 0)
+                fail_msg("test data '%.16s...' is not hex", s);
+        return b;
+}
+
+static void test_auth_mode_vector(void **state) {
+        const HpkeSuite suite = { HPKE_KEM_X25519_HKDF_SHA256, HPKE_KDF_HKDF_SHA256, HPKE_AEAD_AES_128_GCM };
+        _cleanup_(secret_freep) Secret *sk_e = NULL, *sk_r = NULL, *sk_s = NULL, *other = NULL;
+        _cleanup_(hpke_context_freep) HpkeContext *s = NULL, *r = NULL, *wrong = NULL;
+        uint8_t pk_e[32], pk_r[32], pk_s[32], pk_other[32], enc[HPKE_ENC_SIZE];
+        Bytes info = unhex(rfc9180_a13.info), ikm_e = unhex(rfc9180_a13.ikm_e), ikm_r = unhex(rfc9180_a13.ikm_r),
+              ikm_s = unhex(rfc9180_a13.ikm_s), pk_em = unhex(rfc9180_a13.pk_em), pk_rm = unhex(rfc9180_a13.pk_rm),
+              pk_sm = unhex(rfc9180_a13.pk_sm), sk_sm = unhex(rfc9180_a13.sk_sm), enc_v = unhex(rfc9180_a13.enc),
+              pt = unhex(rfc9180_pt);
+
+        assert_int_equal(hpke_derive_key_pair(suite, ikm_e.p, ikm_e.n, &sk_e, pk_e), 0);
+        assert_bytes_equal(pk_e, 32, &pk_em, "pkEm");
+        assert_int_equal(hpke_derive_key_pair(suite, ikm_r.p, ikm_r.n, &sk_r, pk_r), 0);
+        assert_bytes_equal(pk_r, 32, &pk_rm, "pkRm");
+        assert_int_equal(hpke_derive_key_pair(suite, ikm_s.p, ikm_s.n, &sk_s, pk_s), 0);
+        assert_bytes_equal(secret_data(sk_s), secret_size(sk_s), &sk_sm, "skSm");
+        assert_bytes_equal(pk_s, 32, &pk_sm, "pkSm");
+
+        /* SetupAuthS with the vector's ephemeral key; SetupAuthR naming the sender's public key */
+        assert_int_equal(hpke_setup_auth_sender_with_ephemeral(suite, pk_r, 32, info.p, info.n, sk_s, sk_e, enc, &s), 0);
+        assert_bytes_equal(enc, sizeof(enc), &enc_v, "enc");
+        assert_int_equal(hpke_setup_auth_receiver(suite, enc_v.p, enc_v.n, sk_r, info.p, info.n, pk_s, 32, &r), 0);
+        for (size_t i = 0; i < ELEMENTSOF(rfc9180_a13.seal); i++) {
+                Bytes aad = unhex(rfc9180_a13.seal[i].aad), ct = unhex(rfc9180_a13.seal[i].ct);
+                _cleanup_free_ uint8_t *out = NULL;
+                _cleanup_(secret_freep) Secret *opened = NULL;
+                size_t out_size;
+
+                assert_int_equal(hpke_seal(s, aad.p, aad.n, pt.p, pt.n, &out, &out_size), 0);
+                assert_bytes_equal(out, out_size, &ct, "auth ct");
+                assert_int_equal(hpke_open(r, aad.p, aad.n, ct.p, ct.n, &opened), 0);
+                assert_bytes_equal(secret_data(opened), secret_size(opened), &pt, "auth pt");
+                bytes_done(&aad), bytes_done(&ct);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(rfc9180_a13.exports); i++) {
+                Bytes ctx = unhex(rfc9180_a13.exports[i].context), want = unhex(rfc9180_a13.exports[i].value);
+                uint8_t a[32], b[32];
+
+                assert_int_equal(hpke_export(s, ctx.p, ctx.n, a, sizeof(a)), 0);
+                assert_bytes_equal(a, sizeof(a), &want, "auth export (sender)");
+                assert_int_equal(hpke_export(r, ctx.p, ctx.n, b, sizeof(b)), 0);
+                assert_bytes_equal(b, sizeof(b), &want, "auth export (receiver)");
+                bytes_done(&ctx), bytes_done(&want);
+        }
+
+        /* a receiver that expects another sender derives other keys: the first ciphertext does
+         * not open, and the exported values (cvmd's key confirmation) differ */
+        assert_int_equal(hpke_generate_key_pair(suite, &other, pk_other), 0);
+        assert_int_equal(hpke_setup_auth_receiver(suite, enc_v.p, enc_v.n, sk_r, info.p, info.n, pk_other, 32, &wrong), 0);
+        {
+                Bytes aad = unhex(rfc9180_a13.seal[0].aad), ct = unhex(rfc9180_a13.seal[0].ct);
+                _cleanup_(secret_freep) Secret *opened = NULL;
+                uint8_t x[32];
+
+                assert_int_equal(hpke_open(wrong, aad.p, aad.n, ct.p, ct.n, &opened), -EBADMSG);
+                assert_null(opened);
+                assert_int_equal(hpke_export(wrong, NULL, 0, x, sizeof(x)), 0);
+                {
+                        Bytes want = unhex(rfc9180_a13.exports[0].value);
+                        assert_memory_not_equal(x, want.p, sizeof(x));
+                        bytes_done(&want);
+                }
+                bytes_done(&aad), bytes_done(&ct);
+        }
+        bytes_done(&info), bytes_done(&ikm_e), bytes_done(&ikm_r), bytes_done(&ikm_s), bytes_done(&pk_em);
+        bytes_done(&pk_rm), bytes_done(&pk_sm), bytes_done(&sk_sm), bytes_done(&enc_v), bytes_done(&pt);
+}
+
+/* The key release's use of auth mode: a sender with another static key, a base-mode sender, and
+ * a receiver in base mode all fail to agree with an auth-mode peer; bad arguments are refused. */
+static void test_auth_mode_refusals(void **state) {
+        static const uint8_t aad[] = "nonce||uuid", info[] = "cvmd key release v1", msg[] = "bundle";
+        _cleanup_(secret_freep) Secret *sk_r = NULL, *sk_s = NULL, *sk_x = NULL;
+        uint8_t pk_r[32], pk_s[32], pk_x[32], zero[32] = {};
+        struct {
+                const Secret *sender; /* NULL: base mode */
+                bool receiver_auth;
+                bool opens;
+        } cases[4];
+
+        assert_int_equal(hpke_generate_key_pair(HPKE_SUITE_DEFAULT, &sk_r, pk_r), 0);
+        assert_int_equal(hpke_generate_key_pair(HPKE_SUITE_DEFAULT, &sk_s, pk_s), 0);
+        assert_int_equal(hpke_generate_key_pair(HPKE_SUITE_DEFAULT, &sk_x, pk_x), 0);
+        cases[0] = (typeof(cases[0])) { NULL, true, false }; /* base-mode sealing, auth-mode opening */
+        cases[1] = (typeof(cases[0])) { NULL, false, true }; /* base both ends still works as such */
+        cases[2] = (typeof(cases[0])) { sk_x, true, false }; /* an impostor with a static key of its own */
+        cases[3] = (typeof(cases[0])) { sk_s, true, true };  /* the releaser the receiver expects */
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(hpke_context_freep) HpkeContext *s = NULL, *r = NULL;
+                _cleanup_(secret_freep) Secret *pt = NULL;
+                _cleanup_free_ uint8_t *ct = NULL;
+                uint8_t enc[32], c1[HPKE_CONFIRM_SIZE], c2[HPKE_CONFIRM_SIZE];
+                size_t n;
+
+                if (cases[i].sender)
+                        assert_int_equal(hpke_setup_auth_sender(HPKE_SUITE_DEFAULT, pk_r, 32, info, sizeof(info),
+                                                                cases[i].sender, enc, &s), 0);
+                else
+                        assert_int_equal(hpke_setup_sender(HPKE_SUITE_DEFAULT, pk_r, 32, info, sizeof(info), enc, &s), 0);
+                assert_int_equal(hpke_seal(s, aad, sizeof(aad), msg, sizeof(msg), &ct, &n), 0);
+                if (cases[i].receiver_auth)
+                        assert_int_equal(hpke_setup_auth_receiver(HPKE_SUITE_DEFAULT, enc, 32, sk_r, info, sizeof(info),
+                                                                  pk_s, 32, &r), 0);
+                else
+                        assert_int_equal(hpke_setup_receiver(HPKE_SUITE_DEFAULT, enc, 32, sk_r, info, sizeof(info), &r), 0);
+                assert_int_equal(hpke_open(r, aad, sizeof(aad), ct, n, &pt), cases[i].opens ? 0 : -EBADMSG);
+                assert_int_equal(hpke_key_confirmation(s, c1), 0);
+                assert_int_equal(hpke_key_confirmation(r, c2), 0);
+                if (cases[i].opens) {
+                        assert_true(secret_equal_bytes(pt, msg, sizeof(msg)));
+                        assert_memory_equal(c1, c2, sizeof(c1));
+                } else
+                        assert_memory_not_equal(c1, c2, sizeof(c1));
+        }
+        {
+                HpkeContext *ctx = NULL;
+                uint8_t enc[32];
+                assert_int_equal(hpke_setup_auth_sender(HPKE_SUITE_DEFAULT, pk_r, 32, NULL, 0, NULL, enc, &ctx), -EINVAL);
+                assert_int_equal(hpke_setup_auth_receiver(HPKE_SUITE_DEFAULT, pk_x, 32, sk_r, NULL, 0, NULL, 32, &ctx),
+                                 -EINVAL);
+                assert_int_equal(hpke_setup_auth_receiver(HPKE_SUITE_DEFAULT, pk_x, 32, sk_r, NULL, 0, pk_s, 31, &ctx),
+                                 -EINVAL);
+                /* a low-order sender key makes DH(skR, pkS) all zero: refused */
+                assert_int_equal(hpke_setup_auth_receiver(HPKE_SUITE_DEFAULT, pk_x, 32, sk_r, NULL, 0, zero, 32, &ctx),
+                                 -EPROTO);
+                assert_null(ctx);
+        }
+}
+
 static void test_low_order_and_sizes(void **state) {
         /* X25519 points of small order: the DH result is all zero and must be refused */
         static const uint8_t zero[32] = {}, one[32] = { 1 };
@@ -375,6 +548,8 @@ int main(void) {
                 cmocka_unit_test(test_official_vectors),
                 cmocka_unit_test(test_round_trip_and_confirmation),
                 cmocka_unit_test(test_wrong_recipient),
+                cmocka_unit_test(test_auth_mode_vector),
+                cmocka_unit_test(test_auth_mode_refusals),
                 cmocka_unit_test(test_low_order_and_sizes),
                 cmocka_unit_test(test_unsupported_suites),
                 cmocka_unit_test(test_export_only_and_limits),

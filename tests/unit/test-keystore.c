@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -161,12 +162,58 @@ static void test_key_ids(void **state) {
         assert_false(key_id_is_valid(".."));
         assert_false(key_id_is_valid("a b"));
         assert_false(key_id_is_valid("ключ"));
+        /* one grammar for the spec, the store, the bundle and the agent: no ':' or '/', no leading
+         * '-' or '_' */
+        assert_false(key_id_is_valid("kms:datasets/med-2025"));
+        assert_false(key_id_is_valid("-rf"));
+        assert_false(key_id_is_valid("_x"));
+        assert_true(key_id_is_valid("9a.b_c-d"));
         char long_id[KEY_ID_MAX + 2];
         memset(long_id, 'a', sizeof(long_id) - 1);
         long_id[KEY_ID_MAX + 1] = 0;
         assert_false(key_id_is_valid(long_id));
         long_id[KEY_ID_MAX] = 0;
         assert_true(key_id_is_valid(long_id));
+}
+
+static void test_install_metadata(void **state) {
+        _cleanup_(key_envelope_done) KeyEnvelope e = {}, back = {}, k = {}, l = {}, d = {};
+        _cleanup_free_ char *text = NULL;
+#define ENV(install) "{\"kid\":\"a\",\"kek\":\"file:/k\",\"alg\":\"A256KWP\",\"wrapped\":\"" W24 "\",\"install\":" install "}"
+
+        parse_ok(ENV("{\"target\":\"file\",\"owner\":\"trainer\",\"group\":\"ml\",\"mode\":\"0440\"}"), &e);
+        assert_int_equal(e.install.target, KEY_TARGET_FILE);
+        assert_string_equal(e.install.owner, "trainer");
+        assert_string_equal(e.install.group, "ml");
+        assert_int_equal(e.install.mode, 0440);
+        assert_int_equal(key_envelope_format(&e, &text), 0);
+        assert_non_null(strstr(text, "\"mode\": \"0440\""));
+        parse_ok(text, &back);
+        assert_memory_equal(&back.install, &e.install, sizeof(e.install));
+        parse_ok(ENV("{\"target\":\"keyring\",\"user\":\"trainer\"}"), &k);
+        assert_int_equal(k.install.target, KEY_TARGET_KEYRING);
+        assert_string_equal(k.install.owner, "trainer");
+        parse_ok(ENV("{\"target\":\"luks\",\"device\":\"/dev/vdb\",\"name\":\"data\"}"), &l);
+        assert_string_equal(l.install.device, "/dev/vdb");
+        assert_string_equal(l.install.dm_name, "data");
+        parse_ok(ENV("{}"), &d); /* present: a file with the defaults */
+        assert_int_equal(d.install.target, KEY_TARGET_FILE);
+        assert_int_equal(key_install_file_mode(&d.install), 0400);
+
+        parse_fails(ENV("{\"mode\":\"0666\"}"), -EINVAL, "install.mode: 0666 is not allowed");
+        parse_fails(ENV("{\"mode\":\"0500\"}"), -EINVAL, "install.mode: 0500 is not allowed");
+        parse_fails(ENV("{\"mode\":\"rw\"}"), -EINVAL, "install.mode: expected octal");
+        parse_fails(ENV("{\"target\":\"disk\"}"), -EINVAL, "install.target: expected");
+        parse_fails(ENV("{\"user\":\"x\"}"), -EINVAL, "install.user: only for the keyring target");
+        parse_fails(ENV("{\"target\":\"keyring\",\"owner\":\"x\"}"), -EINVAL, "install.owner: only for the file");
+        parse_fails(ENV("{\"owner\":\"-x\"}"), -EINVAL, "install.owner: not a user name");
+        parse_fails(ENV("{\"target\":\"luks\"}"), -EINVAL, "install.device: required");
+        parse_fails(ENV("{\"target\":\"luks\",\"device\":\"/dev/../etc/x\"}"), -EINVAL, "install.device: not a device");
+        parse_fails(ENV("{\"target\":\"luks\",\"device\":\"/dev/vdb\",\"name\":\"a/b\"}"), -EINVAL, "install.name:");
+        parse_fails(ENV("{\"group\":\"g\",\"group\":\"g\"}"), -EINVAL, "duplicate key");
+        parse_fails(ENV("{\"x\":\"y\"}"), -EINVAL, "install.x: unknown key");
+        parse_fails(ENV("\"file\""), -EINVAL, "install: expected an object");
+#undef ENV
 }
 
 static void test_directory(void **state) {
@@ -225,6 +272,24 @@ static void test_directory(void **state) {
         assert_int_equal(keystore_read(sub, "../x", &r2, NULL), -EINVAL);
         assert_int_equal(keystore_read(sub, "missing", &r2, NULL), -ENOENT);
 
+        /* a store others may write to is refused; a planted temporary name changes nothing */
+        {
+                _cleanup_free_ char *planted = strdup_printf("%s/train-1.json.tmp.%d", sub, (int) getpid()),
+                                    *why = NULL;
+                int fd = open(planted, O_WRONLY | O_CREAT | O_EXCL, 0666);
+                assert_true(fd >= 0);
+                close(fd);
+                assert_int_equal(chmod(planted, 0666), 0);
+                assert_int_equal(keystore_write(sub, &e, true), 0);
+                assert_int_equal(stat(planted, &st), 0);
+                assert_int_equal(st.st_size, 0);
+                assert_int_equal(chmod(sub, 0777), 0);
+                assert_int_equal(keystore_write_full(sub, &e, true, &why), -EPERM);
+                assert_non_null(strstr(why, "writable by"));
+                assert_int_equal(chmod(sub, 0700), 0);
+                assert_int_equal(unlink(planted), 0);
+        }
+
         /* the default directory and its override */
         assert_string_equal(keystore_dir("/x"), "/x");
         unsetenv("CVMD_KEYS_DIR");
@@ -245,6 +310,7 @@ int main(void) {
                 cmocka_unit_test(test_parse_errors),
                 cmocka_unit_test(test_format_round_trip),
                 cmocka_unit_test(test_key_ids),
+                cmocka_unit_test(test_install_metadata),
                 cmocka_unit_test(test_directory),
         };
 

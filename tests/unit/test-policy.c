@@ -312,6 +312,10 @@ static void test_parse_products(void **state) {
                     "snp.trusted_simulator_arks[0]: missing key \"product\"");
         parse_fails("{\"snp\": {\"trusted_simulator_arks\": [{\"product\": \"Turin\"}]}}",
                     "snp.trusted_simulator_arks[0]: missing key \"spki_sha256\"");
+        /* an all-zero pin is a placeholder, refused as tdx and gpu do */
+        parse_fails("{\"snp\": {\"trusted_simulator_arks\": [{\"product\": \"Milan\", \"spki_sha256\": "
+                    "\"0000000000000000000000000000000000000000000000000000000000000000\"}]}}",
+                    "snp.trusted_simulator_arks[0].spki_sha256: an all-zero digest pins no key");
 }
 
 static void test_parse_not_object(void **state) {
@@ -352,6 +356,17 @@ static void test_parse_invalid_json(void **state) {
         parse_fails("{\"name\": \"\\ud800\"}",
                     "invalid JSON at line 1, column 11 (byte 10): unpaired high surrogate in a \\u escape");
         parse_fails_prefix("{\"name\": \"\xff\"}", "invalid JSON at line 1, column ");
+        /* Overlong UTF-8 ("C0 AF" spells '/'), a surrogate and a code point past U+10FFFF: json-c's
+         * own check lets some through; two spellings of one character must never both pass. */
+        parse_fails("{\"name\": \"a\xc0\xaf" "b\"}",
+                    "invalid JSON at line 1, column 12 (byte 11): invalid UTF-8 in a string (overlong form, surrogate "
+                    "or malformed sequence)");
+        parse_fails_prefix("{\"name\": \"\xe0\x80\xaf\"}", "invalid JSON at line 1, column 11 ");
+        parse_fails_prefix("{\"name\": \"\xed\xa0\x80\"}", "invalid JSON at line 1, column 11 ");
+        parse_fails_prefix("{\"name\": \"\xf4\x90\x80\x80\"}", "invalid JSON at line 1, column 11 ");
+        parse_fails_prefix("{\"na\xc0\xafme\": 1}", "invalid JSON at line 1, column 5 ");
+        /* well-formed multi-byte UTF-8 still parses */
+        policy_free(parse_ok("{\"name\": \"\xc3\xa9\xe2\x82\xac\xf0\x9f\x94\x92\"}"));
         parse_fails(
                 "\xef\xbb\xbf{}",
                 "invalid JSON at line 1, column 1 (byte 0): byte order mark (save the file as UTF-8 without a BOM)");
@@ -437,7 +452,7 @@ static void assert_snp_defaults(const PolicySnp *s) {
         assert_false(s->author_key_digests.set);
         assert_false(s->host_data_set);
         assert_false(s->report_data_set);
-        assert_false(s->require_crl);
+        assert_true(s->require_crl); /* revocation is checked unless a policy says not */
         assert_false(s->min_guest_svn_set);
         assert_false(s->min_abi_set);
         assert_int_equal(s->n_simulator_arks, 0);
@@ -455,9 +470,9 @@ static void test_defaults(void **state) {
         assert_string_equal(snp->name, "x");
         assert_true(policy_has_snp(snp));
         assert_snp_defaults(&snp->snp);
-        assert_false(policy_snp_requires_crl(snp));
+        assert_true(policy_snp_requires_crl(snp));
         assert_false(policy_has_snp(NULL));
-        assert_false(policy_snp_requires_crl(NULL));
+        assert_true(policy_snp_requires_crl(NULL));
 }
 
 static void test_full_policy(void **state) {
@@ -586,7 +601,6 @@ static void test_eval_passes(void **state) {
                 r->vmpl = 3;
                 a->signing_key = SNP_SIGNING_KEY_VLEK;
                 a->product_known = false;
-                a->crl_checked = false;
                 r->key_info = 0x4;
                 r->version = 2;
         });
@@ -781,6 +795,37 @@ static void test_eval_crl(void **state) {
         NO_DENIAL("{\"snp\": {\"require_crl\": false}}", a->crl_checked = false);
 }
 
+/* snp.max_crl_age_sec: the CRL's thisUpdate against the verification time. */
+static void test_eval_crl_age(void **state) {
+        _cleanup_(policy_freep) Policy *p = parse_ok("{\"snp\": {\"max_crl_age_sec\": 86400}}");
+        _cleanup_(policy_freep) Policy *none = parse_ok("{\"snp\": {}}");
+        _cleanup_(verdict_done) Verdict v = {}, fresh = {}, unlimited = {}, unchecked = {};
+        SnpAppraisal a;
+        int64_t at = 1700000000;
+
+        assert_int_equal(p->snp.max_crl_age_sec, 86400);
+        assert_int_equal(none->snp.max_crl_age_sec, 0);
+        parse_fails("{\"snp\": {\"max_crl_age_sec\": 0}}",
+                    "snp.max_crl_age_sec: expected an integer from 1 to 315360000, got 0");
+        base_appraisal(&a);
+        a.crl_checked = true;
+        assert_int_equal(verdict_init(&v, "sev-snp"), 0);
+        assert_int_equal(verdict_init(&fresh, "sev-snp"), 0);
+        assert_int_equal(verdict_init(&unlimited, "sev-snp"), 0);
+        assert_int_equal(verdict_init(&unchecked, "sev-snp"), 0);
+        policy_evaluate_snp_crl_age(p, &a, at - 2 * 86400, at, &v);
+        assert_int_equal(v.n_reasons, 1);
+        assert_string_equal(v.reasons[0], "policy.snp.max_crl_age_sec: the CRL was issued 2023-11-12T22:13:20Z, 172800 s "
+                                          "before the verification, more than the 86400 s the policy allows");
+        policy_evaluate_snp_crl_age(p, &a, at - 3600, at, &fresh);
+        assert_int_equal(fresh.n_reasons, 0);
+        policy_evaluate_snp_crl_age(none, &a, at - 100 * 86400, at, &unlimited);
+        assert_int_equal(unlimited.n_reasons, 0);
+        a.crl_checked = false; /* require_crl speaks for that */
+        policy_evaluate_snp_crl_age(p, &a, at - 2 * 86400, at, &unchecked);
+        assert_int_equal(unchecked.n_reasons, 0);
+}
+
 static void test_eval_guest_svn(void **state) {
         ONE_DENIAL("{\"snp\": {\"min_guest_svn\": 8}}", ,
                    "policy.snp.min_guest_svn: GUEST_SVN 7 is below the minimum 8");
@@ -860,6 +905,7 @@ int main(void) {
                 cmocka_unit_test(test_eval_author_key),
                 cmocka_unit_test(test_eval_host_and_report_data),
                 cmocka_unit_test(test_eval_crl),
+                cmocka_unit_test(test_eval_crl_age),
                 cmocka_unit_test(test_eval_guest_svn),
                 cmocka_unit_test(test_eval_min_abi),
                 cmocka_unit_test(test_eval_no_section_or_report),

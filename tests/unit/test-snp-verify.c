@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cvm/cleanup.h"
+#include "cvm/snp-sim.h"
 #include "cvm/snp.h"
 #include "cvm/util.h"
 
@@ -281,6 +283,56 @@ static void test_chain_refuses_second_leaf(void **state) {
         free(reason);
 }
 
+/* Revocation of the leaf: the ARK's CRL covers the whole chain below it, so a CRL entry for the
+ * VCEK or VLEK itself (by serial, as go-sev-guest checks it) fails the verification like one for
+ * the ASK/ASVK does; an entry for another certificate does not. Simulated chains (src/sim). */
+static void test_crl_revokes_the_leaf(void **state) {
+        static const int64_t at = 1735689600; /* 2025-01-01 */
+        for (int vlek = 0; vlek < 2; vlek++) {
+                _cleanup_(snp_sim_freep) SnpSim *sim = NULL;
+                SnpSimParams sp = { .product = SNP_PRODUCT_GENOA, .vlek = vlek, .not_before = at - 86400,
+                                    .not_after = at + 86400 * 365, .rsa_bits = 2048 };
+                SnpReport r;
+                SnpAnchor anchor;
+
+                snp_tcb_set(&sp.tcb, false, 0, 3, 0, 8, 115);
+                memset(sp.chip_id, vlek ? 0 : 0x42, sizeof(sp.chip_id));
+                assert_int_equal(snp_sim_new(&sp, &sim), 0);
+                assert_int_equal(snp_sim_anchor(sim, &anchor), 0);
+                assert_int_equal(snp_sim_report_template(sim, 3, &r), 0);
+                assert_int_equal(snp_sim_sign_report(sim, &r), 0);
+
+                for (int which = 0; which < 3; which++) {
+                        _cleanup_(snp_chain_freep) SnpChain *chain = snp_chain_new();
+                        _cleanup_(X509_CRL_freep) X509_CRL *crl = NULL;
+                        _cleanup_(verdict_done) Verdict v = {};
+                        SnpVerifyParams params = { .anchors = &anchor, .n_anchors = 1, .at = at, .require_crl = true };
+                        /* 0: nothing revoked (the ARK's own serial listed), 1: the leaf, 2: the intermediate */
+                        X509 *revoked = which == 0 ? sim->ark : which == 1 ? sim->leaf : sim->ask;
+
+                        assert_non_null(chain);
+                        assert_int_equal(snp_chain_add_cert(chain, sim->ark, NULL), 0);
+                        assert_int_equal(snp_chain_add_cert(chain, sim->ask, NULL), 0);
+                        assert_int_equal(snp_chain_add_cert(chain, sim->leaf, NULL), 0);
+                        assert_int_equal(snp_sim_make_crl(sim, &revoked, 1, at - 3600, at + 86400, &crl), 0);
+                        assert_int_equal(snp_chain_set_crl(chain, crl), 0);
+                        assert_int_equal(verdict_init(&v, "snp"), 0);
+                        assert_int_equal(snp_verify(r.raw, sizeof(r.raw), chain, &params, NULL, &v), 0);
+                        if (which == 0) {
+                                if (!v.authentic)
+                                        fail_msg("%s chain refused: %s", vlek ? "VLEK" : "VCEK",
+                                                 v.n_reasons ? v.reasons[0] : "?");
+                                continue;
+                        }
+                        assert_false(v.authentic);
+                        assert_int_equal(v.n_reasons, 1);
+                        if (!strstr(v.reasons[0], which == 1 ? (vlek ? "SEV-VLEK leaf is revoked" : "SEV-VCEK leaf is revoked")
+                                                             : "is revoked by the ARK's CRL"))
+                                fail_msg("unexpected reason: %s", v.reasons[0]);
+                }
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_real_report_is_authentic),
@@ -294,6 +346,7 @@ int main(void) {
                 cmocka_unit_test(test_time_outside_validity_fails),
                 cmocka_unit_test(test_cert_table_real_and_broken),
                 cmocka_unit_test(test_chain_refuses_second_leaf),
+                cmocka_unit_test(test_crl_revokes_the_leaf),
         };
         return cmocka_run_group_tests_name("snp-verify", tests, setup_milan, teardown);
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Launch specs: strict parsing (every error names its field; *ret untouched on error), the
- * defaults, PCI addresses, and the canonical encoding and digest (independent of key order and
- * whitespace, sensitive to every field). */
+ * defaults, PCI addresses, the keys for real hardware (NVSwitches, a NIC, a capped shared part,
+ * the TEE's launch parameters) with their refusals, and the canonical encoding and digest
+ * (independent of key order and whitespace, sensitive to every field, unchanged for specs
+ * without the later keys). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cvm/keystore.h"
 #include "cvm/launch-spec.h"
 #include "cvm/util.h"
 
@@ -72,7 +75,7 @@ static void test_full(void **state) {
                 "\"boot\":{\"firmware\":\"/usr/share/ovmf/OVMF.inteltdx.fd\",\"kernel\":\"/img/vmlinuz\","
                 "\"initrd\":\"/img/initrd\",\"cmdline\":\"console=hvc0 root=/dev/vda1 ro\",\"disk\":\"/img/root.qcow2\","
                 "\"disk_format\":\"qcow2\"},"
-                "\"policy\":\"h100-prod\",\"key_ids\":[\"kms:dataset/a\",\"ckpt-key.1\"],\"vsock_cid\":4242}");
+                "\"policy\":\"h100-prod\",\"key_ids\":[\"kms.dataset-a\",\"ckpt-key.1\"],\"vsock_cid\":4242}");
 
         assert_int_equal(s->tee, CVM_TEE_TDX);
         assert_int_equal(s->hugepage_kib, 1048576);
@@ -84,7 +87,7 @@ static void test_full(void **state) {
         assert_string_equal(s->boot.cmdline, "console=hvc0 root=/dev/vda1 ro");
         assert_int_equal(s->boot.disk_format, LAUNCH_DISK_QCOW2);
         assert_int_equal(s->n_key_ids, 2);
-        assert_string_equal(s->key_ids[0], "kms:dataset/a");
+        assert_string_equal(s->key_ids[0], "kms.dataset-a");
         assert_int_equal(s->vsock_cid, 4242);
 }
 
@@ -194,8 +197,11 @@ static void test_errors(void **state) {
         /* keys */
         field_fails(N REST ",\"key_ids\":[\"a\",\"a\"]", "key_ids[1]: \"a\" is listed twice");
         field_fails(N REST ",\"key_ids\":[\"a\",7]", "key_ids[1]: expected a string, got an integer");
+        /* the key store's grammar (cvm/keystore.h): no ':' or '/', at most 64 characters */
         field_fails(N REST ",\"key_ids\":[\"a b\"]",
-                    "key_ids[0]: \"a b\" is not allowed: use letters, digits and '.', '_', '-', ':', '/', starting with a letter or digit");
+                    "key_ids[0]: \"a b\" is not a valid key ID (" KEY_ID_GRAMMAR ")");
+        field_fails(N REST ",\"key_ids\":[\"kms:dataset/a\"]",
+                    "key_ids[0]: \"kms:dataset/a\" is not a valid key ID (" KEY_ID_GRAMMAR ")");
 }
 
 static void test_pci_address(void **state) {
@@ -275,17 +281,28 @@ static void test_digest_sensitivity(void **state) {
                 "{\"name\":\"job-1\",\"tee\":\"sev-snp\",\"vcpus\":4,\"memory_mib\":4096," BOOT_DISK ",\"policy\":\"prod\",\"gpus\":[\"0000:01:00.0\"]}",
                 "{\"name\":\"job-1\",\"tee\":\"sev-snp\",\"vcpus\":4,\"memory_mib\":4096,\"boot\":{\"disk\":\"/var/lib/cvmd/images/a.img\",\"disk_format\":\"qcow2\"},\"policy\":\"prod\"}",
                 "{\"name\":\"job-1\",\"tee\":\"sev-snp\",\"vcpus\":4,\"memory_mib\":4096,\"boot\":{\"disk\":\"/var/lib/cvmd/images/a.img\",\"firmware\":\"/f\"},\"policy\":\"prod\"}",
+                "{\"name\":\"job-1\",\"tee\":\"sev-snp\",\"vcpus\":4,\"memory_mib\":4096," BOOT_DISK ",\"policy\":\"prod\",\"nvswitches\":[\"0000:05:00.0\"]}",
+                "{\"name\":\"job-1\",\"tee\":\"sev-snp\",\"vcpus\":4,\"memory_mib\":4096," BOOT_DISK ",\"policy\":\"prod\",\"network\":{\"bridge\":\"br0\"}}",
+                "{\"name\":\"job-1\",\"tee\":\"sev-snp\",\"vcpus\":4,\"memory_mib\":4096," BOOT_DISK ",\"policy\":\"prod\",\"network\":{\"network\":\"br0\"}}",
+                "{\"name\":\"job-1\",\"tee\":\"sev-snp\",\"vcpus\":4,\"memory_mib\":4096," BOOT_DISK ",\"policy\":\"prod\",\"shared_memory_mib\":1024}",
+                "{\"name\":\"job-1\",\"tee\":\"sev-snp\",\"vcpus\":4,\"memory_mib\":4096," BOOT_DISK ",\"policy\":\"prod\",\"launch_security\":{\"policy\":\"0x70000\"}}",
+                "{\"name\":\"job-1\",\"tee\":\"sev-snp\",\"vcpus\":4,\"memory_mib\":4096," BOOT_DISK ",\"policy\":\"prod\",\"launch_security\":{\"vcek\":false}}",
         };
         _cleanup_(launch_spec_freep) LaunchSpec *base = parse_ok(MINIMAL);
         _cleanup_(launch_spec_freep) LaunchSpec *same = parse_ok(
                 " {\n \"policy\" : \"prod\", \"boot\":{\"disk\":\"/var/lib/cvmd/images/a.img\",\"disk_format\":\"raw\"},"
                 "\"memory_mib\":4096,\"vcpus\":4,\"tee\":\"sev-snp\",\"name\":\"job-1\",\"hugepage_size\":\"2M\"}\n");
-        uint8_t d0[48], d1[48], dv[ELEMENTSOF(variants)][48];
+        _cleanup_(launch_spec_freep) LaunchSpec *spelled = parse_ok(
+                "{\"name\":\"job-1\",\"tee\":\"sev-snp\",\"vcpus\":4,\"memory_mib\":4096," BOOT_DISK
+                ",\"policy\":\"prod\",\"launch_security\":{\"policy\":\"0x30000\"}}");
+        uint8_t d0[48], d1[48], d2[48], dv[ELEMENTSOF(variants)][48];
 
         assert_int_equal(launch_spec_digest(base, d0), 0);
         assert_int_equal(launch_spec_digest(same, d1), 0);
         /* key order, whitespace and spelled-out defaults do not change it */
         assert_memory_equal(d0, d1, 48);
+        assert_int_equal(launch_spec_digest(spelled, d2), 0);
+        assert_memory_equal(d0, d2, 48);
         for (size_t i = 0; i < ELEMENTSOF(variants); i++) {
                 _cleanup_(launch_spec_freep) LaunchSpec *v = parse_ok(variants[i]);
                 assert_int_equal(launch_spec_digest(v, dv[i]), 0);
@@ -294,6 +311,122 @@ static void test_digest_sensitivity(void **state) {
                 for (size_t k = 0; k < i; k++)
                         assert_memory_not_equal(dv[i], dv[k], 48);
         }
+}
+
+#define HEAD "\"name\":\"j\",\"vcpus\":2,\"memory_mib\":2048," BOOT_DISK ",\"policy\":\"p\""
+
+static void test_hardware_keys(void **state) {
+        _cleanup_free_ char *id_block = NULL, *id_auth = NULL, *snp_json = NULL;
+        _cleanup_(launch_spec_freep) LaunchSpec *s = NULL, *t = NULL;
+        _cleanup_free_ uint8_t *enc = NULL;
+        uint8_t block[LAUNCH_SNP_ID_BLOCK_SIZE], auth[LAUNCH_SNP_ID_AUTH_SIZE], want[16384];
+        size_t n, k;
+        char owner[97];
+
+        memset(block, 0xb1, sizeof(block));
+        memset(auth, 0xa7, sizeof(auth));
+        id_block = b64_encode(block, sizeof(block));
+        id_auth = b64_encode(auth, sizeof(auth));
+        snp_json = strdup_printf("{" HEAD ",\"tee\":\"sev-snp\",\"gpus\":[\"0000:1b:00.0\"],\"nvswitches\":[\"0000:05:00.0\","
+                                 "\"0000:06:00.0\"],\"network\":{\"bridge\":\"br0\"},\"shared_memory_mib\":512,"
+                                 "\"launch_security\":{\"policy\":\"0x70000\",\"id_block\":\"%s\",\"id_auth\":\"%s\","
+                                 "\"author_key\":true,\"vcek\":false}}",
+                                 id_block, id_auth);
+        s = parse_ok(snp_json);
+        assert_int_equal(s->n_nvswitches, 2);
+        assert_int_equal(s->nvswitches[1].bus, 6);
+        assert_int_equal(s->network.kind, LAUNCH_NETWORK_BRIDGE);
+        assert_string_equal(s->network.source, "br0");
+        assert_int_equal(s->shared_memory_mib, 512);
+        assert_true(s->security.has_policy);
+        assert_int_equal(launch_spec_tee_policy(s), 0x70000);
+        assert_memory_equal(s->security.id_block, block, sizeof(block));
+        assert_memory_equal(s->security.id_auth, auth, sizeof(auth));
+        assert_true(s->security.author_key);
+        assert_true(s->security.vlek_only);
+
+        memset(owner, 'a', 96);
+        owner[96] = '\0';
+        {
+                _cleanup_free_ char *j = strdup_printf("{" HEAD ",\"tee\":\"tdx\",\"network\":{\"network\":\"default\"},"
+                                                       "\"launch_security\":{\"policy\":\"0x10000001\",\"mr_owner\":\"%s\","
+                                                       "\"mr_owner_config\":\"%s\"}}",
+                                                       owner, owner);
+                t = parse_ok(j);
+        }
+        assert_int_equal(t->network.kind, LAUNCH_NETWORK_LIBVIRT);
+        assert_int_equal(launch_spec_tee_policy(t), 0x10000001);
+        assert_true(t->security.has_mr_owner && t->security.has_mr_owner_config);
+        assert_int_equal(t->security.mr_owner[47], 0xaa);
+
+        /* the later keys come after vsock_cid, each only when given */
+        assert_int_equal(launch_spec_canonical(s, &enc, &n), 0);
+        memcpy(want, "CVMD-LAUNCH-SPEC-1", 18), k = 18;
+        k += put(want + k, "name", "j");
+        k += put(want + k, "tee", "sev-snp");
+        k += put(want + k, "vcpus", "2");
+        k += put(want + k, "memory_mib", "2048");
+        k += put(want + k, "hugepage_size", "2M");
+        k += put(want + k, "gpu", "0000:1b:00.0");
+        k += put(want + k, "boot.disk", "/var/lib/cvmd/images/a.img");
+        k += put(want + k, "boot.disk_format", "raw");
+        k += put(want + k, "policy", "p");
+        k += put(want + k, "nvswitch", "0000:05:00.0");
+        k += put(want + k, "nvswitch", "0000:06:00.0");
+        k += put(want + k, "shared_memory_mib", "512");
+        k += put(want + k, "network.bridge", "br0");
+        k += put(want + k, "launch_security.policy", "0x70000");
+        k += put(want + k, "launch_security.id_block", id_block);
+        k += put(want + k, "launch_security.id_auth", id_auth);
+        k += put(want + k, "launch_security.author_key", "true");
+        k += put(want + k, "launch_security.vcek", "false");
+        assert_int_equal(n, k);
+        assert_memory_equal(enc, want, k);
+
+        /* refusals, each naming its field */
+        field_fails(HEAD ",\"tee\":\"sev-snp\",\"gpus\":[\"0000:05:00.0\"],\"nvswitches\":[\"0000:05:00.0\"]",
+                    "nvswitches[0]: 0000:05:00.0 is also listed in gpus");
+        field_fails(HEAD ",\"tee\":\"sev-snp\",\"nvswitches\":[\"0000:05:00.0\",\"0000:05:00.0\"]",
+                    "nvswitches[1]: 0000:05:00.0 is listed twice");
+        field_fails(HEAD ",\"tee\":\"sev-snp\",\"network\":{}",
+                    "network: needs exactly one of \"network\" (a libvirt network) and \"bridge\"");
+        field_fails(HEAD ",\"tee\":\"sev-snp\",\"network\":{\"network\":\"a\",\"bridge\":\"b\"}",
+                    "network: needs exactly one of \"network\" (a libvirt network) and \"bridge\"");
+        field_fails(HEAD ",\"tee\":\"sev-snp\",\"network\":{\"bridge\":\"a-very-long-bridge-name\"}",
+                    "network.bridge: is longer than a Linux interface name (15 bytes)");
+        field_fails(HEAD ",\"tee\":\"sev-snp\",\"network\":{\"bridge\":\"br0;x\"}",
+                    "network.bridge: \"br0;x\" is not allowed: use letters, digits and '.', '_', '-', starting with a "
+                    "letter or digit");
+        field_fails(HEAD ",\"tee\":\"none\",\"shared_memory_mib\":512",
+                    "shared_memory_mib: only for \"sev-snp\" or \"tdx\" (private memory)");
+        field_fails(HEAD ",\"tee\":\"sev-snp\",\"shared_memory_mib\":4096",
+                    "shared_memory_mib: 4096 MiB is more than memory_mib (2048)");
+        field_fails(HEAD ",\"tee\":\"sev-snp\",\"shared_memory_mib\":3", "shared_memory_mib: 3 MiB is not a whole number of 2 MiB pages");
+        field_fails(HEAD ",\"tee\":\"sev-snp\",\"shared_memory_mib\":512,\"hugepage_size\":\"2M\"",
+                    "shared_memory_mib: not with hugepage_size: a capped shared part is not hugepage-backed");
+        field_fails(HEAD ",\"tee\":\"none\",\"launch_security\":{}", "launch_security: only for \"sev-snp\" or \"tdx\"");
+        field_fails(HEAD ",\"tee\":\"tdx\",\"launch_security\":{\"vcek\":false}",
+                    "launch_security.vcek: only for \"sev-snp\"");
+        field_fails(HEAD ",\"tee\":\"sev-snp\",\"launch_security\":{\"mr_owner\":\"00\"}",
+                    "launch_security.mr_owner: expected 48 bytes (96 hex digits), got 1");
+        field_fails(HEAD ",\"tee\":\"sev-snp\",\"launch_security\":{\"policy\":\"0x10000\"}",
+                    "launch_security.policy: SEV-SNP policy bit 17 is reserved and must be 1");
+        field_fails(HEAD ",\"tee\":\"sev-snp\",\"launch_security\":{\"policy\":\"0x2030000\"}",
+                    "launch_security.policy: SEV-SNP policy bits 25-63 are reserved");
+        field_fails(HEAD ",\"tee\":\"sev-snp\",\"launch_security\":{\"policy\":\"196608\"}",
+                    "launch_security.policy: expected a hex number \"0x...\" of at most 16 digits");
+        field_fails(HEAD ",\"tee\":\"tdx\",\"launch_security\":{\"policy\":\"0x2\"}",
+                    "launch_security.policy: libvirt accepts only TD attribute bits 0 (debug) and 28 (SEPT_VE_DISABLE)");
+        field_fails(HEAD ",\"tee\":\"sev-snp\",\"launch_security\":{\"id_block\":\"AAAA\"}",
+                    "launch_security.id_block: expected 96 bytes (base64), got 3");
+        {
+                _cleanup_free_ char *f = strdup_printf(HEAD ",\"tee\":\"sev-snp\",\"launch_security\":{\"id_block\":\"%s\"}",
+                                                       id_block);
+                field_fails(f, "launch_security.id_auth: missing: id_block and id_auth go together");
+        }
+        field_fails(HEAD ",\"tee\":\"sev-snp\",\"launch_security\":{\"author_key\":true}",
+                    "launch_security.author_key: only with id_block and id_auth");
+        field_fails(HEAD ",\"tee\":\"sev-snp\",\"launch_security\":{\"debug\":true}", "launch_security.debug: unknown key");
 }
 
 static void test_load(void **state) {
@@ -321,6 +454,7 @@ int main(void) {
                 cmocka_unit_test(test_development_tee),  cmocka_unit_test(test_errors),
                 cmocka_unit_test(test_pci_address),      cmocka_unit_test(test_canonical),
                 cmocka_unit_test(test_digest_sensitivity), cmocka_unit_test(test_load),
+                cmocka_unit_test(test_hardware_keys),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

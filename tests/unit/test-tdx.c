@@ -15,6 +15,7 @@
 
 #include "cvm/crypto.h"
 #include "cvm/pcs.h"
+#include "cvm/tdx-sim.h"
 #include "cvm/tdx.h"
 #include "cvm/util.h"
 
@@ -401,6 +402,95 @@ static void test_tcb_matching(void **state) {
         assert_int_equal(tdx_tcb_evaluate(&ti, &qe, &pck, &q, &r, NULL), -EBADMSG);
 }
 
+/* TD 1.5 (body type 3): the TD-relaunch check as Intel's QVL does it. The TD still runs on an
+ * out-of-date module (TEE_TCB_SVN), the module it was updated to in place (TEE_TCB_SVN2)
+ * reaches the newest level: TDRelaunchAdvised, or TDRelaunchAdvisedConfigurationNeeded when
+ * the platform also needs configuration. Anything short of that keeps its QVL status. */
+static void test_td15_relaunch_advised(void **state) {
+        TdxTcbLevel levels[3];
+        TdxIsvLevel mod_levels[2] = { { .isvsvn = 5, .status = TDX_TCB_UP_TO_DATE },
+                                      { .isvsvn = 2, .status = TDX_TCB_OUT_OF_DATE } };
+        TdxIsvLevel qe_levels[2] = { { .isvsvn = 8, .status = TDX_TCB_UP_TO_DATE },
+                                     { .isvsvn = 6, .status = TDX_TCB_OUT_OF_DATE } };
+        TdxModuleIdentity ids[1] = { { .id = "TDX_01", .levels = mod_levels, .n_levels = 2 } };
+        TdxTcbInfo ti = { .levels = levels, .n_levels = 3, .has_module_identities = true,
+                          .module_identities = ids, .n_module_identities = 1 };
+        TdxQeIdentity qe = { .levels = qe_levels, .n_levels = 2 };
+        TdxPckInfo pck = {};
+        TdxQuote q = { .body_type = 3 };
+        TdxTcbResult r;
+
+        set_level(&levels[0], 5, 13, 5, TDX_TCB_UP_TO_DATE);
+        set_level(&levels[1], 5, 11, 3, TDX_TCB_OUT_OF_DATE);
+        set_level(&levels[2], 3, 11, 0, TDX_TCB_CONFIGURATION_NEEDED);
+        memset(pck.sgx_tcb_comp_svn, 5, 16);
+        pck.pcesvn = 13;
+        q.qe_report.isv_svn = 8;
+
+        /* module version 1 at isvsvn 4 (OutOfDate), updated in place to isvsvn 5 (the newest) */
+        memset(q.tee_tcb_svn, 5, 16);
+        q.tee_tcb_svn[0] = 4;
+        q.tee_tcb_svn[1] = 1;
+        memcpy(q.tee_tcb_svn2, q.tee_tcb_svn, 16);
+        q.tee_tcb_svn2[0] = 5;
+        assert_int_equal(tdx_tcb_evaluate(&ti, &qe, &pck, &q, &r, NULL), 0);
+        assert_int_equal(r.module_status, TDX_TCB_OUT_OF_DATE);
+        assert_int_equal(r.status, TDX_TCB_TD_RELAUNCH_ADVISED);
+        assert_string_equal(tdx_tcb_status_to_string(r.status), "TDRelaunchAdvised");
+        tdx_tcb_result_done(&r);
+
+        /* a TD 1.0 body has no TEE_TCB_SVN2: plain OutOfDate */
+        q.body_type = 2;
+        assert_int_equal(tdx_tcb_evaluate(&ti, &qe, &pck, &q, &r, NULL), 0);
+        assert_int_equal(r.status, TDX_TCB_OUT_OF_DATE);
+        tdx_tcb_result_done(&r);
+        q.body_type = 3;
+
+        /* the updated module is not the newest either: OutOfDate */
+        q.tee_tcb_svn2[0] = 4;
+        assert_int_equal(tdx_tcb_evaluate(&ti, &qe, &pck, &q, &r, NULL), 0);
+        assert_int_equal(r.status, TDX_TCB_OUT_OF_DATE);
+        tdx_tcb_result_done(&r);
+        q.tee_tcb_svn2[0] = 5;
+
+        /* TEE_TCB_SVN2[2] below the newest level's: OutOfDate */
+        q.tee_tcb_svn2[2] = 4;
+        assert_int_equal(tdx_tcb_evaluate(&ti, &qe, &pck, &q, &r, NULL), 0);
+        assert_int_equal(r.status, TDX_TCB_OUT_OF_DATE);
+        tdx_tcb_result_done(&r);
+        q.tee_tcb_svn2[2] = 5;
+
+        /* an out-of-date QE: relaunching the TD would not help */
+        q.qe_report.isv_svn = 7;
+        assert_int_equal(tdx_tcb_evaluate(&ti, &qe, &pck, &q, &r, NULL), 0);
+        assert_int_equal(r.status, TDX_TCB_OUT_OF_DATE);
+        tdx_tcb_result_done(&r);
+        q.qe_report.isv_svn = 8;
+
+        /* the platform needs configuration as well */
+        memset(pck.sgx_tcb_comp_svn, 3, 16);
+        assert_int_equal(tdx_tcb_evaluate(&ti, &qe, &pck, &q, &r, NULL), 0);
+        assert_int_equal(r.status, TDX_TCB_TD_RELAUNCH_ADVISED_CONFIGURATION_NEEDED);
+        assert_string_equal(tdx_tcb_status_to_string(r.status), "TDRelaunchAdvisedConfigurationNeeded");
+        tdx_tcb_result_done(&r);
+        memset(pck.sgx_tcb_comp_svn, 5, 16);
+
+        /* no module version (TEE_TCB_SVN[1] = 0): the platform level's TDX components are out of
+         * date and TEE_TCB_SVN2 reaches the newest level's component 0 and 2 */
+        memset(q.tee_tcb_svn, 3, 16);
+        q.tee_tcb_svn[1] = 0;
+        memcpy(q.tee_tcb_svn2, q.tee_tcb_svn, 16);
+        q.tee_tcb_svn2[0] = 5;
+        q.tee_tcb_svn2[2] = 5;
+        assert_int_equal(tdx_tcb_evaluate(&ti, &qe, &pck, &q, &r, NULL), 0);
+        assert_int_equal(r.platform_status, TDX_TCB_OUT_OF_DATE);
+        assert_int_equal(r.status, TDX_TCB_TD_RELAUNCH_ADVISED);
+        tdx_tcb_result_done(&r);
+
+        /* the relaunch statuses are verdicts: no TCB info level may carry one */
+        assert_int_equal(tdx_tcb_status_from_string("TDRelaunchAdvised"), TDX_TCB_TD_RELAUNCH_ADVISED);
+}
+
 static void test_advisories_union_is_sorted(void **state) {
         TdxAdvisories a = {}, b = {};
         char *ids1[] = { "INTEL-SA-00837", "INTEL-SA-00615" }, *ids2[] = { "INTEL-SA-00615", "INTEL-SA-00001" };
@@ -436,6 +526,80 @@ static void test_pem_chain_with_nul_and_junk(void **state) {
         assert_int_equal(tdx_pck_chain_parse(buf, q.pck_chain_size + 1, &sk, NULL), -EBADMSG);
 }
 
+/* Verifies quote against the files (NULL: quote only) with both sims' roots trusted. */
+static void verify_with(const uint8_t *quote, size_t size, const TdxSimCollateral *files, const TdxAnchor *anchors,
+                        int64_t at, Verdict *v) {
+        _cleanup_(tdx_collateral_freep) TdxCollateral *col = NULL;
+        TdxVerifyParams params = { .anchors = anchors, .n_anchors = 2, .at = at };
+        TdxAppraisal a;
+
+        assert_int_equal(tdx_collateral_parse((const uint8_t *const *) files->data, files->size, &col, NULL), 0);
+        assert_int_equal(verdict_init(v, "tdx"), 0);
+        assert_int_equal(tdx_verify(quote, size, col, &params, &a, v), 0);
+        tdx_appraisal_done(&a);
+}
+
+static bool has_reason(const Verdict *v, const char *needle) {
+        for (size_t i = 0; i < v->n_reasons; i++)
+                if (strstr(v->reasons[i], needle))
+                        return true;
+        return false;
+}
+
+/* One root per verdict: with two roots trusted (Intel's and a simulator's, as a policy with
+ * trusted_simulator_roots has it), collateral signed under one root never grades a quote whose
+ * PCK chain ends at the other. And the PCK leaf and PCK CA are checked against the CRLs that
+ * cover them. Simulated platforms (src/sim), a TD 1.5 (v5) quote. */
+static void test_one_root_per_verdict_and_revoked_leaf(void **state) {
+        static const int64_t at = 1735689600; /* 2025-01-01 */
+        _cleanup_(tdx_sim_freep) TdxSim *a = NULL, *b = NULL;
+        _cleanup_free_ uint8_t *quote = NULL;
+        _cleanup_(tdx_sim_collateral_done) TdxSimCollateral ca = {}, cb = {}, mixed = {}, revoked = {};
+        TdxSimParams sp = { .not_before = at - 86400, .not_after = at + 86400 * 365 };
+        TdxAnchor anchors[2];
+        TdxQuote q;
+        size_t size;
+
+        assert_int_equal(tdx_sim_new(&sp, &a), 0);
+        assert_int_equal(tdx_sim_new(&sp, &b), 0);
+        assert_int_equal(tdx_sim_anchor(a, &anchors[0]), 0);
+        assert_int_equal(tdx_sim_anchor(b, &anchors[1]), 0);
+        assert_int_equal(tdx_sim_quote_template(a, 5, &q), 0);
+        assert_int_equal(tdx_sim_quote_sign(a, &q, &quote, &size), 0);
+        assert_int_equal(tdx_sim_make_collateral(a, at - 3600, at + 86400, NULL, 0, &ca), 0);
+        assert_int_equal(tdx_sim_make_collateral(b, at - 3600, at + 86400, NULL, 0, &cb), 0);
+        assert_int_equal(tdx_sim_make_collateral(a, at - 3600, at + 86400, &a->pck, 1, &revoked), 0);
+
+        {
+                _cleanup_(verdict_done) Verdict v = {};
+                verify_with(quote, size, &ca, anchors, at, &v);
+                if (!v.authentic)
+                        fail_msg("own collateral refused: %s", v.n_reasons ? v.reasons[0] : "?");
+        }
+        /* B's TCB info and QE identity with their chains, A's CRLs: the chains end at B's root */
+        for (int f = 0; f < _TDX_FILE_MAX; f++) {
+                const TdxSimCollateral *from =
+                        f == TDX_FILE_PCK_CRL || f == TDX_FILE_PCK_CRL_CHAIN || f == TDX_FILE_ROOT_CRL ? &ca : &cb;
+                mixed.data[f] = malloc(from->size[f]);
+                assert_non_null(mixed.data[f]);
+                memcpy(mixed.data[f], from->data[f], from->size[f]);
+                mixed.size[f] = from->size[f];
+        }
+        {
+                _cleanup_(verdict_done) Verdict v = {};
+                verify_with(quote, size, &mixed, anchors, at, &v);
+                assert_false(v.authentic);
+                assert_true(has_reason(&v, "collateral.tcb-info-chain: tcb_info_issuer_chain.pem: ends at root"));
+                assert_true(has_reason(&v, "one root per verdict"));
+        }
+        {
+                _cleanup_(verdict_done) Verdict v = {};
+                verify_with(quote, size, &revoked, anchors, at, &v);
+                assert_false(v.authentic);
+                assert_true(has_reason(&v, "the PCK leaf certificate is revoked"));
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_real_quote, setup, teardown),
@@ -450,6 +614,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_pem_chain_with_nul_and_junk, setup, teardown),
                 cmocka_unit_test(test_json_member_span),
                 cmocka_unit_test(test_tcb_matching),
+                cmocka_unit_test(test_td15_relaunch_advised),
+                cmocka_unit_test(test_one_root_per_verdict_and_revoked_leaf),
                 cmocka_unit_test(test_advisories_union_is_sorted),
         };
 

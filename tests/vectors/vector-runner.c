@@ -116,6 +116,7 @@ int main(int argc, char *argv[]) {
         run_tee(root, "snp", &counts);
         run_tee(root, "tdx", &counts);
         run_tee(root, "nvidia", &counts);
+        run_measure(root, &counts);
         printf("vectors: %u passed, %u failed, %u skipped\n", counts.passed, counts.failed, counts.skipped);
         return counts.failed ? 1 : 0;
 }

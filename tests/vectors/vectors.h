@@ -22,3 +22,5 @@ bool vector_fields_match(json_object *fields, json_object *claims, char *why, si
 void run_snp_case(const char *dir, const char *id, Counts *counts);
 void run_nvidia_case(const char *dir, const char *id, Counts *counts);
 void run_tdx_case(const char *dir, const char *id, Counts *counts);
+/* Every case under root/measure/snp and root/measure/tdx (vectors-measure.c). */
+void run_measure(const char *root, Counts *counts);

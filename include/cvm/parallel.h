@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* Running independent pieces of CPU work (the chains of a board's GPUs, a CPU report) on the
+ * available cores. Results must go to per-item slots that the caller merges in item order
+ * afterwards, so the outcome never depends on which thread ran what. */
+
+#include <stddef.h>
+
+/* Calls fn(userdata, i) for every i in [0, n), on up to parallel_workers() threads (the calling
+ * thread is one of them), and returns when all are done. Falls back to running everything on
+ * the calling thread when threads cannot be started. */
+void parallel_for(size_t n, void (*fn)(void *userdata, size_t i), void *userdata);
+/* The number of threads parallel_for() uses: the online CPUs (at most PARALLEL_WORKERS_MAX), or
+ * what parallel_set_workers() set; CVM_WORKERS in the environment overrides the default. */
+unsigned parallel_workers(void);
+/* 0 restores the default; the benchmarks use 1 for their single-core figures. */
+void parallel_set_workers(unsigned n);
+
+#define PARALLEL_WORKERS_MAX 16u
