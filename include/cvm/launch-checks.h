@@ -9,7 +9,9 @@
 #include "cvm/launch-spec.h"
 #include "cvm/policy.h"
 
-/* The policy is the one the spec names (policy->name equals spec->policy). -EINVAL naming both. */
+/* The policy is the one the spec names (policy->name equals spec->policy), and for SEV-SNP the
+ * launch parameters (guest policy bits, VLEK, ID block, author key) are ones the policy accepts.
+ * -EINVAL naming the spec's field and the policy's rule. */
 int launch_check_policy(const LaunchSpec *spec, const Policy *policy, char **ret_reason);
 /* Every key ID is valid, in the key store at keys_dir (NULL: the default store), and
  * its KEK can be opened (its provider is reachable). Nothing is unwrapped. */

@@ -1,15 +1,50 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* What a launch can know is wrong before it defines a domain: a policy other than the one the
- * spec names, a key that is not in the key store, a KEK that cannot be opened. Without these
+ * spec names, SEV-SNP launch parameters the policy refuses, a key that is not in the key store,
+ * a KEK that cannot be opened. Without these
  * checks such a launch would boot a VM, attest it, and only then fail at unwrap. */
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "cvm/kek.h"
 #include "cvm/key-bundle.h"
 #include "cvm/keystore.h"
 #include "cvm/launch-checks.h"
+#include "cvm/snp.h"
 #include "cvm/util.h"
+
+/* SEV-SNP launch parameters the policy would refuse in every report the guest could produce:
+ * the guest policy bits, a VLEK when the policy allows only a VCEK, no ID block when the policy
+ * requires an ID key. */
+static int check_snp_launch(const LaunchSpec *spec, const Policy *policy, char **ret_reason) {
+        const PolicySnp *p = &policy->snp;
+        uint64_t bits = launch_spec_tee_policy(spec);
+
+        if ((bits & SNP_POLICY_DEBUG) && !p->allow_debug)
+                return set_reason(ret_reason, -EINVAL, "launch_security.policy: 0x%" PRIx64 " allows debugging, and "
+                                  "policy '%s' refuses it (snp.allow_debug)", bits, policy->name);
+        if ((bits & SNP_POLICY_MIGRATE_MA) && !p->allow_migration_agent)
+                return set_reason(ret_reason, -EINVAL, "launch_security.policy: 0x%" PRIx64 " allows a migration "
+                                  "agent, and policy '%s' refuses it (snp.allow_migration_agent)", bits, policy->name);
+        if ((bits & SNP_POLICY_SMT) && !p->allow_smt)
+                return set_reason(ret_reason, -EINVAL, "launch_security.policy: 0x%" PRIx64 " allows SMT, and policy "
+                                  "'%s' refuses it (snp.allow_smt)", bits, policy->name);
+        if (!(bits & SNP_POLICY_SINGLE_SOCKET) && p->require_single_socket)
+                return set_reason(ret_reason, -EINVAL, "launch_security.policy: 0x%" PRIx64 " does not restrict the "
+                                  "guest to one socket, and policy '%s' requires it (snp.require_single_socket)",
+                                  bits, policy->name);
+        if (spec->security.vlek_only && !p->allow_vlek)
+                return set_reason(ret_reason, -EINVAL, "launch_security.vcek: false makes every report VLEK-signed, "
+                                  "and policy '%s' refuses VLEK-signed reports (snp.allow_vlek)", policy->name);
+        if (!spec->security.id_block && p->id_key_digests.set && p->id_key_digests.n > 0)
+                return set_reason(ret_reason, -EINVAL, "launch_security: no id_block, and policy '%s' requires an ID "
+                                  "key (snp.id_key_digests)", policy->name);
+        if (!spec->security.author_key && p->author_key_digests.set && p->author_key_digests.n > 0)
+                return set_reason(ret_reason, -EINVAL, "launch_security: no author key, and policy '%s' requires one "
+                                  "(snp.author_key_digests)", policy->name);
+        return 0;
+}
 
 int launch_check_policy(const LaunchSpec *spec, const Policy *policy, char **ret_reason) {
         if (!policy)
@@ -21,6 +56,8 @@ int launch_check_policy(const LaunchSpec *spec, const Policy *policy, char **ret
         if (!streq(policy->name, spec->policy))
                 return set_reason(ret_reason, -EINVAL, "policy: the spec names policy '%s', the policy given is '%s'",
                                   spec->policy, policy->name);
+        if (spec->tee == CVM_TEE_SEV_SNP)
+                return check_snp_launch(spec, policy, ret_reason);
         return 0;
 }
 
