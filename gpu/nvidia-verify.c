@@ -337,6 +337,17 @@ static int chain_validity(STACK_OF(X509) *certs, int64_t at, char **ret_reason) 
         return 1;
 }
 
+int nv_chain_prepare(const uint8_t *data, size_t size, int64_t at) {
+        _cleanup_(nv_chain_freep) NvChain *c = NULL;
+        _cleanup_free_ char *why = NULL;
+        int r;
+
+        r = nv_chain_new(data, size, &c);
+        if (r < 0)
+                return r == -ENOMEM ? r : 0;
+        return chain_links_cached(c->certs, NV_CHAIN_LENGTH, at, &why);
+}
+
 static int chain_pinned(const uint8_t digest[32], const NvPin *pins, size_t n_pins, char **ret_reason) {
         _cleanup_free_ char *h = NULL;
 

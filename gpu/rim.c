@@ -50,6 +50,11 @@ static void xmlsec_init_once(void) {
         xmlsec_state = 0;
 }
 
+int nv_rim_xmlsec_init(void) {
+        (void) pthread_once(&xmlsec_once, xmlsec_init_once);
+        return xmlsec_state;
+}
+
 NvRim *nv_rim_free(NvRim *r) {
         if (!r)
                 return NULL;

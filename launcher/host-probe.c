@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -586,12 +587,19 @@ int host_probe_devices_from_dir(HostProbe *h, const char *dir, const PciAddress 
         return 0;
 }
 
+/* path is under the host root the user names: O_NONBLOCK so that a FIFO planted there cannot
+ * hang the probe at open(), and only a regular file is read (sysfs attributes are). */
 static int read_small_file(const char *path, char *buf, size_t size) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+        struct stat st;
         ssize_t n;
 
         if (fd < 0)
                 return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
         n = read(fd, buf, size - 1);
         if (n < 0)
                 return -errno;

@@ -13,8 +13,11 @@
  *     serves one launch only.
  *   - on an event loop (collateral_new_event()): a lookup never blocks and never touches the
  *     network. A miss starts the fetch on the provider's own thread and answers -EINPROGRESS;
- *     the caller asks again once it is in (cvmd's launch runs a fresh exchange). Every launch
- *     that needs the same item while it is in flight joins that one fetch.
+ *     the caller asks again once it is in: collateral_wait() tells it when a fetch ended (the
+ *     launch's exchange holds the evidence meanwhile and appraises it again). Every launch
+ *     that needs the same item while it is in flight joins that one fetch. The fetch's own
+ *     limits (each HTTP request's timeout) bound the wait: a failed fetch makes the next lookup
+ *     fail with the fetch's reason.
  * Processes sharing a cache serialize the fetches of one item with a lock file in the cache;
  * whoever comes second finds it cached.
  *
@@ -44,6 +47,9 @@ typedef struct CollateralConfig {
         const char *kds_url;   /* NULL: AMD KDS */
         const char *pcs_url;   /* NULL: Intel PCS */
         bool pccs;             /* pcs_url is a PCCS (it serves the root CA CRL too) */
+        /* NVIDIA's RIM service and OCSP responder (NULL: NVIDIA's own), for the GPU fetch settings
+         * (key_release_set_gpu_fetch()): RIMs and OCSP answers go to cache_dir/nvidia/ */
+        const char *nvidia_rim_url, *nvidia_ocsp_url;
         bool offline;          /* never fetch: the cache only */
         unsigned timeout_sec;  /* each HTTP request; 0: HTTP_TIMEOUT_SEC_DEFAULT */
         int64_t refresh_sec;   /* 0: COLLATERAL_REFRESH_SEC_DEFAULT; negative: never early */
@@ -62,6 +68,18 @@ int collateral_new_event(const CollateralConfig *c, sd_event *e, Collateral **re
 /* Stops the fetch thread after the fetch in progress. */
 Collateral *collateral_free(Collateral *c);
 DEFINE_CLEANUP(Collateral *, collateral_free)
+
+/* Event mode: calls fn(userdata) once, on the loop, when the next fetch ends, whichever item it
+ * was and however it ended: a lookup that answered -EINPROGRESS has another answer by then (or
+ * answers -EINPROGRESS again for another item still in flight; wait again). *ret is the caller's:
+ * collateral_waiter_free() before the call cancels it, after it just frees it, and a waiter may
+ * outlive its provider (it is then never called). -EOPNOTSUPP in the blocking mode, where a
+ * lookup never answers -EINPROGRESS. */
+typedef struct CollateralWaiter CollateralWaiter;
+typedef void (*CollateralWaitFn)(void *userdata);
+int collateral_wait(Collateral *c, CollateralWaitFn fn, void *userdata, CollateralWaiter **ret);
+CollateralWaiter *collateral_waiter_free(CollateralWaiter *w);
+DEFINE_CLEANUP(CollateralWaiter *, collateral_waiter_free)
 
 const char *collateral_cache_dir(const Collateral *c);
 bool collateral_is_offline(const Collateral *c);

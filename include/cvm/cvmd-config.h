@@ -50,6 +50,8 @@ typedef struct CvmdConfig {
         bool collateral_offline;
         char *kds_url;
         char *pccs_url;                   /* Intel PCS, or a PCCS when it is another URL */
+        char *nvidia_rim_url;             /* NVIDIA's RIM service, for the GPUs' RIMs */
+        char *nvidia_ocsp_url;            /* NVIDIA's OCSP responder, for the GPU and RIM chains */
         char *collateral_cache_directory; /* default: cache_directory */
         unsigned collateral_refresh_sec;  /* fetch anew what expires within this; 0: only once expired */
         unsigned collateral_timeout_sec;  /* each HTTP request */

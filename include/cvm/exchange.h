@@ -39,7 +39,10 @@ typedef struct ExchangeHost {
         NonceStore *nonces;
         uint64_t nonce_ttl_usec;
         /* Verifies the evidence and applies the policy: fills v, sets v->authentic and
-         * v->accepted. Must check REPORT_DATA and every GPU nonce against `e`. */
+         * v->accepted. Must check REPORT_DATA and every GPU nonce against `e`. -EINPROGRESS: no
+         * verdict yet, collateral it needs is being fetched; the session holds the evidence
+         * (exchange_host_is_appraising()) until exchange_host_resume() calls this again with it
+         * and a fresh verdict. */
         int (*appraise)(void *userdata, const ExchangeEvidence *e, Verdict *v);
         /* Called only after an accepted appraisal: the data keys, unwrapped, in a bundle. */
         int (*unwrap_keys)(void *userdata, Secret **ret_bundle, char **ret_reason);
@@ -102,6 +105,15 @@ void exchange_host_output_done(ExchangeHostSession *s, size_t n);
 uint64_t exchange_host_deadline(const ExchangeHostSession *s);
 void exchange_host_timeout(ExchangeHostSession *s, uint64_t now_usec);
 
+/* The appraisal waits for collateral being fetched: the Evidence is held, its nonce consumed,
+ * nothing is read from or sent to the guest, and the deadline is UINT64_MAX (the fetch has its
+ * own timeout, and a failed fetch is a refusal with its reason on the next try). The driver
+ * calls exchange_host_resume() when the fetch ended, and the exchange goes on from the
+ * appraisal (release or refusal, or another wait). exchange_host_channel_failed() ends the wait
+ * without a verdict. */
+bool exchange_host_is_appraising(const ExchangeHostSession *s);
+void exchange_host_resume(ExchangeHostSession *s);
+
 /* True once the exchange has its outcome and nothing is left to send. */
 bool exchange_host_is_done(const ExchangeHostSession *s);
 /* Moves the outcome out of a finished session (see ExchangeResult). -EBUSY before it is done,
@@ -109,14 +121,25 @@ bool exchange_host_is_done(const ExchangeHostSession *s);
 int exchange_host_result(ExchangeHostSession *s, ExchangeResult *ret);
 
 /* Drivers. exchange_host_run() is the blocking one: it runs one exchange on a connected stream
- * socket, polling it and honouring each deadline. Returns 0 when the exchange ran to an outcome
- * (see ret->released / ret->confirmed / ret->error), -ENOMEM when it could not, -EINVAL for a
- * bad h->tee. */
+ * socket, polling it and honouring each deadline. Its appraisal must not wait (a blocking
+ * collateral provider fetches in place): an appraisal that answers -EINPROGRESS ends it.
+ * Returns 0 when the exchange ran to an outcome (see ret->released / ret->confirmed /
+ * ret->error), -ENOMEM when it could not, -EINVAL for a bad h->tee. */
 int exchange_host_run(const ExchangeHost *h, int fd, ExchangeResult *ret);
 
 /* The sd-event driver: watches fd (not owned, left open) with an I/O source and the session's
  * deadline with a CLOCK_MONOTONIC timer, both owned by the session, and calls done(s, userdata)
- * once exchange_host_is_done(s); `done` may free the session. Attach a fresh session, once. */
+ * once exchange_host_is_done(s); `done` may free the session. Attach a fresh session, once.
+ * While the appraisal waits, `waiting` (optional) is called, once per wait: the caller arranges
+ * for exchange_host_event_resume() when what it waits for is in (collateral_wait()), and
+ * returns 0, or -errno to end the exchange without a verdict. */
 typedef void (*ExchangeHostDoneFn)(ExchangeHostSession *s, void *userdata);
+/* As exchange_host_attach_event_full() without `waiting`: an appraisal that waits ends it. */
 int exchange_host_attach_event(ExchangeHostSession *s, sd_event *e, int fd, ExchangeHostDoneFn done,
                                void *userdata);
+typedef int (*ExchangeHostWaitFn)(ExchangeHostSession *s, void *userdata);
+int exchange_host_attach_event_full(ExchangeHostSession *s, sd_event *e, int fd, ExchangeHostDoneFn done,
+                                    ExchangeHostWaitFn waiting, void *userdata);
+/* Runs the held appraisal again and moves the exchange on under the driver (which may call
+ * `done`, and so free the session, before this returns). */
+void exchange_host_event_resume(ExchangeHostSession *s);

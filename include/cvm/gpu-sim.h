@@ -102,3 +102,35 @@ void gpu_sim_board_free(GpuSim **board, size_t n);
 int gpu_sim_write_board(GpuSim *const *board, size_t n, bool shared_identity, const char *dir);
 /* dir/gpu<i>: the directory gpu_sim_write_board() wrote GPU i to. */
 int gpu_sim_board_gpu_dir(const char *dir, size_t i, char **ret);
+
+/* ---- RIMs and OCSP for the simulated board (gpu-sim-rim.c) ---- */
+
+/* RIM index i (SPDM block i+1) is in the VBIOS RIM for i < GPU_SIM_VBIOS_BLOCKS, else in the
+ * driver RIM (up to GPU_SIM_ACTIVE_BLOCKS): each index in one RIM only, as real RIMs. */
+#define GPU_SIM_VBIOS_BLOCKS 8u
+
+/* A simulated RIM signing chain: a self-signed P-384 root (O=GPU_SIM_ORGANIZATION, trusted only
+ * through a policy's "gpu.trusted_simulator_rim_roots") and the signer it issued. */
+typedef struct GpuSimRimSigner {
+        EVP_PKEY *root_key, *signer_key;
+        X509 *root, *signer;
+} GpuSimRimSigner;
+
+/* Both 0: valid from a day ago until 9999-12-31T23:59:59Z. -EIO when OpenSSL fails. */
+int gpu_sim_rim_signer_new(int64_t not_before, int64_t not_after, GpuSimRimSigner **ret);
+GpuSimRimSigner *gpu_sim_rim_signer_free(GpuSimRimSigner *s);
+DEFINE_CLEANUP(GpuSimRimSigner *, gpu_sim_rim_signer_free)
+/* The pin for the RIM root: SHA-256 of its SubjectPublicKeyInfo. */
+int gpu_sim_rim_root_pin(const GpuSimRimSigner *s, NvPin *ret);
+/* The driver and VBIOS RIM ids s's reports name (the verifier's derivation), malloc'ed. */
+int gpu_sim_rim_ids(const GpuSim *s, char **ret_driver, char **ret_vbios);
+/* Writes dir/<id>.xml for s's driver and VBIOS RIMs (created 0755), signed by signer: the
+ * layout nvidia-server --rim-dir serves. wrong_index >= 0: that index's digest is altered before
+ * signing (a genuine-looking RIM the measurements do not match). */
+int gpu_sim_write_rims(const GpuSim *s, const GpuSimRimSigner *signer, int wrong_index, const char *dir);
+/* Writes dir/{provisioner,identity,root,rim-root}.pem (dir 0700, files 0600): for each issuer of
+ * a certificate OCSP is asked about (s's device chain and signer's RIM chain), a responder
+ * certificate it issued with the OCSPSigning EKU, the issuer's certificate and the responder's
+ * key, for a local OCSP responder (nvidia-server --responders). s must have its CA keys (from
+ * gpu_sim_new_board(), not gpu_sim_load()): -EINVAL otherwise. */
+int gpu_sim_write_ocsp_responders(const GpuSim *s, const GpuSimRimSigner *signer, const char *dir);

@@ -131,6 +131,11 @@ int nv_chain_new(const uint8_t *data, size_t size, NvChain **ret);
 NvChain *nv_chain_free(NvChain *c);
 DEFINE_CLEANUP(NvChain *, nv_chain_free)
 X509 *nv_chain_leaf(const NvChain *c);
+/* Decodes a device chain and checks its links (not its pin or validity: nv_verify() does) so
+ * that a later nv_verify() of a chain with the same bytes finds them decoded and verified in
+ * the process's caches (include/cvm/verified-cache.h). Records nothing anywhere else: running
+ * it or not never changes a verdict. 1 links good, 0 not, -errno. */
+int nv_chain_prepare(const uint8_t *data, size_t size, int64_t at);
 
 /* The FWID in a device leaf: Hopper extension 2.23.133.5.4.1 (last element of the SEQUENCE, a
  * 48-byte OCTET STRING), Blackwell TCG DICE TcbInfo 2.23.133.5.4.1.1 (first fwids digest).
@@ -194,6 +199,9 @@ DEFINE_CLEANUP(NvRim *, nv_rim_free)
  * the key of the first KeyInfo certificate, after that certificate's chain verified up to a pinned
  * RIM root at `at`. 1 valid, 0 invalid (reason), -errno. */
 int nv_rim_verify(NvRim *rim, const NvPin *pins, size_t n_pins, int64_t at, char **ret_reason);
+/* Initialises libxml2 and xmlsec (with OpenSSL) once per process, for the verifier and for the
+ * simulator that signs RIMs: 0, or -EIO when xmlsec cannot be used. */
+int nv_rim_xmlsec_init(void);
 /* A debug RIM: "debug" in its name, edition or product (case-insensitive). */
 bool nv_rim_is_debug(const NvRim *rim);
 

@@ -49,6 +49,13 @@ typedef struct LaunchRunConfig {
         uint64_t boot_usec;      /* how long to wait for the agent; 0: 120 s */
         uint64_t message_usec;   /* per message of the exchange; 0: 30 s */
         CvmTee dev_evidence;     /* "tee": "none": the simulated evidence to ask for */
+        /* cvmd: once Running, re-attest on the policy's reattest_interval_sec and shortly before
+         * the result token expires (launch_run_attest()); false: never by itself */
+        bool keep_attested;
+        /* Called before each re-attestation, so that it appraises under the policy in force
+         * (the owner may point kr's policy at a reloaded one). < 0 with *ret_reason: refused
+         * without an exchange, and the failure action applies. NULL: the policy stays. */
+        int (*before_reattest)(LaunchRun *run, void *userdata, char **ret_reason);
         /* every phase change, with its reason (NULL when none) */
         void (*phase_changed)(LaunchRun *run, LaunchPhase previous, void *userdata);
         void *userdata;
@@ -63,7 +70,20 @@ typedef struct LaunchRunState {
         uint8_t uuid[16];
         ExchangeResult result;    /* the verdict, released, confirmed, token */
         uint64_t attest_started_usec; /* CLOCK_REALTIME */
+        bool reattesting;         /* a re-attestation of a Running VM is under way */
+        /* while it is: the token of the attestation before it, and when that expires
+         * (CLOCK_REALTIME), so that a warm token is not withdrawn by its own refresh */
+        char *previous_token;
+        uint64_t previous_token_expires_usec;
 } LaunchRunState;
+
+/* Why a Running VM is attested again. */
+typedef enum LaunchReattest {
+        LAUNCH_REATTEST_ON_DEMAND,
+        LAUNCH_REATTEST_TIMER,
+        LAUNCH_REATTEST_TOKEN_REFRESH,
+        _LAUNCH_REATTEST_MAX,
+} LaunchReattest;
 
 int launch_run_new(const LaunchRunConfig *c, LaunchRun **ret);
 /* A run for a domain found running after a restart, keyed before it: phase Running. */
@@ -75,6 +95,16 @@ DEFINE_CLEANUP(LaunchRun *, launch_run_free)
 void launch_run_start(LaunchRun *r);
 /* Stops: the domain destroyed, phase Stopped. -EALREADY when there is nothing left to stop. */
 int launch_run_stop(LaunchRun *r);
+/* Attests a Running VM again: a fresh exchange (new nonce) appraised under the policy in force,
+ * the keys released again (replacing the guest's), a new token. Running -> Attesting ->
+ * (Releasing ->) Running, each with the reason "re-attestation: <why>"; a refusal applies the
+ * policy's failure action as a failed launch does. -EBUSY when the run is not Running (or is
+ * re-attesting already), -EOPNOTSUPP for a run adopted after a restart (its plan, which the
+ * exchange binds, is not known). */
+int launch_run_attest(LaunchRun *r, LaunchReattest why);
+/* The token a caller may be given now: the current one when Running, the one before it while a
+ * re-attestation runs and it has not expired; NULL when none. */
+const char *launch_run_token(const LaunchRun *r);
 const LaunchRunState *launch_run_state(const LaunchRun *r);
 bool launch_run_busy(const LaunchRun *r);
 /* Whether the run reached an outcome that will not change by itself. */

@@ -62,6 +62,10 @@ typedef struct PolicySnp {
 } PolicySnp;
 
 /* What cvmd does with a guest whose attestation failed: it never gets keys in any case. */
+/* Bounds of "reattest_interval_sec" (0 or absent: no timer). */
+#define POLICY_REATTEST_MIN_SEC 5
+#define POLICY_REATTEST_MAX_SEC (7 * 24 * 3600)
+
 typedef enum PolicyFailureAction {
         POLICY_FAILURE_DESTROY,    /* default: the domain is destroyed */
         POLICY_FAILURE_PAUSE,      /* the domain is paused, kept for forensics */
@@ -76,6 +80,7 @@ typedef struct Policy {
         char *description; /* NULL when absent */
         bool allow_development; /* launches with "tee": "none" (no TEE at all) are allowed; default false */
         PolicyFailureAction failure_action; /* "failure_action"; default destroy */
+        int64_t reattest_interval_sec; /* "reattest_interval_sec": cvmd re-attests a running VM this often; 0: never */
         bool has_snp;      /* the file has an "snp" section */
         PolicySnp snp;     /* defaults when !has_snp */
         bool has_tdx;      /* the file has a "tdx" section */

@@ -88,6 +88,7 @@ int verb_list(int argc, char *argv[]);
 int verb_status(int argc, char *argv[]);
 int verb_stop(int argc, char *argv[]);
 int verb_token(int argc, char *argv[]);
+int verb_attest(int argc, char *argv[]);
 int verb_launch_bus(int argc, char *argv[]);
 
 /* "cvmctl verify TEE ...": argv[0] is the TEE name, getopt already reset. */

@@ -34,6 +34,16 @@ int collateral_args_option(CollateralConfig *config, int64_t *at, int c, const c
                 config->pcs_url = arg;
                 config->pccs = true;
                 return 1;
+        case COLLATERAL_ARG_NVIDIA_RIM_URL:
+        case COLLATERAL_ARG_NVIDIA_OCSP_URL:
+                if (!is_http_url(arg))
+                        return cli_usage_error("--nvidia-%s-url: '%s' is not an http:// or https:// URL",
+                                               c == COLLATERAL_ARG_NVIDIA_RIM_URL ? "rim" : "ocsp", arg);
+                if (c == COLLATERAL_ARG_NVIDIA_RIM_URL)
+                        config->nvidia_rim_url = arg;
+                else
+                        config->nvidia_ocsp_url = arg;
+                return 1;
         case COLLATERAL_ARG_AT:
                 return cli_parse_at(arg, at) == 0 ? 1 : EXIT_USAGE;
         default:

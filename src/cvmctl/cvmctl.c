@@ -27,6 +27,7 @@ static const Verb verbs[] = {
         { "status", 1, verb_status, "status NAME", "one VM: state, reason, appraisal, keys" },
         { "stop", 1, verb_stop, "stop NAME", "stop a VM: its domain is destroyed" },
         { "token", 1, verb_token, "token NAME", "the result token (JWT) of a running VM" },
+        { "attest", 1, verb_attest, "attest NAME", "attest a running VM again; its keys released anew" },
         { "attest-guest", 0, verb_attest_guest, "attest-guest --channel ADDR ...", "one attestation exchange with a guest agent" },
         { "sim", 1, verb_sim, "sim init DIR", "simulated SNP, TDX and GPU platforms for development" },
         { "collateral", 1, verb_collateral, "collateral fetch|list ...", "the host's collateral cache: fill it, show it" },

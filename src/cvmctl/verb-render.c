@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "cvm/launch-plan.h"
+#include "cvm/releaser.h"
 #include "cvm/util.h"
 #include "cvm/verdict.h" /* json_object_putp */
 #include "plan-args.h"
@@ -18,7 +19,11 @@ static void help(void) {
                "domain XML cvmd would start.\n"
                "\n"
                "  --connect URI           probe a live libvirt instead (e.g. qemu:///system)\n" PLAN_ARGS_HELP
-               "  --json                  print a JSON object with the XML, digest and placement\n"
+               "  --releaser-key FILE     bind this releaser key (as cvmctl launch --releaser-key)\n"
+               "                          into the launch digest the XML carries; without it the\n"
+               "                          launch digest is the spec digest, which no agent accepts\n"
+               "  --json                  print a JSON object with the XML, the spec digest, the\n"
+               "                          releaser's public key, the launch digest and the placement\n"
                "  -h --help               this help\n"
                "\n"
                "Exit status: 0 rendered, 1 refused (invalid spec, TEE unsupported, not enough\n"
@@ -40,10 +45,11 @@ static int refuse(bool json, int exit_code, const char *reason) {
 
 typedef struct RenderArgs {
         const char *connect_uri;
+        const char *releaser_key;
         bool json;
 } RenderArgs;
 
-enum { ARG_CONNECT = 0x100, ARG_JSON };
+enum { ARG_CONNECT = 0x100, ARG_JSON, ARG_RELEASER_KEY };
 
 static int render_option(void *args, int c, const char *arg) {
         RenderArgs *a = args;
@@ -52,6 +58,8 @@ static int render_option(void *args, int c, const char *arg) {
                 a->connect_uri = arg;
         else if (c == ARG_JSON)
                 a->json = true;
+        else if (c == ARG_RELEASER_KEY)
+                a->releaser_key = arg;
         return 0;
 }
 
@@ -60,6 +68,7 @@ int verb_render(int argc, char *argv[]) {
                 { "help", no_argument, NULL, 'h' },
                 { "connect", required_argument, NULL, ARG_CONNECT },
                 { "json", no_argument, NULL, ARG_JSON },
+                { "releaser-key", required_argument, NULL, ARG_RELEASER_KEY },
                 PLAN_ARGS_OPTIONS,
                 {},
         };
@@ -67,6 +76,7 @@ int verb_render(int argc, char *argv[]) {
         _cleanup_(launch_spec_freep) LaunchSpec *spec = NULL;
         _cleanup_(lifecycle_freep) Lifecycle *l = NULL;
         _cleanup_(launch_plan_freep) LaunchPlan *plan = NULL;
+        _cleanup_(releaser_key_done) ReleaserKey releaser = {};
         _cleanup_free_ char *reason = NULL;
         _cleanup_free_ uint8_t *spec_data = NULL;
         size_t spec_size;
@@ -91,6 +101,15 @@ int verb_render(int argc, char *argv[]) {
                 return cli_usage_error("render: give --host-caps and --domcaps, or --connect URI");
         if ((r = plan_args_finish(&pa)) != 0)
                 return r;
+        if (a.releaser_key) {
+                /* only its public half is used; the private key is wiped with `releaser` */
+                r = releaser_key_load(a.releaser_key, &releaser, &reason);
+                if (r == -ENOMEM)
+                        return cli_error(EXIT_REJECTED, "out of memory");
+                if (r < 0)
+                        return refuse(json, EXIT_USAGE, reason ? reason : "cannot read the releaser key");
+                pa.o.releaser_key = releaser.pk;
+        }
 
         if (cli_read_file(argv[optind], &spec_data, &spec_size) < 0)
                 return EXIT_USAGE;

@@ -31,6 +31,10 @@ static void help(void) {
                "            certificates under one simulated root, the leaf with the FWID extension), the\n"
                "            leaf's key, pci-address (default 0000:<e1+i>:00.0) and cc-mode (default on);\n"
                "            'cvm-agent --simulate-gpus DIR/gpu' produces real-format GPU reports.\n"
+               "            DIR/gpu/rim/ holds the board's driver and VBIOS RIMs, signed under a simulated\n"
+               "            RIM root, DIR/gpu/rim-mismatch/ the same with one wrong measurement, and\n"
+               "            DIR/gpu/ocsp/ OCSP responder certificates for the device and RIM chains:\n"
+               "            what a local RIM service and OCSP responder serve.\n"
                "  DIR/kds/  what AMD KDS would serve for the SEV-SNP simulator (cert_chain, a CRL valid for\n"
                "            30 days, the VCEK), laid out like KDS's URLs: a local KDS-shaped server's root.\n"
                "Prints the policy entries that trust these simulators: verifiers trust simulator roots\n"
@@ -65,6 +69,25 @@ static int write_host_collateral(const SnpSim *s, const TdxSim *t, const char *d
         if (no_cert_table && (r = write_file_atomic(marker, "", 0, 0644)) < 0)
                 return cli_error(EXIT_REJECTED, "cannot write %s: %s", marker, strerror(-r));
         return 0;
+}
+
+/* What NVIDIA's services would have for the simulated board: DIR/gpu/rim/ its driver and VBIOS
+ * RIMs signed under a simulated RIM root, DIR/gpu/rim-mismatch/ the same RIMs, as validly
+ * signed, with one measurement that the GPUs do not report, and DIR/gpu/ocsp/ the responder
+ * certificates a local OCSP responder answers for the device and RIM chains with. */
+static int write_gpu_collateral(const GpuSim *gpu0, const char *gpu_dir, NvPin *ret_rim_pin) {
+        _cleanup_(gpu_sim_rim_signer_freep) GpuSimRimSigner *signer = NULL;
+        _cleanup_free_ char *rim = strdup_printf("%s/rim", gpu_dir), *bad = strdup_printf("%s/rim-mismatch", gpu_dir),
+                            *ocsp = strdup_printf("%s/ocsp", gpu_dir);
+        int r;
+
+        if (!rim || !bad || !ocsp)
+                return -ENOMEM;
+        if ((r = gpu_sim_rim_signer_new(0, 0, &signer)) < 0 || (r = gpu_sim_write_rims(gpu0, signer, -1, rim)) < 0 ||
+            (r = gpu_sim_write_rims(gpu0, signer, GPU_SIM_VBIOS_BLOCKS + 1, bad)) < 0 ||
+            (r = gpu_sim_write_ocsp_responders(gpu0, signer, ocsp)) < 0)
+                return r;
+        return gpu_sim_rim_root_pin(signer, ret_rim_pin);
 }
 
 /* {"<key>": [{"product": ..., "spki_sha256": ...}]} entries, built with json-c. */
@@ -114,8 +137,9 @@ int verb_sim(int argc, char *argv[]) {
         ProtoGpuCc gpu_cc = PROTO_GPU_CC_ON;
         bool shared_identity = false;
         _cleanup_free_ char *gpu_dir = NULL, *gpu_digest = NULL;
-        _cleanup_(json_object_putp) json_object *gpu_roots = NULL;
-        NvPin gpu_pin;
+        _cleanup_(json_object_putp) json_object *gpu_roots = NULL, *rim_roots = NULL;
+        _cleanup_free_ char *rim_digest = NULL;
+        NvPin gpu_pin, rim_pin;
         bool json = false, no_cert_table = false;
         const char *cache = NULL;
         int c, r;
@@ -211,10 +235,13 @@ int verb_sim(int argc, char *argv[]) {
         r = gpu_sim_write_board(board, n_gpus, shared_identity, gpu_dir);
         if (r >= 0)
                 r = gpu_sim_root_pin(board[0], &gpu_pin);
+        if (r >= 0)
+                r = write_gpu_collateral(board[0], gpu_dir, &rim_pin);
         gpu_sim_board_free(board, n_gpus);
         if (r < 0)
                 return cli_error(EXIT_REJECTED, "cannot write %s: %s", gpu_dir, strerror(-r));
-        if (!(gpu_digest = hex_encode(gpu_pin.spki_sha256, 32)) || !(gpu_roots = anchor_entry(NULL, gpu_digest)))
+        if (!(gpu_digest = hex_encode(gpu_pin.spki_sha256, 32)) || !(gpu_roots = anchor_entry(NULL, gpu_digest)) ||
+            !(rim_digest = hex_encode(rim_pin.spki_sha256, 32)) || !(rim_roots = anchor_entry(NULL, rim_digest)))
                 return cli_error(EXIT_REJECTED, "out of memory");
 
         arks = anchor_entry(snp_product_to_string(p.product), digest);
@@ -234,7 +261,8 @@ int verb_sim(int argc, char *argv[]) {
                     json_object_object_add(o, "trusted_simulator_roots", json_object_get(roots)) < 0 ||
                     json_object_object_add(o, "gpu_dir", json_object_new_string(gpu_dir)) < 0 ||
                     json_object_object_add(o, "gpus", json_object_new_int((int) n_gpus)) < 0 ||
-                    json_object_object_add(o, "gpu_trusted_simulator_roots", json_object_get(gpu_roots)) < 0)
+                    json_object_object_add(o, "gpu_trusted_simulator_roots", json_object_get(gpu_roots)) < 0 ||
+                    json_object_object_add(o, "gpu_trusted_simulator_rim_roots", json_object_get(rim_roots)) < 0)
                         return cli_error(EXIT_REJECTED, "out of memory");
                 if (cli_print_json(o, false) < 0)
                         return cli_error(EXIT_REJECTED, "cannot write the output");
@@ -248,8 +276,10 @@ int verb_sim(int argc, char *argv[]) {
                        "  \"trusted_simulator_roots\": %s\n"
                        "Simulated NVIDIA board of %zu GPUs written to %s (golden measurements: %s/golden.json)\n"
                        "and to the policy's \"gpu\" section:\n"
-                       "  \"trusted_simulator_roots\": %s\n",
+                       "  \"trusted_simulator_roots\": %s\n"
+                       "and, for the RIMs in %s/rim/ (serve them as NVIDIA's RIM service would), also:\n"
+                       "  \"trusted_simulator_rim_roots\": %s\n",
                        snp_product_to_string(p.product), snp_dir, tdx_dir, tdx_col, kds_dir, plain(arks), plain(roots), n_gpus,
-                       gpu_dir, gpu_dir, plain(gpu_roots));
+                       gpu_dir, gpu_dir, plain(gpu_roots), gpu_dir, plain(rim_roots));
         return EXIT_ACCEPTED;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cvmctl's verbs on cvmd's VMs, over D-Bus: launch (without --connect), list, status, stop,
- * token. Each is a thin call of one Manager1 method; cvmd decides and checks everything. */
+ * token, attest. Each is a thin call of one Manager1 method; cvmd decides and checks everything. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -26,6 +26,12 @@ static void vm_help(const char *verb) {
                 printf("Usage: cvmctl status NAME [--json]\n\n"
                        "Shows one VM: state, reason, TEE, policy, domain, launch digest, whether its keys\n"
                        "were released and confirmed, and its appraisal.\n");
+        else if (streq(verb, "attest"))
+                printf("Usage: cvmctl attest NAME [--json]\n\n"
+                       "Asks cvmd to attest a running VM again: a fresh exchange with its agent, appraised\n"
+                       "under the policy in force, its keys released again and a new token. Waits for the\n"
+                       "outcome; a refusal applies the policy's failure action (destroy, pause, quarantine).\n"
+                       "Exit status 0 when it was accepted, 1 when it was refused.\n");
         else if (streq(verb, "stop"))
                 printf("Usage: cvmctl stop NAME [--json]\n\n"
                        "Asks cvmd to stop a VM: its domain is destroyed and the VM ends stopped.\n");
@@ -236,6 +242,40 @@ int verb_token(int argc, char *argv[]) {
         } else
                 printf("%s\n", token);
         return EXIT_ACCEPTED;
+}
+
+/* Long enough for an exchange whose every message may take its own timeout (cvmd's default 30 s). */
+#define ATTEST_CALL_TIMEOUT_USEC (300ull * 1000000ull)
+
+int verb_attest(int argc, char *argv[]) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        const char *name = NULL, *s, *reason;
+        bool json = false;
+        int accepted, r;
+
+        if ((r = parse_vm_args(argc, argv, true, &name, &json)) != 0)
+                return r < 0 ? EXIT_ACCEPTED : r;
+        if ((r = bus_client_open(&bus)) != 0)
+                return r;
+        (void) sd_bus_set_method_call_timeout(bus, ATTEST_CALL_TIMEOUT_USEC);
+        if ((r = bus_client_call(bus, "Attest", &reply, "s", name)) != 0)
+                return r;
+        if (sd_bus_message_read(reply, "bs", &accepted, &s) < 0 || !(o = json_tokener_parse(s)) ||
+            !json_object_is_type(o, json_type_object))
+                return cli_error(EXIT_REJECTED, "Attest: cvmd's answer is not a JSON object");
+        if (json)
+                return cli_print_json(o, true) < 0 ? cli_error(EXIT_REJECTED, "cannot write the VM")
+                       : accepted                  ? EXIT_ACCEPTED
+                                                   : EXIT_REJECTED;
+        reason = json_str(o, "reason");
+        if (accepted)
+                printf("%s: running: attested again, keys released\n", name);
+        else
+                printf("%s: %s%s%s\n", name, strna(json_str(o, "state")), reason && *reason ? ": " : "",
+                       reason ? reason : "");
+        return accepted ? EXIT_ACCEPTED : EXIT_REJECTED;
 }
 
 /* ---- launch through cvmd ---- */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "cvm/evidence-request.h"
 #include "cvm/util.h"
 #include "cvm/verdict.h"
 #include "cvmd-internal.h"
@@ -189,16 +190,94 @@ static int method_get(sd_bus_message *msg, void *userdata, sd_bus_error *error) 
 
 static int method_get_token(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
+        const char *token;
         Vm *vm;
         int r;
 
         if ((r = vm_method_start(msg, m, POLKIT_ACTION_TOKEN, error, &vm)) <= 0)
                 return r < 0 ? r : 1; /* 0: waiting for polkit */
-        if (vm_run(vm)->phase != LAUNCH_RUNNING || !vm_run(vm)->result.token)
+        /* while a re-attestation runs, the token before it stays good until it expires */
+        token = launch_run_token(vm->run);
+        if (!token)
                 return sd_bus_error_setf(error, "org.cvmd.Error.NotRunning",
                                          "'%s' is %s: a token is issued only to a running, attested VM", vm->name,
                                          launch_phase_to_string(vm_run(vm)->phase));
-        return sd_bus_reply_method_return(msg, "s", vm_run(vm)->result.token);
+        return sd_bus_reply_method_return(msg, "s", token);
+}
+
+/* Attest: a re-attestation of a running VM, answered when it ends (on_state_changed()), so the
+ * loop never waits for it. A call while one runs already waits for that one. */
+static int method_attest(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        Vm *vm;
+        int r;
+
+        if ((r = vm_method_start(msg, m, POLKIT_ACTION_MANAGE, error, &vm)) <= 0)
+                return r < 0 ? r : 1; /* 0: waiting for polkit */
+        if (vm_run(vm)->reattesting)
+                return vm_add_attest_waiter(vm, msg) < 0 ? -ENOMEM : 1;
+        if (vm_run(vm)->phase != LAUNCH_RUNNING)
+                return sd_bus_error_setf(error, "org.cvmd.Error.NotRunning",
+                                         "'%s' is %s: only a running VM is attested again", vm->name,
+                                         launch_phase_to_string(vm_run(vm)->phase));
+        /* queued first: a re-attestation refused before its exchange ends inside the call */
+        if (vm_add_attest_waiter(vm, msg) < 0)
+                return -ENOMEM;
+        r = launch_run_attest(vm->run, LAUNCH_REATTEST_ON_DEMAND);
+        if (r >= 0)
+                return 1; /* answered from on_state_changed() */
+        sd_bus_message_unref(vm->attest_waiters[--vm->n_attest_waiters]);
+        if (r == -EOPNOTSUPP)
+                return sd_bus_error_setf(error, "org.cvmd.Error.NotSupported",
+                                         "'%s' was recovered after a restart: its launch plan, which the exchange "
+                                         "binds, is not known; stop and launch it again to attest it",
+                                         vm->name);
+        return sd_bus_error_setf(error, "org.cvmd.Error.NotRunning", "'%s' is %s: it cannot be attested now",
+                                 vm->name, launch_phase_to_string(vm_run(vm)->phase));
+}
+
+/* The Attest calls waiting for a re-attestation that has just ended: (accepted, the VM's JSON). */
+static void answer_attest_waiters(Vm *vm) {
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        const char *s;
+
+        if (vm->n_attest_waiters == 0 || vm_run(vm)->reattesting || vm_run(vm)->phase == LAUNCH_ATTESTING ||
+            vm_run(vm)->phase == LAUNCH_RELEASING)
+                return;
+        o = vm_to_json(vm);
+        s = o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : NULL;
+        for (size_t i = 0; i < vm->n_attest_waiters; i++) {
+                if (s)
+                        (void) sd_bus_reply_method_return(vm->attest_waiters[i], "bs",
+                                                          vm_run(vm)->phase == LAUNCH_RUNNING, s);
+                else
+                        (void) sd_bus_reply_method_errno(vm->attest_waiters[i], ENOMEM, NULL);
+                sd_bus_message_unref(vm->attest_waiters[i]);
+        }
+        vm->n_attest_waiters = 0;
+}
+
+static int method_verify_evidence(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        _cleanup_free_ char *reason = NULL;
+        const char *request, *policy;
+        int r;
+
+        REQUIRE_CALLER(m, msg, POLKIT_ACTION_READ, error);
+        r = sd_bus_message_read(msg, "ss", &request, &policy);
+        if (r < 0)
+                return r;
+        if (strlen(request) > EVIDENCE_REQUEST_MAX)
+                return invalid_args(error, "request: longer than a guest frame");
+        r = manager_verify_evidence(m, request, policy, &o, &reason);
+        if (r == -ENOMEM)
+                return r;
+        if (r == -EINPROGRESS)
+                return sd_bus_error_set(error, "org.cvmd.Error.CollateralPending", reason);
+        if (r < 0)
+                return invalid_args(error, reason ? reason : "request: refused");
+        return reply_json(msg, o);
 }
 
 static int method_reload_policies(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -314,8 +393,12 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetToken", SD_BUS_ARGS("s", name), SD_BUS_RESULT("s", token), method_get_token,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Attest", SD_BUS_ARGS("s", name), SD_BUS_RESULT("b", accepted, "s", vm_json),
+                                method_attest, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetHost", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", host_json), method_get_host,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("VerifyEvidence", SD_BUS_ARGS("s", request, "s", policy),
+                                SD_BUS_RESULT("s", verdict_json), method_verify_evidence, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ReloadPolicies", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload_policies,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("StateChanged", SD_BUS_ARGS("s", name, "s", state, "s", reason), 0),
@@ -412,6 +495,7 @@ static void on_state_changed(Manager *m, Vm *vm) {
                 (void) sd_bus_emit_signal(m->bus, MANAGER_PATH, MANAGER_IFACE, "AttestationCompleted", "sbs",
                                           vm->name, vm_run(vm)->phase == LAUNCH_RUNNING, s);
         }
+        answer_attest_waiters(vm);
 }
 
 static void on_vm_added_or_removed(Manager *m) {

@@ -17,6 +17,7 @@
 
 #include "cvm/cvmd-config.h"
 #include "cvm/kds.h"
+#include "cvm/nvidia-fetch.h"
 #include "cvm/pcs.h"
 #include "cvm/util.h"
 
@@ -61,6 +62,8 @@ typedef enum ConfigItemId {
         ITEM_COLLATERAL_OFFLINE,
         ITEM_KDS_URL,
         ITEM_PCCS_URL,
+        ITEM_NVIDIA_RIM_URL,
+        ITEM_NVIDIA_OCSP_URL,
         ITEM_COLLATERAL_CACHE_DIRECTORY,
         ITEM_COLLATERAL_REFRESH,
         ITEM_COLLATERAL_TIMEOUT,
@@ -101,6 +104,9 @@ static const ConfigItem config_items[_ITEM_MAX] = {
         [ITEM_COLLATERAL_OFFLINE] = ITEM("Collateral", "Offline", conf_parse_bool, collateral_offline, "no"),
         [ITEM_KDS_URL] = ITEM("Collateral", "KdsURL", conf_parse_url, kds_url, KDS_DEFAULT_URL),
         [ITEM_PCCS_URL] = ITEM("Collateral", "PccsURL", conf_parse_url, pccs_url, PCS_DEFAULT_URL),
+        [ITEM_NVIDIA_RIM_URL] =
+                ITEM("Collateral", "NvidiaRimURL", conf_parse_url, nvidia_rim_url, NV_RIM_SERVICE_DEFAULT_URL),
+        [ITEM_NVIDIA_OCSP_URL] = ITEM("Collateral", "NvidiaOcspURL", conf_parse_url, nvidia_ocsp_url, NV_OCSP_DEFAULT_URL),
         /* No default of its own: [Daemon] CacheDirectory, filled in once that is final. */
         [ITEM_COLLATERAL_CACHE_DIRECTORY] =
                 ITEM("Collateral", "CacheDirectory", conf_parse_path, collateral_cache_directory, NULL),
@@ -791,6 +797,8 @@ CvmdConfig *cvmd_config_free(CvmdConfig *c) {
         free(c->policies_directory);
         free(c->kds_url);
         free(c->pccs_url);
+        free(c->nvidia_rim_url);
+        free(c->nvidia_ocsp_url);
         free(c->collateral_cache_directory);
         free(c);
         return NULL;

@@ -29,6 +29,8 @@ typedef struct Vm {
         PolicySet *policies;    /* the set its policy came from, held until the VM goes */
         char *token_kid;
         LaunchRun *run;         /* the launch engine's run: phase, reason, plan, domain, result */
+        sd_bus_message **attest_waiters; /* Attest calls answered when the re-attestation ends */
+        size_t n_attest_waiters;
 } Vm;
 
 static inline const LaunchRunState *vm_run(const Vm *vm) {
@@ -47,6 +49,7 @@ typedef struct ManagerSettings {
         size_t n_gpus;
         const NvGolden *gpu_golden;    /* golden GPU measurements for every launch; NULL: none */
         struct Collateral *collateral; /* the host's collateral provider (event mode) for every launch */
+        const char *nvidia_rim_url, *nvidia_ocsp_url; /* GPUs: where RIMs and OCSP answers come from */
         const char *agent_socket_dir; /* development: the agent of VM NAME at unix:DIR/NAME.sock */
         CvmTee dev_evidence;          /* "tee": "none" (development): the simulated evidence to ask for */
         uint32_t vsock_port;
@@ -97,6 +100,11 @@ int vm_new_recovered(Manager *m, LaunchSpec **spec, const char *spec_json, const
 bool manager_audit_verifies(Manager *m, char **ret_reason);
 /* Loads the policies directory anew; on failure the set in force stays and *ret_reason says why. */
 int manager_reload_policies(Manager *m, char **ret_reason);
+/* Appraises evidence another tool collected (an evidence request, include/cvm/evidence-request.h)
+ * under the loaded policy policy_name: the verdict as JSON. -ENOENT unknown policy, -EINVAL a
+ * malformed request, -EINPROGRESS collateral still being fetched; each with a reason. */
+int manager_verify_evidence(Manager *m, const char *request, const char *policy_name, json_object **ret,
+                            char **ret_reason);
 /* Starts a launch. On refusal before anything exists: -EINVAL/-EEXIST/-ENOENT/-EPERM with a reason
  * naming the field or the cause. */
 int manager_launch(Manager *m, const char *spec_json, Vm **ret, char **ret_reason);
@@ -110,6 +118,8 @@ void cvmd_log(int priority, const Vm *vm, const char *fmt, ...) _printf_(3, 4);
 /* The VM's launch run, configured from the manager's settings (state LAUNCH_DEFINED), or adopted
  * after a restart (domain and uuid given: LAUNCH_RUNNING). */
 int vm_make_run(Vm *vm, const char *domain, const uint8_t uuid[16]);
+/* Queues an Attest call for the reply when the VM's re-attestation ends (bus.c answers it). */
+int vm_add_attest_waiter(Vm *vm, sd_bus_message *msg);
 Vm *vm_free(Vm *vm);
 DEFINE_CLEANUP(Vm *, vm_free)
 json_object *vm_to_json(const Vm *vm);

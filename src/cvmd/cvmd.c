@@ -305,6 +305,8 @@ static int run(const Args *a) {
                 return 1;
         }
         s.collateral = collateral;
+        s.nvidia_rim_url = cfg->nvidia_rim_url;
+        s.nvidia_ocsp_url = cfg->nvidia_ocsp_url;
         if ((r = manager_new(e, &s, &m)) < 0)
                 goto fail;
         r = manager_reload_policies(m, &reason);

@@ -219,6 +219,13 @@ static int vm_new(Manager *m, LaunchSpec **spec, const char *spec_json, const Po
         vm->kr.appraise.policy = policy;
         vm->kr.appraise.gpu_golden = m->settings.gpu_golden;
         vm->kr.appraise.collateral = m->settings.collateral;
+        /* GPUs: RIMs and OCSP from the provider's cache, fetched on the launch's worker thread */
+        if (m->settings.collateral) {
+                r = key_release_set_gpu_fetch(&vm->kr, m->settings.collateral, m->settings.nvidia_rim_url,
+                                              m->settings.nvidia_ocsp_url);
+                if (r < 0)
+                        return r;
+        }
         r = token_keys_current(m->token_keys, &vm->kr.token_key, &vm->token_kid);
         if (r < 0)
                 return r;

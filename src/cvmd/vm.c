@@ -22,6 +22,34 @@ static void on_phase(LaunchRun *run, LaunchPhase prev, void *userdata) {
                 m->state_changed(m, vm);
 }
 
+/* A re-attestation appraises under the policy in force: the one of that name in the set loaded
+ * now, which a reload may have changed since the launch. A policy no longer loaded refuses it. */
+static int before_reattest(LaunchRun *run, void *userdata, char **ret_reason) {
+        Vm *vm = userdata;
+        Manager *m = vm->manager;
+        const Policy *p = m->policies ? policy_set_find(m->policies, vm->spec->policy) : NULL;
+
+        if (!p)
+                return set_reason(ret_reason, -ENOENT, "policy: no policy named '%s' is loaded any more",
+                                  vm->spec->policy);
+        if (vm->policies != m->policies) {
+                policy_set_unref(vm->policies);
+                vm->policies = policy_set_ref(m->policies);
+        }
+        vm->kr.appraise.policy = p;
+        return 0;
+}
+
+int vm_add_attest_waiter(Vm *vm, sd_bus_message *msg) {
+        sd_bus_message **w = reallocarray(vm->attest_waiters, vm->n_attest_waiters + 1, sizeof(sd_bus_message *));
+
+        if (!w)
+                return -ENOMEM;
+        vm->attest_waiters = w;
+        w[vm->n_attest_waiters++] = sd_bus_message_ref(msg);
+        return 0;
+}
+
 int vm_make_run(Vm *vm, const char *domain, const uint8_t uuid[16]) {
         Manager *m = vm->manager;
         const ManagerSettings *s = &m->settings;
@@ -47,6 +75,8 @@ int vm_make_run(Vm *vm, const char *domain, const uint8_t uuid[16]) {
                 .boot_usec = s->boot_usec,
                 .message_usec = s->message_usec,
                 .dev_evidence = s->dev_evidence,
+                .keep_attested = true, /* the policy's timer and the token refresh */
+                .before_reattest = before_reattest,
                 .phase_changed = on_phase,
                 .userdata = vm,
         };
@@ -67,6 +97,9 @@ Vm *vm_free(Vm *vm) {
         if (!vm)
                 return NULL;
         launch_run_free(vm->run);
+        for (size_t i = 0; i < vm->n_attest_waiters; i++)
+                sd_bus_message_unref(vm->attest_waiters[i]);
+        free(vm->attest_waiters);
         key_release_done(&vm->kr);
         policy_set_unref(vm->policies);
         launch_spec_free(vm->spec);

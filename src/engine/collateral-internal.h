@@ -17,6 +17,8 @@ struct Collateral {
         struct Worker *worker;   /* event mode: the fetch thread; NULL: blocking */
         struct Flight **flights; /* by item key, event mode (blocking: backoff only) */
         size_t n_flights;
+        struct CollateralWaiter *waiters; /* collateral_wait(): called when the next fetch ends */
+        uint64_t fetch_ends;              /* fetches ended on the loop so far */
         CollateralStats stats;
 };
 

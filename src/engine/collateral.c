@@ -38,6 +38,71 @@ typedef struct Flight {
         uint64_t done_usec;       /* CLOCK_MONOTONIC of the last success; 0: none */
 } Flight;
 
+/* collateral_wait(): in the provider's list until its fetch end comes, then on its own. */
+struct CollateralWaiter {
+        Collateral *c; /* NULL once called, cancelled by the provider's end, or never listed */
+        CollateralWaitFn fn;
+        void *userdata;
+        uint64_t generation; /* the fetch ends it waits past: c->fetch_ends when it was made */
+        CollateralWaiter *prev, *next;
+};
+
+static void waiter_unlink(CollateralWaiter *w) {
+        if (!w->c)
+                return;
+        if (w->prev)
+                w->prev->next = w->next;
+        else
+                w->c->waiters = w->next;
+        if (w->next)
+                w->next->prev = w->prev;
+        w->prev = w->next = NULL;
+        w->c = NULL;
+}
+
+int collateral_wait(Collateral *c, CollateralWaitFn fn, void *userdata, CollateralWaiter **ret) {
+        CollateralWaiter *w;
+
+        if (!c || !fn || !ret)
+                return -EINVAL;
+        if (!c->worker)
+                return -EOPNOTSUPP;
+        w = calloc(1, sizeof(CollateralWaiter));
+        if (!w)
+                return -ENOMEM;
+        *w = (CollateralWaiter) { .c = c, .fn = fn, .userdata = userdata, .generation = c->fetch_ends,
+                                  .next = c->waiters };
+        if (c->waiters)
+                c->waiters->prev = w;
+        c->waiters = w;
+        *ret = w;
+        return 0;
+}
+
+CollateralWaiter *collateral_waiter_free(CollateralWaiter *w) {
+        if (!w)
+                return NULL;
+        waiter_unlink(w);
+        free(w);
+        return NULL;
+}
+
+/* A fetch ended: calls everyone who waited before it, once. A callback may free any waiter, or
+ * wait again (for the next end: the new waiter has the new generation, so it is not called now). */
+static void wake_waiters(Collateral *c) {
+        c->fetch_ends++;
+        for (;;) {
+                CollateralWaiter *w = c->waiters;
+
+                while (w && w->generation >= c->fetch_ends)
+                        w = w->next;
+                if (!w)
+                        return;
+                waiter_unlink(w);
+                w->fn(w->userdata); /* last: it may free w */
+        }
+}
+
 static uint64_t now_usec(void) {
         struct timespec ts;
 
@@ -124,6 +189,8 @@ Collateral *collateral_free(Collateral *c) {
                 return NULL;
         /* the thread first: no fetch may still run against a flight freed below */
         worker_free(c->worker);
+        while (c->waiters)
+                waiter_unlink(c->waiters); /* theirs to free; never called now */
         for (size_t i = 0; i < c->n_flights; i++)
                 flight_free(c->flights[i]);
         free(c->flights);
@@ -290,6 +357,7 @@ static void on_fetched(int r, void *userdata) {
         f->running = false;
         collateral_item_done(&f->job);
         flight_record(f, f->job_result, TAKE_PTR(f->job_reason), f->retry_after_usec);
+        wake_waiters(f->c);
 }
 
 static int start(Collateral *c, Flight *f, CollateralItem *item) {

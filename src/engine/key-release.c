@@ -4,6 +4,7 @@
 #include <openssl/pem.h>
 #include <string.h>
 
+#include "collateral-internal.h"
 #include "cvm/collateral.h"
 #include "cvm/crypto.h"
 #include "cvm/kek.h"
@@ -68,6 +69,10 @@ int key_release_load(KeyRelease *kr, const KeyReleasePaths *p, char **ret_reason
                 r = collateral_new(p->host_collateral, &kr->provider);
                 if (r < 0)
                         return set_reason(ret_reason, r, "cannot set up the collateral cache: %s", strerror(-r));
+                r = key_release_set_gpu_fetch(kr, kr->provider, p->host_collateral->nvidia_rim_url,
+                                              p->host_collateral->nvidia_ocsp_url);
+                if (r < 0)
+                        return r;
         }
         if (p->gpu_golden) {
                 r = key_release_load_golden(p->gpu_golden, &kr->golden, ret_reason);
@@ -101,9 +106,35 @@ void key_release_done(KeyRelease *kr) {
         tdx_collateral_free(kr->collateral);
         collateral_free(kr->provider);
         nv_golden_free(kr->golden);
+        for (size_t i = 0; i < ELEMENTSOF(kr->gpu_fetch_strings); i++)
+                free(kr->gpu_fetch_strings[i]);
         EVP_PKEY_free(kr->token_key);
         releaser_key_done(&kr->releaser_key);
         *kr = (KeyRelease) {};
+}
+
+int key_release_set_gpu_fetch(KeyRelease *kr, const Collateral *provider, const char *rim_url,
+                              const char *ocsp_url) {
+        const char *from[3] = { collateral_cache_dir(provider), rim_url, ocsp_url };
+        CollateralFetch f;
+
+        for (size_t i = 0; i < ELEMENTSOF(from); i++) {
+                free(kr->gpu_fetch_strings[i]);
+                kr->gpu_fetch_strings[i] = NULL;
+                if (from[i] && !(kr->gpu_fetch_strings[i] = strdup(from[i])))
+                        return -ENOMEM;
+        }
+        /* the same timeouts as the provider's own fetches; the progress callback with them */
+        collateral_fetch_params(provider, &f);
+        kr->gpu_fetch = (NvFetchOptions) {
+                .cache_dir = kr->gpu_fetch_strings[0],
+                .rim_url = kr->gpu_fetch_strings[1],
+                .ocsp_url = kr->gpu_fetch_strings[2],
+                .offline = collateral_is_offline(provider),
+                .http = f.http,
+        };
+        kr->appraise.gpu_fetch = &kr->gpu_fetch;
+        return 0;
 }
 
 void key_release_set_keys(KeyRelease *kr, const char *keys_dir, char *const *key_ids, size_t n_key_ids) {

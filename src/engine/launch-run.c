@@ -9,9 +9,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cvm/collateral.h"
 #include "cvm/launch-checks.h"
 #include "cvm/launch-run.h"
 #include "cvm/nvidia-fetch.h"
+#include "cvm/token.h"
 #include "cvm/util.h"
 #include "cvm/verdict.h"
 
@@ -28,8 +30,18 @@ struct LaunchRun {
         bool appraised;              /* an appraisal ran in this exchange */
         unsigned connect_delay_ms;
         sd_event_source *retry;
+        CollateralWaiter *collateral_wait; /* the exchange's appraisal waits for a fetch */
         NvWants gpu_wants;         /* GPU collateral the appraisal found missing from the cache */
         bool gpu_collateral_fetched; /* fetched once, for one more exchange */
+        sd_event_source *reattest_timer; /* Running: the next re-attestation (keep_attested) */
+        LaunchReattest reattest_due;     /* why that timer is set */
+        const char *reattest_reason;     /* the re-attestation under way: "re-attestation: <why>" */
+};
+
+static const char *const reattest_reasons[_LAUNCH_REATTEST_MAX] = {
+        [LAUNCH_REATTEST_ON_DEMAND] = "re-attestation: on demand",
+        [LAUNCH_REATTEST_TIMER] = "re-attestation: timer",
+        [LAUNCH_REATTEST_TOKEN_REFRESH] = "re-attestation: token refresh",
 };
 
 static const char *const phase_names[_LAUNCH_PHASE_MAX] = {
@@ -140,15 +152,33 @@ static void on_action_done(int k, void *userdata) {
 }
 
 static void stop_io(LaunchRun *r) {
+        r->collateral_wait = collateral_waiter_free(r->collateral_wait);
         r->retry = sd_event_source_disable_unref(r->retry);
+        r->reattest_timer = sd_event_source_disable_unref(r->reattest_timer);
         r->session = exchange_host_session_free(r->session);
         r->fd = close_fd(r->fd);
 }
 
 /* Fail closed: no keys, ever, for a guest that was not attested; then the policy's failure
  * action: destroy the domain (default), pause it, or keep it quarantined for forensics. */
+static void end_reattest(LaunchRun *r) {
+        r->s.reattesting = false;
+        free(r->s.previous_token);
+        r->s.previous_token = NULL;
+        r->s.previous_token_expires_usec = 0;
+}
+
 static void fail(LaunchRun *r, const char *reason) {
+        _cleanup_free_ char *why = NULL;
+
         stop_io(r);
+        /* a refused re-attestation withdraws the warm token too, and says that it was one */
+        if (r->s.reattesting) {
+                why = strdup_printf("%s: failed: %s", r->reattest_reason, reason);
+                if (why)
+                        reason = why;
+                end_reattest(r);
+        }
         if (!r->s.domain) {
                 enter(r, LAUNCH_FAILED, reason);
                 return;
@@ -189,6 +219,7 @@ static bool retry_exchange(LaunchRun *r) {
 
 static void schedule_connect(LaunchRun *r);
 static bool fetch_gpu_collateral(LaunchRun *r);
+static void schedule_reattest(LaunchRun *r);
 
 static void on_exchange_done(ExchangeHostSession *s, void *userdata) {
         LaunchRun *r = userdata;
@@ -212,7 +243,12 @@ static void on_exchange_done(ExchangeHostSession *s, void *userdata) {
                 fail(r, r->s.result.error ? r->s.result.error : "refused");
                 return;
         }
-        enter(r, LAUNCH_RUNNING, NULL);
+        if (r->s.reattesting) {
+                end_reattest(r);
+                enter(r, LAUNCH_RUNNING, r->reattest_reason);
+        } else
+                enter(r, LAUNCH_RUNNING, NULL);
+        schedule_reattest(r);
 }
 
 static int job_fetch_gpu_collateral(void *userdata) {
@@ -254,18 +290,38 @@ static bool fetch_gpu_collateral(LaunchRun *r) {
 /* The key release's callbacks, wrapped so that the phase follows the exchange. */
 static int run_appraise(void *userdata, const ExchangeEvidence *e, Verdict *v) {
         LaunchRun *r = userdata;
-        int k = r->inner.appraise(r->inner.userdata, e, v);
 
-        /* -EINPROGRESS: the collateral this evidence needs is being fetched off the loop
-         * (collateral.h); no verdict yet, so a fresh exchange is tried once it may be in */
-        r->appraised = k != -EINPROGRESS;
-        return k;
+        /* the guest's evidence is in: whatever the verdict, this exchange is not tried again
+         * (-EINPROGRESS is no verdict yet: the exchange holds the evidence, on_appraisal_waits()) */
+        r->appraised = true;
+        return r->inner.appraise(r->inner.userdata, e, v);
+}
+
+/* A collateral fetch ended: the held evidence is appraised again (the verdict, or another wait). */
+static void on_collateral_fetched(void *userdata) {
+        LaunchRun *r = userdata;
+
+        r->collateral_wait = collateral_waiter_free(r->collateral_wait);
+        if (r->session)
+                exchange_host_event_resume(r->session); /* may end the exchange: on_exchange_done() */
+}
+
+/* The appraisal needs collateral the provider is fetching on its own thread: the exchange waits
+ * (sending the guest nothing) until a fetch ends. The fetch's timeout bounds the wait. */
+static int on_appraisal_waits(ExchangeHostSession *s, void *userdata) {
+        LaunchRun *r = userdata;
+
+        r->collateral_wait = collateral_waiter_free(r->collateral_wait);
+        if (!r->c.kr->appraise.collateral)
+                return -EOPNOTSUPP;
+        return collateral_wait(r->c.kr->appraise.collateral, on_collateral_fetched, r, &r->collateral_wait);
 }
 
 static int run_unwrap_keys(void *userdata, Secret **ret_bundle, char **ret_reason) {
         LaunchRun *r = userdata;
 
-        enter(r, LAUNCH_RELEASING, NULL); /* called only after an accepted appraisal */
+        /* called only after an accepted appraisal */
+        enter(r, LAUNCH_RELEASING, r->s.reattesting ? r->reattest_reason : NULL);
         return r->inner.unwrap_keys(r->inner.userdata, ret_bundle, ret_reason);
 }
 
@@ -315,7 +371,8 @@ static void start_exchange(LaunchRun *r) {
         r->host.userdata = r;
         k = exchange_host_session_new(&r->host, &r->session);
         if (k >= 0)
-                k = exchange_host_attach_event(r->session, r->c.event, r->fd, on_exchange_done, r);
+                k = exchange_host_attach_event_full(r->session, r->c.event, r->fd, on_exchange_done,
+                                                    on_appraisal_waits, r);
         if (k < 0)
                 fail(r, "cannot start the exchange");
 }
@@ -414,6 +471,7 @@ LaunchRun *launch_run_free(LaunchRun *r) {
                 return NULL;
         stop_io(r);
         exchange_result_done(&r->s.result);
+        free(r->s.previous_token);
         nv_wants_done(&r->gpu_wants);
         launch_plan_free(r->s.plan);
         free(r->s.domain);
@@ -434,10 +492,109 @@ int launch_run_stop(LaunchRun *r) {
         if (r->s.phase == LAUNCH_STOPPED || (r->s.phase == LAUNCH_FAILED && !paused))
                 return -EALREADY;
         stop_io(r);
+        end_reattest(r);
         enter(r, LAUNCH_STOPPED, "stopped on request");
         if (r->s.domain)
                 submit(r, job_destroy, on_action_done);
         return 0;
+}
+
+/* ---- re-attestation of a Running VM ---- */
+
+static uint64_t token_lifetime_usec(const LaunchRun *r) {
+        int64_t sec = r->c.kr->token_lifetime_sec > 0 ? r->c.kr->token_lifetime_sec : TOKEN_LIFETIME_DEFAULT;
+
+        return (uint64_t) sec * 1000000u;
+}
+
+/* When to refresh a token, counted from its issue: with a tenth of its lifetime left, at least
+ * 60 s, but never in its first half, so that a short lifetime cannot make a tight loop. */
+static uint64_t token_refresh_after_usec(const LaunchRun *r) {
+        uint64_t lifetime = token_lifetime_usec(r), margin = lifetime / 10;
+
+        if (margin < 60u * 1000000u)
+                margin = 60u * 1000000u;
+        if (margin > lifetime / 2)
+                margin = lifetime / 2;
+        return lifetime - margin;
+}
+
+static int on_reattest_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        LaunchRun *r = userdata;
+
+        r->reattest_timer = sd_event_source_disable_unref(r->reattest_timer);
+        (void) launch_run_attest(r, r->reattest_due); /* -EBUSY: one is under way already */
+        return 0;
+}
+
+/* The next of the policy's timer and the token's refresh, whichever comes first. */
+static void schedule_reattest(LaunchRun *r) {
+        int64_t interval = r->c.kr->appraise.policy->reattest_interval_sec;
+        uint64_t now = now_usec(CLOCK_MONOTONIC), due = UINT64_MAX;
+        LaunchReattest why = LAUNCH_REATTEST_TIMER;
+
+        r->reattest_timer = sd_event_source_disable_unref(r->reattest_timer);
+        if (!r->c.keep_attested || r->s.phase != LAUNCH_RUNNING || !r->s.plan)
+                return;
+        if (interval > 0)
+                due = now + (uint64_t) interval * 1000000u;
+        if (r->s.result.token) {
+                /* the token was issued after the attestation started: counting from then errs early */
+                uint64_t age = now_usec(CLOCK_REALTIME) - r->s.attest_started_usec, after = token_refresh_after_usec(r);
+                uint64_t at = now + (after > age ? after - age : 0);
+
+                if (at < due) {
+                        due = at;
+                        why = LAUNCH_REATTEST_TOKEN_REFRESH;
+                }
+        }
+        if (due == UINT64_MAX)
+                return;
+        r->reattest_due = why;
+        /* fail closed: a VM cvmd promised to keep attested is not left running unwatched */
+        if (sd_event_add_time(r->c.event, &r->reattest_timer, CLOCK_MONOTONIC, due, 0, on_reattest_timer, r) < 0)
+                fail(r, "cannot set the re-attestation timer");
+}
+
+int launch_run_attest(LaunchRun *r, LaunchReattest why) {
+        _cleanup_free_ char *refused = NULL;
+        char *token;
+
+        if (why < 0 || why >= _LAUNCH_REATTEST_MAX)
+                return -EINVAL;
+        if (r->s.phase != LAUNCH_RUNNING || r->s.reattesting || r->jobs > 0)
+                return -EBUSY;
+        if (!r->s.plan)
+                return -EOPNOTSUPP;
+        r->reattest_timer = sd_event_source_disable_unref(r->reattest_timer);
+        r->reattest_reason = reattest_reasons[why];
+        r->s.reattesting = true;
+        /* the token stays warm while its successor is made; the verdict and flags start afresh */
+        token = TAKE_PTR(r->s.result.token);
+        free(r->s.previous_token);
+        r->s.previous_token = token;
+        r->s.previous_token_expires_usec = r->s.attest_started_usec + token_lifetime_usec(r);
+        exchange_result_done(&r->s.result);
+        r->s.result = (ExchangeResult) {};
+        if (r->c.before_reattest && r->c.before_reattest(r, r->c.userdata, &refused) < 0) {
+                fail(r, refused ? refused : "refused before the exchange");
+                return 0;
+        }
+        r->gpu_collateral_fetched = false;
+        r->connect_delay_ms = 100;
+        /* the agent is up already: the connection gets one message timeout, not a boot's wait */
+        r->boot_deadline_usec = now_usec(CLOCK_MONOTONIC) + (r->c.message_usec ? r->c.message_usec : 30u * 1000000u);
+        enter(r, LAUNCH_ATTESTING, r->reattest_reason);
+        connect_agent(r);
+        return 0;
+}
+
+const char *launch_run_token(const LaunchRun *r) {
+        if (r->s.phase == LAUNCH_RUNNING)
+                return r->s.result.token;
+        if (r->s.reattesting && r->s.previous_token && now_usec(CLOCK_REALTIME) < r->s.previous_token_expires_usec)
+                return r->s.previous_token;
+        return NULL;
 }
 
 const LaunchRunState *launch_run_state(const LaunchRun *r) {

@@ -7,3 +7,4 @@
 
 /* A driver's state, freed with the session (the sd-event driver keeps its sources here). */
 void exchange_host_session_set_driver(ExchangeHostSession *s, void *data, void (*free_data)(void *data));
+void *exchange_host_session_driver(const ExchangeHostSession *s);

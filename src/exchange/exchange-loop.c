@@ -57,6 +57,11 @@ int exchange_host_run(const ExchangeHost *h, int fd, ExchangeResult *ret) {
                 struct pollfd p = { .fd = fd };
                 int k;
 
+                if (exchange_host_is_appraising(s)) {
+                        /* nothing here would ever resume it: the appraisal had to fetch in place */
+                        exchange_host_channel_failed(s, -EOPNOTSUPP);
+                        continue;
+                }
                 if (now >= deadline) {
                         exchange_host_timeout(s, now);
                         continue;
@@ -78,6 +83,8 @@ typedef struct EventDriver {
         sd_event_source *io, *timer;
         int fd;
         ExchangeHostDoneFn done;
+        ExchangeHostWaitFn waiting;
+        bool waiting_told; /* `waiting` heard of the wait in progress */
         void *userdata;
 } EventDriver;
 
@@ -103,6 +110,21 @@ static int event_driver_update(EventDriver *d) {
                 d->done(s, d->userdata);
                 return 0;
         }
+        if (exchange_host_is_appraising(s)) {
+                /* nothing to read or send, and no deadline: the caller resumes it */
+                (void) sd_event_source_set_enabled(d->io, SD_EVENT_OFF);
+                (void) sd_event_source_set_enabled(d->timer, SD_EVENT_OFF);
+                if (d->waiting_told)
+                        return 0;
+                d->waiting_told = true;
+                r = d->waiting ? d->waiting(s, d->userdata) : -EOPNOTSUPP;
+                if (r < 0)
+                        goto fail;
+                return 0;
+        }
+        r = sd_event_source_set_enabled(d->io, SD_EVENT_ON);
+        if (r < 0)
+                goto fail;
         r = sd_event_source_set_io_events(d->io, exchange_host_pending_output(s, &out, &n) ? EPOLLOUT : EPOLLIN);
         if (r < 0)
                 goto fail;
@@ -133,8 +155,23 @@ static int on_timer(sd_event_source *source, uint64_t usec, void *userdata) {
         return event_driver_update(d);
 }
 
+void exchange_host_event_resume(ExchangeHostSession *s) {
+        EventDriver *d = exchange_host_session_driver(s);
+
+        if (!d || !exchange_host_is_appraising(s))
+                return;
+        d->waiting_told = false;
+        exchange_host_resume(s);
+        (void) event_driver_update(d);
+}
+
 int exchange_host_attach_event(ExchangeHostSession *s, sd_event *e, int fd, ExchangeHostDoneFn done,
                                void *userdata) {
+        return exchange_host_attach_event_full(s, e, fd, done, NULL, userdata);
+}
+
+int exchange_host_attach_event_full(ExchangeHostSession *s, sd_event *e, int fd, ExchangeHostDoneFn done,
+                                    ExchangeHostWaitFn waiting, void *userdata) {
         EventDriver *d;
         int r;
 
@@ -143,7 +180,7 @@ int exchange_host_attach_event(ExchangeHostSession *s, sd_event *e, int fd, Exch
         d = calloc(1, sizeof(*d));
         if (!d)
                 return -ENOMEM;
-        *d = (EventDriver) { .session = s, .fd = fd, .done = done, .userdata = userdata };
+        *d = (EventDriver) { .session = s, .fd = fd, .done = done, .waiting = waiting, .userdata = userdata };
         r = sd_event_add_io(e, &d->io, fd, EPOLLIN, on_io, d);
         if (r >= 0)
                 /* 1 ms accuracy: the default (250 ms) would stretch short deadlines. */

@@ -26,6 +26,8 @@ typedef enum Phase {
         PHASE_HELLO,     /* reading the agent's Hello */
         PHASE_CHALLENGE, /* sending the Challenge */
         PHASE_EVIDENCE,  /* reading the Evidence */
+        PHASE_APPRAISAL, /* the appraisal waits for collateral: the evidence is held, nothing is
+                          * read or sent, no deadline but the fetch's own */
         PHASE_RELEASE,   /* sending KeyRelease */
         PHASE_ACK,       /* reading the Ack with the key confirmation */
         PHASE_ERROR,     /* the outcome is known; telling the guest, best effort */
@@ -41,6 +43,7 @@ struct ExchangeHostSession {
         uint64_t deadline;
         uint8_t nonce[PROTO_NONCE_SIZE];
         uint8_t confirm[HPKE_CONFIRM_SIZE];
+        ProtoMsg evidence; /* PHASE_APPRAISAL: the Evidence, appraised again on resume */
 
         /* the frame being read: its header, then the whole frame once the header is checked */
         uint8_t hdr[4];
@@ -99,6 +102,7 @@ static void output_reset(ExchangeHostSession *s) {
 static void finish(ExchangeHostSession *s) {
         input_reset(s);
         output_reset(s);
+        proto_msg_done(&s->evidence);
         explicit_bzero(s->confirm, sizeof(s->confirm));
         s->phase = PHASE_DONE;
         s->deadline = UINT64_MAX;
@@ -179,6 +183,11 @@ void exchange_host_channel_failed(ExchangeHostSession *s, int error) {
                 break;
         case PHASE_RELEASE:
                 set_error(s, "sending KeyRelease failed: %s", strerror(-error));
+                finish(s);
+                break;
+        case PHASE_APPRAISAL:
+                /* the driver cannot wait for the fetch, or gave up on the channel: no verdict */
+                set_error(s, "the appraisal was waiting for collateral: %s", strerror(-error));
                 finish(s);
                 break;
         case PHASE_ERROR:
@@ -309,34 +318,33 @@ static void release(ExchangeHostSession *s, const ProtoMsg *ev, Secret *bundle) 
         }
 }
 
-static void on_evidence(ExchangeHostSession *s, const ProtoMsg *ev) {
+/* Appraises the evidence in hand and, when accepted, releases. -EINPROGRESS from the appraisal
+ * (collateral being fetched off the loop): the evidence stays held in PHASE_APPRAISAL, nothing
+ * goes to the guest, and exchange_host_resume() runs this again. Each try starts from a fresh
+ * verdict: checks a try that did not finish recorded must not stand. */
+static void appraise_held(ExchangeHostSession *s) {
         const ExchangeHost *h = s->h;
+        const ProtoMsg *ev = &s->evidence;
         _cleanup_(secret_freep) Secret *bundle = NULL;
         _cleanup_free_ char *reason = NULL;
         ExchangeEvidence e = { .gpus_requested = h->gpus, .msg = ev };
         int r;
 
-        /* The nonce is single use whatever happens next; late evidence is refused. */
-        r = nonce_consume(h->nonces, s->nonce, proto_now_usec());
+        verdict_done(&s->res.verdict);
+        r = verdict_init(&s->res.verdict, cvm_tee_to_string(h->tee));
         if (r < 0) {
-                set_error(s, "the challenge nonce %s before the evidence arrived",
-                          r == -ESTALE ? "expired" : "was already used");
-                return refuse(s, "challenge expired");
+                s->oom = true;
+                return finish(s);
         }
-        if (ev->tee != h->tee) {
-                set_error(s, "guest sent %s evidence, %s was asked for", cvm_tee_to_string(ev->tee),
-                          cvm_tee_to_string(h->tee));
-                return refuse(s, "attestation refused");
-        }
-        if (ev->n_gpus != h->gpus) {
-                set_error(s, "guest sent %zu GPU reports, %u were asked for", ev->n_gpus, h->gpus);
-                return refuse(s, "attestation refused");
-        }
-
         proto_report_data(s->nonce, ev->pubkey, e.report_data);
         for (uint32_t i = 0; i < h->gpus; i++)
                 proto_gpu_nonce(s->nonce, ev->pubkey, i, ev->gpu_pci[i], ev->gpu_cc[i], e.gpu_nonces[i]);
         r = h->appraise(h->userdata, &e, &s->res.verdict);
+        if (r == -EINPROGRESS) {
+                s->phase = PHASE_APPRAISAL;
+                s->deadline = UINT64_MAX;
+                return;
+        }
         if (r < 0) {
                 set_error(s, "appraisal failed: %s", strerror(-r));
                 return refuse(s, "attestation refused");
@@ -355,6 +363,43 @@ static void on_evidence(ExchangeHostSession *s, const ProtoMsg *ev) {
                 return refuse(s, "key release failed on the host: %s", s->res.error);
         }
         release(s, ev, bundle);
+        proto_msg_done(&s->evidence); /* sealed to its key; nothing else needs it */
+}
+
+/* Takes the Evidence over (*ev is left empty). */
+static void on_evidence(ExchangeHostSession *s, ProtoMsg *ev) {
+        const ExchangeHost *h = s->h;
+        int r;
+
+        /* The nonce is single use whatever happens next; late evidence is refused. A wait for
+         * collateral after this does not give it back: the evidence is held, not asked again. */
+        r = nonce_consume(h->nonces, s->nonce, proto_now_usec());
+        if (r < 0) {
+                set_error(s, "the challenge nonce %s before the evidence arrived",
+                          r == -ESTALE ? "expired" : "was already used");
+                return refuse(s, "challenge expired");
+        }
+        if (ev->tee != h->tee) {
+                set_error(s, "guest sent %s evidence, %s was asked for", cvm_tee_to_string(ev->tee),
+                          cvm_tee_to_string(h->tee));
+                return refuse(s, "attestation refused");
+        }
+        if (ev->n_gpus != h->gpus) {
+                set_error(s, "guest sent %zu GPU reports, %u were asked for", ev->n_gpus, h->gpus);
+                return refuse(s, "attestation refused");
+        }
+        s->evidence = *ev;
+        *ev = (ProtoMsg) {};
+        appraise_held(s);
+}
+
+bool exchange_host_is_appraising(const ExchangeHostSession *s) {
+        return s->phase == PHASE_APPRAISAL;
+}
+
+void exchange_host_resume(ExchangeHostSession *s) {
+        if (s->phase == PHASE_APPRAISAL)
+                appraise_held(s);
 }
 
 static void on_ack(ExchangeHostSession *s, const ProtoMsg *ack) {
@@ -519,4 +564,8 @@ ExchangeHostSession *exchange_host_session_free(ExchangeHostSession *s) {
 void exchange_host_session_set_driver(ExchangeHostSession *s, void *data, void (*free_data)(void *data)) {
         s->driver = data;
         s->driver_free = free_data;
+}
+
+void *exchange_host_session_driver(const ExchangeHostSession *s) {
+        return s->driver;
 }

@@ -9,6 +9,8 @@
 
 #include "cvm/cleanup.h"
 #include "cvm/guest-proto.h"
+#include "cvm/json-strict.h"
+#include "cvm/key-bundle.h"
 #include "cvm/reader.h"
 #include "cvm/util.h"
 
@@ -305,7 +307,6 @@ static int get_u32(json_object *o, const char *key, const char *what, uint32_t m
 #define CERT_TABLE_MAX (64u * 1024u)
 #define GPU_REPORT_MAX (16u * 1024u)
 #define GPU_CHAIN_MAX (32u * 1024u)
-#define SEALED_MAX (256u * 1024u)
 #define TEXT_MAX 4096u
 
 /* "gpu_pci" and "gpu_cc": exactly one valid address and one known mode per GPU report. */
@@ -410,7 +411,7 @@ static int decode(json_object *o, ProtoMsg *m, char **ret_reason) {
                                            { "token", json_type_string } };
                 if ((r = check_members(o, f, ELEMENTSOF(f), what, ret_reason)) < 0 ||
                     (r = get_b64(o, "enc", what, 32, 32, &m->enc, ret_reason)) < 0 ||
-                    (r = get_b64(o, "ciphertext", what, 16, SEALED_MAX, &m->ciphertext, ret_reason)) < 0)
+                    (r = get_b64(o, "ciphertext", what, 16, KEY_BUNDLE_SEALED_MAX, &m->ciphertext, ret_reason)) < 0)
                         return r;
                 return get_text(o, "token", what, 16 * TEXT_MAX, &m->token, ret_reason);
         }
@@ -483,25 +484,25 @@ int proto_frame_encode(const ProtoMsg *m, uint8_t **ret, size_t *ret_size) {
         return 0;
 }
 
+/* The deepest a message nests: the object, its arrays of GPU claims, with room to spare. */
+#define FRAME_JSON_DEPTH 8u
+
+/* One RFC 8259 value, strictly (json_parse_strict_value()): a duplicate member, which json-c
+ * would resolve silently to the last, and invalid or overlong UTF-8 are refused with the rest.
+ * That it is an object proto_msg_from_json() checks, with the message's other rules. */
 static int body_decode(const uint8_t *body, size_t len, ProtoMsg *ret, char **ret_reason) {
         _cleanup_(json_object_putp) json_object *o = NULL;
-        json_tokener *tok;
+        _cleanup_free_ char *why = NULL;
+        int r;
 
         if (len == 0)
                 return set_reason(ret_reason, -EBADMSG, "empty frame");
-        if (memchr(body, 0, len))
-                return set_reason(ret_reason, -EBADMSG, "frame holds a NUL byte");
-        tok = json_tokener_new();
-        if (!tok)
-                return -ENOMEM;
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-        o = json_tokener_parse_ex(tok, (const char *) body, (int) len);
-        if (!o || json_tokener_get_error(tok) != json_tokener_success ||
-            json_tokener_get_parse_end(tok) != len) {
-                json_tokener_free(tok);
-                return set_reason(ret_reason, -EBADMSG, "frame is not exactly one JSON object");
-        }
-        json_tokener_free(tok);
+        r = json_parse_strict_value((const char *) body, len, PROTO_FRAME_MAX, FRAME_JSON_DEPTH, "frame", &o, &why);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return set_reason(ret_reason, -EBADMSG, "frame is not exactly one JSON object: %s",
+                                  why ? why : "invalid JSON");
         return proto_msg_from_json(o, ret, ret_reason);
 }
 

@@ -64,7 +64,9 @@ static int key_read_fd(int fd, const char *path, bool owned, ReleaserKey *ret, c
 int releaser_key_load(const char *path, ReleaserKey *ret, char **ret_reason) {
         _cleanup_close_ int fd = -EBADF;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_NONBLOCK: a FIFO given as the key must not hang open(); key_read_fd() then refuses
+         * anything but a regular file (which ignores the flag) */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return set_reason(ret_reason, errno == ENOMEM ? -ENOMEM : -EINVAL, "%s: cannot read: %s", path,
                                   strerror(errno));
@@ -137,7 +139,8 @@ int releaser_key_open_state(const char *dir, ReleaserKey *ret, char **ret_reason
         if (dir_fd < 0)
                 return set_reason(ret_reason, -errno, "%s: %s", dir, strerror(errno));
         for (int attempt = 0; attempt < 2; attempt++) {
-                _cleanup_close_ int fd = openat(dir_fd, RELEASER_KEY_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+                _cleanup_close_ int fd = openat(dir_fd, RELEASER_KEY_FILE,
+                                                  O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
                 if (fd >= 0)
                         return key_read_fd(fd, path, true, ret, ret_reason);

@@ -224,11 +224,28 @@ static int parse_failure_action(json_object *v, const char *path, void *data, ch
         return json_error(reason, path, "expected \"destroy\", \"pause\" or \"quarantine\"");
 }
 
+/* 0 means no timer; anything else is bounded so that a typo cannot make cvmd re-attest in a tight
+ * loop or never. */
+static int parse_reattest_interval(json_object *v, const char *path, void *data, char **reason) {
+        Policy *p = data;
+        uint64_t u;
+        int r;
+
+        r = json_read_uint(v, path, 0, POLICY_REATTEST_MAX_SEC, &u, reason);
+        if (r < 0)
+                return r;
+        if (u > 0 && u < POLICY_REATTEST_MIN_SEC)
+                return json_error(reason, path, "expected 0 (none) or at least %d seconds", POLICY_REATTEST_MIN_SEC);
+        p->reattest_interval_sec = (int64_t) u;
+        return 0;
+}
+
 static const JsonField top_fields[] = {
         { "name", parse_name },       { "description", parse_description }, { "snp", policy_snp_parse },
         { "tdx", policy_tdx_parse }, { "gpu", policy_gpu_parse },
         { "allow_development", json_field_bool, offsetof(Policy, allow_development) },
         { "failure_action", parse_failure_action },
+        { "reattest_interval_sec", parse_reattest_interval },
 };
 
 Policy *policy_new(void) {

@@ -4,6 +4,7 @@
  * takes milliseconds, against tens of microseconds to start a thread, and threads that live
  * only for the call leave nothing behind across fork() in the daemon. */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -69,4 +70,26 @@ void parallel_for(size_t n, void (*fn)(void *userdata, size_t i), void *userdata
         (void) run(&job);
         for (size_t t = 0; t < started; t++)
                 (void) pthread_join(threads[t], NULL);
+}
+
+typedef struct Beside {
+        void (*fn)(void *data);
+        void *data;
+} Beside;
+
+static void *run_beside(void *p) {
+        Beside *b = p;
+
+        b->fn(b->data);
+        return NULL;
+}
+
+void parallel_beside(void (*fg)(void *fg_data), void *fg_data, void (*bg)(void *bg_data), void *bg_data) {
+        Beside b = { .fn = bg, .data = bg_data };
+        pthread_t t;
+        bool started = bg && parallel_workers() > 1 && pthread_create(&t, NULL, run_beside, &b) == 0;
+
+        fg(fg_data);
+        if (started)
+                (void) pthread_join(t, NULL);
 }

@@ -6,11 +6,17 @@
  *   POST /ocsp             application/ocsp-request: a basic OCSP response with the requested
  *                          status for every CertID asked about, echoing the nonce, signed by
  *                          --signer-cert/--signer-key, or by a throwaway P-384 key made at start
- *                          (which no real chain trusts: the verifier must refuse it)
+ *                          (which no real chain trusts: the verifier must refuse it); with
+ *                          --responders, by the responder whose issuer issued the certificates
+ *                          asked about (the throwaway key when none did)
  *
  *   nvidia-server --rim-dir DIR --port-file FILE [--status good|revoked|unknown]
- *                 [--signer-cert PEM --signer-key PEM] [--log FILE]
+ *                 [--signer-cert PEM --signer-key PEM] [--responders DIR] [--log FILE]
+ *
+ * --responders DIR: every DIR/<name>.pem holds a responder certificate, the certificate of the CA
+ * that issued it, and the responder's key (what `cvmctl sim init` writes to DIR/gpu/ocsp/).
  */
+#include <dirent.h>
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <microhttpd.h>
@@ -37,6 +43,14 @@ static int arg_status = V_OCSP_CERTSTATUS_GOOD;
 static X509 *signer_cert;
 static EVP_PKEY *signer_key;
 static FILE *log_file;
+
+#define RESPONDERS_MAX 16
+typedef struct Responder {
+        X509 *cert, *ca;
+        EVP_PKEY *key;
+} Responder;
+static Responder responders[RESPONDERS_MAX];
+static size_t n_responders;
 
 typedef struct Upload {
         uint8_t buf[16384];
@@ -97,6 +111,26 @@ static enum MHD_Result serve_rim(struct MHD_Connection *c, const char *url) {
         return respond(c, "GET", url, 200, body, strlen(body), "application/json");
 }
 
+/* The responder whose CA issued the first certificate asked about; else the default signer. */
+static void pick_signer(OCSP_REQUEST *req, X509 **ret_cert, EVP_PKEY **ret_key) {
+        OCSP_CERTID *want =
+                OCSP_request_onereq_count(req) > 0 ? OCSP_onereq_get0_id(OCSP_request_onereq_get0(req, 0)) : NULL;
+
+        *ret_cert = signer_cert;
+        *ret_key = signer_key;
+        for (size_t i = 0; want && i < n_responders; i++) {
+                OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), NULL, responders[i].ca);
+                bool match = id && OCSP_id_issuer_cmp(want, id) == 0;
+
+                OCSP_CERTID_free(id);
+                if (match) {
+                        *ret_cert = responders[i].cert;
+                        *ret_key = responders[i].key;
+                        return;
+                }
+        }
+}
+
 static enum MHD_Result serve_ocsp(struct MHD_Connection *c, const char *url, const Upload *u) {
         const unsigned char *p = u->buf;
         OCSP_REQUEST *req = d2i_OCSP_REQUEST(NULL, &p, (long) u->n);
@@ -106,6 +140,8 @@ static enum MHD_Result serve_ocsp(struct MHD_Connection *c, const char *url, con
                   *revoked = X509_gmtime_adj(NULL, -3600);
         unsigned char *der = NULL;
         enum MHD_Result ret = MHD_NO;
+        X509 *cert;
+        EVP_PKEY *key;
         int len;
 
         if (!req || !bs || !now || !next || !revoked)
@@ -117,7 +153,8 @@ static enum MHD_Result serve_ocsp(struct MHD_Connection *c, const char *url, con
                         goto out;
         }
         (void) OCSP_copy_nonce(bs, req);
-        if (!OCSP_basic_sign(bs, signer_cert, signer_key, EVP_sha384(), NULL, 0))
+        pick_signer(req, &cert, &key);
+        if (!OCSP_basic_sign(bs, cert, key, EVP_sha384(), NULL, 0))
                 goto out;
         resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs);
         len = resp ? i2d_OCSP_RESPONSE(resp, &der) : -1;
@@ -212,12 +249,43 @@ static int load_signer(const char *cert, const char *key) {
         return signer_cert && signer_key ? 0 : -1;
 }
 
+static int load_responders(const char *dir) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+
+        if (!d)
+                return -1;
+        while ((de = readdir(d)) && n_responders < RESPONDERS_MAX) {
+                size_t n = strlen(de->d_name);
+                char *path;
+                FILE *f;
+                Responder *r = &responders[n_responders];
+
+                if (n < 5 || !streq(de->d_name + n - 4, ".pem"))
+                        continue;
+                path = strdup_printf("%s/%s", dir, de->d_name);
+                f = path ? fopen(path, "re") : NULL;
+                free(path);
+                if (!f)
+                        break;
+                r->cert = PEM_read_X509(f, NULL, NULL, NULL);
+                r->ca = r->cert ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+                r->key = r->ca ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+                fclose(f);
+                if (!r->key)
+                        break;
+                n_responders++;
+        }
+        closedir(d);
+        return de ? -1 : 0;
+}
+
 int main(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "rim-dir", required_argument, NULL, 'r' },   { "port-file", required_argument, NULL, 'p' },
                 { "status", required_argument, NULL, 's' },    { "signer-cert", required_argument, NULL, 'c' },
                 { "signer-key", required_argument, NULL, 'k' }, { "log", required_argument, NULL, 'l' },
-                {},
+                { "responders", required_argument, NULL, 'R' }, {},
         };
         const char *cert = NULL, *key = NULL;
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = 0 };
@@ -248,6 +316,12 @@ int main(int argc, char *argv[]) {
                         break;
                 case 'l':
                         arg_log = optarg;
+                        break;
+                case 'R':
+                        if (load_responders(optarg) < 0) {
+                                fprintf(stderr, "nvidia-server: cannot load the responders in %s\n", optarg);
+                                return 1;
+                        }
                         break;
                 default:
                         return 2;

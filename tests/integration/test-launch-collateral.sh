@@ -4,9 +4,10 @@
 # and local KDS- and PCS-shaped servers (tests/helpers) serving what `cvmctl sim init` wrote:
 #   - an SEV-SNP guest that sends no certificate table is refused offline with an empty cache,
 #     gets its keys with the VCEK, cert_chain and the host's CRL fetched from KDS (off the launch's
-#     loop: the exchange runs again once they are in), then from the cache offline;
+#     loop: the exchange holds the evidence until they are in, so an agent that serves one
+#     exchange only, --once, gets its keys), then from the cache offline;
 #   - a CRL past its nextUpdate at the pinned --at time is refused, naming it;
-#   - a TDX launch gets its keys with collateral from the PCS-shaped server, then from the cache
+#   - a TDX launch (an agent with --once) gets its keys with collateral from the PCS-shaped server, then from the cache
 #     offline; stale TDX collateral is refused, naming its window;
 #   - three hosts (cvmctl attest-guest) appraising guests of one platform at once, with one
 #     cache, fetch the VCEK once (counted at the server).
@@ -124,8 +125,9 @@ stop_agent
         || bad "offline, empty cache: exit $status: $(jq -c '{phase, released, error}' snp-offline.json)"
 [ "$(count kds.log .)" -eq 0 ] && ok || bad "offline, yet KDS was asked: $(cat kds.log)"
 
-# --- SNP, no certificate table: the VCEK, the chain and the host's CRL from KDS into the cache
-start_agent snp-kds snp
+# --- SNP, no certificate table: the VCEK, the chain and the host's CRL from KDS into the cache,
+# in the first exchange (the agent serves one only)
+start_agent snp-kds snp --once
 launch snp-kds dev.json --kds-url "$kds_url" --cache "$tmp/cache"; status=$?
 stop_agent
 [ "$status" -eq 0 ] && released snp-kds && ok \
@@ -160,8 +162,8 @@ jq -e '[.collateral[] | select(.tee == "sev-snp" and .platform == "Milan")] | (m
 jq -e 'any(.collateral[]; .kind == "crl" and .state == "stale")' list-later.json > /dev/null && ok \
         || bad "list at $at: $(cat list-later.json)"
 
-# --- TDX: collateral from the PCS-shaped server, then from the cache offline
-start_agent tdx-pcs tdx
+# --- TDX: collateral from the PCS-shaped server in the first exchange, then from the cache offline
+start_agent tdx-pcs tdx --once
 launch tdx-pcs dev.json --evidence tdx --pccs-url "$pcs_url" --cache "$tmp/cache"; status=$?
 stop_agent
 [ "$status" -eq 0 ] && released tdx-pcs && jq -e '.claims.tcb_status == "UpToDate"' tdx-pcs.json > /dev/null && ok \

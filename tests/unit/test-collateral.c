@@ -354,6 +354,83 @@ static void test_event_single_flight(void **state) {
         assert_int_equal(st.failures, 0);
 }
 
+/* collateral_wait(): the caller of a lookup that answered -EINPROGRESS hears, once and on the
+ * loop, that the fetch ended, and then the lookup answers; a cancelled waiter hears nothing; a
+ * failed fetch wakes the waiter too, and the lookup then fails with the fetch's reason. */
+typedef struct Woken {
+        Collateral *c;
+        unsigned calls;
+        int lookup;
+        char *reason;
+} Woken;
+
+static void on_woken(void *userdata) {
+        Woken *w = userdata;
+
+        w->calls++;
+        w->lookup = lookup(w->c, now, 0, NULL, &w->reason);
+}
+
+static void on_not_woken(void *userdata) {
+        fail_msg("a cancelled waiter was called");
+}
+
+static void test_event_wait(void **state) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(collateral_freep) Collateral *c = NULL;
+        _cleanup_(collateral_waiter_freep) CollateralWaiter *w1 = NULL, *w2 = NULL;
+        _cleanup_free_ char *r1 = NULL;
+        CollateralConfig cfg = config(false);
+        Woken woken = {};
+
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_int_equal(collateral_new_event(&cfg, e, &c), 0);
+        woken.c = c;
+        assert_int_equal(lookup(c, now, 0, NULL, &r1), -EINPROGRESS);
+        assert_int_equal(collateral_wait(c, on_woken, &woken, &w1), 0);
+        assert_int_equal(collateral_wait(c, on_not_woken, NULL, &w2), 0);
+        w2 = collateral_waiter_free(w2);
+        assert_int_equal(woken.calls, 0); /* not before the fetch ends */
+        run_until_idle(e, c);
+        assert_int_equal(woken.calls, 1);
+        assert_int_equal(woken.lookup, 0);
+        assert_null(woken.reason);
+        free(woken.reason);
+}
+
+static void test_event_wait_failed_fetch(void **state) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(collateral_freep) Collateral *c = NULL;
+        _cleanup_(collateral_waiter_freep) CollateralWaiter *w = NULL;
+        _cleanup_free_ char *r1 = NULL;
+        CollateralConfig cfg = config(false);
+        Woken woken = {};
+
+        server.throttle_retry_after = 60;
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_int_equal(collateral_new_event(&cfg, e, &c), 0);
+        woken.c = c;
+        assert_int_equal(lookup(c, now, 0, NULL, &r1), -EINPROGRESS);
+        assert_int_equal(collateral_wait(c, on_woken, &woken, &w), 0);
+        run_until_idle(e, c);
+        server.throttle_retry_after = 0;
+        assert_int_equal(woken.calls, 1);
+        assert_true(woken.lookup < 0 && woken.lookup != -EINPROGRESS);
+        assert_non_null(woken.reason);
+        assert_non_null(strstr(woken.reason, "429"));
+        free(woken.reason);
+}
+
+static void test_blocking_cannot_wait(void **state) {
+        _cleanup_(collateral_freep) Collateral *c = NULL;
+        CollateralWaiter *w = NULL;
+        CollateralConfig cfg = config(false);
+
+        assert_int_equal(collateral_new(&cfg, &c), 0);
+        assert_int_equal(collateral_wait(c, on_not_woken, NULL, &w), -EOPNOTSUPP);
+        assert_null(w);
+}
+
 /* What KDS serves is stale itself: once fetched, the refusal stands; the launch is not sent
  * round for the same fetch again. */
 static void test_event_stale_after_fetch(void **state) {
@@ -453,6 +530,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_event_single_flight, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_event_stale_after_fetch, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_retry_after, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_event_wait, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_event_wait_failed_fetch, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_blocking_cannot_wait, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_list, setup, teardown),
         };
 

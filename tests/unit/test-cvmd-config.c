@@ -117,6 +117,8 @@ static void assert_defaults(const CvmdConfig *c) {
         assert_false(c->collateral_offline);
         assert_string_equal(c->kds_url, "https://kdsintf.amd.com");
         assert_string_equal(c->pccs_url, "https://api.trustedservices.intel.com");
+        assert_string_equal(c->nvidia_rim_url, "https://rim.attestation.nvidia.com");
+        assert_string_equal(c->nvidia_ocsp_url, "https://ocsp.ndis.nvidia.com");
         assert_string_equal(c->collateral_cache_directory, "/var/cache/cvmd");
         assert_int_equal(c->collateral_refresh_sec, 86400);
         assert_int_equal(c->collateral_timeout_sec, 30);
@@ -162,7 +164,7 @@ static void test_example_is_the_defaults(void **state) {
                         text[i] = ' ';
                         keys++;
                 }
-        assert_int_equal(keys, 20);
+        assert_int_equal(keys, 22);
         assert_int_equal(cvmd_config_parse("examples/cvmd.conf", (char *) text, size, &c, &reason, &w), 0);
         assert_null(w);
         assert_defaults(c);
@@ -180,12 +182,16 @@ static void test_comments_and_whitespace(void **state) {
                      "StateDirectory=/srv/cvmd//\n"
                      "[Collateral]\n"
                      "KdsURL=http://kds.example:8080/\n"
+                     "NvidiaRimURL=http://127.0.0.1:8000\n"
+                     "NvidiaOcspURL=http://127.0.0.1:8000/ocsp\n"
                      "Offline=true"); /* no newline at the end */
         assert_int_equal(c->vsock_port, 5000);
         assert_string_equal(c->libvirt_uri, "test:///default");
         assert_string_equal(c->state_directory, "/srv/cvmd");
         assert_string_equal(c->keys_directory, "/srv/cvmd/keys");
         assert_string_equal(c->kds_url, "http://kds.example:8080");
+        assert_string_equal(c->nvidia_rim_url, "http://127.0.0.1:8000");
+        assert_string_equal(c->nvidia_ocsp_url, "http://127.0.0.1:8000/ocsp");
         assert_true(c->collateral_offline);
 }
 

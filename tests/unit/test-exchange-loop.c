@@ -5,7 +5,9 @@
  * guest gets its keys, a silent one times out. On one sd-event loop: eight simulated guests at
  * once all get their keys while a tampered one gets nothing; and a silent guest's short deadline
  * fires while eight others are mid-exchange (held after their challenge until it fired), and
- * they still get their keys. */
+ * they still get their keys. An appraisal that waits for collateral holds the evidence, sends
+ * the guest nothing, and goes on to the release once resumed; the blocking driver, which nothing
+ * would resume, ends such an exchange without keys. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -360,6 +362,107 @@ static void test_event_loop_deadline_mid_exchange(void **state) {
         loop_done(&l);
 }
 
+/* ---- an appraisal that waits for collateral ---- */
+
+typedef struct Waiting {
+        sd_event *event;
+        ExchangeHostSession *session;
+        sd_event_source *fetch; /* stands for the provider's fetch: ends on a timer */
+        unsigned tries, waits;
+        bool fetched;
+        bool done;
+        ExchangeResult res;
+} Waiting;
+
+static Waiting waiting;
+
+/* Like a launch's appraisal whose collateral is not cached yet: no verdict until it is in. */
+static int appraise_after_fetch(void *userdata, const ExchangeEvidence *e, Verdict *v) {
+        waiting.tries++;
+        if (!waiting.fetched)
+                return -EINPROGRESS;
+        return appraise_evidence(userdata, e, v);
+}
+
+static int on_fetch_ended(sd_event_source *source, uint64_t usec, void *userdata) {
+        Waiting *w = userdata;
+        const uint8_t *out;
+        size_t n;
+
+        /* all the while, the guest was told nothing */
+        assert_true(exchange_host_is_appraising(w->session));
+        assert_false(exchange_host_pending_output(w->session, &out, &n));
+        assert_int_equal(exchange_host_deadline(w->session), UINT64_MAX);
+        w->fetch = sd_event_source_disable_unref(w->fetch);
+        w->fetched = true;
+        exchange_host_event_resume(w->session);
+        return 0;
+}
+
+static int on_wait(ExchangeHostSession *s, void *userdata) {
+        Waiting *w = userdata;
+
+        w->waits++;
+        /* longer than the guest's per-message deadline below: the wait has no deadline of its own */
+        return sd_event_add_time_relative(w->event, &w->fetch, CLOCK_MONOTONIC, 3 * SILENT_TIMEOUT_USEC, 1000,
+                                          on_fetch_ended, w);
+}
+
+static void on_waiting_done(ExchangeHostSession *s, void *userdata) {
+        Waiting *w = userdata;
+
+        assert_int_equal(exchange_host_result(s, &w->res), 0);
+        w->done = true;
+        (void) sd_event_exit(w->event, 0);
+}
+
+static void test_event_loop_waits_for_collateral(void **state) {
+        static const Misbehaviour honest = HONEST;
+        _cleanup_(exchange_host_session_freep) ExchangeHostSession *s = NULL;
+        ExchangeHost h = host(SILENT_TIMEOUT_USEC);
+        int fd, agent;
+        pid_t pid;
+
+        h.appraise = appraise_after_fetch;
+        waiting = (Waiting) {};
+        assert_int_equal(sd_event_new(&waiting.event), 0);
+        exchange_fixture_spawn(run_agent, (void *) &honest, -1, &fd, &pid);
+        assert_int_equal(exchange_host_session_new(&h, &s), 0);
+        waiting.session = s;
+        assert_int_equal(exchange_host_attach_event_full(s, waiting.event, fd, on_waiting_done, on_wait, &waiting), 0);
+        assert_int_equal(sd_event_loop(waiting.event), 0);
+        agent = exchange_fixture_reap(pid);
+        close(fd);
+        assert_true(waiting.done);
+        if (waiting.res.error)
+                fail_msg("exchange failed: %s", waiting.res.error);
+        assert_int_equal(waiting.tries, 2);
+        assert_int_equal(waiting.waits, 1);
+        assert_true(waiting.res.verdict.accepted);
+        assert_true(waiting.res.released && waiting.res.confirmed);
+        assert_int_equal(agent, AGENT_GOT_KEYS);
+        exchange_result_done(&waiting.res);
+        waiting.event = sd_event_unref(waiting.event);
+}
+
+static void test_blocking_driver_cannot_wait(void **state) {
+        static const Misbehaviour honest = HONEST;
+        ExchangeHost h = host(TIMEOUT_USEC);
+        ExchangeResult res = {};
+        int agent;
+
+        h.appraise = appraise_after_fetch;
+        waiting = (Waiting) {};
+        exchange_fixture_run(&h, run_agent, (void *) &honest, &res, &agent);
+        assert_int_equal(waiting.tries, 1);
+        assert_false(res.released);
+        assert_null(res.token);
+        assert_non_null(res.error);
+        assert_non_null(strstr(res.error, "waiting for collateral"));
+        assert_int_equal(agent, AGENT_GOT_NOTHING);
+        exchange_result_done(&res);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_by_hand),
@@ -368,6 +471,8 @@ int main(void) {
                 cmocka_unit_test(test_blocking_driver),
                 cmocka_unit_test(test_event_loop_many_guests),
                 cmocka_unit_test(test_event_loop_deadline_mid_exchange),
+                cmocka_unit_test(test_event_loop_waits_for_collateral),
+                cmocka_unit_test(test_blocking_driver_cannot_wait),
         };
         (void) secret_init();
         return cmocka_run_group_tests_name("exchange-loop", tests, setup, teardown);

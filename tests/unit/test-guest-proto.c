@@ -151,6 +151,13 @@ static void test_strict_decoding(void **state) {
         expect_refused("{\"type\":\"error\",\"reason\":\"\\u001b[2Jgone\"}", "control character");
         expect_refused("{\"version\":1}", "no \"type\"");
         expect_refused("{\"type\":\"hello\",\"version\":1} x", "exactly one JSON object");
+        /* strict JSON: a duplicate member (json-c alone keeps the last), overlong or invalid UTF-8 */
+        expect_refused("{\"type\":\"hello\",\"version\":1,\"version\":1}", "duplicate key");
+        expect_refused("{\"type\":\"error\",\"type\":\"hello\",\"version\":1}", "duplicate key");
+        expect_refused("{\"type\":\"error\",\"reason\":\"\xc0\xaf\"}", "UTF-8");
+        expect_refused("{\"type\":\"error\",\"reason\":\"\xed\xa0\x80\"}", "UTF-8");
+        expect_refused("{\"type\":\"error\",\"reason\":\"\xe0\x80\xaf\"}", "UTF-8");
+        assert_int_equal(decode_text("{\"type\":\"error\",\"reason\":\"caf\xc3\xa9\"}", NULL), 0);
         snprintf(buf, sizeof(buf), "{\"type\":\"challenge\",\"nonce\":\"%s\",\"vm_uuid\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"spec_digest\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"releaser_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"tee\":\"sgx\",\"gpus\":1}", nonce);
         expect_refused(buf, "not sev-snp or tdx");
         snprintf(buf, sizeof(buf), "{\"type\":\"challenge\",\"nonce\":\"%s\",\"vm_uuid\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"spec_digest\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"releaser_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"tee\":\"tdx\",\"gpus\":17}", nonce);
@@ -185,7 +192,8 @@ static void test_strict_decoding(void **state) {
         expect_refused(EV_ONE_GPU("\"0000:1f:00.8\"", "\"on\""), "gpu_pci[0]: not a PCI address");
         expect_refused(EV_ONE_GPU("1", "\"on\""), "gpu_pci[0]: not a PCI address");
         expect_refused(EV_ONE_GPU("\"0000:1f:00.0\"", "\"ON\""), "gpu_cc[0]");
-        expect_refused(EV_ONE_GPU("\"0000:1f:00.0\"", "\"on\\u0000x\""), "gpu_cc[0]");
+        /* an escaped NUL, which would cut the string short, goes no further than the JSON */
+        expect_refused(EV_ONE_GPU("\"0000:1f:00.0\"", "\"on\\u0000x\""), "(NUL) is not allowed");
 #undef EV_ONE_GPU
         snprintf(buf, sizeof(buf), "{\"type\":\"challenge\",\"nonce\":\"%s\",\"vm_uuid\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"spec_digest\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"releaser_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"tee\":\"tdx\",\"gpus\":1}", nonce);
         assert_int_equal(decode_text(buf, NULL), 0);
