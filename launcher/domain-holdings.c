@@ -48,6 +48,8 @@ static int cmp_unsigned(const void *a, const void *b) {
 static void sort_unique(unsigned *v, size_t *n) {
         size_t k = 0;
 
+        if (*n == 0) /* v may be NULL: qsort() of NULL is undefined even for 0 elements */
+                return;
         qsort(v, *n, sizeof(unsigned), cmp_unsigned);
         for (size_t i = 0; i < *n; i++)
                 if (k == 0 || v[k - 1] != v[i])

@@ -47,8 +47,10 @@ char *b64_encode(const uint8_t *p, size_t n);
  * without blocking. The buffer gets one extra NUL byte that is not counted in *ret_size, so
  * text parsers can use it directly. */
 int read_file_bounded(const char *path, size_t max, uint8_t **ret, size_t *ret_size);
-/* Writes through a temporary file in the same directory, fsync and rename: readers never see
- * a half-written file. */
+/* Writes all n bytes, retrying short writes and EINTR; -errno. */
+int write_all(int fd, const void *p, size_t n);
+/* Writes through a temporary file in the same directory (a random name, created exclusively),
+ * fsync and rename: readers never see a half-written file. */
 int write_file_atomic(const char *path, const void *p, size_t n, mode_t mode);
 int mkdir_p(const char *path, mode_t mode);
 

@@ -48,21 +48,6 @@ static KeySerial add_key(const char *type, const char *desc, const void *p, size
 
 /* ---- I/O on the socket between agent and child ---- */
 
-static int write_all(int fd, const void *p, size_t n) {
-        const uint8_t *b = p;
-
-        while (n > 0) {
-                ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        return k < 0 ? -errno : -EIO;
-                b += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
 static int read_all(int fd, void *p, size_t n) {
         uint8_t *b = p;
 

@@ -115,20 +115,6 @@ static int key_file_read(TokenKeys *k, const char *name, EVP_PKEY **ret, int64_t
         return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-        while (n > 0) {
-                ssize_t m = write(fd, p, n);
-
-                if (m < 0 && errno == EINTR)
-                        continue;
-                if (m < 0)
-                        return -errno;
-                p += m;
-                n -= (size_t) m;
-        }
-        return 0;
-}
-
 /* Writes key as TOKEN_KEYS_NEW_FILE, mode 0600, mtime `created`, fsync'ed. */
 static int key_file_stage(TokenKeys *k, EVP_PKEY *key, int64_t created, char **ret_reason) {
         _cleanup_(BIO_freep) BIO *bio = NULL; /* secure memory: wiped when freed */

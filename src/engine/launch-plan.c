@@ -71,8 +71,11 @@ static PciAddress *spec_devices(const LaunchSpec *spec, size_t *ret_n) {
 
         if (!v)
                 return NULL;
-        memcpy(v, spec->gpus, spec->n_gpus * sizeof(PciAddress));
-        memcpy(v + spec->n_gpus, spec->nvswitches, spec->n_nvswitches * sizeof(PciAddress));
+        /* memcpy() with a NULL source is undefined even for 0 bytes */
+        if (spec->n_gpus > 0)
+                memcpy(v, spec->gpus, spec->n_gpus * sizeof(PciAddress));
+        if (spec->n_nvswitches > 0)
+                memcpy(v + spec->n_gpus, spec->nvswitches, spec->n_nvswitches * sizeof(PciAddress));
         *ret_n = spec->n_gpus + spec->n_nvswitches;
         return v;
 }

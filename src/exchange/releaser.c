@@ -73,20 +73,6 @@ int releaser_key_load(const char *path, ReleaserKey *ret, char **ret_reason) {
         return key_read_fd(fd, path, false, ret, ret_reason);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n) {
-        while (n > 0) {
-                ssize_t m = write(fd, p, n);
-
-                if (m < 0 && errno == EINTR)
-                        continue;
-                if (m < 0)
-                        return -errno;
-                p += m;
-                n -= (size_t) m;
-        }
-        return 0;
-}
-
 /* Creates the key file in dir_fd; -EEXIST when another process made one first. */
 static int key_create(int dir_fd, const char *dir, ReleaserKey *ret, char **ret_reason) {
         _cleanup_(releaser_key_done) ReleaserKey k = {};

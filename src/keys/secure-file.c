@@ -43,21 +43,6 @@ static int random_name(char ret[static SECURE_TMP_NAME_SIZE]) {
         return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                if (k == 0)
-                        return -EIO;
-                p += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
 int secure_file_stage(int dirfd, const void *p, size_t n, uid_t uid, gid_t gid, mode_t mode,
                       char ret_name[static SECURE_TMP_NAME_SIZE]) {
         char name[SECURE_TMP_NAME_SIZE];

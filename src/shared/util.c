@@ -275,40 +275,44 @@ int mkdir_p(const char *path, mode_t mode) {
         return 0;
 }
 
+int write_all(int fd, const void *p, size_t n) {
+        const uint8_t *b = p;
+
+        while (n > 0) {
+                ssize_t k = write(fd, b, n);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                b += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
 int write_file_atomic(const char *path, const void *p, size_t n, mode_t mode) {
         _cleanup_free_ char *tmp = NULL;
         _cleanup_close_ int fd = -EBADF;
-        const uint8_t *b = p;
-        size_t done = 0;
         int r;
 
-        tmp = strdup_printf("%s.tmp.%d", path, (int) getpid());
+        /* a random name created O_EXCL (mkostemp): a file someone planted under a predictable
+         * name is never written through */
+        tmp = strdup_printf("%s.tmp.XXXXXX", path);
         if (!tmp)
                 return -ENOMEM;
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+        fd = mkostemp(tmp, O_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        while (done < n) {
-                ssize_t k = write(fd, b + done, n - done);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = -errno;
-                        goto fail;
-                }
-                done += (size_t) k;
-        }
-        if (fsync(fd) < 0) {
+        r = fchmod(fd, mode) < 0 ? -errno : 0;
+        if (r >= 0)
+                r = write_all(fd, p, n);
+        if (r >= 0 && fsync(fd) < 0)
                 r = -errno;
-                goto fail;
-        }
-        if (rename(tmp, path) < 0) {
+        if (r >= 0 && rename(tmp, path) < 0)
                 r = -errno;
-                goto fail;
-        }
-        return 0;
-fail:
-        (void) unlink(tmp);
+        if (r < 0)
+                (void) unlink(tmp);
         return r;
 }
 
