@@ -77,21 +77,34 @@ static int seek_from_end(const OvmfImage *img, uint32_t offset, Reader *ret) {
         return reader_seek(ret, img->size - offset);
 }
 
+/* The header both metadata tables share: signature, length, version 1, section count; r is left
+ * at the first section. what names the table in reasons ("SEV metadata"). */
+static int parse_metadata_header(const OvmfImage *img, uint32_t offset, const char *signature, const char *what,
+                                 Reader *r, uint32_t *ret_len, uint32_t *ret_n, char **ret_reason) {
+        uint32_t version;
+        const uint8_t *sig;
+
+        if (seek_from_end(img, offset, r) < 0 || reader_take(r, 4, &sig) < 0 || reader_le32(r, ret_len) < 0 ||
+            reader_le32(r, &version) < 0 || reader_le32(r, ret_n) < 0)
+                return set_reason(ret_reason, -EBADMSG, "%s: offset %u from the end lies outside the image", what,
+                                  offset);
+        if (memcmp(sig, signature, 4) != 0)
+                return set_reason(ret_reason, -EBADMSG, "%s: no '%s' signature at offset %u from the end", what,
+                                  signature, offset);
+        if (version != 1)
+                return set_reason(ret_reason, -EBADMSG, "%s: version %u, only 1 is known", what, version);
+        return 0;
+}
+
 static int parse_sev_metadata(OvmfImage *img, uint32_t offset, char **ret_reason) {
         uint64_t total = 0;
-        uint32_t len, version, n;
-        const uint8_t *sig;
+        uint32_t len, n;
         Reader r;
+        int k;
 
-        if (seek_from_end(img, offset, &r) < 0 || reader_take(&r, 4, &sig) < 0 || reader_le32(&r, &len) < 0 ||
-            reader_le32(&r, &version) < 0 || reader_le32(&r, &n) < 0)
-                return set_reason(ret_reason, -EBADMSG, "SEV metadata: offset %u from the end lies outside the image",
-                                  offset);
-        if (memcmp(sig, "ASEV", 4) != 0)
-                return set_reason(ret_reason, -EBADMSG, "SEV metadata: no 'ASEV' signature at offset %u from the end",
-                                  offset);
-        if (version != 1)
-                return set_reason(ret_reason, -EBADMSG, "SEV metadata: version %u, only 1 is known", version);
+        k = parse_metadata_header(img, offset, "ASEV", "SEV metadata", &r, &len, &n, ret_reason);
+        if (k < 0)
+                return k;
         if (n > OVMF_SECTIONS_MAX)
                 return set_reason(ret_reason, -EBADMSG, "SEV metadata: %u sections, at most %u accepted", n,
                                   OVMF_SECTIONS_MAX);
@@ -124,19 +137,13 @@ static int parse_sev_metadata(OvmfImage *img, uint32_t offset, char **ret_reason
 
 static int parse_tdvf_metadata(OvmfImage *img, uint32_t offset, char **ret_reason) {
         uint64_t total = 0;
-        uint32_t len, version, n;
-        const uint8_t *sig;
+        uint32_t len, n;
         Reader r;
+        int k;
 
-        if (seek_from_end(img, offset, &r) < 0 || reader_take(&r, 4, &sig) < 0 || reader_le32(&r, &len) < 0 ||
-            reader_le32(&r, &version) < 0 || reader_le32(&r, &n) < 0)
-                return set_reason(ret_reason, -EBADMSG, "TDVF metadata: offset %u from the end lies outside the image",
-                                  offset);
-        if (memcmp(sig, "TDVF", 4) != 0)
-                return set_reason(ret_reason, -EBADMSG, "TDVF metadata: no 'TDVF' signature at offset %u from the end",
-                                  offset);
-        if (version != 1)
-                return set_reason(ret_reason, -EBADMSG, "TDVF metadata: version %u, only 1 is known", version);
+        k = parse_metadata_header(img, offset, "TDVF", "TDVF metadata", &r, &len, &n, ret_reason);
+        if (k < 0)
+                return k;
         if (n == 0 || n > OVMF_SECTIONS_MAX)
                 return set_reason(ret_reason, -EBADMSG, "TDVF metadata: %u sections, 1 to %u accepted", n,
                                   OVMF_SECTIONS_MAX);
