@@ -10,29 +10,19 @@
 #
 #   BUILD=build tests/integration/test-agent-auth.sh
 set -uo pipefail
+. "$(dirname "$0")/../lib/check.sh"
 . "$(dirname "$0")/../lib/secrets.sh"
 . "$(dirname "$0")/../lib/releaser.sh"
 BUILD=${BUILD:-build}
 CVMCTL=$PWD/$BUILD/cvmctl
 AGENT=$PWD/$BUILD/cvm-agent
 PYTHON=${PYTHON:-/usr/bin/python3}
-passed=0 failed=0
-tmp=$(mktemp -d)
-keys=$(mktemp -d /dev/shm/cvmd-test-agent-auth.XXXXXX)
+CHECK_QUIET_OK=1
+check_init
+guest_keys_dir agent-auth
 agent_pid= staller_pid=
-cleanup() {
-        [ -n "$agent_pid" ] && kill "$agent_pid" 2> /dev/null
-        [ -n "$staller_pid" ] && kill "$staller_pid" 2> /dev/null
-        rm -rf "$tmp" "$keys"
-}
-trap cleanup EXIT
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
-finish() {
-        echo "agent-auth: $passed passed, $failed failed"
-        [ "$failed" -eq 0 ]
-        exit
-}
+stop_at_exit agent_pid staller_pid
+finish() { check_finish agent-auth; exit; }
 cd "$tmp" || exit 1
 for f in "$CVMCTL" "$AGENT"; do [ -x "$f" ] || { bad "$f is not built"; finish; }; done
 

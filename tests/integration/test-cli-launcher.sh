@@ -9,24 +9,16 @@
 # node's expander, the MMIO window, the console log; refusals for an IOMMU group shared with
 # another driver and for VFIO's dma_entry_limit; the host ledger's lock held by another launch.
 set -uo pipefail
+. "$(dirname "$0")/../lib/check.sh"
 BUILD=${BUILD:-build}
 SHARED=${CVM_SHARED:-../shared}
 CVMCTL="$BUILD/cvmctl"
 RNG="$SHARED/libvirt/schemas/domain.rng"
-passed=0 failed=0
-tmp=$(mktemp -d)
+CHECK_QUIET_OK=1
+check_init
 sandbox_dir=
-trap '[ -n "$sandbox_dir" ] && [ -d "$sandbox_dir" ] && tools/cvmd-sandbox stop "$sandbox_dir"; rm -rf "$tmp"' EXIT
+at_exit '[ -n "$sandbox_dir" ] && [ -d "$sandbox_dir" ] && tools/cvmd-sandbox stop "$sandbox_dir"'
 
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
-expect_exit() { # want-status description command...
-        local want=$1 what=$2
-        shift 2
-        "$@" >"$tmp/out" 2>"$tmp/err"
-        local got=$?
-        if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, expected $want; stderr: $(head -3 "$tmp/err")"; fi
-}
 expect_err() { # description pattern
         if grep -q -- "$2" "$tmp/err"; then ok; else bad "$1: stderr lacks '$2': $(head -3 "$tmp/err")"; fi
 }
@@ -334,5 +326,4 @@ else
         echo "note: cvmd or cvm-agent is not built: the cvmd race is left out"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_finish cli-launcher

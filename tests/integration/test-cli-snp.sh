@@ -2,24 +2,13 @@
 # cvmctl verify snp end to end: every SNP vector case through the command line (exit status
 # and JSON verdict), the policy, --report-data, and the usage and malformed-input paths.
 set -uo pipefail
+. "$(dirname "$0")/../lib/check.sh"
 BUILD=${BUILD:-build}
 V=${CVM_VECTORS:-../shared/vectors}
 CVMCTL="$BUILD/cvmctl"
-passed=0 failed=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+CHECK_QUIET_OK=1
+check_init
 
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
-expect_exit() { # want-status description command...
-        local want=$1 what=$2
-        shift 2
-        "$@" >"$tmp/out" 2>"$tmp/err"
-        local got=$?
-        if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, expected $want; stderr: $(head -3 "$tmp/err")"; fi
-}
-
-# --- usage errors: exit 2, one clear line and a pointer to --help
 expect_exit 2 "no verb" "$CVMCTL"
 expect_exit 2 "unknown verb" "$CVMCTL" frobnicate
 expect_exit 2 "verify without TEE" "$CVMCTL" verify
@@ -131,5 +120,4 @@ expect_exit 1 "offline, no certificates" "$CVMCTL" verify snp "$V/snp/oak-genoa-
 jq -e '.authentic == false and (.reasons | any(test("missing|cache|offline")))' "$tmp/out" >/dev/null && ok \
         || bad "offline missing: $(jq -c .reasons "$tmp/out")"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_finish cli-snp

@@ -9,6 +9,7 @@
 #   BUILD=build CVM_VECTORS=/work/shared/vectors tests/integration/test-cli-tdx.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/lib/check.sh
 
 BUILD=${BUILD:-build}
 VECTORS=${CVM_VECTORS:-../shared/vectors}
@@ -19,39 +20,9 @@ if [ ! -d "$VECTORS/tdx" ]; then
         echo "SKIP: no vectors at $VECTORS: every case is skipped"
         exit 0
 fi
-for b in "$CVMCTL" "$SERVER"; do
-        if [ ! -x "$b" ]; then
-                echo "missing $b: build it first (make $b)" >&2
-                exit 1
-        fi
-done
+require_programs "$CVMCTL" "$SERVER"
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-        local p
-        for p in "${pids[@]}"; do
-                kill "$p" 2>/dev/null || true
-                wait "$p" 2>/dev/null || true
-        done
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-passed=0
-failed=0
-ok() {
-        echo "  ok    $1"
-        passed=$((passed + 1))
-}
-fail() {
-        echo "  FAIL  $1"
-        shift
-        if [ $# -gt 0 ] && [ -f "$1" ]; then
-                sed 's/^/        | /' "$1" | tail -20
-        fi
-        failed=$((failed + 1))
-}
+check_init
 
 # check CASE_JSON OUTPUT_JSON RC: the verdict matches the case; prints why not.
 check() {
@@ -120,15 +91,9 @@ for dir in "$VECTORS"/tdx/*/; do
         python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["expected"]["authentic"] else 1)' \
                 "$dir/case.json" || continue
         at=$(case_at "$dir/case.json")
-        rm -f "$tmp/port"
-        "$SERVER" --collateral "$dir/collateral" --port-file "$tmp/port" --log "$tmp/$id.log" 2>"$tmp/$id.server" &
-        pid=$!
-        pids+=($pid)
-        for i in $(seq 1 100); do
-                [ -s "$tmp/port" ] && break
-                sleep 0.05
-        done
-        url=http://127.0.0.1:$(cat "$tmp/port")
+        start_port_server "$id" "$SERVER" --collateral "$dir/collateral" --log "$tmp/$id.log"
+        pid=$server_pid
+        url=http://127.0.0.1:$port
         cache=$tmp/cache-$id
         rc=0
         "$CVMCTL" verify tdx "$dir/quote.bin" --pccs-url "$url" --cache "$cache" --at "$at" --json \
@@ -188,5 +153,4 @@ expect_rc 0 "right --report-data" verify tdx "$one/quote.bin" --collateral "$one
         --at 2025-07-19T10:00:34Z --report-data "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["expected"]["fields"]["report_data"])' "$one/case.json")"
 expect_rc 0 "help" verify tdx --help
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_finish "verify tdx"

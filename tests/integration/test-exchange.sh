@@ -4,19 +4,17 @@
 # key wrapped under a file KEK. The guest ends up with exactly the original key; a policy that
 # does not name the simulator releases nothing; and no key byte appears in any output or log.
 set -uo pipefail
+. "$(dirname "$0")/../lib/check.sh"
 . "$(dirname "$0")/../lib/secrets.sh"
 . "$(dirname "$0")/../lib/releaser.sh"
 BUILD=${BUILD:-build}
 CVMCTL=$PWD/$BUILD/cvmctl
 AGENT=$PWD/$BUILD/cvm-agent
-passed=0 failed=0
-tmp=$(mktemp -d)
-keys=$(mktemp -d /dev/shm/cvmd-test-keys.XXXXXX)
+CHECK_QUIET_OK=1
+check_init
+guest_keys_dir keys
 agent_pid=
-cleanup() { [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null; rm -rf "$tmp" "$keys"; }
-trap cleanup EXIT
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
+stop_at_exit agent_pid
 cd "$tmp" || exit 1
 
 # the host's collateral (the simulator's CRL) in a cache of the test's own: never the network
@@ -112,5 +110,4 @@ for key in datakey.bin hsmkey.bin; do
         no_key_bytes "$key" *.log *.json *.err *.out && ok || bad "key material of $key leaked into output"
 done
 
-echo "exchange: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_finish exchange

@@ -9,6 +9,7 @@
 #   BUILD=build CVM_VECTORS=/work/shared/vectors tests/integration/test-kds.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/lib/check.sh
 
 BUILD=${BUILD:-build}
 VECTORS=${CVM_VECTORS:-../shared/vectors}
@@ -20,58 +21,15 @@ if [ ! -d "$VECTORS/snp" ]; then
         echo "SKIP: no vectors at $VECTORS: every case is skipped"
         exit 0
 fi
-for b in "$CVMCTL" "$SERVER"; do
-        if [ ! -x "$b" ]; then
-                echo "missing $b: build it first (make $b)" >&2
-                exit 1
-        fi
-done
+require_programs "$CVMCTL" "$SERVER"
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-        local p
-        for p in "${pids[@]}"; do
-                kill "$p" 2>/dev/null || true
-                wait "$p" 2>/dev/null || true
-        done
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-passed=0
-failed=0
-ok() {
-        echo "  ok    $1"
-        passed=$((passed + 1))
-}
-fail() {
-        echo "  FAIL  $1"
-        shift
-        if [ $# -gt 0 ] && [ -f "$1" ]; then
-                sed 's/^/        | /' "$1" | tail -20
-        fi
-        failed=$((failed + 1))
-}
+check_init
 
 # Starts a server; sets $port. Arguments: NAME [server options...]
 start_server() {
-        local name=$1 i
+        local name=$1
         shift
-        rm -f "$tmp/$name.port"
-        "$SERVER" --root "$tmp/root" --port-file "$tmp/$name.port" --log "$tmp/$name.log" "$@" \
-                2>"$tmp/$name.err" &
-        pids+=($!)
-        for i in $(seq 1 100); do
-                [ -s "$tmp/$name.port" ] && break
-                sleep 0.05
-        done
-        if [ ! -s "$tmp/$name.port" ]; then
-                echo "kds-server did not start" >&2
-                cat "$tmp/$name.err" >&2
-                exit 1
-        fi
-        port=$(cat "$tmp/$name.port")
+        start_port_server "$name" "$SERVER" --root "$tmp/root" --log "$tmp/$name.log" "$@"
 }
 
 chip_hex() { # REPORT NBYTES: CHIP_ID (report offset 0x1A0) as lowercase hex
@@ -250,5 +208,4 @@ else
         fail "throttled fetch" "$out"
 fi
 
-echo "kds: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_finish kds

@@ -7,25 +7,23 @@
 # and the host hears why (released, not confirmed); no key byte in any output.
 # Needs root (key files owned by nobody, nobody's keyring), keyutils (keyctl), setpriv.
 set -uo pipefail
+. "$(dirname "$0")/../lib/check.sh"
 . "$(dirname "$0")/../lib/secrets.sh"
 . "$(dirname "$0")/../lib/releaser.sh"
 BUILD=${BUILD:-build}
 CVMCTL=$PWD/$BUILD/cvmctl
 AGENT=$PWD/$BUILD/cvm-agent
-passed=0 failed=0
-tmp=$(mktemp -d)
-keys=$(mktemp -d /dev/shm/cvmd-test-install.XXXXXX)
+CHECK_QUIET_OK=1
+check_init
+guest_keys_dir install
 agent_pid=
-cleanup() { [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null; rm -rf "$tmp" "$keys"; }
-trap cleanup EXIT
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
-finish() { echo "key-install: $passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit; }
+stop_at_exit agent_pid
+finish() { check_finish key-install; exit; }
 cd "$tmp" || exit 1
 
 if [ "$(id -u)" -ne 0 ] || ! command -v keyctl > /dev/null || ! command -v setpriv > /dev/null; then
         echo "SKIP: needs root, keyctl (keyutils) and setpriv"
-        finish
+        exit 0
 fi
 
 export CVM_CACHE_DIR=$tmp/cache

@@ -3,18 +3,16 @@
 # created, the guest attested, the key released; a refusal destroys the domain and releases
 # nothing; a development ("tee": "none") launch needs a policy that allows it.
 set -uo pipefail
+. "$(dirname "$0")/../lib/check.sh"
 . "$(dirname "$0")/../lib/releaser.sh"
 BUILD=${BUILD:-build}
 CVMCTL=$PWD/$BUILD/cvmctl
 AGENT=$PWD/$BUILD/cvm-agent
-passed=0 failed=0
-tmp=$(mktemp -d)
-keys=$(mktemp -d /dev/shm/cvmd-test-launch.XXXXXX)
+CHECK_QUIET_OK=1
+check_init
+guest_keys_dir launch
 agent_pid=
-cleanup() { [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null; rm -rf "$tmp" "$keys"; }
-trap cleanup EXIT
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
+stop_at_exit agent_pid
 cd "$tmp" || exit 1
 
 # The simulated guest's HOST_DATA: the launch digest that binds the spec and the releaser key
@@ -112,5 +110,4 @@ cp good-spec.json spec.json
 "$CVMCTL" launch spec.json --policy dev.json > /dev/null 2>&1; [ $? -eq 2 ] && ok || bad "--policy without --connect"
 "$CVMCTL" launch /nonexistent.json --connect test:///default --policy dev.json > /dev/null 2>&1; [ $? -eq 2 ] && ok || bad "unreadable spec"
 
-echo "launch: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_finish launch

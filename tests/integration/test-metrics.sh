@@ -10,16 +10,14 @@
 #   BUILD=build tests/integration/test-metrics.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/lib/check.sh
 
 BUILD=${BUILD:-build}
 SERVER=$BUILD/tests/metrics-serve
 # Debian's python3-jwt is installed for the system interpreter, not for one found first in PATH.
 PYTHON=${PYTHON:-/usr/bin/python3}
 
-if [ ! -x "$SERVER" ]; then
-        echo "missing $SERVER: build it first (make $SERVER)" >&2
-        exit 1
-fi
+require_programs "$SERVER"
 
 find_promtool() {
         local p
@@ -50,49 +48,16 @@ if ! "$PYTHON" -c 'import jwt, jwt.algorithms; assert jwt.algorithms.has_crypto'
         exit 1
 fi
 
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-        if [ -n "$pid" ]; then
-                kill "$pid" 2>/dev/null || true
-                wait "$pid" 2>/dev/null || true
-        fi
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
+check_init
 
-passed=0
-failed=0
-ok() {
-        echo "  ok    $1"
-        passed=$((passed + 1))
-}
-fail() {
-        echo "  FAIL  $1"
-        shift
-        if [ $# -gt 0 ] && [ -f "$1" ]; then
-                sed 's/^/        | /' "$1" | tail -20
-        fi
-        failed=$((failed + 1))
-}
 check() { # NAME COMMAND... : ok when COMMAND succeeds; its output is shown when it does not
         local name=$1
         shift
         if "$@" >"$tmp/out" 2>&1; then ok "$name"; else fail "$name" "$tmp/out"; fi
 }
 
-"$SERVER" --state-dir "$tmp/state" --port-file "$tmp/port" --token-file "$tmp/token" \
-        --old-token-file "$tmp/old-token" 2>"$tmp/server.log" &
-pid=$!
-for _ in $(seq 100); do
-        [ -s "$tmp/port" ] && break
-        if ! kill -0 "$pid" 2>/dev/null; then
-                fail "metrics-serve started" "$tmp/server.log"
-                exit 1
-        fi
-        sleep 0.05
-done
-port=$(cat "$tmp/port")
+start_port_server metrics-serve "$SERVER" --state-dir "$tmp/state" --token-file "$tmp/token" \
+        --old-token-file "$tmp/old-token"
 base=http://127.0.0.1:$port
 echo "metrics-serve on $base (promtool: $promtool)"
 
@@ -181,5 +146,4 @@ check "GET /metrics?x=1 is 200" test "$(status "$base/metrics?x=1")" = 200
 # The key file the listener's keys came from
 check "token key is mode 0600" test "$(stat -c %a "$tmp/state/token-signing-key.pem")" = 600
 
-echo "test-metrics: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_finish test-metrics
