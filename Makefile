@@ -169,13 +169,25 @@ bench: deps
 
 # libFuzzer builds (clang): build/fuzz/fuzz-<parser>; run e.g.
 #   build/fuzz/fuzz-snp-report tests/fuzz/corpus/snp-report
-FUZZ_CFLAGS := -std=gnu17 -D_GNU_SOURCE -Iinclude -g -O1 -fsanitize=fuzzer,address,undefined \
+# The library is compiled once (instrumented, not linked with libFuzzer's main) into one archive;
+# each target is then only its own file and a link.
+FUZZ_CFLAGS := -std=gnu17 -D_GNU_SOURCE -Iinclude -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
                $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 FUZZ_LIB_SRC := $(foreach l,$(filter-out agent,$(LAYERS)),$(call layer_src,$(l)))
+FUZZ_LIB_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,$(FUZZ_LIB_SRC))
 fuzz: $(FUZZ_BIN)
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRC)
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRC) $(LDLIBS)
+	@echo "  CC      $@"
+	@clang $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+build/fuzz/libcvm-fuzz.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	@ar rcs $@ $^
+build/fuzz/%: tests/fuzz/%.c build/fuzz/libcvm-fuzz.a
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"
+	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libcvm-fuzz.a $(LDLIBS)
+-include $(FUZZ_LIB_OBJ:.o=.d)
 
 UNITDIR ?= $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
 MANPAGES := $(wildcard man/*.[0-9])

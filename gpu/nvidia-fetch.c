@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* RIM service and OCSP over libcurl (src/shared/http.c), with a disk cache and an offline mode.
+/* RIM service and OCSP over libcurl (src/shared/http.c), each fetched into the disk cache.
  * Spec §2.4 (OCSP) and §3.1 (RIM service). */
 #include <json-c/json.h>
 #include <openssl/evp.h>
@@ -120,41 +120,43 @@ static int cache_store(const char *path, const uint8_t *data, size_t size) {
         return write_file_atomic(path, data, size, 0644);
 }
 
-int nv_rim_get(const NvFetchOptions *o, const char *id, uint8_t **ret, size_t *ret_size, char **ret_error) {
-        _cleanup_free_ char *path = NULL, *url = NULL, *err = NULL;
-        _cleanup_free_ uint8_t *body = NULL, *xml = NULL;
-        size_t size, xml_size;
+int nv_rim_cache_path(const char *cache_dir, const char *id, char **ret) {
+        if (!cache_dir || !nv_rim_id_is_valid(id))
+                return -EINVAL;
+        return cache_path(cache_dir, "rim", id, ".xml", ret);
+}
+
+int nv_rim_fetch(const NvFetchOptions *o, const char *id, uint64_t *retry_after_usec, char **ret_reason) {
+        _cleanup_(http_result_done) HttpResult res = {};
+        _cleanup_free_ char *path = NULL, *url = NULL;
+        _cleanup_free_ uint8_t *xml = NULL;
+        HttpRequest get = { .options = o->http };
+        size_t xml_size;
         int r;
 
         if (!nv_rim_id_is_valid(id))
-                return set_reason(ret_error, -EINVAL, "\"%.64s\" is not a valid RIM id", id ?: "");
-        if (o->cache_dir) {
-                r = cache_path(o->cache_dir, "rim", id, ".xml", &path);
-                if (r < 0)
-                        return r;
-                r = read_file_bounded(path, NV_RIM_SIZE_MAX, &body, &size);
-                if (r >= 0) {
-                        *ret = TAKE_PTR(body);
-                        *ret_size = size;
-                        return 0;
-                }
-        }
-        if (o->offline)
-                return set_reason(ret_error, -ENOENT, "RIM %s is not in the cache%s%s and --offline forbids fetching it", id,
-                              path ? " " : "", path ?: "");
+                return set_reason(ret_reason, -EINVAL, "\"%.64s\" is not a valid RIM id", id ?: "");
+        r = nv_rim_cache_path(o->cache_dir, id, &path);
+        if (r < 0)
+                return r;
         r = nv_rim_url(o->rim_url, id, &url);
         if (r < 0)
                 return r;
-        r = http_get(&o->http, url, &body, &size, NULL, &err);
+        get.url = url;
+        /* a RIM of NV_RIM_SIZE_MAX is a third larger in base64 in its JSON */
+        if (!get.options.max_body)
+                get.options.max_body = 4 * 1024 * 1024;
+        r = http_request(&get, &res);
+        if (retry_after_usec)
+                *retry_after_usec = res.retry_after_usec;
         if (r < 0)
-                return set_reason(ret_error, r, "%s", err ?: "RIM service request failed");
-        r = nv_rim_service_decode(body, size, id, &xml, &xml_size, ret_error);
+                return set_reason(ret_reason, r, "%s", res.error_message ?: "the RIM service request failed");
+        r = nv_rim_service_decode(res.body, res.body_size, id, &xml, &xml_size, ret_reason);
         if (r < 0)
                 return r;
-        if (path)
-                (void) cache_store(path, xml, xml_size); /* a cache that cannot be written costs a refetch */
-        *ret = TAKE_PTR(xml);
-        *ret_size = xml_size;
+        r = cache_store(path, xml, xml_size);
+        if (r < 0)
+                return set_reason(ret_reason, r, "cannot store RIM %s in %s: %s", id, path, strerror(-r));
         return 0;
 }
 
@@ -335,10 +337,22 @@ static int ocsp_cache_name(X509 *cert, X509 *issuer, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-int nv_ocsp_check(const NvFetchOptions *o, X509 *cert, X509 *issuer, int64_t at, NvOcspStatus *ret_status,
+int nv_ocsp_cache_path(const char *cache_dir, X509 *cert, X509 *issuer, char **ret) {
+        _cleanup_free_ char *name = NULL;
+        int r;
+
+        if (!cache_dir)
+                return -EINVAL;
+        r = ocsp_cache_name(cert, issuer, &name);
+        if (r < 0)
+                return r;
+        return cache_path(cache_dir, "ocsp", name, ".der", ret);
+}
+
+int nv_ocsp_fetch(const NvFetchOptions *o, X509 *cert, X509 *issuer, int64_t at, uint64_t *retry_after_usec,
                   char **ret_reason) {
-        _cleanup_free_ char *name = NULL, *path = NULL, *why = NULL;
-        _cleanup_free_ uint8_t *req = NULL, *body = NULL;
+        _cleanup_free_ char *path = NULL, *why = NULL;
+        _cleanup_free_ uint8_t *req = NULL;
         _cleanup_(http_result_done) HttpResult res = {};
         HttpRequest post = {
                 .method = HTTP_METHOD_POST,
@@ -346,29 +360,14 @@ int nv_ocsp_check(const NvFetchOptions *o, X509 *cert, X509 *issuer, int64_t at,
                 .content_type = "application/ocsp-request",
                 .options = o->http,
         };
-        size_t req_size, size;
+        NvOcspStatus st;
+        size_t req_size;
         uint8_t nonce[32];
         int r;
 
-        if (o->cache_dir) {
-                r = ocsp_cache_name(cert, issuer, &name);
-                if (r < 0)
-                        return r;
-                r = cache_path(o->cache_dir, "ocsp", name, ".der", &path);
-                if (r < 0)
-                        return r;
-                if (read_file_bounded(path, 64 * 1024, &body, &size) >= 0) {
-                        r = nv_ocsp_response_verify(body, size, cert, issuer, at, NULL, ret_status, &why);
-                        if (r != 0)
-                                return r;
-                        free(body);
-                        body = NULL;
-                }
-        }
-        if (o->offline)
-                return set_reason(ret_reason, 0, "no usable OCSP response in the cache%s%s (%s), and --offline forbids "
-                                             "asking the responder",
-                              path ? " " : "", path ?: "", why ?: "none cached");
+        r = nv_ocsp_cache_path(o->cache_dir, cert, issuer, &path);
+        if (r < 0)
+                return r;
         if (RAND_bytes(nonce, sizeof(nonce)) != 1) {
                 openssl_clear_errors();
                 return -EIO;
@@ -378,40 +377,69 @@ int nv_ocsp_check(const NvFetchOptions *o, X509 *cert, X509 *issuer, int64_t at,
                 return r;
         post.body = req;
         post.body_size = req_size;
-        /* One attempt: a nonce'd OCSP request is not retried, the caller decides what a missing
-         * answer means. */
+        /* one attempt: a nonce'd request is not retried here, the provider's backoff decides */
         post.options.max_retries = HTTP_MAX_RETRIES_NONE;
         r = http_request(&post, &res);
+        if (retry_after_usec)
+                *retry_after_usec = res.retry_after_usec;
         if (r < 0)
-                return set_reason(ret_reason, 0, "%s", res.error_message ?: "the OCSP request failed");
-        body = TAKE_PTR(res.body);
-        size = res.body_size;
-        r = nv_ocsp_response_verify(body, size, cert, issuer, at, nonce, ret_status, ret_reason);
-        if (r > 0 && path)
-                (void) cache_store(path, body, size);
-        return r;
+                return set_reason(ret_reason, r, "%s", res.error_message ?: "the OCSP request failed");
+        r = nv_ocsp_response_verify(res.body, res.body_size, cert, issuer, at, nonce, &st, &why);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return set_reason(ret_reason, -EBADMSG, "the OCSP responder's answer is not usable: %s",
+                                  why ?: "invalid");
+        r = cache_store(path, res.body, res.body_size);
+        if (r < 0)
+                return set_reason(ret_reason, r, "cannot store the OCSP response in %s: %s", path, strerror(-r));
+        return 0;
 }
 
-int nv_ocsp_check_chain(const NvFetchOptions *o, STACK_OF(X509) *certs, size_t first, size_t last, int64_t at,
-                        char **ret_reason) {
-        size_t n = certs ? (size_t) sk_X509_num(certs) : 0;
+int nv_ocsp_response_info(const uint8_t *der, size_t size, NvOcspInfo *ret) {
+        _cleanup_(OCSP_RESPONSE_freep) OCSP_RESPONSE *resp = NULL;
+        _cleanup_(OCSP_BASICRESP_freep) OCSP_BASICRESP *bs = NULL;
+        ASN1_GENERALIZEDTIME *this_upd = NULL, *next_upd = NULL;
+        const unsigned char *p = der;
+        ASN1_INTEGER *serial = NULL;
+        OCSP_SINGLERESP *single;
+        const OCSP_CERTID *id;
+        NvOcspInfo info = {};
+        int status, reason;
 
-        if (last > n || first >= last || last + 1 > n + 1)
-                return set_reason(ret_reason, 0, "the chain is too short for OCSP");
-        for (size_t i = first; i < last; i++) {
-                X509 *cert = sk_X509_value(certs, (int) i), *issuer = sk_X509_value(certs, (int) (i + 1 < n ? i + 1 : i));
-                _cleanup_free_ char *why = NULL, *cn = x509_subject_cn(cert);
-                NvOcspStatus st;
-                int r;
-
-                r = nv_ocsp_check(o, cert, issuer, at, &st, &why);
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        return set_reason(ret_reason, 0, "certificate %zu (%s): %s", i, cn ?: "no CN", why ?: "no OCSP answer");
-                if (st != NV_OCSP_GOOD)
-                        return set_reason(ret_reason, 0, "certificate %zu (%s) is %s according to OCSP", i, cn ?: "no CN",
-                                      nv_ocsp_status_to_string(st));
+        if (!der || size == 0 || size > 64 * 1024)
+                return -EBADMSG;
+        resp = d2i_OCSP_RESPONSE(NULL, &p, (long) size);
+        if (!resp || p != der + size || OCSP_response_status(resp) != OCSP_RESPONSE_STATUS_SUCCESSFUL ||
+            !(bs = OCSP_response_get1_basic(resp)) || OCSP_resp_count(bs) < 1 || !(single = OCSP_resp_get0(bs, 0))) {
+                openssl_clear_errors();
+                return -EBADMSG;
         }
-        return 1;
+        status = OCSP_single_get0_status(single, &reason, NULL, &this_upd, &next_upd);
+        id = OCSP_SINGLERESP_get0_id(single);
+        if (status < 0 || !this_upd || asn1_time_to_unix(this_upd, &info.this_update) < 0 || !id ||
+            !OCSP_id_get0_info(NULL, NULL, NULL, &serial, (OCSP_CERTID *) id) || !serial) {
+                openssl_clear_errors();
+                return -EBADMSG;
+        }
+        if (!next_upd)
+                info.next_update = info.this_update + NV_OCSP_DEFAULT_VALIDITY_SEC;
+        else if (asn1_time_to_unix(next_upd, &info.next_update) < 0)
+                return -EBADMSG;
+        info.status = status == V_OCSP_CERTSTATUS_GOOD ? NV_OCSP_GOOD
+                      : status == V_OCSP_CERTSTATUS_REVOKED ? NV_OCSP_REVOKED
+                                                            : NV_OCSP_UNKNOWN;
+        for (int i = 0; i < serial->length && i < 20; i++)
+                snprintf(info.serial + 2 * i, 3, "%02x", serial->data[i]);
+        *ret = info;
+        return 0;
+}
+
+int nv_rim_window(const NvRim *rim, int64_t *ret_from, int64_t *ret_until) {
+        X509 *signer = rim && rim->certs && sk_X509_num(rim->certs) > 0 ? sk_X509_value(rim->certs, 0) : NULL;
+
+        if (!signer || asn1_time_to_unix(X509_get0_notBefore(signer), ret_from) < 0 ||
+            asn1_time_to_unix(X509_get0_notAfter(signer), ret_until) < 0)
+                return -EBADMSG;
+        return 0;
 }

@@ -5,7 +5,15 @@
  * the verification time against the pinned root; xmlsec checks the signature with the key of the
  * chain's leaf only (KeyInfo is never used to find a key), and only a whole-document reference
  * with the enveloped-signature and canonicalisation transforms is allowed, so what was signed is
- * exactly the document the measurements are read from. */
+ * exactly the document the measurements are read from.
+ *
+ * Parsed RIMs are kept in the process's object cache (include/cvm/object-cache.h) by the
+ * SHA-256 of their exact bytes: the same bytes parse once, and each nv_rim_parse() hands out a
+ * new NvRim sharing the parsed document. A signature that verified is kept in the verified cache
+ * (include/cvm/verified-cache.h) under the RIM's bytes and its signer's, for the signer's
+ * validity; the signer chain goes through nv_cert_chain_verify(), whose link checks are cached
+ * and whose pin and validity at the verification time are checked every time, so a RIM whose
+ * signer has expired is refused at that time whatever was cached. */
 #include <ctype.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -22,7 +30,10 @@
 
 #include "cvm/crypto.h"
 #include "cvm/gpu.h"
+#include "cvm/object-cache.h"
 #include "cvm/util.h"
+#include "cvm/verified-cache.h"
+#include "cvm/x509-cache.h"
 
 #define NS_SWID "http://standards.iso.org/iso/19770/-2/2015/schema.xsd"
 #define NS_TCG "https://trustedcomputinggroup.org/resource/tcg-reference-integrity-manifest-rim-information-model/"
@@ -55,11 +66,40 @@ int nv_rim_xmlsec_init(void) {
         return xmlsec_state;
 }
 
+/* What NvRim.doc points to: the parsed document, shared by every NvRim parsed from the same
+ * bytes and by the object cache. `proto` is the parse result the cache hands out copies of (its
+ * own doc is NULL); the lock serialises xmlsec's walks over the shared document. */
+typedef struct RimDoc {
+        xmlDoc *doc;
+        uint8_t digest[32]; /* SHA-256 of the RIM's bytes */
+        NvRim *proto;
+        pthread_mutex_t lock;
+        unsigned n_ref;
+} RimDoc;
+
+static void *rim_doc_ref(void *p) {
+        __atomic_add_fetch(&((RimDoc *) p)->n_ref, 1, __ATOMIC_RELAXED);
+        return p;
+}
+
+static void rim_doc_unref(void *p) {
+        RimDoc *d = p;
+
+        if (!d || __atomic_sub_fetch(&d->n_ref, 1, __ATOMIC_ACQ_REL) != 0)
+                return;
+        nv_rim_free(d->proto);
+        if (d->doc)
+                xmlFreeDoc(d->doc);
+        pthread_mutex_destroy(&d->lock);
+        free(d);
+}
+
+static const ObjectCacheType rim_type = { "nv-rim", rim_doc_ref, rim_doc_unref };
+
 NvRim *nv_rim_free(NvRim *r) {
         if (!r)
                 return NULL;
-        if (r->doc)
-                xmlFreeDoc(r->doc);
+        rim_doc_unref(r->doc);
         free(r->name);
         free(r->tag_id);
         free(r->version);
@@ -172,7 +212,6 @@ static int parse_payload(xmlNode *payload, NvRim *r, char **ret_reason) {
 static int decode_cert(const char *text, X509 **ret) {
         _cleanup_free_ char *clean = malloc(strlen(text) + 1);
         _cleanup_free_ uint8_t *der = NULL;
-        const unsigned char *p;
         size_t n = 0, pad = 0;
         int len;
         X509 *c;
@@ -197,10 +236,8 @@ static int decode_cert(const char *text, X509 **ret) {
         if (len < 0 || (size_t) len < pad)
                 return -EBADMSG;
         len -= (int) pad;
-        p = der;
-        c = d2i_X509(NULL, &p, len);
-        if (!c || p != der + len) {
-                X509_free(c);
+        /* decoded once per process by its DER bytes (include/cvm/x509-cache.h): RIMs share signers */
+        if (x509_decode_der(der, (size_t) len, &c) < 0) {
                 openssl_clear_errors();
                 return -EBADMSG;
         }
@@ -255,9 +292,44 @@ static int parse_certs(xmlNode *sig, NvRim *r, char **ret_reason) {
         return 0;
 }
 
-int nv_rim_parse(const uint8_t *data, size_t size, NvRim **ret, char **ret_reason) {
+static char *strdup_or_null(const char *s, bool *oom) {
+        char *c = s ? strdup(s) : NULL;
+
+        if (s && !c)
+                *oom = true;
+        return c;
+}
+
+/* A new NvRim with src's parse result, sharing d's document (one more reference). */
+static NvRim *rim_copy(const NvRim *src, RimDoc *d) {
+        _cleanup_(nv_rim_freep) NvRim *r = calloc(1, sizeof(NvRim));
+        bool oom = false;
+
+        if (!r)
+                return NULL;
+        r->verified = -1;
+        r->name = strdup_or_null(src->name, &oom);
+        r->tag_id = strdup_or_null(src->tag_id, &oom);
+        r->version = strdup_or_null(src->version, &oom);
+        r->product = strdup_or_null(src->product, &oom);
+        r->edition = strdup_or_null(src->edition, &oom);
+        r->manufacturer_id = strdup_or_null(src->manufacturer_id, &oom);
+        r->entries = calloc(src->n_entries ? src->n_entries : 1, sizeof(NvRimEntry));
+        r->certs = src->certs ? X509_chain_up_ref(src->certs) : NULL;
+        if (oom || !r->entries || (src->certs && !r->certs))
+                return NULL;
+        if (src->n_entries > 0)
+                memcpy(r->entries, src->entries, src->n_entries * sizeof(NvRimEntry));
+        r->n_entries = src->n_entries;
+        if (d)
+                r->doc = rim_doc_ref(d);
+        return TAKE_PTR(r);
+}
+
+static int rim_parse_doc(const uint8_t *data, size_t size, const uint8_t digest[32], NvRim **ret, char **ret_reason) {
         _cleanup_(nv_rim_freep) NvRim *r = NULL;
         xmlNode *root, *meta = NULL, *payload = NULL, *sig = NULL;
+        RimDoc *d;
         xmlDoc *doc;
         int k;
 
@@ -279,11 +351,16 @@ int nv_rim_parse(const uint8_t *data, size_t size, NvRim **ret, char **ret_reaso
                 return set_reason(ret_reason, -EBADMSG, "the RIM is not well-formed XML");
         }
         r = calloc(1, sizeof(NvRim));
-        if (!r) {
+        d = calloc(1, sizeof(RimDoc));
+        if (!r || !d || pthread_mutex_init(&d->lock, NULL) != 0) {
+                free(d);
                 xmlFreeDoc(doc);
                 return -ENOMEM;
         }
-        r->doc = doc;
+        d->doc = doc;
+        d->n_ref = 1;
+        memcpy(d->digest, digest, 32);
+        r->doc = d;
         r->verified = -1;
         if (doc->intSubset || doc->extSubset)
                 return set_reason(ret_reason, -EBADMSG, "the RIM has a document type declaration, refusing");
@@ -327,6 +404,49 @@ int nv_rim_parse(const uint8_t *data, size_t size, NvRim **ret, char **ret_reaso
         return 0;
 }
 
+/* Until the earliest notAfter of its certificates: an expired RIM goes first when room is needed. */
+static int64_t rim_until(const NvRim *r) {
+        int64_t until = INT64_MAX;
+
+        for (int i = 0; r->certs && i < sk_X509_num(r->certs); i++) {
+                int64_t na;
+                if (x509_not_after(sk_X509_value(r->certs, i), &na) >= 0 && na < until)
+                        until = na;
+        }
+        return until;
+}
+
+int nv_rim_parse(const uint8_t *data, size_t size, NvRim **ret, char **ret_reason) {
+        uint8_t digest[32];
+        NvRim *r = NULL;
+        RimDoc *d;
+        int k;
+
+        /* A parse that failed is not kept: its reason comes from parsing again. */
+        d = size > 0 && size <= NV_RIM_SIZE_MAX ? object_cache_get(&rim_type, data, size, digest) : NULL;
+        if (d) {
+                r = rim_copy(d->proto, d);
+                rim_doc_unref(d);
+                if (!r)
+                        return -ENOMEM;
+                *ret = r;
+                return 0;
+        }
+        if (size == 0 || size > NV_RIM_SIZE_MAX)
+                memset(digest, 0, sizeof(digest));
+        k = rim_parse_doc(data, size, digest, &r, ret_reason);
+        if (k < 0)
+                return k;
+        d = r->doc;
+        /* the cache's prototype: the parse result without a document (no cycle) */
+        if (!d->proto)
+                d->proto = rim_copy(r, NULL);
+        if (d->proto)
+                object_cache_put(&rim_type, digest, data, size, d, rim_until(r));
+        *ret = r;
+        return 0;
+}
+
 bool nv_rim_is_debug(const NvRim *rim) {
         const char *fields[] = { rim->name, rim->edition, rim->product };
 
@@ -346,7 +466,7 @@ static int signature_verify(NvRim *rim, X509 *leaf, char **ret_reason) {
         xmlSecKeyPtr key;
         xmlSecDSigReferenceCtxPtr ref;
 
-        sig = xmlSecFindChild(xmlDocGetRootElement(rim->doc), xmlSecNodeSignature, xmlSecDSigNs);
+        sig = xmlSecFindChild(xmlDocGetRootElement(((RimDoc *) rim->doc)->doc), xmlSecNodeSignature, xmlSecDSigNs);
         if (!sig)
                 return invalid(ret_reason, "no ds:Signature under the root");
         ctx = xmlSecDSigCtxCreate(NULL);
@@ -396,6 +516,30 @@ static int signature_verify(NvRim *rim, X509 *leaf, char **ret_reason) {
         return 1;
 }
 
+/* signature_verify() once per RIM bytes and signer: the verified cache's key is the SHA-256 of
+ * the signer's DER and of the RIM's bytes, the window the signer's validity (the chain's own
+ * validity at `at` was checked just before). The document is shared: one walk at a time. */
+static int signature_verify_cached(NvRim *rim, X509 *leaf, int64_t at, char **ret_reason) {
+        RimDoc *d = rim->doc;
+        uint8_t signer[32], key[32];
+        int64_t from, until;
+        bool keyed;
+        int k;
+
+        keyed = x509_der_sha256(leaf, signer) >= 0;
+        if (keyed) {
+                verified_cache_key(key, "nv-rim-xmldsig", signer, d->digest);
+                if (verified_cache_lookup(key, at))
+                        return 1;
+        }
+        pthread_mutex_lock(&d->lock);
+        k = signature_verify(rim, leaf, ret_reason);
+        pthread_mutex_unlock(&d->lock);
+        if (k == 1 && keyed && x509_not_before(leaf, &from) >= 0 && x509_not_after(leaf, &until) >= 0)
+                verified_cache_remember(key, from, until);
+        return k;
+}
+
 int nv_rim_verify(NvRim *rim, const NvPin *pins, size_t n_pins, int64_t at, char **ret_reason) {
         _cleanup_free_ char *why = NULL;
         NvPin def;
@@ -416,5 +560,5 @@ int nv_rim_verify(NvRim *rim, const NvPin *pins, size_t n_pins, int64_t at, char
         if (k == 0) {
                 return invalid(ret_reason, "signer chain: %s", why ?: "does not verify");
         }
-        return signature_verify(rim, sk_X509_value(rim->certs, 0), ret_reason);
+        return signature_verify_cached(rim, sk_X509_value(rim->certs, 0), at, ret_reason);
 }

@@ -173,7 +173,8 @@ static int foreign_memory(Placement *p, xmlNode *root) {
                         else if (unit && (streq((const char *) unit, "GiB") || streq((const char *) unit, "G")))
                                 kib *= 1048576;
                 }
-                for (xmlNode *m = xml_child(nt, "memnode"); m; m = xml_next(m, "memnode"))
+                /* the first memnode for this cell, as libvirt (which refuses a second) */
+                for (xmlNode *m = xml_child(nt, "memnode"); m && !cell_nodes; m = xml_next(m, "memnode"))
                         if (xml_prop_is(m, "cellid", (const char *) id))
                                 cell_nodes = xmlGetProp(m, BAD_CAST "nodeset");
                 r = charge(p, (const char *) (cell_nodes ? cell_nodes : nodeset), kib, page_kib, hp != NULL, confidential);

@@ -4,11 +4,13 @@
  *
  * json_parse_strict() parses (RFC 8259 only, no duplicate keys, no NUL, bounded size and depth);
  * the shared typed readers (cvm/json-read.h) check each field and name its path. */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +83,7 @@ LaunchSpec *launch_spec_free(LaunchSpec *s) {
         free(s->boot.initrd);
         free(s->boot.cmdline);
         free(s->boot.disk);
+        free(s->boot.disk_verity_root_hash);
         free(s->policy);
         for (size_t i = 0; i < s->n_key_ids; i++)
                 free(s->key_ids[i]);
@@ -530,6 +533,42 @@ static int parse_disk_format(json_object *v, const char *path, void *data, char 
         return 0;
 }
 
+/* A dm-verity root hash: the hash tree's root as veritysetup prints it (SHA-256 or SHA-512),
+ * kept in lowercase so one disk has one spelling in the launch digest. */
+static int parse_verity_root_hash(json_object *v, const char *path, void *data, char **reason) {
+        const char *h;
+        size_t n;
+        int r;
+
+        r = read_string(v, path, 128, &h, reason);
+        if (r < 0)
+                return r;
+        n = strlen(h);
+        if (n != 64 && n != 128)
+                return json_error(reason, path, "expected 64 or 128 hex digits (a SHA-256 or SHA-512 root hash), got %zu", n);
+        for (size_t i = 0; i < n; i++)
+                if (!isxdigit((unsigned char) h[i]))
+                        return json_error(reason, path, "not a hex digit at offset %zu", i);
+        r = dup_into(h, data);
+        if (r < 0)
+                return r;
+        for (char *q = *(char **) data; *q; q++)
+                *q = (char) tolower((unsigned char) *q);
+        return 0;
+}
+
+/* The kernel command line's roothash= (systemd-veritysetup-generator), when it has one. */
+static const char *cmdline_roothash(const char *cmdline, size_t *ret_len) {
+        for (const char *p = cmdline; p && *p; p = strchr(p, ' ')) {
+                p += strspn(p, " ");
+                if (strncmp(p, "roothash=", 9) == 0) {
+                        *ret_len = strcspn(p + 9, " ");
+                        return p + 9;
+                }
+        }
+        return NULL;
+}
+
 static const JsonField boot_fields[] = {
         { "firmware", parse_path, offsetof(LaunchBoot, firmware) },
         { "kernel", parse_path, offsetof(LaunchBoot, kernel) },
@@ -537,6 +576,7 @@ static const JsonField boot_fields[] = {
         { "disk", parse_path, offsetof(LaunchBoot, disk) },
         { "cmdline", parse_cmdline, offsetof(LaunchBoot, cmdline) },
         { "disk_format", parse_disk_format, offsetof(LaunchBoot, disk_format) },
+        { "disk_verity_root_hash", parse_verity_root_hash, offsetof(LaunchBoot, disk_verity_root_hash) },
 };
 
 static int parse_boot(json_object *v, const char *path, void *data, char **reason) {
@@ -553,6 +593,16 @@ static int parse_boot(json_object *v, const char *path, void *data, char **reaso
                 return json_error(reason, path, "needs boot.kernel (direct boot) or boot.disk");
         if (json_object_object_get_ex(v, "disk_format", NULL) && !b->disk)
                 return json_error(reason, "boot.disk_format", "only valid with boot.disk");
+        if (b->disk_verity_root_hash && !b->disk)
+                return json_error(reason, "boot.disk_verity_root_hash", "only valid with boot.disk");
+        if (b->disk_verity_root_hash && b->cmdline) {
+                /* the measured command line and the launch digest must name the same disk */
+                size_t n = 0;
+                const char *h = cmdline_roothash(b->cmdline, &n);
+
+                if (h && (n != strlen(b->disk_verity_root_hash) || strncasecmp(h, b->disk_verity_root_hash, n) != 0))
+                        return json_error(reason, "boot.cmdline", "roothash= differs from boot.disk_verity_root_hash");
+        }
         return 0;
 }
 
@@ -776,6 +826,7 @@ int launch_spec_canonical(const LaunchSpec *s, uint8_t **ret, size_t *ret_size) 
                 put_field(&b, s->network.kind == LAUNCH_NETWORK_LIBVIRT ? "network.network" : "network.bridge",
                           s->network.source);
         put_security(&b, s);
+        put_opt(&b, "boot.disk_verity_root_hash", s->boot.disk_verity_root_hash);
         if (b.oom) {
                 free(b.p);
                 return -ENOMEM;

@@ -47,20 +47,21 @@ static json_object *event_json(const CcEventLog *log, size_t i) {
         const CcEvent *ev = &log->events[i];
         _cleanup_(json_object_putp) json_object *o = json_object_new_object();
         const char *name = tcg_event_type_to_string(ev->type);
-        char type[32], mr[16];
+        char unknown[sizeof("0x") + 8], mr[16];
         bool extended = ev->type != TCG_EV_NO_ACTION;
 
         if (!o)
                 return NULL;
-        if (name)
-                snprintf(type, sizeof(type), "%s", name);
-        else
-                snprintf(type, sizeof(type), "0x%08x", ev->type);
+        /* a known name as is (the longest is 32 characters), else the type in hex */
+        if (!name) {
+                snprintf(unknown, sizeof(unknown), "0x%08x", ev->type);
+                name = unknown;
+        }
         snprintf(mr, sizeof(mr), "rtmr%u", ev->mr_index - 1);
         if (json_object_object_add(o, "index", json_object_new_int64((int64_t) i)) < 0 ||
             json_object_object_add(o, "mr_index", json_object_new_int64(ev->mr_index)) < 0 ||
             json_object_object_add(o, "mr", extended ? json_object_new_string(mr) : NULL) < 0 ||
-            json_object_object_add(o, "type", json_object_new_string(type)) < 0 ||
+            json_object_object_add(o, "type", json_object_new_string(name)) < 0 ||
             json_object_object_add(o, "offset", json_object_new_int64((int64_t) ev->offset)) < 0)
                 return NULL;
         if (extended && add_hex(o, "digest", ev->digest, TDX_MR_SIZE) < 0)

@@ -15,6 +15,10 @@ typedef struct AppraiseConfig {
         int64_t at;           /* verification time; 0 = now */
         bool has_launch_digest;
         uint8_t launch_digest[48]; /* SNP HOST_DATA is its first 32 bytes; TDX MRCONFIGID all 48 */
+        /* the SNP MEASUREMENT or TDX MRTD the launch predicted from the files it booted
+         * (launch-predict.h), for a policy that says "predicted"; none: such a policy refuses */
+        bool has_predicted;
+        uint8_t predicted[48];
         struct TdxCollateral *tdx_collateral; /* TDX: an explicit bundle (pcs_collateral_load_dir()),
                                                * used instead of the provider's; NULL: the provider's */
         struct Collateral *collateral; /* the host's collateral provider (collateral.h): the SNP
@@ -22,23 +26,20 @@ typedef struct AppraiseConfig {
                                         * the TDX bundle. NULL: none, so an SNP chain comes from
                                         * the guest alone without a CRL, and TDX needs tdx_collateral */
         const struct NvGolden *gpu_golden; /* GPUs: the golden measurements (nv_golden_parse()); NULL: the
-                                            * RIMs from gpu_fetch, or, without it, the measurements are not
+                                            * RIMs from gpu_source, or, without it, the measurements are not
                                             * checked, which the policy's default gpu.require_measurements
                                             * refuses */
-        /* GPUs: RIMs (the cache, then NVIDIA's RIM service) when there is no golden list, and OCSP
-         * when the policy requires it (gpu.require_ocsp); NULL: neither */
-        const struct NvFetchOptions *gpu_fetch;
-        /* non-NULL: the appraisal runs on an event loop and must not block: RIMs and OCSP come from
-         * gpu_fetch's cache only, and what the cache lacks is listed here, for the caller to fetch
-         * on a worker thread (nv_wants_fetch()) before it runs a fresh exchange */
-        struct NvWants *gpu_wants;
+        /* GPUs: RIMs when there is no golden list, and OCSP when the policy requires it
+         * (gpu.require_ocsp), from the host's collateral provider (collateral_gpu_source(): in
+         * its event mode a fetch makes the appraisal answer -EINPROGRESS); NULL: neither */
+        const struct NvSource *gpu_source;
         /* GPUs: the guest PCI address of each GPU the domain passes through (a launch knows them
          * from its domain XML: appraise_gpu_addresses_from_xml()); each GPU report must claim a
          * different one of them. Not known (cvmctl attest-guest): the check is skipped. */
         bool gpu_addresses_known;
         size_t n_gpu_addresses;
         char gpu_addresses[PROTO_GPUS_MAX][PROTO_PCI_ADDRESS_SIZE];
-        unsigned gpu_switches; /* NVSwitches passed through: each would need its own attestation */
+        unsigned gpu_switches; /* NVSwitches passed through: each attested with the GPUs (appraise-switch.c) */
 } AppraiseConfig;
 
 struct PciAddress;

@@ -2,8 +2,9 @@
 #pragma once
 
 /* The host-wide collateral provider that the appraisal of every launch uses (cvmd, cvmctl
- * launch, cvmctl attest-guest): AMD KDS certificates and CRLs for SEV-SNP (kds.h) and Intel
- * PCS/PCCS collateral for TDX (pcs.h), from one disk cache. What is cached and current is used;
+ * launch, cvmctl attest-guest, cvmctl verify gpu): AMD KDS certificates and CRLs for SEV-SNP
+ * (kds.h), Intel PCS/PCCS collateral for TDX (pcs.h), and NVIDIA RIMs and OCSP responses for
+ * GPUs (nvidia-fetch.h), from one disk cache. What is cached and current is used;
  * what is missing, stale, or about to expire is fetched, one fetch per item at a time, with a
  * backoff after a failure that honours the service's Retry-After; offline, the cache only.
  * Stale collateral is never a silent pass: the lookup fails with a reason naming what is stale.
@@ -24,15 +25,15 @@
  * Nothing is trusted because it was cached or fetched: the verifiers check every signature up
  * to the pinned roots. Nothing here logs: CollateralConfig.progress and .fetched hear of it.
  *
- * Cache layout (under cache_dir): snp/<Product>/... (kds.h), tdx/<fmspc>-<ca>/ (pcs.h), locks/.
- * gpu/ is reserved for NVIDIA RIMs and OCSP responses (collateral-internal.h says how another
- * vendor's collateral plugs into the same flights, locks and backoff). */
+ * Cache layout (under cache_dir): snp/<Product>/... (kds.h), tdx/<fmspc>-<ca>/ (pcs.h),
+ * nvidia/rim/<id>.xml and nvidia/ocsp/<certid>.der (nvidia-fetch.h), locks/. */
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
 #include "cvm/macro.h"
+#include "cvm/nvidia-fetch.h"
 #include "cvm/snp.h"
 #include "cvm/tdx.h"
 
@@ -47,8 +48,8 @@ typedef struct CollateralConfig {
         const char *kds_url;   /* NULL: AMD KDS */
         const char *pcs_url;   /* NULL: Intel PCS */
         bool pccs;             /* pcs_url is a PCCS (it serves the root CA CRL too) */
-        /* NVIDIA's RIM service and OCSP responder (NULL: NVIDIA's own), for the GPU fetch settings
-         * (key_release_set_gpu_fetch()): RIMs and OCSP answers go to cache_dir/nvidia/ */
+        /* NVIDIA's RIM service and OCSP responder (NULL: NVIDIA's own): RIMs and OCSP answers go
+         * to cache_dir/nvidia/ (a source may name others: collateral_gpu_source()) */
         const char *nvidia_rim_url, *nvidia_ocsp_url;
         bool offline;          /* never fetch: the cache only */
         unsigned timeout_sec;  /* each HTTP request; 0: HTTP_TIMEOUT_SEC_DEFAULT */
@@ -82,6 +83,9 @@ CollateralWaiter *collateral_waiter_free(CollateralWaiter *w);
 DEFINE_CLEANUP(CollateralWaiter *, collateral_waiter_free)
 
 const char *collateral_cache_dir(const Collateral *c);
+/* Whose collateral an item is (the item names CollateralConfig.fetched hears): "amd", "intel"
+ * or "nvidia"; NULL for a name that is none of theirs. For the metrics. */
+const char *collateral_item_vendor(const char *item);
 bool collateral_is_offline(const Collateral *c);
 
 typedef struct CollateralStats {
@@ -114,6 +118,15 @@ int collateral_tdx(Collateral *c, const uint8_t fmspc[6], TdxPckCa ca, int64_t a
 int collateral_tdx_platform(const uint8_t *quote, size_t size, uint8_t ret_fmspc[6], TdxPckCa *ret_ca,
                             char **ret_reason);
 
+/* NVIDIA GPUs: a board's RIMs and OCSP answers (nvidia-fetch.h's NvSource) through the provider,
+ * for nv_rims_for_reports() and nv_board_ocsp(). A RIM is current while its signing certificate
+ * is valid, an OCSP answer from its thisUpdate to its nextUpdate (verified for the certificate
+ * every time it is used); what is missing or stale is fetched (-EINPROGRESS in the event mode),
+ * what expires within the refresh window (for OCSP: or within half its window) is fetched anew
+ * meanwhile. Offline, what the cache lacks or holds stale is a refusal naming it. rim_url and
+ * ocsp_url (may be NULL: the provider's) are borrowed by *ret, as c is. */
+void collateral_gpu_source(Collateral *c, const char *rim_url, const char *ocsp_url, NvSource *ret);
+
 /* What the cache holds, one entry per item. */
 typedef enum CollateralState {
         COLLATERAL_FRESH,    /* current at `at`, not about to expire */
@@ -126,10 +139,11 @@ typedef enum CollateralState {
 const char *collateral_state_to_string(CollateralState s);
 
 typedef struct CollateralEntry {
-        const char *tee;      /* "sev-snp", "tdx" ("gpu" later) */
-        const char *kind;     /* "vcek", "cert_chain", "vlek_cert_chain", "crl", "vlek_crl", "bundle" */
-        const char *platform; /* SNP: the product; TDX: "fmspc <hex>" */
-        const char *detail;   /* SNP VCEK: "chip <hex> tcb <hex>"; TDX: the PCK CA; else NULL */
+        const char *tee;      /* "sev-snp", "tdx", "gpu" */
+        const char *kind;     /* "vcek", "cert_chain", "vlek_cert_chain", "crl", "vlek_crl", "bundle", "rim", "ocsp" */
+        const char *platform; /* SNP: the product; TDX: "fmspc <hex>"; GPU: "nvidia" */
+        const char *detail;   /* SNP VCEK: "chip <hex> tcb <hex>"; TDX: the PCK CA; RIM: its id;
+                               * OCSP: "serial <hex> <status>"; else NULL */
         const char *path;
         int64_t valid_from, valid_until; /* 0 when unknown (INVALID) */
         CollateralState state;

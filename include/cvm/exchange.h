@@ -29,11 +29,14 @@ typedef struct ExchangeEvidence {
         uint8_t report_data[64];                /* what REPORT_DATA must be */
         uint8_t gpu_nonces[PROTO_GPUS_MAX][32]; /* what each GPU's nonce must be */
         uint32_t gpus_requested;
+        uint8_t switch_nonces[PROTO_SWITCHES_MAX][32]; /* what each NVSwitch's nonce must be */
+        uint32_t switches_requested;
 } ExchangeEvidence;
 
 typedef struct ExchangeHost {
         CvmTee tee; /* CVM_TEE_SEV_SNP or CVM_TEE_TDX: what the challenge asks for */
         uint32_t gpus;
+        uint32_t switches; /* NVSwitches whose evidence the challenge asks for */
         uint8_t vm_uuid[16];
         uint64_t timeout_usec; /* for each message the host waits for or sends */
         NonceStore *nonces;

@@ -53,6 +53,11 @@ typedef struct GpuSim {
         uint8_t measurements[GPU_SIM_BLOCKS][48]; /* SPDM block i+1 */
         char pci_address[PROTO_PCI_ADDRESS_SIZE]; /* the guest PCI address NVML would report */
         ProtoGpuCc cc_mode;                       /* the CC mode NVML would report */
+        /* protected-PCIe mode when n_switch_pdis > 0: the report says PPCIe and lists these NVSwitch
+         * links (SWITCH_PDI, little-endian PDIs); set by switch_sim_link_gpus(), kept in the GPU's
+         * directory as switch-pdis (one hex entry a line) */
+        size_t n_switch_pdis;
+        uint8_t switch_pdis[NV_SWITCH_PDIS_MAX][NV_PDI_SIZE];
 } GpuSim;
 
 /* Generates the five P-384 keys and issues the chain with a random FWID. -EINVAL for bad params,

@@ -174,7 +174,7 @@ typedef struct NvRimEntry {
 } NvRimEntry;
 
 typedef struct NvRim {
-        void *doc; /* xmlDoc, kept for the signature check */
+        void *doc; /* the parsed document (gpu/rim.c), shared by the RIMs parsed from the same bytes */
         char *name;              /* SoftwareIdentity@name: GH100, GB100, ... */
         char *tag_id;
         char *version;           /* Meta@colloquialVersion */
@@ -190,14 +190,17 @@ typedef struct NvRim {
 
 /* Parses a signed SWID RIM (libxml2, XML_PARSE_NONET, no DTD, at most NV_RIM_SIZE_MAX bytes): the
  * SoftwareIdentity, Meta, every Payload/Resource of type Measurement, and the signing certificates.
- * -EBADMSG with a reason on anything malformed. */
+ * -EBADMSG with a reason on anything malformed. Parsed once per process for the same bytes (the
+ * object cache); every call returns a new NvRim of the caller's own. */
 int nv_rim_parse(const uint8_t *data, size_t size, NvRim **ret, char **ret_reason);
 NvRim *nv_rim_free(NvRim *r);
 DEFINE_CLEANUP(NvRim *, nv_rim_free)
 /* Verifies the enveloped XML signature (exactly one ds:Signature, a child of the root, one
  * Reference with URI="" and only the enveloped-signature and canonicalisation transforms) with
  * the key of the first KeyInfo certificate, after that certificate's chain verified up to a pinned
- * RIM root at `at`. 1 valid, 0 invalid (reason), -errno. */
+ * RIM root at `at`. 1 valid, 0 invalid (reason), -errno. The chain's links and the XML signature
+ * are verified once per process for the same bytes (the verified cache); the pin and every
+ * certificate's validity at `at` are checked on every call. */
 int nv_rim_verify(NvRim *rim, const NvPin *pins, size_t n_pins, int64_t at, char **ret_reason);
 /* Initialises libxml2 and xmlsec (with OpenSSL) once per process, for the verifier and for the
  * simulator that signs RIMs: 0, or -EIO when xmlsec cannot be used. */
@@ -348,8 +351,8 @@ int nv_board_distinct(const NvGpuInput *gpus, size_t n, Verdict *v);
  * (FEATURE_FLAG 2 or PROTECTED_PCIE_STATUS 0xAA) every GPU must, the board must have
  * NV_PPCIE_GPUS of them, and each must name the same set of NV_PPCIE_SWITCHES distinct non-zero
  * NVSwitch PDIs in SWITCH_PDI. expected_switches is the number of NVSwitches passed through to
- * the guest (0: none): each needs its own attestation, which this build cannot verify (no
- * NVSwitch evidence format), so any is refused. reports[i] may be NULL (an unparsed report: the
- * rule then fails). Records checks "board.ppcie" and "nvswitch" and claim "nvswitch_pdis".
+ * the guest: 0 records "nvswitch" skipped; otherwise each switch's own attestation and "nvswitch"
+ * are nv_switch_board_verify()'s (cvm/nvswitch.h). reports[i] may be NULL (an unparsed report:
+ * the rule then fails). Records check "board.ppcie" and claim "nvswitch_pdis".
  * Returns 0, -ENOMEM. */
 int nv_board_topology(const NvReport *const *reports, size_t n, unsigned expected_switches, Verdict *v);

@@ -22,6 +22,7 @@
 #define PROTO_PUBKEY_SIZE 32u /* X25519 */
 #define PROTO_CONFIRM_SIZE 32u
 #define PROTO_GPUS_MAX 16u
+#define PROTO_SWITCHES_MAX 8u /* NVSwitches (an HGX H100/H200 board has 4) */
 #define PROTO_PCI_ADDRESS_SIZE 13u /* a GPU's guest PCI address "dddd:bb:ss.f" and its NUL */
 #define PROTO_SPEC_DIGEST_SIZE 48u  /* SHA-384 of the launch spec (launch_spec_digest()) */
 #define PROTO_RELEASER_KEY_SIZE 32u /* X25519: cvmd's static releaser public key */
@@ -70,6 +71,7 @@ typedef struct ProtoMsg {
         uint8_t nonce[PROTO_NONCE_SIZE];
         CvmTee tee; /* CVM_TEE_SEV_SNP or CVM_TEE_TDX; "sev-snp" or "tdx" on the wire */
         uint32_t gpus;
+        uint32_t switches; /* NVSwitches whose evidence is asked for; absent on the wire when 0 */
         uint8_t vm_uuid[16]; /* the VM the keys are for: part of the HPKE aad */
         uint8_t spec_digest[PROTO_SPEC_DIGEST_SIZE];    /* what the VM was launched from */
         uint8_t releaser_key[PROTO_RELEASER_KEY_SIZE];  /* who seals the key release (HPKE auth) */
@@ -81,7 +83,16 @@ typedef struct ProtoMsg {
         char gpu_pci[PROTO_GPUS_MAX][PROTO_PCI_ADDRESS_SIZE]; /* each GPU's guest PCI address (NVML) */
         ProtoGpuCc gpu_cc[PROTO_GPUS_MAX];                    /* each GPU's CC mode (NVML) */
         size_t n_gpus;
+        /* each NVSwitch's report and chain (PEM), absent on the wire when there are none */
+        ProtoBlob switch_reports[PROTO_SWITCHES_MAX];
+        ProtoBlob switch_chains[PROTO_SWITCHES_MAX];
+        size_t n_switches;
         uint8_t pubkey[PROTO_PUBKEY_SIZE];
+        /* optional: TDX, the CC event log (firmware's CCEL log area, then the agent's runtime
+         * events on RTMR3); SNP, the SHA-384 digests of the workloads the agent was asked to
+         * start (n × 48 bytes), bound into REPORT_DATA (proto_report_data_workloads()) */
+        ProtoBlob eventlog;
+        ProtoBlob workload_digests;
         /* key_release (host -> agent) */
         ProtoBlob enc;        /* HPKE encapsulated key */
         ProtoBlob ciphertext; /* HPKE-sealed key bundle */
@@ -144,8 +155,23 @@ bool proto_state_done(const ProtoState *s);
  * claims for it cannot be changed on the way without breaking its report's nonce check. */
 void proto_report_data(const uint8_t nonce[PROTO_NONCE_SIZE], const uint8_t pubkey[PROTO_PUBKEY_SIZE],
                        uint8_t ret[64]);
+/* NVSwitch nonce i = SHA-256("cvmd-nvswitch-v1" || nonce || pubkey || be32(i)) */
+void proto_switch_nonce(const uint8_t nonce[PROTO_NONCE_SIZE], const uint8_t pubkey[PROTO_PUBKEY_SIZE], uint32_t index,
+                        uint8_t ret[32]);
 void proto_gpu_nonce(const uint8_t nonce[PROTO_NONCE_SIZE], const uint8_t pubkey[PROTO_PUBKEY_SIZE], uint32_t index,
                      const char *pci, ProtoGpuCc cc, uint8_t ret[32]);
+
+/* The most bytes of event log an Evidence carries: real CCEL log areas are 64 KiB, and the
+ * frame (PROTO_FRAME_MAX) must still hold the base64 of it with everything else. */
+#define PROTO_EVENTLOG_MAX (256u * 1024u)
+#define PROTO_WORKLOADS_MAX 64u
+#define PROTO_WORKLOAD_DIGEST_SIZE 48u
+
+/* SEV-SNP has no runtime measurement register (without an SVSM vTPM): the agent binds the
+ * workload digests it measured into REPORT_DATA instead, on top of the usual binding:
+ *   REPORT_DATA = SHA-512("cvmd-workload-v1" || base || SHA-384(digest 1 || ... || digest n))
+ * where base = proto_report_data(nonce, pubkey). With no workloads REPORT_DATA is base. */
+void proto_report_data_workloads(const uint8_t base[64], const uint8_t *digests, size_t n, uint8_t ret[64]);
 
 /* The launch digest cvmd binds into SEV-SNP HOST_DATA (its first 32 bytes) and TDX MRCONFIGID
  * (all 48), which only the hypervisor sets, before the guest runs:

@@ -76,7 +76,7 @@ typedef struct HttpResult {
         size_t body_size;
         char **header_values;          /* on success: n_header_values, NULL where absent */
         size_t n_header_values;
-        uint64_t retry_after_usec;     /* the last Retry-After the server sent (uncapped); 0: none */
+        uint64_t retry_after_usec;     /* the last Retry-After sent (not capped by max_retry_after_sec); 0: none */
         unsigned attempts;
 } HttpResult;
 
@@ -93,6 +93,15 @@ int http_get(const HttpOptions *o, const char *url, uint8_t **ret_body, size_t *
 
 /* "Too Many Requests" for 429 and so on; "" for codes it does not know. */
 const char *http_status_phrase(long status);
+
+/* A Retry-After header value (RFC 9110 §10.2.3) read from its bytes (no NUL needed): delay-seconds
+ * or an HTTP-date (IMF-fixdate, RFC 850 or asctime form) taken against `now` (Unix seconds); a
+ * date not after now is 0. The delay saturates at HTTP_RETRY_AFTER_SEC_MAX; values longer than
+ * HTTP_RETRY_AFTER_VALUE_MAX bytes or malformed are -EBADMSG (the client then keeps its own
+ * backoff). */
+#define HTTP_RETRY_AFTER_SEC_MAX (366u * 86400u)
+#define HTTP_RETRY_AFTER_VALUE_MAX 64u
+int http_retry_after_parse(const char *value, size_t size, int64_t now, uint64_t *ret_sec);
 
 /* Many requests at once. */
 typedef struct HttpMulti HttpMulti;

@@ -41,8 +41,8 @@ typedef struct KeyRelease {
         TdxCollateral *collateral;
         struct Collateral *provider;
         NvGolden *golden;
-        NvFetchOptions gpu_fetch; /* appraise.gpu_fetch points here (key_release_set_gpu_fetch()) */
-        char *gpu_fetch_strings[3]; /* its cache directory and URLs, owned */
+        NvSource gpu_source; /* appraise.gpu_source points here (key_release_set_gpu_fetch()) */
+        char *gpu_urls[2];   /* its RIM service and OCSP responder, owned */
         EVP_PKEY *token_key;
         ReleaserKey releaser_key;
         const char *keys_dir;
@@ -57,11 +57,11 @@ int key_release_load(KeyRelease *kr, const KeyReleasePaths *p, char **ret_reason
 void key_release_done(KeyRelease *kr);
 /* Reads a golden GPU measurement list (the nv_golden_parse() format); -EINVAL naming the file. */
 int key_release_load_golden(const char *path, NvGolden **ret, char **ret_reason);
-/* GPUs: RIMs and OCSP answers from the provider's cache directory, fetched (unless the provider
- * is offline) from the RIM service at rim_url and the OCSP responder at ocsp_url (NULL: NVIDIA's),
- * with the provider's HTTP timeouts. A golden list, when one is loaded, still overrides the RIMs.
- * -ENOMEM. */
-int key_release_set_gpu_fetch(KeyRelease *kr, const struct Collateral *provider, const char *rim_url,
+/* GPUs: RIMs and OCSP answers through the provider (collateral_gpu_source(): its cache, its
+ * single flights and backoff, its offline mode), fetched from the RIM service at rim_url and the
+ * OCSP responder at ocsp_url (NULL: the provider's). A golden list, when one is loaded, still
+ * overrides the RIMs. -ENOMEM. */
+int key_release_set_gpu_fetch(KeyRelease *kr, struct Collateral *provider, const char *rim_url,
                               const char *ocsp_url);
 /* The keys to release: IDs in the key store at keys_dir (NULL: the default store). */
 void key_release_set_keys(KeyRelease *kr, const char *keys_dir, char *const *key_ids, size_t n_key_ids);

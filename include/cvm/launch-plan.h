@@ -52,6 +52,12 @@ typedef struct LaunchPlanOptions {
          * rendering): none, and the launch digest is the spec digest alone, which no agent accepts
          * a releaser for. */
         const uint8_t *releaser_key;
+        /* Predict what the guest will attest for evidence of predict_tee (launch-predict.h): the
+         * SEV-SNP MEASUREMENT or TDX MRTD from the files the spec boots and, for SNP, the vCPU
+         * signature in host_root's /proc/cpuinfo. A launch asks for it when its policy says
+         * "predicted"; a prediction that cannot be made refuses the plan. */
+        bool predict;
+        CvmTee predict_tee;
 } LaunchPlanOptions;
 
 typedef struct LaunchPlan {
@@ -60,7 +66,9 @@ typedef struct LaunchPlan {
         Placement *placement;
         uint32_t vsock_cid;
         char *xml;
-        /* the spec's own digest (launch_spec_digest()), kept in the domain's metadata */
+        /* the spec's digest; with a releaser key bound, over the contents of the files it boots
+         * (launch_boot_spec_digest()), else over their paths (launch_spec_digest(), which the
+         * domain's metadata keeps) */
         uint8_t spec_digest[LAUNCH_DIGEST_SIZE];
         char spec_digest_hex[2 * LAUNCH_DIGEST_SIZE + 1];
         /* what hardware carries (SNP HOST_DATA: the first 32 bytes; TDX MRCONFIGID) and the
@@ -70,6 +78,14 @@ typedef struct LaunchPlan {
         char launch_digest_hex[2 * LAUNCH_DIGEST_SIZE + 1];
         bool has_releaser_key;
         uint8_t releaser_key[32];
+        /* the SHA-384 of each file booted, when they were read (bound, or predicted) */
+        bool has_boot_contents;
+        bool has_firmware, has_kernel, has_initrd;
+        uint8_t firmware_sha384[48], kernel_sha384[48], initrd_sha384[48];
+        /* LaunchPlanOptions.predict: the SNP MEASUREMENT or TDX MRTD predicted */
+        bool has_prediction;
+        CvmTee predicted_tee;
+        uint8_t predicted[48];
 } LaunchPlan;
 
 /* Builds the plan. l may be NULL only with capability files (offline: no ledger, the lowest CID).
@@ -81,5 +97,7 @@ LaunchPlan *launch_plan_free(LaunchPlan *p);
 DEFINE_CLEANUP(LaunchPlan *, launch_plan_free)
 
 /* {"rendered": true, name, tee, spec_digest, releaser_key (hex or null), launch_digest,
- *  snp_host_data | tdx_mrconfigid, vsock_cid, placement, xml}; NULL on allocation failure. */
+ *  snp_host_data | tdx_mrconfigid, boot_contents ({firmware, kernel, initrd: SHA-384 hex}, when
+ *  read), predicted_measurement | predicted_mrtd (when predicted), vsock_cid, placement, xml};
+ *  NULL on allocation failure. */
 json_object *launch_plan_to_json(const LaunchPlan *p);

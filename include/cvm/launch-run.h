@@ -58,6 +58,14 @@ typedef struct LaunchRunConfig {
         int (*before_reattest)(LaunchRun *run, void *userdata, char **ret_reason);
         /* every phase change, with its reason (NULL when none) */
         void (*phase_changed)(LaunchRun *run, LaunchPhase previous, void *userdata);
+        /* cvmd: several workers, each with a libvirt connection of its own. Called before a job
+         * is submitted while the run has none in flight (so its jobs stay in order), to move the
+         * run to the least busy pair: a libvirt call that hangs holds one worker, not every
+         * launch. NULL: the config's worker and lifecycle stay. */
+        void (*pick_worker)(void *userdata, Worker **worker, Lifecycle **lifecycle);
+        /* Tests only (cvmd's CVMD_TEST_STALL_LIBVIRT, cvmd(8)): the create job sleeps this many
+         * seconds on its worker before its first libvirt call, as a hung libvirtd would. */
+        unsigned test_stall_sec;
         void *userdata;
 } LaunchRunConfig;
 
@@ -82,12 +90,21 @@ typedef enum LaunchReattest {
         LAUNCH_REATTEST_ON_DEMAND,
         LAUNCH_REATTEST_TIMER,
         LAUNCH_REATTEST_TOKEN_REFRESH,
+        LAUNCH_REATTEST_GPU_RELOAD, /* the guest agent said its GPU driver was reloaded: a hint */
         _LAUNCH_REATTEST_MAX,
 } LaunchReattest;
 
 int launch_run_new(const LaunchRunConfig *c, LaunchRun **ret);
 /* A run for a domain found running after a restart, keyed before it: phase Running. */
 int launch_run_new_adopted(const LaunchRunConfig *c, const char *domain, const uint8_t uuid[16], LaunchRun **ret);
+/* Gives an adopted run the plan a re-attestation binds, rebuilt from what the domain carries:
+ * the spec digest (which must be the spec's), its vsock CID and cvmd's metadata element (the
+ * GPUs' guest addresses); the launch digest is computed anew from the spec and the run's
+ * releaser key, never read back. attested_usec (CLOCK_REALTIME): when its last accepted
+ * attestation was, from which the policy's timer counts (keep_attested). -EINVAL when the
+ * digest is not the spec's. */
+int launch_run_adopt_plan(LaunchRun *r, const uint8_t spec_digest[LAUNCH_DIGEST_SIZE], uint32_t vsock_cid,
+                          const char *metadata_xml, uint64_t attested_usec);
 /* Frees at once; a worker job still in flight for it must have completed (launch_run_busy()). */
 LaunchRun *launch_run_free(LaunchRun *r);
 DEFINE_CLEANUP(LaunchRun *, launch_run_free)
@@ -99,8 +116,8 @@ int launch_run_stop(LaunchRun *r);
  * the keys released again (replacing the guest's), a new token. Running -> Attesting ->
  * (Releasing ->) Running, each with the reason "re-attestation: <why>"; a refusal applies the
  * policy's failure action as a failed launch does. -EBUSY when the run is not Running (or is
- * re-attesting already), -EOPNOTSUPP for a run adopted after a restart (its plan, which the
- * exchange binds, is not known). */
+ * re-attesting already), -EOPNOTSUPP for a run adopted after a restart without a plan (its
+ * plan, which the exchange binds, is not known: see launch_run_adopt_plan()). */
 int launch_run_attest(LaunchRun *r, LaunchReattest why);
 /* The token a caller may be given now: the current one when Running, the one before it while a
  * re-attestation runs and it has not expired; NULL when none. */

@@ -74,6 +74,9 @@ typedef struct LaunchBoot {
         char *cmdline;  /* only with kernel */
         char *disk;     /* the root disk image; required when there is no kernel */
         LaunchDiskFormat disk_format;
+        /* the disk's dm-verity root hash (lowercase hex), bound into the launch digest: the disk's
+         * contents are named by it where the firmware, kernel and initrd are named by their SHA-384 */
+        char *disk_verity_root_hash;
 } LaunchBoot;
 
 /* The guest's NIC, none unless the spec asks: a libvirt network or a host bridge. */

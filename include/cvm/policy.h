@@ -35,6 +35,10 @@ typedef struct PolicySnpTcb {
 /* The "snp" section. Every field holds its documented default when the key is absent. */
 typedef struct PolicySnp {
         PolicyDigestList measurements; /* 48 bytes each */
+        /* "measurements": "predicted": MEASUREMENT must equal the value computed at launch from
+         * the files booted (launch-predict.h); without such a value the report is refused */
+        bool measurements_predicted;
+        bool allow_unmeasured_disk_boot; /* default false: a launch must boot a measured kernel */
         bool allow_debug;              /* default false */
         bool allow_smt;                /* default true */
         bool allow_migration_agent;    /* default false */
@@ -59,6 +63,7 @@ typedef struct PolicySnp {
         uint8_t min_abi_major, min_abi_minor;
         SnpAnchor *simulator_arks; /* label points to a static string */
         size_t n_simulator_arks;
+        PolicyDigestList workload_digests; /* 48 bytes each: what the agent may have been asked to start */
 } PolicySnp;
 
 /* What cvmd does with a guest whose attestation failed: it never gets keys in any case. */
@@ -86,6 +91,7 @@ typedef struct Policy {
         bool has_tdx;      /* the file has a "tdx" section */
         struct PolicyTdx {
                 PolicyDigestList mrtds;           /* 48 bytes each */
+                bool mrtds_predicted;             /* "mrtds": "predicted", as snp.measurements */
                 PolicyDigestList mrseams;         /* 48 bytes each */
                 bool rtmr_set[4];                 /* expected RTMR0..3 */
                 uint8_t rtmr[4][48];
@@ -103,6 +109,12 @@ typedef struct Policy {
                 bool report_data_set;
                 uint8_t report_data[64];
                 PolicyDigestList simulator_roots; /* SPKI SHA-256 (32 bytes each) of trusted simulator roots */
+                /* from the replayed CC event log (policy-eventlog.c), 48 bytes each */
+                bool require_eventlog;            /* default false */
+                PolicyDigestList kernel_digests;
+                PolicyDigestList initrd_digests;
+                PolicyDigestList cmdline_digests;
+                PolicyDigestList workload_digests; /* RTMR3 workload events */
         } tdx;                                    /* defaults when !has_tdx */
         bool has_gpu;                             /* the file has a "gpu" section */
         struct PolicyGpu {
@@ -113,7 +125,7 @@ typedef struct Policy {
                 char **allowed_rim_ids;
                 size_t n_allowed_rim_ids;
                 bool allow_debug_rims;            /* default false */
-                bool require_ocsp;                /* default false */
+                bool require_ocsp;                /* default true: the host's OCSP answers, current */
                 bool require_measurements;        /* default true: measurements must be "match" */
                 bool require_nonce;               /* default true: the CLI must have been given --nonce */
                 bool require_cc;                  /* default true: a GPU whose driver reports CC off is refused */
@@ -146,11 +158,36 @@ bool policy_has_tdx(const Policy *p);
  * reason "policy.tdx.<rule>: ..." per broken rule. A policy without a "tdx" section accepts no
  * TDX evidence; p == NULL evaluates the defaults, as for "tdx": {}. */
 void policy_evaluate_tdx(const Policy *p, const struct TdxAppraisal *a, int64_t at, Verdict *v);
+/* The same, with the MRTD predicted at launch (48 bytes, or NULL when none was made), which
+ * "mrtds": "predicted" compares the quote's MRTD with. */
+void policy_evaluate_tdx_predicted(const Policy *p, const struct TdxAppraisal *a, int64_t at,
+                                   const uint8_t *predicted_mrtd, Verdict *v);
 /* The roots to trust for TDX: the built-in Intel SGX Root CA, then the simulator roots the policy
  * names ("tdx.trusted_simulator_roots"). p may be NULL: built-in anchors only. *ret is a malloc'ed
  * copy (free() it); the labels are static strings. */
 struct TdxAnchor;
 int policy_tdx_anchors(const Policy *p, struct TdxAnchor **ret, size_t *ret_n);
+
+/* What a TDX event log that replayed to the quote's RTMRs says booted and ran (or, for
+ * SEV-SNP, the workload digests bound into REPORT_DATA). Each boot digest is the SHA-384 the
+ * firmware extended for the last event of its kind (appraise-eventlog.c recognises them). */
+typedef struct PolicyMeasuredBoot {
+        bool has_eventlog; /* a log was sent and replayed to the quote */
+        bool has_kernel, has_initrd, has_cmdline;
+        uint8_t kernel[48], initrd[48], cmdline[48];
+        const uint8_t *workloads; /* n_workloads × 48 bytes, in the order measured */
+        size_t n_workloads;
+} PolicyMeasuredBoot;
+
+/* The tdx section's require_eventlog, kernel_digests, initrd_digests, cmdline_digests and
+ * workload_digests: one reason "policy.tdx.<rule>: ..." per broken rule. A rule that needs the
+ * log when none was replayed is broken. Nothing without a tdx section (policy_evaluate_tdx()
+ * already refuses). */
+void policy_evaluate_tdx_eventlog(const Policy *p, const PolicyMeasuredBoot *b, Verdict *v);
+/* The snp section's workload_digests against the digests bound into REPORT_DATA. */
+void policy_evaluate_snp_workloads(const Policy *p, const uint8_t *digests, size_t n, Verdict *v);
+/* Whether the tdx section names anything only an event log can show. */
+bool policy_tdx_wants_eventlog(const Policy *p);
 
 /* Parses a policy from `size` bytes of JSON (no NUL terminator needed; a NUL byte anywhere is an
  * error). On failure returns a negative errno (-EINVAL for a bad policy, -EFBIG when larger than
@@ -181,6 +218,10 @@ int policy_snp_anchors(const Policy *p, SnpAnchor **ret, size_t *ret_n);
  * appraisal whose report did not parse is denied. Touches nothing in v but its reasons (and
  * v->oom through verdict_reason). */
 void policy_evaluate_snp(const Policy *p, const SnpAppraisal *a, Verdict *v);
+/* The same, with the MEASUREMENT predicted at launch (48 bytes, or NULL when none was made),
+ * which "measurements": "predicted" compares the report with: a policy that says "predicted"
+ * refuses every report when there is no prediction (policy_evaluate_snp() passes none). */
+void policy_evaluate_snp_predicted(const Policy *p, const SnpAppraisal *a, const uint8_t *predicted, Verdict *v);
 /* The snp section's max_crl_age_sec against the thisUpdate of the CRL the chain was checked
  * with, at verification time `at`: one reason when the CRL is older than the policy allows.
  * Nothing when the policy sets no limit or no CRL was checked (require_crl says so then). */

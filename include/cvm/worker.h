@@ -5,6 +5,7 @@
  * cvmd's event loop from answering D-Bus). Jobs run one at a time, in order, on the worker
  * thread; each job's completion is delivered on the sd-event loop that made the worker. */
 
+#include <stdint.h>
 #include <systemd/sd-event.h>
 
 #include "cvm/macro.h"
@@ -25,3 +26,6 @@ DEFINE_CLEANUP(Worker *, worker_free)
 int worker_submit(Worker *w, WorkerJobFn fn, WorkerDoneFn done, void *userdata);
 /* Jobs submitted and not yet completed on the loop. */
 unsigned worker_pending(const Worker *w);
+/* How long the job now running on the thread has run, in microseconds; 0 when none runs. An
+ * owner with several workers sends new work past one whose job has hung. */
+uint64_t worker_busy_usec(Worker *w);

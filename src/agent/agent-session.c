@@ -48,8 +48,8 @@ static int sim_launch_values(const AgentConfig *c, uint8_t host_data[32], uint8_
         }
 }
 
-int evidence_get(const AgentConfig *c, CvmTee tee, const uint8_t report_data[64], ProtoBlob *ret_report,
-                 ProtoBlob *ret_cert_table, char **ret_reason) {
+int evidence_get(const AgentConfig *c, CvmTee tee, const uint8_t report_data[64], const uint8_t (*sim_rtmr)[48],
+                 ProtoBlob *ret_report, ProtoBlob *ret_cert_table, char **ret_reason) {
         _cleanup_free_ char *tsm_reason = NULL;
         uint8_t host_data[32], mrconfigid[48];
         int r;
@@ -68,7 +68,7 @@ int evidence_get(const AgentConfig *c, CvmTee tee, const uint8_t report_data[64]
                                           cvm_tee_to_string(tee));
                 if ((r = sim_launch_values(c, host_data, mrconfigid, ret_reason)) < 0)
                         return r;
-                return evidence_sim_tdx(c->sim_dir, mrconfigid, report_data, ret_report, ret_reason);
+                return evidence_sim_tdx(c->sim_dir, mrconfigid, sim_rtmr, report_data, ret_report, ret_reason);
         case EVIDENCE_TSM:
                 return evidence_tsm(c->tsm_dir, tee, report_data, ret_report, ret_cert_table, ret_reason);
         case EVIDENCE_SEV_GUEST:
@@ -136,7 +136,8 @@ int agent_build_evidence(const AgentConfig *c, const ProtoMsg *challenge, Secret
                 return set_reason(ret_reason, r, "cannot make a key pair: %s", strerror(-r));
         proto_report_data(challenge->nonce, ev.pubkey, report_data);
         ev.tee = challenge->tee;
-        r = evidence_get(c, challenge->tee, report_data, &ev.report, &ev.cert_table, ret_reason);
+        /* with the event log (TDX) or the workload digests (SEV-SNP) that go with the report */
+        r = evidence_get_measured(c, challenge->tee, report_data, &ev, ret_reason);
         if (r < 0)
                 goto fail;
         /* before anything else is collected or sent: is the host the one we were launched for? */
@@ -151,6 +152,13 @@ int agent_build_evidence(const AgentConfig *c, const ProtoMsg *challenge, Secret
         if (r < 0)
                 goto fail;
         ev.n_gpus = challenge->gpus;
+        /* NVSwitches passed through with the GPUs (protected PCIe): their own evidence */
+        if (c->sim_gpu_dir)
+                r = evidence_sim_switches(c->sim_gpu_dir, challenge->switches, challenge->nonce, &ev, ret_reason);
+        else
+                r = switch_evidence_get(challenge->switches, ret_reason);
+        if (r < 0)
+                goto fail;
         *ret_sk = TAKE_PTR(sk);
         *ret_evidence = ev;
         return 0;

@@ -22,6 +22,8 @@ static void help(void) {
                "ready for work. Only the host that launched the VM may release keys: its releaser key must be\n"
                "bound into this VM's HOST_DATA / MRCONFIGID.\n"
                "\n"
+               "       cvm-agent measure-workload --digest sha384:HEX [--description TEXT] (see its --help)\n"
+               "\n"
                "Options:\n"
                "  --listen ADDR         vsock:PORT (default vsock:%u) or unix:PATH\n"
                "  --once                serve one exchange and exit with its outcome\n"
@@ -33,6 +35,10 @@ static void help(void) {
                "  --sim-launch-digest-file FILE  instead of both: the launch digest (96 hex digits), read\n"
                "                        from FILE once the simulated hypervisor has written it\n"
                "  --simulate-gpus DIR   simulated NVIDIA GPUs from DIR (cvmctl sim init's gpu/) instead of NVML\n"
+               "  --sim-cmdline TEXT    the simulated TDX guest's kernel command line (default console=hvc0)\n"
+               "  --sim-log-cmdline TEXT  the command line its event log claims instead (a lying guest, tests)\n"
+               "  --runtime-dir DIR     the runtime log of measured workloads (default %s)\n"
+               "  --acpi-tables DIR     where the CCEL table and log are (default /sys/firmware/acpi/tables)\n"
                "  --keys-dir DIR        install keys as 0400 files here (must be tmpfs)\n"
                "  --keyring-user USER   install keys as \"user\" keys cvmd:<id> in USER's keyring\n"
                "  --allow-swap          install key files on tmpfs even while swap is on (encrypted swap)\n"
@@ -41,13 +47,53 @@ static void help(void) {
                "  --trust-uid UID       on a unix socket, accept this uid besides root (repeatable;\n"
                "                        default: the agent's own uid)\n"
                "  --timeout SEC         per-message timeout (default 60)\n"
+               "  --notify-host ADDR    tell the host of a GPU driver reload by connecting here (default:\n"
+               "                        vsock:2:PORT+1 when listening on vsock:PORT; none on a unix socket)\n"
+               "  --sim-gpu-reload-file FILE  simulated GPUs: FILE appearing is a driver reload (development)\n"
                "  -h, --help            show this help\n",
-               DEFAULT_VSOCK_PORT);
+               DEFAULT_VSOCK_PORT, AGENT_RUNTIME_DIR_DEFAULT);
+}
+
+/* The GPU driver reload watch (agent-gpu-watch.c), telling the host at notify_addr, by default
+ * the host's port beside the one listened on, on vsock. Only a bad --notify-host or trigger
+ * file stops the agent; a guest that cannot read uevents serves exchanges without the watch. */
+static int start_gpu_watch(const char *listen_addr, const char *notify_addr, const char *trigger) {
+        _cleanup_free_ char *reason = NULL;
+        char def[48];
+        ChannelAddr listen_a, notify;
+        int r;
+
+        if (!notify_addr && channel_addr_parse(listen_addr, true, &listen_a) >= 0 && listen_a.family == AF_VSOCK &&
+            listen_a.port < 65535) {
+                snprintf(def, sizeof(def), "vsock:2:%u", listen_a.port + 1);
+                notify_addr = def;
+        }
+        if (!notify_addr) {
+                if (trigger) {
+                        fprintf(stderr, "cvm-agent: --sim-gpu-reload-file needs --notify-host\n");
+                        return -EINVAL;
+                }
+                return 0;
+        }
+        if (channel_addr_parse(notify_addr, false, &notify) < 0) {
+                fprintf(stderr, "cvm-agent: --notify-host: '%s' is not vsock:CID:PORT or unix:PATH\n", notify_addr);
+                return -EINVAL;
+        }
+        r = gpu_watch_start(&notify, trigger, &reason);
+        if (r < 0 && trigger) {
+                fprintf(stderr, "cvm-agent: %s\n", reason ? reason : strerror(-r));
+                return r;
+        }
+        if (r < 0)
+                fprintf(stderr, "cvm-agent: no GPU driver reload watch: %s\n", reason ? reason : strerror(-r));
+        return 0;
 }
 
 int main(int argc, char *argv[]) {
         enum { ARG_LISTEN = 0x100, ARG_ONCE, ARG_EVIDENCE, ARG_SIMULATE, ARG_SIM_DIR, ARG_SIM_HOST_DATA, ARG_SIM_MRCONFIGID, ARG_SIM_DIGEST_FILE, ARG_SIM_GPUS, ARG_KEYS_DIR,
-               ARG_KEYRING_USER, ARG_VM_UUID, ARG_TIMEOUT, ARG_TRUST_UID, ARG_ALLOW_SWAP, ARG_SWAPS_FILE };
+               ARG_KEYRING_USER, ARG_VM_UUID, ARG_TIMEOUT, ARG_TRUST_UID, ARG_ALLOW_SWAP, ARG_SWAPS_FILE,
+               ARG_SIM_CMDLINE, ARG_SIM_LOG_CMDLINE, ARG_RUNTIME_DIR, ARG_ACPI_TABLES, ARG_NOTIFY_HOST,
+               ARG_SIM_GPU_RELOAD_FILE };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "listen", required_argument, NULL, ARG_LISTEN },
@@ -66,15 +112,25 @@ int main(int argc, char *argv[]) {
                 { "vm-uuid", required_argument, NULL, ARG_VM_UUID },
                 { "timeout", required_argument, NULL, ARG_TIMEOUT },
                 { "trust-uid", required_argument, NULL, ARG_TRUST_UID },
+                { "sim-cmdline", required_argument, NULL, ARG_SIM_CMDLINE },
+                { "sim-log-cmdline", required_argument, NULL, ARG_SIM_LOG_CMDLINE },
+                { "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
+                { "acpi-tables", required_argument, NULL, ARG_ACPI_TABLES },
+                { "notify-host", required_argument, NULL, ARG_NOTIFY_HOST },
+                { "sim-gpu-reload-file", required_argument, NULL, ARG_SIM_GPU_RELOAD_FILE },
                 {},
         };
-        AgentConfig c = { .source = EVIDENCE_AUTO, .timeout_usec = 60u * 1000000u };
+        AgentConfig c = { .source = EVIDENCE_AUTO, .timeout_usec = 60u * 1000000u,
+                          .runtime_dir = AGENT_RUNTIME_DIR_DEFAULT };
         AgentPeerPolicy peers = {};
         char vsock_default[32];
-        const char *addr = NULL;
+        const char *addr = NULL, *notify_addr = NULL, *gpu_reload_file = NULL;
         bool once = false;
         int lfd, opt;
 
+        /* the runtime measurement of a workload: a short-lived command beside the running agent */
+        if (argc > 1 && streq(argv[1], "measure-workload"))
+                return agent_measure_main(argc - 1, argv + 1);
         (void) secret_init(); /* locked, non-dumpable memory for keys; also PR_SET_DUMPABLE 0 */
         while ((opt = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (opt) {
@@ -126,6 +182,32 @@ int main(int argc, char *argv[]) {
                         break;
                 case ARG_SIM_GPUS:
                         c.sim_gpu_dir = optarg;
+                        break;
+                case ARG_SIM_CMDLINE:
+                case ARG_SIM_LOG_CMDLINE:
+                        /* printable ASCII: the simulated firmware logs it as UTF-16 */
+                        for (const char *p = optarg; *p; p++)
+                                if ((unsigned char) *p < 0x20 || (unsigned char) *p > 0x7e) {
+                                        fprintf(stderr, "cvm-agent: --%s: printable ASCII only\n",
+                                                opt == ARG_SIM_CMDLINE ? "sim-cmdline" : "sim-log-cmdline");
+                                        return 2;
+                                }
+                        if (opt == ARG_SIM_CMDLINE)
+                                c.sim_cmdline = optarg;
+                        else
+                                c.sim_log_cmdline = optarg;
+                        break;
+                case ARG_RUNTIME_DIR:
+                        c.runtime_dir = optarg;
+                        break;
+                case ARG_ACPI_TABLES:
+                        c.acpi_dir = optarg;
+                        break;
+                case ARG_NOTIFY_HOST:
+                        notify_addr = optarg;
+                        break;
+                case ARG_SIM_GPU_RELOAD_FILE:
+                        gpu_reload_file = optarg;
                         break;
                 case ARG_KEYS_DIR:
                         c.keys_dir = optarg;
@@ -204,6 +286,8 @@ int main(int argc, char *argv[]) {
         }
         fprintf(stderr, "cvm-agent: listening on %s\n", addr);
         agent_notify_listening(addr);
+        if (start_gpu_watch(addr, notify_addr, gpu_reload_file) < 0)
+                return 2;
         /* One connection at a time, each bounded by the per-message deadlines: a peer that
          * stalls holds the agent at most that long, then the next connection is served. */
         for (;;) {

@@ -9,6 +9,8 @@
 
 #include "agent.h"
 #include "cvm/crypto.h"
+#include "cvm/launch-predict.h"
+#include "cvm/sim-boot.h"
 #include "cvm/snp-sim.h"
 #include "cvm/util.h"
 
@@ -79,6 +81,23 @@ static bool sim_no_cert_table(const char *dir) {
         return marker && access(marker, F_OK) == 0;
 }
 
+/* What the simulated hypervisor booted, when the simulator directory holds the domain XML the
+ * launch defined (sim-boot.h): the MEASUREMENT of those files, with this host's vCPU signature
+ * (the domain's vCPUs are host-passthrough). Otherwise the template's fixed value stays. */
+static int booted_measurement(const char *dir, uint8_t measurement[48], char **ret_reason) {
+        _cleanup_(sim_boot_done) SimBoot b = {};
+        uint32_t vcpu_sig;
+        int r = sim_boot_load(dir, &b, ret_reason);
+
+        if (r == -ENOENT)
+                return 0;
+        if (r >= 0)
+                r = launch_predict_host_vcpu_sig(NULL, &vcpu_sig, ret_reason);
+        if (r >= 0)
+                r = sim_boot_snp_measurement(&b, vcpu_sig, measurement, ret_reason);
+        return r;
+}
+
 int evidence_sim_snp(const char *dir, const uint8_t host_data[32], const uint8_t report_data[64],
                      ProtoBlob *ret_report, ProtoBlob *ret_cert_table, char **ret_reason) {
         _cleanup_(snp_sim_freep) SnpSim *s = NULL;
@@ -94,6 +113,9 @@ int evidence_sim_snp(const char *dir, const uint8_t host_data[32], const uint8_t
                 return set_reason(ret_reason, r, "simulator report template: %s", strerror(-r));
         memcpy(rep.report_data, report_data, 64);
         memcpy(rep.host_data, host_data, 32);
+        r = booted_measurement(dir, rep.measurement, ret_reason);
+        if (r < 0)
+                return r;
         r = snp_sim_sign_report(s, &rep);
         if (r < 0)
                 return set_reason(ret_reason, r, "simulator signing: %s", strerror(-r));

@@ -29,7 +29,8 @@ enum {
                 { "nvidia-ocsp-url", required_argument, NULL, COLLATERAL_ARG_NVIDIA_OCSP_URL }
 
 #define COLLATERAL_ARGS_HELP                                                                             \
-        "  --offline               collateral from the cache only: never contact AMD KDS or Intel PCS\n" \
+        "  --offline               collateral from the cache only: never contact AMD KDS, Intel PCS\n" \
+        "                          or NVIDIA's RIM service and OCSP responder\n"                      \
         "  --cache DIR             collateral cache (default $CVM_CACHE_DIR, /var/cache/cvmd as root,\n" \
         "                          else ~/.cache/cvmd)\n"                                                \
         "  --kds-url URL           AMD KDS base URL (default https://kdsintf.amd.com)\n"                \

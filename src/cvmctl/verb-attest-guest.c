@@ -36,6 +36,8 @@ static void help(void) {
                "  --keys-dir DIR        wrapped keys (default $CVMD_KEYS_DIR or /var/lib/cvmd/keys)\n"
                "  --tee snp|tdx         the evidence to ask for (default snp)\n"
                "  --gpus N              GPUs whose evidence is required (default 0)\n"
+               "  --switches N          NVSwitches passed through with the GPUs (protected PCIe) whose\n"
+               "                        evidence is required, all or nothing (default 0)\n"
                "  --gpu-golden FILE     golden GPU measurements (JSON list; cvmctl sim init writes gpu/golden.json)\n"
                "  --vm-uuid UUID        the VM the keys are for (bound into the sealing)\n"
                "  --spec-digest HEX     the digest of the spec the guest was launched from (48 bytes;\n"
@@ -72,7 +74,8 @@ static int add_binding_json(json_object *o, const uint8_t *spec_digest, const ui
 
 int verb_attest_guest(int argc, char *argv[]) {
         enum { ARG_CHANNEL = 0x100, ARG_POLICY, ARG_KEY, ARG_KEYS_DIR, ARG_TEE, ARG_GPUS, ARG_VM_UUID,
-               ARG_SPEC_DIGEST, ARG_RELEASER_KEY, ARG_TOKEN_KEY, ARG_TIMEOUT, ARG_JSON, ARG_COLLATERAL, ARG_GPU_GOLDEN };
+               ARG_SPEC_DIGEST, ARG_RELEASER_KEY, ARG_TOKEN_KEY, ARG_TIMEOUT, ARG_JSON, ARG_COLLATERAL, ARG_GPU_GOLDEN,
+               ARG_SWITCHES };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "channel", required_argument, NULL, ARG_CHANNEL },
@@ -81,6 +84,7 @@ int verb_attest_guest(int argc, char *argv[]) {
                 { "keys-dir", required_argument, NULL, ARG_KEYS_DIR },
                 { "tee", required_argument, NULL, ARG_TEE },
                 { "gpus", required_argument, NULL, ARG_GPUS },
+                { "switches", required_argument, NULL, ARG_SWITCHES },
                 { "vm-uuid", required_argument, NULL, ARG_VM_UUID },
                 { "spec-digest", required_argument, NULL, ARG_SPEC_DIGEST },
                 { "releaser-key", required_argument, NULL, ARG_RELEASER_KEY },
@@ -145,6 +149,15 @@ int verb_attest_guest(int argc, char *argv[]) {
                         if (*end || n > PROTO_GPUS_MAX)
                                 return cli_usage_error("--gpus: expected 0..%u", PROTO_GPUS_MAX);
                         h.gpus = (uint32_t) n;
+                        break;
+                }
+                case ARG_SWITCHES: {
+                        char *end;
+                        unsigned long n = strtoul(optarg, &end, 10);
+                        if (!*optarg || *end || n > PROTO_SWITCHES_MAX)
+                                return cli_usage_error("--switches: expected 0..%u", PROTO_SWITCHES_MAX);
+                        h.switches = (uint32_t) n;
+                        ac->gpu_switches = (unsigned) n; /* attested with the GPUs: all or nothing */
                         break;
                 }
                 case ARG_VM_UUID:

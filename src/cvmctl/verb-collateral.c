@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cvmctl collateral: fill the host's collateral cache (fetch snp|tdx) so that later appraisals
+/* cvmctl collateral: fill the host's collateral cache (fetch snp|tdx|gpu) so that later appraisals
  * (cvmctl verify --offline, launch, attest-guest, the daemon) need no network, and show what it
  * holds (list). The cache is the one collateral.h's provider uses. */
 #include <getopt.h>
@@ -8,8 +8,10 @@
 #include <time.h>
 
 #include "cli.h"
+#include "collateral-fetch-gpu.h"
 #include "cvm/collateral.h"
 #include "cvm/kds.h"
+#include "cvm/nvidia-fetch.h"
 #include "cvm/pcs.h"
 #include "cvm/snp.h"
 #include "cvm/util.h"
@@ -17,6 +19,7 @@
 static void help(void) {
         printf("Usage: cvmctl collateral fetch snp REPORT [OPTIONS]\n"
                "       cvmctl collateral fetch tdx QUOTE|--fmspc HEX [--ca platform|processor] [OPTIONS]\n"
+               "       cvmctl collateral fetch gpu REPORT... --chain FILE... [OPTIONS]\n"
                "       cvmctl collateral list [OPTIONS]\n"
                "\n"
                "fetch snp: what verifying an AMD SEV-SNP report needs from AMD KDS, into the cache: the VCEK\n"
@@ -26,6 +29,9 @@ static void help(void) {
                "fetch tdx: the Intel PCS/PCCS collateral (TCB info, QE identity, PCK and root CA CRLs and\n"
                "their issuer chains) for a platform: its FMSPC and PCK CA, read from a quote's PCK\n"
                "certificate or given with --fmspc and --ca.\n"
+               "fetch gpu: the NVIDIA collateral for GPU evidence: the driver and VBIOS RIMs each report\n"
+               "names, from the RIM service, and OCSP answers for each device chain (certificates 1-3)\n"
+               "and each RIM's signer chain. Current ones in the cache are used, as a launch would.\n"
                "list: what the cache holds, for which platform, valid until when, and whether it is fresh,\n"
                "expiring (fetched anew on its next use), stale or invalid.\n"
                "\n"
@@ -39,6 +45,9 @@ static void help(void) {
                "  --pccs-url URL      tdx: fetch from this PCCS instead of Intel PCS\n"
                "  --fmspc HEX         tdx: the platform's FMSPC (6 bytes), instead of a quote\n"
                "  --ca NAME           tdx with --fmspc: the PCK CA, platform (default) or processor\n"
+               "  --chain FILE        gpu: a report's device certificate chain (PEM), one per REPORT, in order\n"
+               "  --rim-url URL       gpu: NVIDIA RIM service (default " NV_RIM_SERVICE_DEFAULT_URL ")\n"
+               "  --ocsp-url URL      gpu: NVIDIA OCSP responder (default " NV_OCSP_DEFAULT_URL ")\n"
                "  --at TIME           fetch: cached files must be valid at this time; list: judge them at\n"
                "                      this time; RFC 3339 (default: now)\n"
                "  --json              one JSON object on stdout\n"
@@ -107,6 +116,11 @@ typedef struct Args {
         uint8_t fmspc[6];
         TdxPckCa ca;
         bool has_ca;
+        const char *chains[64]; /* gpu */
+        size_t n_chains;
+        const char *rim_url, *ocsp_url;
+        char *const *reports; /* gpu: every REPORT */
+        size_t n_reports;
         int64_t at;
         bool json;
 } Args;
@@ -289,6 +303,17 @@ static int fetch_tdx(const Args *a) {
         return 0;
 }
 
+static int fetch_gpu(const Args *a) {
+        _cleanup_free_ char *cache = NULL;
+        int r = cache_dir(a, &cache);
+
+        if (r != 0)
+                return r;
+        return collateral_fetch_gpu(&(GpuFetchArgs) { .cache = cache, .rim_url = a->rim_url, .ocsp_url = a->ocsp_url,
+                                                      .reports = a->reports, .chains = a->chains, .n = a->n_reports,
+                                                      .at = a->at, .json = a->json });
+}
+
 typedef struct ListOut {
         json_object *list; /* --json */
         size_t n;
@@ -369,10 +394,18 @@ static int check_options(const Args *a) {
         bool snp = a->tee && streq(a->tee, "snp"), tdx = a->tee && streq(a->tee, "tdx");
 
         if (streq(a->action, "list")) {
-                if (a->kds_url || a->pccs_url || a->product || a->crl || a->has_fmspc || a->has_ca)
+                if (a->kds_url || a->pccs_url || a->product || a->crl || a->has_fmspc || a->has_ca || a->n_chains ||
+                    a->rim_url || a->ocsp_url)
                         return cli_usage_error("collateral list takes only --cache, --at and --json");
                 return 0;
         }
+        if (!streq(a->tee, "gpu") && (a->n_chains || a->rim_url || a->ocsp_url))
+                return cli_usage_error("collateral fetch %s: --chain, --rim-url and --ocsp-url are for gpu", a->tee);
+        if (streq(a->tee, "gpu") && a->n_reports == 0)
+                return cli_usage_error("collateral fetch gpu: missing REPORT file");
+        if (streq(a->tee, "gpu") && a->n_chains != a->n_reports)
+                return cli_usage_error("collateral fetch gpu: %zu reports but %zu --chain files: give one chain per "
+                                       "report, in order", a->n_reports, a->n_chains);
         if (!snp && (a->kds_url || a->product || a->crl))
                 return cli_usage_error("collateral fetch %s: --kds-url, --product and --crl are for snp", a->tee);
         if (!tdx && (a->pccs_url || a->has_fmspc || a->has_ca))
@@ -397,6 +430,9 @@ int verb_collateral(int argc, char *argv[]) {
                 ARG_PCCS_URL,
                 ARG_FMSPC,
                 ARG_CA,
+                ARG_CHAIN,
+                ARG_RIM_URL,
+                ARG_OCSP_URL,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -409,6 +445,9 @@ int verb_collateral(int argc, char *argv[]) {
                 { "pccs-url", required_argument, NULL, ARG_PCCS_URL },
                 { "fmspc", required_argument, NULL, ARG_FMSPC },
                 { "ca", required_argument, NULL, ARG_CA },
+                { "chain", required_argument, NULL, ARG_CHAIN },
+                { "rim-url", required_argument, NULL, ARG_RIM_URL },
+                { "ocsp-url", required_argument, NULL, ARG_OCSP_URL },
                 {},
         };
         Args a = { .at = (int64_t) time(NULL) };
@@ -426,10 +465,24 @@ int verb_collateral(int argc, char *argv[]) {
                         break;
                 case ARG_KDS_URL:
                 case ARG_PCCS_URL:
+                case ARG_RIM_URL:
+                case ARG_OCSP_URL:
                         if (strncmp(optarg, "https://", 8) != 0 && strncmp(optarg, "http://", 7) != 0)
                                 return cli_usage_error("%s: '%s' is not an http:// or https:// URL",
-                                                       c == ARG_KDS_URL ? "--kds-url" : "--pccs-url", optarg);
-                        *(c == ARG_KDS_URL ? &a.kds_url : &a.pccs_url) = optarg;
+                                                       c == ARG_KDS_URL    ? "--kds-url"
+                                                       : c == ARG_PCCS_URL ? "--pccs-url"
+                                                       : c == ARG_RIM_URL  ? "--rim-url"
+                                                                           : "--ocsp-url",
+                                                       optarg);
+                        *(c == ARG_KDS_URL    ? &a.kds_url
+                          : c == ARG_PCCS_URL ? &a.pccs_url
+                          : c == ARG_RIM_URL  ? &a.rim_url
+                                              : &a.ocsp_url) = optarg;
+                        break;
+                case ARG_CHAIN:
+                        if (a.n_chains >= ELEMENTSOF(a.chains))
+                                return cli_usage_error("--chain: at most %zu", ELEMENTSOF(a.chains));
+                        a.chains[a.n_chains++] = optarg;
                         break;
                 case ARG_PRODUCT:
                         if (snp_product_from_string(optarg) < 0)
@@ -473,12 +526,13 @@ int verb_collateral(int argc, char *argv[]) {
                         return cli_usage_error("collateral list: unexpected argument '%s'", argv[optind + 1]);
         } else if (streq(a.action, "fetch")) {
                 if (n < 1)
-                        return cli_usage_error("collateral fetch: missing TEE (snp or tdx)");
+                        return cli_usage_error("collateral fetch: missing TEE (snp, tdx or gpu)");
                 a.tee = argv[optind + 1];
-                if (!streq(a.tee, "snp") && !streq(a.tee, "tdx"))
-                        return cli_usage_error("collateral fetch: unknown TEE '%s' (supported: snp, tdx; gpu "
-                                               "collateral comes with cvmctl verify gpu)", a.tee);
-                if (n > 2)
+                if (!streq(a.tee, "snp") && !streq(a.tee, "tdx") && !streq(a.tee, "gpu"))
+                        return cli_usage_error("collateral fetch: unknown TEE '%s' (supported: snp, tdx, gpu)", a.tee);
+                a.reports = argv + optind + 2;
+                a.n_reports = (size_t) n - 1;
+                if (n > 2 && !streq(a.tee, "gpu"))
                         return cli_usage_error("collateral fetch %s: unexpected argument '%s'", a.tee, argv[optind + 3]);
                 a.input = n == 2 ? argv[optind + 2] : NULL;
         } else
@@ -488,5 +542,7 @@ int verb_collateral(int argc, char *argv[]) {
                 return r;
         if (streq(a.action, "list"))
                 return list(&a);
+        if (streq(a.tee, "gpu"))
+                return fetch_gpu(&a);
         return streq(a.tee, "snp") ? fetch_snp(&a) : fetch_tdx(&a);
 }

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "cvm/cleanup.h"
+#include "cvm/eventlog-boot.h"
 #include "cvm/tdx-measure.h"
 #include "cvm/tdx.h"
 #include "cvm/util.h"
@@ -18,13 +19,15 @@ static void help(void) {
                "\n"
                "Parses a TDX guest's CC event log (TCG2 crypto-agile format, as the firmware writes\n"
                "it into the ACPI CCEL log area), replays RTMR0-3 and lists the events. With\n"
-               "--quote, compares the replay with the quote's RTMRs.\n"
+               "--quote, compares the replay with the quote's RTMRs. Also says what the log names\n"
+               "as booted (the kernel, initrd and command-line digests) and the workloads\n"
+               "cvm-agent measured into RTMR3: the guest's word unless the quote matches.\n"
                "\n"
                "  --table FILE      the ACPI CCEL table: checked, and its log area length bounds\n"
                "                    the log\n"
                "  --quote FILE      a TDX quote (v4 or v5) whose RTMRs the replay must equal; its\n"
                "                    signature is not checked here (use 'cvmctl verify tdx')\n"
-               "  --json            print {\"rtmr0\", ..., \"rtmr3\", \"events\": [...], \"quote_match\"}\n"
+               "  --json            print {\"rtmr0\", ..., \"rtmr3\", \"events\": [...], \"booted\", \"quote_match\"}\n"
                "  -h --help         this help\n"
                "\n"
                "Exit status: 0 parsed (and matching the quote), 1 malformed log or table, or a\n"
@@ -73,6 +76,23 @@ static void print_text(const CcEventLog *log) {
         }
 }
 
+static void print_booted(json_object *booted) {
+        static const char *const parts[] = { "kernel", "initrd", "cmdline" };
+        json_object *v, *list;
+
+        for (size_t i = 0; i < ELEMENTSOF(parts); i++)
+                if (json_object_object_get_ex(booted, parts[i], &v))
+                        printf("booted %-8s sha384:%s\n", parts[i], json_object_get_string(v));
+        if (!json_object_object_get_ex(booted, "workloads", &list))
+                return;
+        for (size_t i = 0; i < json_object_array_length(list); i++) {
+                json_object *w = json_object_array_get_idx(list, i), *d, *desc;
+
+                if (json_object_object_get_ex(w, "digest", &d) && json_object_object_get_ex(w, "description", &desc))
+                        printf("workload        sha384:%s %s\n", json_object_get_string(d), json_object_get_string(desc));
+        }
+}
+
 static int tdx_main(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -86,8 +106,9 @@ static int tdx_main(int argc, char *argv[]) {
                               .args = &a };
         _cleanup_free_ uint8_t *data = NULL, *table = NULL, *quote = NULL;
         _cleanup_(cc_eventlog_freep) CcEventLog *log = NULL;
-        _cleanup_(json_object_putp) json_object *o = NULL;
+        _cleanup_(json_object_putp) json_object *o = NULL, *booted = NULL;
         _cleanup_free_ char *reason = NULL, *mismatch = NULL;
+        PolicyMeasuredBoot boot;
         size_t size, table_size, quote_size;
         int r, match = -1;
 
@@ -124,9 +145,12 @@ static int tdx_main(int argc, char *argv[]) {
                         return cli_error(EXIT_REJECTED, "out of memory");
         }
 
+        /* what the log says booted and runs: the guest's word until a quote's RTMRs match it */
+        if (eventlog_read_boot(log, &boot, NULL, &booted) < 0)
+                return cli_error(EXIT_REJECTED, "out of memory");
         if (a.json) {
                 o = cc_eventlog_to_json(log);
-                if (!o)
+                if (!o || json_object_object_add(o, "booted", TAKE_PTR(booted)) < 0)
                         return cli_error(EXIT_REJECTED, "out of memory");
                 if (match >= 0 && (json_object_object_add(o, "quote_match", json_object_new_boolean(match)) < 0 ||
                                    (mismatch && json_object_object_add(o, "reason", json_object_new_string(mismatch)) < 0)))
@@ -135,6 +159,7 @@ static int tdx_main(int argc, char *argv[]) {
                         return cli_error(EXIT_REJECTED, "cannot write the output");
         } else {
                 print_text(log);
+                print_booted(booted);
                 if (match == 1)
                         printf("quote: RTMR0-3 match the replay\n");
                 (void) cli_finish_stdout(EXIT_ACCEPTED);

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "cvm/gpu-sim.h"
+#include "cvm/switch-sim.h"
 #include "cvm/snp-sim.h"
 #include "cvm/tdx-sim.h"
 #include "cvm/util.h"
@@ -16,7 +17,7 @@
 static void help(void) {
         printf("Usage: cvmctl sim init DIR [--product Milan|Genoa|Turin] [--vlek] [--cache DIR]\n"
                "                      [--no-cert-table] [--gpus N] [--gpu-cc on|off|devtools]\n"
-               "                      [--gpu-fault shared-identity] [--json]\n"
+               "                      [--gpu-fault shared-identity] [--switches N] [--json]\n"
                "\n"
                "Makes a software TEE for development in DIR:\n"
                "  DIR/snp/  a simulated AMD SEV-SNP chain: an ARK, an ASK (or ASVK) and a VCEK (or VLEK)\n"
@@ -35,6 +36,9 @@ static void help(void) {
                "            RIM root, DIR/gpu/rim-mismatch/ the same with one wrong measurement, and\n"
                "            DIR/gpu/ocsp/ OCSP responder certificates for the device and RIM chains:\n"
                "            what a local RIM service and OCSP responder serve.\n"
+               "            With --switches N, also N NVSwitches in DIR/gpu/switch<i>/ (chain under the same\n"
+               "            root, leaf key, pdi, gpu-pdis, position, lock-status) and the GPUs in protected-PCIe\n"
+               "            mode naming them: the agent then returns switch evidence too.\n"
                "  DIR/kds/  what AMD KDS would serve for the SEV-SNP simulator (cert_chain, a CRL valid for\n"
                "            30 days, the VCEK), laid out like KDS's URLs: a local KDS-shaped server's root.\n"
                "Prints the policy entries that trust these simulators: verifiers trust simulator roots\n"
@@ -48,7 +52,9 @@ static void help(void) {
                "  --gpu-cc MODE       the CC mode every GPU's driver reports: on (default), off or devtools\n"
                "  --gpu-fault shared-identity\n"
                "                      every GPU answers with GPU 0's device identity (one GPU standing in\n"
-               "                      for several: verifiers must refuse it)\n");
+               "                      for several: verifiers must refuse it)\n"
+               "  --switches N        simulate N NVSwitches with the board (0 to 8; default 0; an HGX\n"
+               "                      board has 4), putting its GPUs in protected-PCIe mode\n");
 }
 
 /* The collateral a host would get from AMD KDS and Intel PCS for these simulators: DIR/kds/,
@@ -110,7 +116,8 @@ static const char *plain(json_object *o) {
 }
 
 int verb_sim(int argc, char *argv[]) {
-        enum { ARG_PRODUCT = 0x100, ARG_VLEK, ARG_JSON, ARG_CACHE, ARG_NO_CERT_TABLE, ARG_GPUS, ARG_GPU_CC, ARG_GPU_FAULT };
+        enum { ARG_PRODUCT = 0x100, ARG_VLEK, ARG_JSON, ARG_CACHE, ARG_NO_CERT_TABLE, ARG_GPUS, ARG_GPU_CC, ARG_GPU_FAULT,
+               ARG_SWITCHES };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "product", required_argument, NULL, ARG_PRODUCT },
@@ -121,6 +128,7 @@ int verb_sim(int argc, char *argv[]) {
                 { "gpus", required_argument, NULL, ARG_GPUS },
                 { "gpu-cc", required_argument, NULL, ARG_GPU_CC },
                 { "gpu-fault", required_argument, NULL, ARG_GPU_FAULT },
+                { "switches", required_argument, NULL, ARG_SWITCHES },
                 {},
         };
         _cleanup_(snp_sim_freep) SnpSim *s = NULL;
@@ -133,7 +141,8 @@ int verb_sim(int argc, char *argv[]) {
         SnpAnchor anchor;
         TdxAnchor tdx_anchor;
         GpuSim *board[PROTO_GPUS_MAX] = {};
-        size_t n_gpus = GPU_SIM_BOARD_DEFAULT;
+        SwitchSim *switches[PROTO_SWITCHES_MAX] = {};
+        size_t n_gpus = GPU_SIM_BOARD_DEFAULT, n_switches = 0;
         ProtoGpuCc gpu_cc = PROTO_GPU_CC_ON;
         bool shared_identity = false;
         _cleanup_free_ char *gpu_dir = NULL, *gpu_digest = NULL;
@@ -181,6 +190,15 @@ int verb_sim(int argc, char *argv[]) {
                         if (gpu_cc < 0)
                                 return cli_usage_error("--gpu-cc: '%s' is not on, off or devtools", optarg);
                         break;
+                case ARG_SWITCHES: {
+                        char *end;
+                        unsigned long u = strtoul(optarg, &end, 10);
+                        if (!*optarg || *end || u > PROTO_SWITCHES_MAX)
+                                return cli_usage_error("--switches: '%s' is not a number from 0 to %u", optarg,
+                                                       PROTO_SWITCHES_MAX);
+                        n_switches = (size_t) u;
+                        break;
+                }
                 case ARG_GPU_FAULT:
                         if (!streq(optarg, "shared-identity"))
                                 return cli_usage_error("--gpu-fault: '%s' is not shared-identity", optarg);
@@ -232,7 +250,17 @@ int verb_sim(int argc, char *argv[]) {
                 return cli_error(EXIT_REJECTED, "cannot make the simulated NVIDIA chains: %s", strerror(-r));
         for (size_t i = 0; i < n_gpus; i++)
                 board[i]->cc_mode = gpu_cc;
-        r = gpu_sim_write_board(board, n_gpus, shared_identity, gpu_dir);
+        /* NVSwitches under the board's root, the GPUs in protected-PCIe mode naming them */
+        r = n_switches > 0 ? switch_sim_new_board(board[0], n_switches, switches) : 0;
+        if (r < 0) {
+                gpu_sim_board_free(board, n_gpus);
+                return cli_error(EXIT_REJECTED, "cannot make the simulated NVSwitches: %s", strerror(-r));
+        }
+        switch_sim_link_gpus(switches, n_switches, board, n_switches > 0 ? n_gpus : 0);
+        r = switch_sim_write_board(switches, n_switches, gpu_dir);
+        switch_sim_board_free(switches, n_switches);
+        if (r >= 0)
+                r = gpu_sim_write_board(board, n_gpus, shared_identity, gpu_dir);
         if (r >= 0)
                 r = gpu_sim_root_pin(board[0], &gpu_pin);
         if (r >= 0)
@@ -261,6 +289,7 @@ int verb_sim(int argc, char *argv[]) {
                     json_object_object_add(o, "trusted_simulator_roots", json_object_get(roots)) < 0 ||
                     json_object_object_add(o, "gpu_dir", json_object_new_string(gpu_dir)) < 0 ||
                     json_object_object_add(o, "gpus", json_object_new_int((int) n_gpus)) < 0 ||
+                    json_object_object_add(o, "switches", json_object_new_int((int) n_switches)) < 0 ||
                     json_object_object_add(o, "gpu_trusted_simulator_roots", json_object_get(gpu_roots)) < 0 ||
                     json_object_object_add(o, "gpu_trusted_simulator_rim_roots", json_object_get(rim_roots)) < 0)
                         return cli_error(EXIT_REJECTED, "out of memory");

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "verify-args.h"
+#include "cvm/collateral.h"
 #include "cvm/crypto.h"
 #include "cvm/gpu.h"
 #include "cvm/kds.h"
@@ -185,7 +186,9 @@ static int verify_gpu(const GpuArgs *a) {
         _cleanup_(nv_board_appraisal_done) NvBoardAppraisal b = {};
         _cleanup_free_ char *reason = NULL, *cache = NULL;
         NvGpuInput in[GPUS_MAX];
-        NvFetchOptions fo = {};
+        _cleanup_(collateral_freep) Collateral *provider = NULL;
+        CollateralConfig cc = {};
+        NvSource src;
         NvBoardParams p = {};
         _cleanup_free_ NvPin *pins = NULL, *rim_pins = NULL;
         int rc;
@@ -240,13 +243,18 @@ static int verify_gpu(const GpuArgs *a) {
         rc = verify_args_cache_dir(&a->common, &cache);
         if (rc != 0)
                 return rc;
-        fo = (NvFetchOptions) { .rim_url = a->rim_url, .ocsp_url = a->ocsp_url, .cache_dir = cache,
-                                .offline = a->common.offline, .http = { .progress = cli_progress } };
+        /* the host's collateral provider, as the launch uses it: its cache, single flights
+         * across processes, backoff and freshness windows; blocking here */
+        cc = (CollateralConfig) { .cache_dir = cache, .nvidia_rim_url = a->rim_url, .nvidia_ocsp_url = a->ocsp_url,
+                                  .offline = a->common.offline, .progress = cli_progress };
+        if (collateral_new(&cc, &provider) < 0)
+                return cli_error(EXIT_REJECTED, "cannot set up the collateral cache");
+        collateral_gpu_source(provider, NULL, NULL, &src);
         for (size_t i = 0; i < a->n_reports; i++)
                 in[i] = (NvGpuInput) { .report = s.reports[i], .report_size = s.report_sizes[i], .chain = s.chains[i] };
         /* the RIMs the reports name, from the cache or the RIM service; one that cannot be had is
          * recorded, and verification then fails on the missing RIM */
-        if (!a->golden && a->n_rims == 0 && !a->rim_dir && nv_rims_for_reports(&fo, in, a->n_reports, &s.rims, NULL, &v) < 0)
+        if (!a->golden && a->n_rims == 0 && !a->rim_dir && nv_rims_for_reports(&src, in, a->n_reports, a->common.at, &s.rims, &v) < 0)
                 return cli_error(EXIT_REJECTED, "out of memory");
         /* NVIDIA's root, and the simulator roots the policy names (gpu.trusted_simulator_roots). */
         if (policy_gpu_pins(policy, &pins, &p.gpu.n_root_pins) < 0)
@@ -271,7 +279,7 @@ static int verify_gpu(const GpuArgs *a) {
                 v.authentic = false;
 
         if (a->ocsp || policy_gpu_requires_ocsp(policy)) {
-                rc = nv_board_ocsp(&fo, in, a->n_reports, &s.rims, &b, a->common.at, NULL, &v);
+                rc = nv_board_ocsp(&src, in, a->n_reports, &s.rims, &b, a->common.at, &v);
                 if (rc < 0)
                         return cli_error(EXIT_REJECTED, "out of memory");
                 b.ocsp_checked = rc > 0;

@@ -229,8 +229,9 @@ static int method_attest(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         sd_bus_message_unref(vm->attest_waiters[--vm->n_attest_waiters]);
         if (r == -EOPNOTSUPP)
                 return sd_bus_error_setf(error, "org.cvmd.Error.NotSupported",
-                                         "'%s' was recovered after a restart: its launch plan, which the exchange "
-                                         "binds, is not known; stop and launch it again to attest it",
+                                         "'%s' was recovered after a restart without readable metadata: its launch "
+                                         "plan, which the exchange binds, is not known; stop and launch it again to "
+                                         "attest it",
                                          vm->name);
         return sd_bus_error_setf(error, "org.cvmd.Error.NotRunning", "'%s' is %s: it cannot be attested now",
                                  vm->name, launch_phase_to_string(vm_run(vm)->phase));
@@ -298,6 +299,7 @@ static int method_reload_policies(sd_bus_message *msg, void *userdata, sd_bus_er
 /* GetHost probes libvirt, which may stall: on the worker, with the reply sent when it is done. */
 typedef struct HostJob {
         Manager *m;
+        Lifecycle *l; /* the picked worker's connection */
         sd_bus_message *msg;
         HostProbe *host;
         char *reason;
@@ -309,7 +311,7 @@ static int job_probe_host(void *userdata) {
         int r;
 
         if (!s->host_caps_xml)
-                return host_probe_libvirt(lifecycle_connection(j->m->lifecycle), NULL, 0, NULL, &j->host, &j->reason);
+                return host_probe_libvirt(lifecycle_connection(j->l), NULL, 0, NULL, &j->host, &j->reason);
         j->host = host_probe_new();
         if (!j->host)
                 return -ENOMEM;
@@ -339,6 +341,7 @@ static void on_host_probed(int r, void *userdata) {
 static int method_get_host(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         HostJob *j;
+        Worker *w;
         int r;
 
         REQUIRE_CALLER(m, msg, POLKIT_ACTION_READ, error);
@@ -348,7 +351,8 @@ static int method_get_host(sd_bus_message *msg, void *userdata, sd_bus_error *er
         if (!j)
                 return -ENOMEM;
         *j = (HostJob) { .m = m, .msg = sd_bus_message_ref(msg) };
-        r = worker_submit(m->worker, job_probe_host, on_host_probed, j);
+        manager_pick_worker(m, &w, &j->l);
+        r = worker_submit(w, job_probe_host, on_host_probed, j);
         if (r < 0) {
                 sd_bus_message_unref(j->msg);
                 free(j);

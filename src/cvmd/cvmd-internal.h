@@ -18,6 +18,11 @@
 
 typedef struct Manager Manager;
 
+/* Workers for the calls that block, each with a libvirt connection of its own (a Lifecycle is
+ * used on its worker's thread only): a call that hangs in libvirt holds one, and launches go on
+ * on the others. */
+#define CVMD_WORKERS 4u
+
 typedef struct Vm {
         Manager *manager;
         char *name;
@@ -31,6 +36,12 @@ typedef struct Vm {
         LaunchRun *run;         /* the launch engine's run: phase, reason, plan, domain, result */
         sd_bus_message **attest_waiters; /* Attest calls answered when the re-attestation ends */
         size_t n_attest_waiters;
+        /* the guest's GPU driver reload hints (gpu-reload.c) */
+        sd_event_source *reload_source; /* development: its own socket, AGENT_SOCKET_DIR/NAME.notify.sock */
+        char *reload_path;
+        sd_event_source *reload_timer;  /* the next try of a pending hint */
+        bool reload_pending;
+        uint64_t reload_last_usec;      /* CLOCK_MONOTONIC: the last re-attestation a hint started */
 } Vm;
 
 static inline const LaunchRunState *vm_run(const Vm *vm) {
@@ -57,14 +68,19 @@ typedef struct ManagerSettings {
         unsigned max_vms;
         unsigned max_launches; /* launches between Defined and Running at once */
         int64_t token_lifetime_sec, token_rotate_sec;
+        /* tests only (CVMD_TEST_STALL_LIBVIRT=NAME:SEC, cvmd(8)): VM NAME's create job hangs SEC
+         * seconds on its worker, as a stalled libvirtd would */
+        const char *test_stall_vm;
+        unsigned test_stall_sec;
 } ManagerSettings;
 
 struct Manager {
         sd_event *event;
         sd_bus *bus;
         struct Polkit *polkit; /* callers waiting for polkit's answer (bus.c) */
-        Worker *worker;
-        Lifecycle *lifecycle; /* opened and used on the worker thread only */
+        Worker *workers[CVMD_WORKERS];
+        Lifecycle *lifecycles[CVMD_WORKERS]; /* lifecycles[i] opened and used on workers[i]'s thread only */
+        Lifecycle *lifecycle;                /* lifecycles[0] once all are open: "connected" */
         ManagerSettings settings;
         PolicySet *policies;  /* replaced whole on reload; a launch keeps the set it started with */
         AuditStore *audit;
@@ -78,6 +94,7 @@ struct Manager {
         unsigned counts[_LAUNCH_PHASE_MAX];
         void (*state_changed)(Manager *m, Vm *vm); /* the bus and the journal hear of every change */
         void (*vms_changed)(Manager *m);           /* a VM was added or forgotten */
+        sd_event_source *reload_source; /* vsock: the guests' GPU driver reload hints (gpu-reload.c) */
 };
 
 int manager_new(sd_event *e, const ManagerSettings *s, Manager **ret);
@@ -86,6 +103,10 @@ DEFINE_CLEANUP(Manager *, manager_free)
 /* Opens libvirt on the worker thread; done(r) on the loop. */
 int manager_connect_libvirt(Manager *m, void (*done)(int r, void *userdata), void *userdata);
 
+/* The least busy worker and its libvirt connection, for the next blocking job: the one with the
+ * fewest jobs queued, and of those the one whose running job started last (one that has run
+ * for long is likely hung). Only once connected (m->lifecycle). */
+void manager_pick_worker(Manager *m, Worker **ret_worker, Lifecycle **ret_lifecycle);
 Vm *manager_find_vm(Manager *m, const char *name);
 /* After a restart: every domain of cvmd's that libvirt still runs is matched with the audit
  * chain. One whose keys were released and confirmed, and not stopped since, is Running again;
@@ -123,5 +144,15 @@ int vm_add_attest_waiter(Vm *vm, sd_bus_message *msg);
 Vm *vm_free(Vm *vm);
 DEFINE_CLEANUP(Vm *, vm_free)
 json_object *vm_to_json(const Vm *vm);
+/* GPU driver reload hints from the guests (gpu-reload.c), which can only start a re-attestation.
+ * On vsock one listener on port for every VM, told apart by the peer CID; in development
+ * (agent_socket_dir) a unix socket per VM, made by vm_gpu_reload_listen(). */
+int manager_gpu_reload_listen(Manager *m, uint32_t port);
+int vm_gpu_reload_listen(Vm *vm);
+/* The guest said its driver was reloaded: a re-attestation, coalesced and rate-limited. */
+void vm_gpu_reload_hint(Vm *vm);
+/* After each phase change: a pending hint starts once the VM is Running again. */
+void vm_gpu_reload_on_phase(Vm *vm);
+void vm_gpu_reload_done(Vm *vm);
 /* Takes the system bus name and serves Manager1 and the VM objects. */
 int bus_attach(Manager *m, sd_bus *bus);

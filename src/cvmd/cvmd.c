@@ -241,6 +241,33 @@ static int start_http(const CvmdConfig *cfg, Manager *m, HttpListener **ret) {
         return 0;
 }
 
+/* CVMD_TEST_STALL_LIBVIRT=NAME:SECONDS, for tests only (cvmd(8)): VM NAME's create job hangs on
+ * its worker, as a stalled libvirtd would. Unset: nothing. */
+static int test_stall_from_env(char **ret_vm, unsigned *ret_sec) {
+        const char *v = getenv("CVMD_TEST_STALL_LIBVIRT"), *colon;
+        unsigned long sec;
+        char *end;
+
+        *ret_vm = NULL;
+        *ret_sec = 0;
+        if (!v || !*v)
+                return 0;
+        colon = strrchr(v, ':');
+        if (!colon || colon == v)
+                return -EINVAL;
+        errno = 0;
+        sec = strtoul(colon + 1, &end, 10);
+        if (errno || end == colon + 1 || *end || sec < 1 || sec > 600)
+                return -EINVAL;
+        *ret_vm = strndup(v, (size_t) (colon - v));
+        if (!*ret_vm)
+                return -ENOMEM;
+        *ret_sec = (unsigned) sec;
+        cvmd_log(LOG_WARNING, NULL, "CVMD_TEST_STALL_LIBVIRT: the create job of VM '%s' hangs %lu s (tests only)",
+                 *ret_vm, sec);
+        return 0;
+}
+
 static int run(const Args *a) {
         _cleanup_(cvmd_config_freep) CvmdConfig *cfg = NULL;
         _cleanup_(cvmd_config_warnings_freep) char **warnings = NULL;
@@ -251,7 +278,7 @@ static int run(const Args *a) {
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_(http_listener_freep) HttpListener *http = NULL;
         _cleanup_(sd_event_source_unrefp) sd_event_source *rotate = NULL;
-        _cleanup_free_ char *reason = NULL, *caps = NULL, *domcaps = NULL;
+        _cleanup_free_ char *reason = NULL, *caps = NULL, *domcaps = NULL, *stall_vm = NULL;
         ManagerSettings s;
         int r;
 
@@ -278,6 +305,12 @@ static int run(const Args *a) {
                 .token_lifetime_sec = cfg->token_lifetime_sec,
                 .token_rotate_sec = cfg->token_rotate_sec,
         };
+        r = test_stall_from_env(&stall_vm, &s.test_stall_sec);
+        if (r < 0) {
+                fprintf(stderr, "cvmd: CVMD_TEST_STALL_LIBVIRT: want NAME:SECONDS (1 to 600)\n");
+                return 2;
+        }
+        s.test_stall_vm = stall_vm;
         if (a->host_caps) {
                 if ((r = read_text(a->host_caps, &caps, &s.host_caps_size)) < 0 ||
                     (r = read_text(a->domcaps, &domcaps, &s.domcaps_size)) < 0) {
@@ -333,6 +366,10 @@ static int run(const Args *a) {
         if ((r = sd_bus_attach_event(bus, e, SD_EVENT_PRIORITY_NORMAL)) < 0 ||
             (r = manager_connect_libvirt(m, on_libvirt, m)) < 0)
                 goto fail;
+        /* the guests' GPU driver reload hints, on the port beside the agents' (cvmd(8)) */
+        if (s.vsock_port < 65535 && (r = manager_gpu_reload_listen(m, s.vsock_port + 1)) < 0)
+                cvmd_log(LOG_WARNING, NULL, "no GPU driver reload hints: cannot listen on vsock port %u: %s",
+                         s.vsock_port + 1, strerror(-r));
         r = sd_event_loop(e);
         (void) sd_notify(0, "STOPPING=1");
         return r == 0 ? 0 : 1;

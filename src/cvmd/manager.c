@@ -54,9 +54,11 @@ int manager_new(sd_event *e, const ManagerSettings *s, Manager **ret) {
                 return -ENOMEM;
         m->event = sd_event_ref(e);
         m->settings = *s;
-        r = worker_new(e, &m->worker);
-        if (r < 0)
-                return r;
+        for (unsigned i = 0; i < CVMD_WORKERS; i++) {
+                r = worker_new(e, &m->workers[i]);
+                if (r < 0)
+                        return r;
+        }
         r = cvmd_metrics_new(&m->metrics);
         if (r < 0)
                 return r;
@@ -70,16 +72,19 @@ int manager_new(sd_event *e, const ManagerSettings *s, Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
-        /* the worker first: no job may still run against what is freed below */
-        worker_free(m->worker);
+        /* the workers first: no job may still run against what is freed below */
+        for (unsigned i = 0; i < CVMD_WORKERS; i++)
+                worker_free(m->workers[i]);
         for (size_t i = 0; i < m->n_vms; i++)
                 vm_free(m->vms[i]);
         free(m->vms);
-        lifecycle_free(m->lifecycle);
+        for (unsigned i = 0; i < CVMD_WORKERS; i++)
+                lifecycle_free(m->lifecycles[i]);
         policy_set_unref(m->policies);
         audit_close(m->audit);
         token_keys_free(m->token_keys);
         releaser_key_done(&m->releaser);
+        sd_event_source_disable_unref(m->reload_source);
         polkit_free(m->polkit);
         metrics_free(m->metrics);
         sd_event_unref(m->event);
@@ -87,10 +92,18 @@ Manager *manager_free(Manager *m) {
         return NULL;
 }
 
-typedef struct ConnectJob {
-        Manager *m;
+/* All the workers' connections are opened at once; the last to end calls done. */
+typedef struct ConnectAll {
         void (*done)(int r, void *userdata);
         void *userdata;
+        unsigned left;
+        int r;
+} ConnectAll;
+
+typedef struct ConnectJob {
+        Manager *m;
+        ConnectAll *all;
+        Lifecycle **slot; /* written on its worker's thread, read on the loop once it is done */
         char *reason;
 } ConnectJob;
 
@@ -100,7 +113,7 @@ static int job_open_libvirt(void *userdata) {
         _cleanup_free_ char *lock = NULL, *console = NULL;
         int r;
 
-        r = lifecycle_open(j->m->settings.libvirt_uri, NULL, NULL, &j->m->lifecycle, &j->reason);
+        r = lifecycle_open(j->m->settings.libvirt_uri, NULL, NULL, j->slot, &j->reason);
         if (r < 0)
                 return r;
         /* every launch, of this cvmd and of any cvmctl on the host, places against the host
@@ -110,31 +123,72 @@ static int job_open_libvirt(void *userdata) {
         if (!lock || !console)
                 return -ENOMEM;
         (void) mkdir_p(console, 0750);
-        return lifecycle_set_ledger_lock(j->m->lifecycle, lock, 60);
+        /* one lock file for every connection: they serialize their placements on it as
+         * separate processes would */
+        return lifecycle_set_ledger_lock(*j->slot, lock, 60);
 }
 
 static void on_libvirt_open(int r, void *userdata) {
         ConnectJob *j = userdata;
+        ConnectAll *all = j->all;
+        Manager *m = j->m;
 
-        if (r < 0)
-                cvmd_log(LOG_ERR, NULL, "cannot connect to %s: %s", j->m->settings.libvirt_uri,
+        if (r < 0 && all->r >= 0) {
+                cvmd_log(LOG_ERR, NULL, "cannot connect to %s: %s", m->settings.libvirt_uri,
                          j->reason ? j->reason : strerror(-r));
-        j->done(r, j->userdata);
+                all->r = r;
+        }
         free(j->reason);
         free(j);
+        if (--all->left > 0)
+                return;
+        if (all->r >= 0) /* connected: every worker has its connection */
+                m->lifecycle = m->lifecycles[0];
+        all->done(all->r, all->userdata);
+        free(all);
 }
 
 int manager_connect_libvirt(Manager *m, void (*done)(int r, void *userdata), void *userdata) {
-        ConnectJob *j = calloc(1, sizeof(ConnectJob));
-        int r;
+        ConnectAll *all = calloc(1, sizeof(ConnectAll));
 
-        if (!j)
+        if (!all)
                 return -ENOMEM;
-        *j = (ConnectJob) { .m = m, .done = done, .userdata = userdata };
-        r = worker_submit(m->worker, job_open_libvirt, on_libvirt_open, j);
-        if (r < 0)
-                free(j);
-        return r;
+        *all = (ConnectAll) { .done = done, .userdata = userdata };
+        for (unsigned i = 0; i < CVMD_WORKERS; i++) {
+                ConnectJob *j = calloc(1, sizeof(ConnectJob));
+
+                if (j)
+                        *j = (ConnectJob) { .m = m, .all = all, .slot = &m->lifecycles[i] };
+                if (!j || worker_submit(m->workers[i], job_open_libvirt, on_libvirt_open, j) < 0) {
+                        free(j);
+                        /* the jobs submitted already end it; with none, nothing will */
+                        all->r = -ENOMEM;
+                        if (all->left == 0) {
+                                free(all);
+                                return -ENOMEM;
+                        }
+                        return 0;
+                }
+                all->left++;
+        }
+        return 0;
+}
+
+void manager_pick_worker(Manager *m, Worker **ret_worker, Lifecycle **ret_lifecycle) {
+        unsigned best = 0;
+        uint64_t best_busy = worker_busy_usec(m->workers[0]);
+
+        for (unsigned i = 1; i < CVMD_WORKERS; i++) {
+                unsigned p = worker_pending(m->workers[i]), bp = worker_pending(m->workers[best]);
+                uint64_t busy = worker_busy_usec(m->workers[i]);
+
+                if (p < bp || (p == bp && busy < best_busy)) {
+                        best = i;
+                        best_busy = busy;
+                }
+        }
+        *ret_worker = m->workers[best];
+        *ret_lifecycle = m->lifecycles[best];
 }
 
 Vm *manager_find_vm(Manager *m, const char *name) {
@@ -240,6 +294,9 @@ static int vm_new(Manager *m, LaunchSpec **spec, const char *spec_json, const Po
         r = vm_make_run(vm, domain, uuid);
         if (r < 0)
                 return r;
+        r = vm_gpu_reload_listen(vm);
+        if (r < 0)
+                cvmd_log(LOG_WARNING, vm, "no GPU driver reload socket: %s", strerror(-r));
         *ret = TAKE_PTR(vm);
         return 0;
 }

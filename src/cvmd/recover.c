@@ -18,6 +18,7 @@ typedef struct History {
         uint8_t uuid[16];
         char *spec_json; /* from the latest launch row */
         bool released;   /* a key release for this domain since that launch */
+        int64_t released_at; /* the latest one's time: its last accepted attestation */
         bool ended;      /* a stop or a failure since */
 } History;
 
@@ -52,8 +53,10 @@ static int scan_event(const AuditEvent *e, void *userdata) {
                 break;
         }
         case AUDIT_KEY_RELEASE:
-                if (e->has_uuid && memcmp(e->vm_uuid, h->uuid, 16) == 0)
+                if (e->has_uuid && memcmp(e->vm_uuid, h->uuid, 16) == 0) {
                         h->released = true;
+                        h->released_at = e->time;
+                }
                 break;
         case AUDIT_STOP:
         case AUDIT_FAILURE:
@@ -65,8 +68,11 @@ static int scan_event(const AuditEvent *e, void *userdata) {
         return 0;
 }
 
-/* Why the domain is not trusted, or NULL when it may stay Running (then *ret holds its VM). */
-static const char *recover_one(Manager *m, const LifecycleDomain *d, const History *h, Vm **ret) {
+/* Why the domain is not trusted, or NULL when it may stay Running (then *ret holds its VM).
+ * metadata: cvmd's element as the domain carries it (NULL: unreadable), from which the plan a
+ * re-attestation binds is rebuilt; without it the VM stays Running but cannot be re-attested. */
+static const char *recover_one(Manager *m, const LifecycleDomain *d, const History *h, const char *metadata,
+                               Vm **ret) {
         _cleanup_(launch_spec_freep) LaunchSpec *spec = NULL;
         const char *spec_json = h->spec_json;
         uint8_t digest[LAUNCH_DIGEST_SIZE];
@@ -93,14 +99,22 @@ static const char *recover_one(Manager *m, const LifecycleDomain *d, const Histo
                 return "its policy is not loaded";
         if (vm_new_recovered(m, &spec, spec_json, policy, d->name, h->uuid, &vm) < 0)
                 return "out of memory";
+        /* the plan from the domain: its spec digest (checked above), CID and GPU addresses; the
+         * launch digest computed anew from the spec and this cvmd's releaser key */
+        if (!metadata || launch_run_adopt_plan(vm->run, d->meta.digest, d->meta.vsock_cid, metadata,
+                                               h->released_at > 0 ? (uint64_t) h->released_at * 1000000u : 0) < 0)
+                cvmd_log(LOG_WARNING, vm, "recovery: no plan for '%s' (its metadata is unreadable): it cannot be "
+                         "re-attested", d->name);
         *ret = vm;
         return NULL;
 }
 
 typedef struct RecoverJob {
         Manager *m;
+        Lifecycle *l; /* the connection of the worker the job runs on */
         LifecycleDomain *domains;
         size_t n_domains;
+        char **metadata; /* per domain: cvmd's metadata element, as libvirt returns it */
         bool *destroy;
         char *reason;
         void (*done)(int r, void *userdata);
@@ -108,6 +122,9 @@ typedef struct RecoverJob {
 } RecoverJob;
 
 static void recover_job_free(RecoverJob *j) {
+        for (size_t i = 0; j->metadata && i < j->n_domains; i++)
+                free(j->metadata[i]);
+        free(j->metadata);
         lifecycle_domains_free(j->domains, j->n_domains);
         free(j->destroy);
         free(j->reason);
@@ -116,8 +133,24 @@ static void recover_job_free(RecoverJob *j) {
 
 static int job_list(void *userdata) {
         RecoverJob *j = userdata;
+        int r = lifecycle_list(j->l, &j->domains, &j->n_domains, NULL, &j->reason);
 
-        return lifecycle_list(j->m->lifecycle, &j->domains, &j->n_domains, NULL, &j->reason);
+        if (r < 0)
+                return r;
+        j->metadata = calloc(j->n_domains ? j->n_domains : 1, sizeof(char *));
+        if (!j->metadata)
+                return -ENOMEM;
+        /* the element itself, for the plan of a re-attestation (recover_one()); NULL when gone */
+        for (size_t i = 0; i < j->n_domains; i++) {
+                virDomainPtr dom = j->domains[i].active
+                                           ? virDomainLookupByName(lifecycle_connection(j->l), j->domains[i].name)
+                                           : NULL;
+                if (!dom)
+                        continue;
+                j->metadata[i] = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, CVMD_METADATA_NS, 0);
+                virDomainFree(dom);
+        }
+        return 0;
 }
 
 static int job_destroy_untrusted(void *userdata) {
@@ -125,7 +158,7 @@ static int job_destroy_untrusted(void *userdata) {
 
         for (size_t i = 0; i < j->n_domains; i++)
                 if (j->destroy[i] && j->domains[i].active)
-                        (void) lifecycle_destroy(j->m->lifecycle, j->domains[i].name, NULL);
+                        (void) lifecycle_destroy(j->l, j->domains[i].name, NULL);
         return 0;
 }
 
@@ -160,6 +193,7 @@ static void on_listed(int r, void *userdata) {
         _cleanup_free_ char *why = NULL;
         _cleanup_(histories_done) Histories hs = {};
         bool chain_ok;
+        Worker *w;
 
         if (r < 0) {
                 cvmd_log(LOG_ERR, NULL, "recovery: cannot list the domains: %s", j->reason ? j->reason : strerror(-r));
@@ -181,7 +215,7 @@ static void on_listed(int r, void *userdata) {
                 Vm *vm = NULL; /* a recovered VM is logged by its state change, "running: recovered ..." */
 
                 if (!untrusted)
-                        untrusted = recover_one(j->m, d, &hs.v[i], &vm);
+                        untrusted = recover_one(j->m, d, &hs.v[i], j->metadata[i], &vm);
                 if (!untrusted && manager_add_vm(j->m, vm) < 0) {
                         vm_free(vm);
                         untrusted = "out of memory";
@@ -196,7 +230,8 @@ static void on_listed(int r, void *userdata) {
                 recover_job_free(j);
                 return;
         }
-        if (worker_submit(j->m->worker, job_destroy_untrusted, on_destroyed, j) < 0) {
+        manager_pick_worker(j->m, &w, &j->l);
+        if (worker_submit(w, job_destroy_untrusted, on_destroyed, j) < 0) {
                 j->done(-ENOMEM, j->userdata);
                 recover_job_free(j);
         }
@@ -204,12 +239,14 @@ static void on_listed(int r, void *userdata) {
 
 int manager_recover(Manager *m, void (*done)(int r, void *userdata), void *userdata) {
         RecoverJob *j = calloc(1, sizeof(RecoverJob));
+        Worker *w;
         int r;
 
         if (!j)
                 return -ENOMEM;
         *j = (RecoverJob) { .m = m, .done = done, .userdata = userdata };
-        r = worker_submit(m->worker, job_list, on_listed, j);
+        manager_pick_worker(m, &w, &j->l);
+        r = worker_submit(w, job_list, on_listed, j);
         if (r < 0)
                 free(j);
         return r;

@@ -20,6 +20,7 @@ static void on_phase(LaunchRun *run, LaunchPhase prev, void *userdata) {
         vm->changed_usec = (uint64_t) time(NULL) * 1000000u;
         if (m->state_changed)
                 m->state_changed(m, vm);
+        vm_gpu_reload_on_phase(vm);
 }
 
 /* A re-attestation appraises under the policy in force: the one of that name in the set loaded
@@ -50,13 +51,21 @@ int vm_add_attest_waiter(Vm *vm, sd_bus_message *msg) {
         return 0;
 }
 
+static void pick_worker(void *userdata, Worker **worker, Lifecycle **lifecycle) {
+        Vm *vm = userdata;
+
+        manager_pick_worker(vm->manager, worker, lifecycle);
+}
+
 int vm_make_run(Vm *vm, const char *domain, const uint8_t uuid[16]) {
         Manager *m = vm->manager;
         const ManagerSettings *s = &m->settings;
         LaunchRunConfig c = {
                 .event = m->event,
-                .worker = m->worker,
-                .lifecycle = m->lifecycle,
+                .worker = m->workers[0],
+                .lifecycle = m->lifecycles[0],
+                .pick_worker = pick_worker,
+                .test_stall_sec = s->test_stall_vm && streq(s->test_stall_vm, vm->name) ? s->test_stall_sec : 0,
                 .spec = vm->spec,
                 .plan = {
                         .host_caps_xml = s->host_caps_xml,
@@ -96,6 +105,7 @@ int vm_make_run(Vm *vm, const char *domain, const uint8_t uuid[16]) {
 Vm *vm_free(Vm *vm) {
         if (!vm)
                 return NULL;
+        vm_gpu_reload_done(vm);
         launch_run_free(vm->run);
         for (size_t i = 0; i < vm->n_attest_waiters; i++)
                 sd_bus_message_unref(vm->attest_waiters[i]);

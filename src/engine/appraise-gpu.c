@@ -137,8 +137,9 @@ int appraise_gpus(const AppraiseConfig *c, const ExchangeEvidence *e, Verdict *v
                         .report = m->gpu_reports[i].data, .report_size = m->gpu_reports[i].size, .chain = chains[i]};
         }
         /* the golden list, when the operator gave one, overrides the RIMs */
-        if (!c->gpu_golden && c->gpu_fetch) {
-                r = nv_rims_for_reports(c->gpu_fetch, in, n, &rims, c->gpu_wants, v);
+        /* -EINPROGRESS: the provider fetches them; the exchange holds the evidence until then */
+        if (!c->gpu_golden && c->gpu_source) {
+                r = nv_rims_for_reports(c->gpu_source, in, n, at, &rims, v);
                 if (r < 0)
                         goto finish;
         }
@@ -163,17 +164,19 @@ int appraise_gpus(const AppraiseConfig *c, const ExchangeEvidence *e, Verdict *v
         check_addresses(c, m, n, v);
         record_claims(m, &b, v);
         r = topology(c, &b, v);
+        if (r >= 0)
+                r = appraise_switches(c, e, &b, v); /* NVSwitches passed through: all or nothing */
         if (r < 0)
                 goto finish;
 
-        if (c->gpu_fetch && policy_gpu_requires_ocsp(c->policy)) {
-                r = nv_board_ocsp(c->gpu_fetch, in, n, &rims, &b, at, c->gpu_wants, v);
+        if (c->gpu_source && policy_gpu_requires_ocsp(c->policy)) {
+                r = nv_board_ocsp(c->gpu_source, in, n, &rims, &b, at, v);
                 if (r < 0)
                         goto finish;
                 b.ocsp_checked = r > 0;
         } else
                 verdict_check(v, "gpu.ocsp", CHECK_SKIP, "%s",
-                              c->gpu_fetch ? "not required by the policy (gpu.require_ocsp)"
+                              c->gpu_source ? "not required by the policy (gpu.require_ocsp)"
                                            : "no OCSP responder or cache configured for this launch");
         policy_evaluate_gpu(c->policy, &b, v);
         r = 0;

@@ -12,6 +12,10 @@ int appraise_tdx(const AppraiseConfig *c, const ExchangeEvidence *e, Verdict *v)
  * nonces and the golden list, then the policy's gpu section. Keeps v->authentic false when it
  * was false; makes it false when a GPU is not authentic. */
 int appraise_gpus(const AppraiseConfig *c, const ExchangeEvidence *e, Verdict *v);
+/* The NVSwitches passed through (c->gpu_switches) against the GPUs' appraisal b (checks
+ * "nvswitch*", appraise-switch.c): makes v->authentic false when a switch is not authentic. */
+struct NvBoardAppraisal;
+int appraise_switches(const AppraiseConfig *c, const ExchangeEvidence *e, const struct NvBoardAppraisal *b, Verdict *v);
 
 /* A binding check: passes when got equals want (constant time), named `name`. */
 void appraise_check_equal(Verdict *v, const char *name, const uint8_t *got, const uint8_t *want, size_t n,

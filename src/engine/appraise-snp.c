@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "appraise-eventlog.h"
 #include "appraise-internal.h"
 #include "cvm/collateral.h"
 #include "cvm/crypto.h"
@@ -75,12 +76,14 @@ int appraise_snp(const AppraiseConfig *c, const ExchangeEvidence *e, Verdict *v)
                 v->authentic = false;
         if (!a->parsed)
                 return 0;
-        appraise_check_equal(v, "binding.report-data", a->report.report_data, e->report_data, 64,
-                    "REPORT_DATA = SHA-512(\"cvmd-attest-v1\" || nonce || guest key)");
+        /* REPORT_DATA, with the workload digests the agent measured bound into it */
+        r = appraise_snp_workloads(c, e, a->report.report_data, v);
+        if (r < 0)
+                return r;
         if (c->has_launch_digest)
                 appraise_check_equal(v, "binding.host-data", a->report.host_data, c->launch_digest, 32,
                             "HOST_DATA = the launch digest");
-        policy_evaluate_snp(c->policy, a, v);
+        policy_evaluate_snp_predicted(c->policy, a, c->has_predicted ? c->predicted : NULL, v);
         if (chain->crl && asn1_time_to_unix(X509_CRL_get0_lastUpdate(chain->crl), &crl_this_update) >= 0)
                 policy_evaluate_snp_crl_age(c->policy, a, crl_this_update, p.at, v);
         return 0;

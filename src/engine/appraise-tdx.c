@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "appraise-eventlog.h"
 #include "appraise-internal.h"
 #include "cvm/collateral.h"
 #include "cvm/tdx.h"
@@ -69,7 +70,13 @@ int appraise_tdx(const AppraiseConfig *c, const ExchangeEvidence *e, Verdict *v)
                 if (c->has_launch_digest)
                         appraise_check_equal(v, "binding.mrconfigid", a->quote.mrconfigid, c->launch_digest, 48,
                                              "MRCONFIGID = the launch digest");
-                policy_evaluate_tdx(c->policy, a, p.at, v);
+                policy_evaluate_tdx_predicted(c->policy, a, p.at, c->has_predicted ? c->predicted : NULL, v);
+                /* what booted and runs: only from a log that replays to this quote */
+                r = appraise_tdx_eventlog(c, e, &a->quote, v);
+                if (r < 0) {
+                        tdx_appraisal_done(a);
+                        return r;
+                }
         }
         tdx_appraisal_done(a);
         return 0;

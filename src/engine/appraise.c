@@ -63,7 +63,8 @@ int appraise_evidence(void *userdata, const ExchangeEvidence *e, Verdict *v) {
                 return r;
         /* GPU evidence is appraised when GPUs were asked for or sent, and when the policy requires
          * GPUs (gpu.gpu_count): a policy for an 8-GPU board never accepts a challenge for none. */
-        if (e->gpus_requested > 0 || e->msg->n_gpus > 0 ||
+        if (e->gpus_requested > 0 || e->msg->n_gpus > 0 || e->switches_requested > 0 || e->msg->n_switches > 0 ||
+            c->gpu_switches > 0 ||
             (policy_has_gpu(c->policy) && c->policy->gpu.gpu_count > 0)) {
                 r = appraise_gpus(c, e, v);
                 if (r < 0)

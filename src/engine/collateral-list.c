@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* What the collateral cache holds (collateral_list()): one entry per cached item, with its
  * validity and whether it is fresh, about to expire, stale or unreadable. One lister per
- * vendor; NVIDIA RIMs and OCSP responses (cache_dir/gpu/) get theirs next to these. */
+ * vendor: AMD (snp/), Intel (tdx/), NVIDIA RIMs and OCSP responses (nvidia/). */
 #include <dirent.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,7 +9,9 @@
 
 #include "collateral-internal.h"
 #include "cvm/crypto.h"
+#include "cvm/gpu.h"
 #include "cvm/kds.h"
+#include "cvm/nvidia-fetch.h"
 #include "cvm/pcs.h"
 #include "cvm/util.h"
 
@@ -225,10 +227,85 @@ static int list_tdx(const char *cache_dir, const Walk *w) {
         return r;
 }
 
+/* nvidia/rim/<id>.xml: valid while its signing certificate is */
+static int list_rim(const Walk *w, CollateralEntry *e) {
+        _cleanup_free_ uint8_t *data = NULL;
+        _cleanup_(nv_rim_freep) NvRim *rim = NULL;
+        size_t size;
+        bool parsed;
+
+        parsed = read_file_bounded(e->path, NV_RIM_SIZE_MAX, &data, &size) >= 0 &&
+                 nv_rim_parse(data, size, &rim, NULL) >= 0 && nv_rim_window(rim, &e->valid_from, &e->valid_until) >= 0;
+        if (!parsed)
+                e->valid_from = e->valid_until = 0;
+        return emit(w, e, parsed);
+}
+
+/* nvidia/ocsp/<certid>.der: from thisUpdate to nextUpdate; the detail names the certificate's
+ * serial number and the status the responder gave */
+static int list_ocsp(const Walk *w, CollateralEntry *e, char **ret_detail) {
+        _cleanup_free_ uint8_t *data = NULL;
+        NvOcspInfo info = {};
+        Walk ocsp = *w;
+        size_t size;
+        bool parsed;
+
+        parsed = read_file_bounded(e->path, 64 * 1024, &data, &size) >= 0 &&
+                 nv_ocsp_response_info(data, size, &info) >= 0;
+        if (parsed) {
+                e->valid_from = info.this_update;
+                e->valid_until = info.next_update;
+                *ret_detail = strdup_printf("serial %s %s", info.serial, nv_ocsp_status_to_string(info.status));
+                if (!*ret_detail)
+                        return -ENOMEM;
+                e->detail = *ret_detail;
+                /* expiring as the provider judges it: within its refresh window or its last half */
+                if ((info.next_update - info.this_update) / 2 < ocsp.refresh_sec)
+                        ocsp.refresh_sec = (info.next_update - info.this_update) / 2;
+        } else
+                e->valid_from = e->valid_until = 0;
+        return emit(&ocsp, e, parsed);
+}
+
+static int list_nvidia(const char *cache_dir, const Walk *w) {
+        static const char *const kinds[] = { "rim", "ocsp" };
+        int r = 0;
+
+        for (size_t k = 0; k < ELEMENTSOF(kinds) && r >= 0; k++) {
+                _cleanup_free_ char *dir = strdup_printf("%s/nvidia/%s", cache_dir, kinds[k]);
+                const char *suffix = k == 0 ? ".xml" : ".der";
+                char **names;
+                size_t n;
+
+                if (!dir)
+                        return -ENOMEM;
+                r = sorted_names(dir, suffix, &names, &n);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < n && r >= 0; i++) {
+                        _cleanup_free_ char *path = strdup_printf("%s/%s", dir, names[i]), *id = NULL, *detail = NULL;
+                        CollateralEntry e = { .tee = "gpu", .kind = kinds[k], .platform = "nvidia", .path = path };
+
+                        if (!path) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        if (k == 0) {
+                                id = strndup(names[i], strlen(names[i]) - 4);
+                                e.detail = id;
+                                r = id ? list_rim(w, &e) : -ENOMEM;
+                        } else
+                                r = list_ocsp(w, &e, &detail);
+                }
+                names_free(names, n);
+        }
+        return r;
+}
+
 int collateral_list(const char *cache_dir, int64_t at, int64_t refresh_sec,
                     int (*cb)(void *userdata, const CollateralEntry *e), void *userdata) {
-        /* one per vendor, in this order; the NVIDIA lister (cache_dir/gpu/) goes last */
-        static int (*const listers[])(const char *cache_dir, const Walk *w) = { list_snp, list_tdx };
+        /* one per vendor, in this order */
+        static int (*const listers[])(const char *cache_dir, const Walk *w) = { list_snp, list_tdx, list_nvidia };
         Walk w = { .at = at, .refresh_sec = refresh_sec > 0 ? refresh_sec : refresh_sec < 0 ? 0 : COLLATERAL_REFRESH_SEC_DEFAULT,
                    .cb = cb, .userdata = userdata };
         int r;

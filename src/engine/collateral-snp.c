@@ -66,19 +66,10 @@ static int snp_item(const SnpReport *r, int product, int64_t at, bool want_crl, 
                         j->given[i] = (X509 *) given[i];
                         X509_up_ref(j->given[i]);
                 }
-        *ret = (CollateralItem) {
-                .key = strdup_printf("snp/%s/%s-%s%s", product_name(product), chip, tcb, suffix),
-                .what = strdup_printf("the %s certificates%s for this CHIP_ID and REPORTED_TCB",
-                                      product_name(product), want_crl ? " and CRL" : ""),
-                .fetch = snp_fetch,
-                .userdata = j,
-                .free_userdata = snp_job_free,
-        };
-        if (!ret->key || !ret->what) {
-                collateral_item_done(ret);
-                return -ENOMEM;
-        }
-        return 0;
+        return collateral_item_new(strdup_printf("snp/%s/%s-%s%s", product_name(product), chip, tcb, suffix),
+                                   strdup_printf("the %s certificates%s for this CHIP_ID and REPORTED_TCB",
+                                                 product_name(product), want_crl ? " and CRL" : ""),
+                                   snp_fetch, j, snp_job_free, ret);
 }
 
 static void drop_crl(SnpChain *chain) {

@@ -39,18 +39,9 @@ static int tdx_item(const uint8_t fmspc[6], TdxPckCa ca, int64_t at, CollateralI
         }
         *j = (TdxJob) { .ca = ca, .at = at };
         memcpy(j->fmspc, fmspc, 6);
-        *ret = (CollateralItem) {
-                .key = strdup_printf("tdx/%s-%s", hex, tdx_pck_ca_to_string(ca)),
-                .what = strdup_printf("the TDX collateral for FMSPC %s (%s CA)", hex, tdx_pck_ca_to_string(ca)),
-                .fetch = tdx_fetch,
-                .userdata = j,
-                .free_userdata = free,
-        };
-        if (!ret->key || !ret->what) {
-                collateral_item_done(ret);
-                return -ENOMEM;
-        }
-        return 0;
+        return collateral_item_new(strdup_printf("tdx/%s-%s", hex, tdx_pck_ca_to_string(ca)),
+                                   strdup_printf("the TDX collateral for FMSPC %s (%s CA)", hex, tdx_pck_ca_to_string(ca)),
+                                   tdx_fetch, j, free, ret);
 }
 
 static int lookup(Collateral *c, const uint8_t fmspc[6], TdxPckCa ca, int64_t at, TdxCollateral **ret,

@@ -2,7 +2,8 @@
 /* The collateral provider's core (include/cvm/collateral.h): the two modes, one flight per cache
  * item (a fetch in progress, or the failure of the last one and when it may be tried again), the
  * lock file that keeps processes sharing the cache from fetching the same item twice, and the
- * backoff. What to look up and fetch is each vendor's (collateral-snp.c, collateral-tdx.c). */
+ * backoff. What to look up and fetch is each vendor's (collateral-snp.c, collateral-tdx.c,
+ * collateral-gpu.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -110,6 +111,17 @@ static uint64_t now_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
+int collateral_item_new(char *key, char *what, CollateralFetchFn fetch, void *userdata,
+                        void (*free_userdata)(void *userdata), CollateralItem *ret) {
+        *ret = (CollateralItem) { .key = key, .what = what, .fetch = fetch, .userdata = userdata,
+                                  .free_userdata = free_userdata };
+        if (!key || !what || !userdata) {
+                collateral_item_done(ret);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
 void collateral_item_done(CollateralItem *item) {
         if (!item)
                 return;
@@ -153,11 +165,15 @@ static int collateral_alloc(const CollateralConfig *config, Collateral **ret) {
                 r = kds_default_cache_dir(&c->cache_dir);
         if (r < 0)
                 return r;
-        if (dup_or_null(config->kds_url, &c->kds_url) < 0 || dup_or_null(config->pcs_url, &c->pcs_url) < 0)
+        if (dup_or_null(config->kds_url, &c->kds_url) < 0 || dup_or_null(config->pcs_url, &c->pcs_url) < 0 ||
+            dup_or_null(config->nvidia_rim_url, &c->nvidia_rim_url) < 0 ||
+            dup_or_null(config->nvidia_ocsp_url, &c->nvidia_ocsp_url) < 0)
                 return -ENOMEM;
         c->config.cache_dir = c->cache_dir;
         c->config.kds_url = c->kds_url;
         c->config.pcs_url = c->pcs_url;
+        c->config.nvidia_rim_url = c->nvidia_rim_url;
+        c->config.nvidia_ocsp_url = c->nvidia_ocsp_url;
         *ret = TAKE_PTR(c);
         return 0;
 }
@@ -197,12 +213,25 @@ Collateral *collateral_free(Collateral *c) {
         free(c->cache_dir);
         free(c->kds_url);
         free(c->pcs_url);
+        free(c->nvidia_rim_url);
+        free(c->nvidia_ocsp_url);
         free(c);
         return NULL;
 }
 
 const char *collateral_cache_dir(const Collateral *c) {
         return c->cache_dir;
+}
+
+const char *collateral_item_vendor(const char *item) {
+        static const struct {
+                const char *prefix, *vendor;
+        } vendors[] = { { "snp/", "amd" }, { "tdx/", "intel" }, { "nvidia/", "nvidia" } };
+
+        for (size_t i = 0; item && i < ELEMENTSOF(vendors); i++)
+                if (strncmp(item, vendors[i].prefix, strlen(vendors[i].prefix)) == 0)
+                        return vendors[i].vendor;
+        return NULL;
 }
 
 bool collateral_is_offline(const Collateral *c) {
@@ -228,6 +257,8 @@ void collateral_fetch_params(const Collateral *c, CollateralFetch *ret) {
                 .kds_url = c->kds_url,
                 .pcs_url = c->pcs_url,
                 .pccs = c->config.pccs,
+                .nvidia_rim_url = c->nvidia_rim_url,
+                .nvidia_ocsp_url = c->nvidia_ocsp_url,
                 .http = {
                         .timeout_sec = c->config.timeout_sec ? (long) c->config.timeout_sec : 0,
                         /* one retry inside the request; the flight's backoff does the rest, and

@@ -71,6 +71,9 @@ static int parse_members(json_object *o, EvidenceRequest *r, char **ret_reason) 
         for (size_t i = 0; i < r->msg.n_gpus && i < PROTO_GPUS_MAX; i++)
                 proto_gpu_nonce(nonce, r->msg.pubkey, (uint32_t) i, r->msg.gpu_pci[i], r->msg.gpu_cc[i],
                                 r->binding.gpu_nonces[i]);
+        r->binding.switches_requested = (uint32_t) r->msg.n_switches;
+        for (size_t i = 0; i < r->msg.n_switches && i < PROTO_SWITCHES_MAX; i++)
+                proto_switch_nonce(nonce, r->msg.pubkey, (uint32_t) i, r->binding.switch_nonces[i]);
         return 0;
 }
 

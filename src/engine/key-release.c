@@ -4,7 +4,6 @@
 #include <openssl/pem.h>
 #include <string.h>
 
-#include "collateral-internal.h"
 #include "cvm/collateral.h"
 #include "cvm/crypto.h"
 #include "cvm/kek.h"
@@ -106,34 +105,24 @@ void key_release_done(KeyRelease *kr) {
         tdx_collateral_free(kr->collateral);
         collateral_free(kr->provider);
         nv_golden_free(kr->golden);
-        for (size_t i = 0; i < ELEMENTSOF(kr->gpu_fetch_strings); i++)
-                free(kr->gpu_fetch_strings[i]);
+        for (size_t i = 0; i < ELEMENTSOF(kr->gpu_urls); i++)
+                free(kr->gpu_urls[i]);
         EVP_PKEY_free(kr->token_key);
         releaser_key_done(&kr->releaser_key);
         *kr = (KeyRelease) {};
 }
 
-int key_release_set_gpu_fetch(KeyRelease *kr, const Collateral *provider, const char *rim_url,
-                              const char *ocsp_url) {
-        const char *from[3] = { collateral_cache_dir(provider), rim_url, ocsp_url };
-        CollateralFetch f;
+int key_release_set_gpu_fetch(KeyRelease *kr, Collateral *provider, const char *rim_url, const char *ocsp_url) {
+        const char *from[2] = { rim_url, ocsp_url };
 
         for (size_t i = 0; i < ELEMENTSOF(from); i++) {
-                free(kr->gpu_fetch_strings[i]);
-                kr->gpu_fetch_strings[i] = NULL;
-                if (from[i] && !(kr->gpu_fetch_strings[i] = strdup(from[i])))
+                free(kr->gpu_urls[i]);
+                kr->gpu_urls[i] = NULL;
+                if (from[i] && !(kr->gpu_urls[i] = strdup(from[i])))
                         return -ENOMEM;
         }
-        /* the same timeouts as the provider's own fetches; the progress callback with them */
-        collateral_fetch_params(provider, &f);
-        kr->gpu_fetch = (NvFetchOptions) {
-                .cache_dir = kr->gpu_fetch_strings[0],
-                .rim_url = kr->gpu_fetch_strings[1],
-                .ocsp_url = kr->gpu_fetch_strings[2],
-                .offline = collateral_is_offline(provider),
-                .http = f.http,
-        };
-        kr->appraise.gpu_fetch = &kr->gpu_fetch;
+        collateral_gpu_source(provider, kr->gpu_urls[0], kr->gpu_urls[1], &kr->gpu_source);
+        kr->appraise.gpu_source = &kr->gpu_source;
         return 0;
 }
 

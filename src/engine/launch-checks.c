@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* What a launch can know is wrong before it defines a domain: a policy other than the one the
- * spec names, SEV-SNP launch parameters the policy refuses, a key that is not in the key store,
+ * spec names, SEV-SNP launch parameters the policy refuses, an unmeasured disk boot, a
+ * prediction without a firmware to predict from, a key that is not in the key store,
  * a KEK that cannot be opened. Without these
  * checks such a launch would boot a VM, attest it, and only then fail at unwrap. */
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include "cvm/key-bundle.h"
 #include "cvm/keystore.h"
 #include "cvm/launch-checks.h"
+#include "cvm/launch-predict.h"
 #include "cvm/snp.h"
 #include "cvm/util.h"
 
@@ -58,6 +60,23 @@ int launch_check_policy(const LaunchSpec *spec, const Policy *policy, char **ret
                                   spec->policy, policy->name);
         if (spec->tee == CVM_TEE_SEV_SNP)
                 return check_snp_launch(spec, policy, ret_reason);
+        return 0;
+}
+
+int launch_check_boot(const LaunchSpec *spec, const Policy *policy, CvmTee evidence, char **ret_reason) {
+        if (!policy)
+                return set_reason(ret_reason, -EINVAL, "policy: no policy is loaded");
+        /* a disk boot measures the firmware alone: whatever the disk holds runs unattested */
+        if (spec->tee == CVM_TEE_SEV_SNP && !launch_spec_is_direct_boot(spec) && !policy->snp.allow_unmeasured_disk_boot)
+                return set_reason(ret_reason, -EINVAL, "boot: the spec boots from its disk without a kernel, so the "
+                                  "SEV-SNP measurement covers no kernel, initrd or command line, and policy '%s' "
+                                  "does not allow that (snp.allow_unmeasured_disk_boot)", policy->name ?: "");
+        if (launch_policy_predicts(policy, evidence) && !spec->boot.firmware)
+                return set_reason(ret_reason, -EINVAL, "boot.firmware: none given, and policy '%s' compares the %s "
+                                  "with the one predicted from the files booted (%s: \"predicted\"), which needs "
+                                  "the firmware image", policy->name ?: "",
+                                  evidence == CVM_TEE_TDX ? "MRTD" : "measurement",
+                                  evidence == CVM_TEE_TDX ? "tdx.mrtds" : "snp.measurements");
         return 0;
 }
 

@@ -8,6 +8,7 @@
 
 #include "cvm/guest-proto.h"
 #include "cvm/launch-plan.h"
+#include "cvm/launch-predict.h"
 #include "cvm/util.h"
 #include "cvm/verdict.h" /* json_object_putp */
 
@@ -116,6 +117,45 @@ static int set_ledger_lock(Lifecycle *l, const LaunchPlanOptions *o) {
         return lifecycle_set_ledger_lock(l, path, o->ledger_lock_timeout_sec ? o->ledger_lock_timeout_sec : 60);
 }
 
+/* The spec digest and, when asked, the prediction: from the boot files' contents when a
+ * releaser key is bound (what a guest will carry) or a prediction is asked for; offline
+ * rendering without a key names the files by path, as they may live on another host. */
+static int plan_boot_contents(const LaunchSpec *spec, const LaunchPlanOptions *o, LaunchPlan *p, char **ret_reason) {
+        _cleanup_(launch_boot_files_done) LaunchBootFiles files = {};
+        char *why = NULL;
+        uint32_t vcpu_sig = 0;
+        int r;
+
+        if (!(o->releaser_key && launch_spec_has_boot_files(spec)) && !o->predict) {
+                if (launch_spec_digest(spec, p->spec_digest) < 0)
+                        return set_reason(ret_reason, -ENOMEM, "cannot compute the launch digest");
+                return 0;
+        }
+        r = launch_boot_files_read(spec, &files, &why);
+        if (r < 0)
+                return refuse(r, -EPERM, ret_reason, "boot files", why);
+        r = launch_boot_spec_digest(spec, &files, p->spec_digest);
+        if (r < 0)
+                return set_reason(ret_reason, r == -ENOMEM ? r : -EIO, "cannot compute the launch digest");
+        p->has_boot_contents = true;
+        p->has_firmware = files.has_firmware;
+        p->has_kernel = files.has_kernel;
+        p->has_initrd = files.has_initrd;
+        memcpy(p->firmware_sha384, files.firmware_sha384, sizeof(p->firmware_sha384));
+        memcpy(p->kernel_sha384, files.kernel_sha384, sizeof(p->kernel_sha384));
+        memcpy(p->initrd_sha384, files.initrd_sha384, sizeof(p->initrd_sha384));
+        if (!o->predict)
+                return 0;
+        if (o->predict_tee == CVM_TEE_SEV_SNP && (r = launch_predict_host_vcpu_sig(o->host_root, &vcpu_sig, &why)) < 0)
+                return refuse(r, -EPERM, ret_reason, "cannot predict the measurement", why);
+        r = launch_predict(spec, &files, o->predict_tee, vcpu_sig, p->predicted, &why);
+        if (r < 0)
+                return refuse(r, -EPERM, ret_reason, "cannot predict the measurement", why);
+        p->has_prediction = true;
+        p->predicted_tee = o->predict_tee;
+        return 0;
+}
+
 static int plan_build(const LaunchSpec *spec, Lifecycle *l, const LaunchPlanOptions *o, LaunchPlan **ret,
                       char **ret_reason) {
         _cleanup_(launch_plan_freep) LaunchPlan *p = calloc(1, sizeof(LaunchPlan));
@@ -171,9 +211,11 @@ static int plan_build(const LaunchSpec *spec, Lifecycle *l, const LaunchPlanOpti
         p->placement->vsock_cid = p->vsock_cid;
 
         /* the launch digest: the spec's, bound to the releaser that alone may release keys to
-         * this VM (its agent recomputes it from the challenge and compares with hardware's) */
-        if (launch_spec_digest(spec, p->spec_digest) < 0)
-                return set_reason(ret_reason, -ENOMEM, "cannot compute the launch digest");
+         * this VM (its agent recomputes it from the challenge and compares with hardware's); a
+         * bound spec names its files by content, read once here, and so does the prediction */
+        r = plan_boot_contents(spec, o, p, ret_reason);
+        if (r < 0)
+                return r;
         if (o->releaser_key) {
                 static_assert(LAUNCH_DIGEST_SIZE == PROTO_SPEC_DIGEST_SIZE, "one digest size");
                 memcpy(p->releaser_key, o->releaser_key, sizeof(p->releaser_key));
@@ -215,6 +257,34 @@ int launch_plan_build(const LaunchSpec *spec, Lifecycle *l, const LaunchPlanOpti
         return r;
 }
 
+/* {"firmware", "kernel", "initrd"}: the SHA-384 of each file booted, by what the spec names. */
+static int add_boot_contents(json_object *o, const LaunchPlan *p) {
+        const struct {
+                const char *name;
+                bool has;
+                const uint8_t *digest;
+        } files[] = {
+                { "firmware", p->has_firmware, p->firmware_sha384 },
+                { "kernel", p->has_kernel, p->kernel_sha384 },
+                { "initrd", p->has_initrd, p->initrd_sha384 },
+        };
+        json_object *c = json_object_new_object();
+
+        if (!c)
+                return -ENOMEM;
+        json_object_object_add(o, "boot_contents", c);
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                _cleanup_free_ char *h = NULL;
+                if (!files[i].has)
+                        continue;
+                h = hex_encode(files[i].digest, 48);
+                if (!h)
+                        return -ENOMEM;
+                json_object_object_add(c, files[i].name, json_object_new_string(h));
+        }
+        return 0;
+}
+
 json_object *launch_plan_to_json(const LaunchPlan *p) {
         _cleanup_(json_object_putp) json_object *o = json_object_new_object();
         json_object *pj = placement_to_json(p->placement);
@@ -240,6 +310,19 @@ json_object *launch_plan_to_json(const LaunchPlan *p) {
                                        json_object_new_string_len(p->launch_digest_hex, 2 * LAUNCH_SNP_HOST_DATA_SIZE));
         else if (p->spec->tee == CVM_TEE_TDX)
                 json_object_object_add(o, "tdx_mrconfigid", json_object_new_string(p->launch_digest_hex));
+        if (p->has_boot_contents && add_boot_contents(o, p) < 0) {
+                json_object_put(pj);
+                return NULL;
+        }
+        if (p->has_prediction) {
+                _cleanup_free_ char *h = hex_encode(p->predicted, sizeof(p->predicted));
+                if (!h) {
+                        json_object_put(pj);
+                        return NULL;
+                }
+                json_object_object_add(o, p->predicted_tee == CVM_TEE_TDX ? "predicted_mrtd" : "predicted_measurement",
+                                       json_object_new_string(h));
+        }
         json_object_object_add(o, "vsock_cid", json_object_new_int64(p->vsock_cid));
         json_object_object_add(o, "placement", pj);
         json_object_object_add(o, "xml", json_object_new_string(p->xml));

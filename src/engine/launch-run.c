@@ -11,8 +11,8 @@
 
 #include "cvm/collateral.h"
 #include "cvm/launch-checks.h"
+#include "cvm/launch-predict.h"
 #include "cvm/launch-run.h"
-#include "cvm/nvidia-fetch.h"
 #include "cvm/token.h"
 #include "cvm/util.h"
 #include "cvm/verdict.h"
@@ -31,8 +31,6 @@ struct LaunchRun {
         unsigned connect_delay_ms;
         sd_event_source *retry;
         CollateralWaiter *collateral_wait; /* the exchange's appraisal waits for a fetch */
-        NvWants gpu_wants;         /* GPU collateral the appraisal found missing from the cache */
-        bool gpu_collateral_fetched; /* fetched once, for one more exchange */
         sd_event_source *reattest_timer; /* Running: the next re-attestation (keep_attested) */
         LaunchReattest reattest_due;     /* why that timer is set */
         const char *reattest_reason;     /* the re-attestation under way: "re-attestation: <why>" */
@@ -42,6 +40,7 @@ static const char *const reattest_reasons[_LAUNCH_REATTEST_MAX] = {
         [LAUNCH_REATTEST_ON_DEMAND] = "re-attestation: on demand",
         [LAUNCH_REATTEST_TIMER] = "re-attestation: timer",
         [LAUNCH_REATTEST_TOKEN_REFRESH] = "re-attestation: token refresh",
+        [LAUNCH_REATTEST_GPU_RELOAD] = "re-attestation: GPU driver reload",
 };
 
 static const char *const phase_names[_LAUNCH_PHASE_MAX] = {
@@ -81,15 +80,26 @@ static void enter(LaunchRun *r, LaunchPhase phase, const char *reason) {
 
 static int job_plan_create(void *userdata) {
         LaunchRun *r = userdata;
+        /* "tee": "none" has no evidence of its own: the simulated kind it asks for */
+        CvmTee evidence = cvm_tee_has_evidence(r->c.spec->tee) ? r->c.spec->tee : r->c.dev_evidence;
+        LaunchPlanOptions po = r->c.plan;
         int k;
 
+        /* tests: a hung libvirtd, holding this worker (and only this one) */
+        for (unsigned left = r->c.test_stall_sec; left > 0;)
+                left = sleep(left);
         /* refused here, before a domain exists, rather than after boot and attestation */
         k = launch_check_policy(r->c.spec, r->c.kr->appraise.policy, &r->job_reason);
+        if (k >= 0)
+                k = launch_check_boot(r->c.spec, r->c.kr->appraise.policy, evidence, &r->job_reason);
         if (k >= 0)
                 k = launch_check_keys(r->c.kr->keys_dir, r->c.spec->key_ids, r->c.spec->n_key_ids, &r->job_reason);
         if (k < 0)
                 return k;
-        k = launch_plan_build(r->c.spec, r->c.lifecycle, &r->c.plan, &r->s.plan, &r->job_reason);
+        /* a policy that compares with a prediction: the plan makes it from the files it binds */
+        po.predict = launch_policy_predicts(r->c.kr->appraise.policy, evidence);
+        po.predict_tee = evidence;
+        k = launch_plan_build(r->c.spec, r->c.lifecycle, &po, &r->s.plan, &r->job_reason);
         if (k < 0)
                 return k;
         k = lifecycle_create(r->c.lifecycle, r->s.plan->xml, &r->s.domain, &r->job_reason);
@@ -132,6 +142,9 @@ static int job_pause(void *userdata) {
 /* ---- the state machine, on the loop ---- */
 
 static void submit(LaunchRun *r, WorkerJobFn fn, WorkerDoneFn done) {
+        /* with nothing in flight the run may move to another worker: its jobs stay in order */
+        if (r->jobs == 0 && r->c.pick_worker)
+                r->c.pick_worker(r->c.userdata, &r->c.worker, &r->c.lifecycle);
         if (worker_submit(r->c.worker, fn, done, r) < 0) {
                 done(-ENOMEM, r);
                 return;
@@ -218,7 +231,6 @@ static bool retry_exchange(LaunchRun *r) {
 }
 
 static void schedule_connect(LaunchRun *r);
-static bool fetch_gpu_collateral(LaunchRun *r);
 static void schedule_reattest(LaunchRun *r);
 
 static void on_exchange_done(ExchangeHostSession *s, void *userdata) {
@@ -237,8 +249,6 @@ static void on_exchange_done(ExchangeHostSession *s, void *userdata) {
                 schedule_connect(r);
                 return;
         }
-        if (fetch_gpu_collateral(r))
-                return;
         if (!r->s.result.released || !r->s.result.confirmed) {
                 fail(r, r->s.result.error ? r->s.result.error : "refused");
                 return;
@@ -249,42 +259,6 @@ static void on_exchange_done(ExchangeHostSession *s, void *userdata) {
         } else
                 enter(r, LAUNCH_RUNNING, NULL);
         schedule_reattest(r);
-}
-
-static int job_fetch_gpu_collateral(void *userdata) {
-        LaunchRun *r = userdata;
-
-        return nv_wants_fetch(r->c.kr->appraise.gpu_fetch, &r->gpu_wants, (int64_t) time(NULL), &r->job_reason);
-}
-
-static void on_gpu_collateral(int k, void *userdata) {
-        LaunchRun *r = userdata;
-
-        r->jobs--;
-        nv_wants_done(&r->gpu_wants);
-        if (r->s.phase != LAUNCH_ATTESTING) /* stopped meanwhile */
-                return;
-        if (k < 0) {
-                _cleanup_free_ char *why = strdup_printf("cannot fetch the GPUs' RIMs and OCSP answers: %s",
-                                                         r->job_reason ? r->job_reason : strerror(-k));
-                fail(r, why ? why : "cannot fetch the GPUs' RIMs and OCSP answers");
-                return;
-        }
-        connect_agent(r); /* a fresh exchange, now with the collateral in the cache */
-}
-
-/* The appraisal runs on the loop and reads GPU collateral only from the cache: what it lacked is
- * fetched on the worker (never on the loop), once, and a fresh exchange follows. */
-static bool fetch_gpu_collateral(LaunchRun *r) {
-        if (r->s.result.released || r->gpu_collateral_fetched || nv_wants_empty(&r->gpu_wants) ||
-            !r->c.kr->appraise.gpu_fetch)
-                return false;
-        r->gpu_collateral_fetched = true;
-        exchange_result_done(&r->s.result);
-        free(r->job_reason);
-        r->job_reason = NULL;
-        submit(r, job_fetch_gpu_collateral, on_gpu_collateral);
-        return true;
 }
 
 /* The key release's callbacks, wrapped so that the phase follows the exchange. */
@@ -306,8 +280,9 @@ static void on_collateral_fetched(void *userdata) {
                 exchange_host_event_resume(r->session); /* may end the exchange: on_exchange_done() */
 }
 
-/* The appraisal needs collateral the provider is fetching on its own thread: the exchange waits
- * (sending the guest nothing) until a fetch ends. The fetch's timeout bounds the wait. */
+/* The appraisal needs collateral the provider is fetching on its own thread (SEV-SNP, TDX, or the
+ * GPUs' RIMs and OCSP answers): the exchange waits (sending the guest nothing) until a fetch
+ * ends. The fetch's timeout bounds the wait. */
 static int on_appraisal_waits(ExchangeHostSession *s, void *userdata) {
         LaunchRun *r = userdata;
 
@@ -335,12 +310,16 @@ static void exchange_host_for(LaunchRun *r, ExchangeHost *h) {
                 .nonces = r->c.nonces,
                 .nonce_ttl_usec = 120u * 1000000u,
                 .gpus = (uint32_t) spec->n_gpus,
+                .switches = (uint32_t) spec->n_nvswitches, /* attested with the GPUs: all or nothing */
                 /* "tee": "none" has no evidence of its own: the simulated kind it asks for */
                 .tee = cvm_tee_has_evidence(spec->tee) ? spec->tee : r->c.dev_evidence,
         };
         /* A development launch has no hypervisor-set HOST_DATA to bind; a real TEE always does. */
         kr->appraise.has_launch_digest = !launch_spec_is_development(spec);
         memcpy(kr->appraise.launch_digest, r->s.plan->launch_digest, sizeof(r->s.plan->launch_digest));
+        /* what the guest should attest, predicted from the files the plan booted */
+        kr->appraise.has_predicted = r->s.plan->has_prediction;
+        memcpy(kr->appraise.predicted, r->s.plan->predicted, sizeof(kr->appraise.predicted));
         key_release_attach(kr, h);
         /* the agent recomputes the launch digest from these two and refuses any other releaser */
         h->spec_digest = r->s.plan->spec_digest;
@@ -364,7 +343,6 @@ static void start_exchange(LaunchRun *r) {
                 return;
         }
         r->c.kr->appraise.gpu_switches = (unsigned) r->c.spec->n_nvswitches;
-        r->c.kr->appraise.gpu_wants = r->c.kr->appraise.gpu_fetch ? &r->gpu_wants : NULL;
         r->host = r->inner;
         r->host.appraise = run_appraise;
         r->host.unwrap_keys = run_unwrap_keys;
@@ -466,13 +444,47 @@ int launch_run_new_adopted(const LaunchRunConfig *c, const char *domain, const u
         return 0;
 }
 
+int launch_run_adopt_plan(LaunchRun *r, const uint8_t spec_digest[LAUNCH_DIGEST_SIZE], uint32_t vsock_cid,
+                          const char *metadata_xml, uint64_t attested_usec) {
+        _cleanup_(launch_plan_freep) LaunchPlan *p = calloc(1, sizeof(LaunchPlan));
+        _cleanup_free_ char *sh = NULL, *lh = NULL;
+
+        if (!p)
+                return -ENOMEM;
+        p->spec = r->c.spec;
+        if (launch_spec_digest(r->c.spec, p->spec_digest) < 0)
+                return -ENOMEM;
+        /* the domain must carry this very spec: its digest was bound at launch */
+        if (memcmp(p->spec_digest, spec_digest, LAUNCH_DIGEST_SIZE) != 0)
+                return -EINVAL;
+        if (r->c.plan.releaser_key) {
+                memcpy(p->releaser_key, r->c.plan.releaser_key, sizeof(p->releaser_key));
+                p->has_releaser_key = true;
+                proto_launch_digest(p->spec_digest, p->releaser_key, p->launch_digest);
+        } else
+                memcpy(p->launch_digest, p->spec_digest, sizeof(p->launch_digest));
+        sh = hex_encode(p->spec_digest, LAUNCH_DIGEST_SIZE);
+        lh = hex_encode(p->launch_digest, LAUNCH_DIGEST_SIZE);
+        p->xml = strdup(metadata_xml ? metadata_xml : "");
+        if (!sh || !lh || !p->xml)
+                return -ENOMEM;
+        memcpy(p->spec_digest_hex, sh, sizeof(p->spec_digest_hex));
+        memcpy(p->launch_digest_hex, lh, sizeof(p->launch_digest_hex));
+        p->vsock_cid = vsock_cid;
+        launch_plan_free(r->s.plan);
+        r->s.plan = TAKE_PTR(p);
+        /* the policy's timer runs again, counted from the last attestation before the restart */
+        r->s.attest_started_usec = attested_usec;
+        schedule_reattest(r);
+        return 0;
+}
+
 LaunchRun *launch_run_free(LaunchRun *r) {
         if (!r)
                 return NULL;
         stop_io(r);
         exchange_result_done(&r->s.result);
         free(r->s.previous_token);
-        nv_wants_done(&r->gpu_wants);
         launch_plan_free(r->s.plan);
         free(r->s.domain);
         free(r->s.reason);
@@ -536,8 +548,14 @@ static void schedule_reattest(LaunchRun *r) {
         r->reattest_timer = sd_event_source_disable_unref(r->reattest_timer);
         if (!r->c.keep_attested || r->s.phase != LAUNCH_RUNNING || !r->s.plan)
                 return;
-        if (interval > 0)
-                due = now + (uint64_t) interval * 1000000u;
+        if (interval > 0) {
+                /* counted from the attestation's start (errs early), which for a run adopted
+                 * after a restart may be long ago: then it is due sooner, or at once */
+                uint64_t rt = now_usec(CLOCK_REALTIME), iv = (uint64_t) interval * 1000000u;
+                uint64_t age = rt > r->s.attest_started_usec ? rt - r->s.attest_started_usec : 0;
+
+                due = now + (iv > age ? iv - age : 0);
+        }
         if (r->s.result.token) {
                 /* the token was issued after the attestation started: counting from then errs early */
                 uint64_t age = now_usec(CLOCK_REALTIME) - r->s.attest_started_usec, after = token_refresh_after_usec(r);
@@ -580,7 +598,6 @@ int launch_run_attest(LaunchRun *r, LaunchReattest why) {
                 fail(r, refused ? refused : "refused before the exchange");
                 return 0;
         }
-        r->gpu_collateral_fetched = false;
         r->connect_delay_ms = 100;
         /* the agent is up already: the connection gets one message timeout, not a boot's wait */
         r->boot_deadline_usec = now_usec(CLOCK_MONOTONIC) + (r->c.message_usec ? r->c.message_usec : 30u * 1000000u);

@@ -209,7 +209,7 @@ void exchange_host_timeout(ExchangeHostSession *s, uint64_t now_usec) {
 
 static void on_hello(ExchangeHostSession *s, const ProtoMsg *hello) {
         const ExchangeHost *h = s->h;
-        ProtoMsg chal = { .type = PROTO_CHALLENGE, .gpus = h->gpus, .tee = h->tee };
+        ProtoMsg chal = { .type = PROTO_CHALLENGE, .gpus = h->gpus, .switches = h->switches, .tee = h->tee };
         int r;
 
         if (hello->version != PROTO_VERSION) {
@@ -327,7 +327,7 @@ static void appraise_held(ExchangeHostSession *s) {
         const ProtoMsg *ev = &s->evidence;
         _cleanup_(secret_freep) Secret *bundle = NULL;
         _cleanup_free_ char *reason = NULL;
-        ExchangeEvidence e = { .gpus_requested = h->gpus, .msg = ev };
+        ExchangeEvidence e = { .gpus_requested = h->gpus, .switches_requested = h->switches, .msg = ev };
         int r;
 
         verdict_done(&s->res.verdict);
@@ -339,6 +339,8 @@ static void appraise_held(ExchangeHostSession *s) {
         proto_report_data(s->nonce, ev->pubkey, e.report_data);
         for (uint32_t i = 0; i < h->gpus; i++)
                 proto_gpu_nonce(s->nonce, ev->pubkey, i, ev->gpu_pci[i], ev->gpu_cc[i], e.gpu_nonces[i]);
+        for (uint32_t i = 0; i < h->switches && i < PROTO_SWITCHES_MAX; i++)
+                proto_switch_nonce(s->nonce, ev->pubkey, i, e.switch_nonces[i]);
         r = h->appraise(h->userdata, &e, &s->res.verdict);
         if (r == -EINPROGRESS) {
                 s->phase = PHASE_APPRAISAL;
@@ -386,6 +388,10 @@ static void on_evidence(ExchangeHostSession *s, ProtoMsg *ev) {
         }
         if (ev->n_gpus != h->gpus) {
                 set_error(s, "guest sent %zu GPU reports, %u were asked for", ev->n_gpus, h->gpus);
+                return refuse(s, "attestation refused");
+        }
+        if (ev->n_switches != h->switches) {
+                set_error(s, "guest sent %zu NVSwitch reports, %u were asked for", ev->n_switches, h->switches);
                 return refuse(s, "attestation refused");
         }
         s->evidence = *ev;

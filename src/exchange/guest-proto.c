@@ -69,9 +69,15 @@ static void blob_done(ProtoBlob *b) {
 void proto_msg_done(ProtoMsg *m) {
         blob_done(&m->report);
         blob_done(&m->cert_table);
+        blob_done(&m->eventlog);
+        blob_done(&m->workload_digests);
         for (size_t i = 0; i < PROTO_GPUS_MAX; i++) {
                 blob_done(&m->gpu_reports[i]);
                 blob_done(&m->gpu_chains[i]);
+        }
+        for (size_t i = 0; i < PROTO_SWITCHES_MAX; i++) {
+                blob_done(&m->switch_reports[i]);
+                blob_done(&m->switch_chains[i]);
         }
         blob_done(&m->enc);
         blob_done(&m->ciphertext);
@@ -114,6 +120,29 @@ static int add_gpu_claims(json_object *o, const ProtoMsg *m) {
         return 0;
 }
 
+/* "switch_reports" and "switch_chains": base64 strings, one each per NVSwitch. */
+static int add_switches(json_object *o, const ProtoMsg *m) {
+        json_object *reports = json_object_new_array(), *chains = json_object_new_array();
+
+        if (!reports || !chains || json_object_object_add(o, "switch_reports", reports) < 0) {
+                json_object_put(reports);
+                json_object_put(chains);
+                return -ENOMEM;
+        }
+        if (json_object_object_add(o, "switch_chains", chains) < 0) {
+                json_object_put(chains);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < m->n_switches && i < PROTO_SWITCHES_MAX; i++) {
+                _cleanup_free_ char *rep = b64_encode(m->switch_reports[i].data, m->switch_reports[i].size);
+                _cleanup_free_ char *chain = b64_encode(m->switch_chains[i].data, m->switch_chains[i].size);
+                if (!rep || !chain || json_object_array_add(reports, json_object_new_string(rep)) < 0 ||
+                    json_object_array_add(chains, json_object_new_string(chain)) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 int proto_msg_to_json(const ProtoMsg *m, json_object **ret) {
         _cleanup_(json_object_putp) json_object *o = json_object_new_object();
         int r = 0;
@@ -140,6 +169,8 @@ int proto_msg_to_json(const ProtoMsg *m, json_object **ret) {
                         r = add_b64(o, "releaser_key", m->releaser_key, sizeof(m->releaser_key));
                 json_object_object_add(o, "tee", json_object_new_string(cvm_tee_to_string(m->tee)));
                 json_object_object_add(o, "gpus", json_object_new_int64(m->gpus));
+                if (m->switches > 0) /* optional: absent when none, as older agents expect */
+                        json_object_object_add(o, "switches", json_object_new_int64(m->switches));
                 break;
         case PROTO_EVIDENCE: {
                 json_object *reports = json_object_new_array(), *chains = json_object_new_array();
@@ -168,6 +199,13 @@ int proto_msg_to_json(const ProtoMsg *m, json_object **ret) {
                         r = add_gpu_claims(o, m);
                 if (r >= 0)
                         r = add_b64(o, "pubkey", m->pubkey, sizeof(m->pubkey));
+                /* optional members: absent when empty, so older hosts read what they know */
+                if (r >= 0 && m->eventlog.size > 0)
+                        r = add_b64(o, "eventlog", m->eventlog.data, m->eventlog.size);
+                if (r >= 0 && m->workload_digests.size > 0)
+                        r = add_b64(o, "workload_digests", m->workload_digests.data, m->workload_digests.size);
+                if (r >= 0 && m->n_switches > 0)
+                        r = add_switches(o, m);
                 break;
         }
         case PROTO_KEY_RELEASE:
@@ -194,9 +232,11 @@ int proto_msg_to_json(const ProtoMsg *m, json_object **ret) {
 typedef struct Field {
         const char *key;
         json_type type;
+        bool optional;
 } Field;
 
-/* Every member must be one of `fields` with the right type, and every field must be present. */
+/* Every member must be one of `fields` with the right type, and every field not optional must
+ * be present. */
 static int check_members(json_object *o, const Field *fields, size_t n, const char *what, char **ret_reason) {
         size_t seen = 0;
 
@@ -213,7 +253,7 @@ static int check_members(json_object *o, const Field *fields, size_t n, const ch
         }
         if (seen != n)
                 for (size_t i = 0; i < n; i++)
-                        if (!json_object_object_get_ex(o, fields[i].key, NULL))
+                        if (!fields[i].optional && !json_object_object_get_ex(o, fields[i].key, NULL))
                                 return set_reason(ret_reason, -EBADMSG, "%s: missing '%s'", what, fields[i].key);
         return 0;
 }
@@ -309,6 +349,26 @@ static int get_u32(json_object *o, const char *key, const char *what, uint32_t m
 #define GPU_CHAIN_MAX (32u * 1024u)
 #define TEXT_MAX 4096u
 
+/* "eventlog" and "workload_digests", when present: never empty (absent says none), bounded,
+ * and the digests a whole number of SHA-384 digests. */
+static int get_optional_blobs(json_object *o, ProtoMsg *m, char **ret_reason) {
+        int r;
+
+        if (json_object_object_get_ex(o, "eventlog", NULL) &&
+            (r = get_b64(o, "eventlog", "evidence", 1, PROTO_EVENTLOG_MAX, &m->eventlog, ret_reason)) < 0)
+                return r;
+        if (!json_object_object_get_ex(o, "workload_digests", NULL))
+                return 0;
+        r = get_b64(o, "workload_digests", "evidence", PROTO_WORKLOAD_DIGEST_SIZE,
+                    PROTO_WORKLOADS_MAX * PROTO_WORKLOAD_DIGEST_SIZE, &m->workload_digests, ret_reason);
+        if (r < 0)
+                return r;
+        if (m->workload_digests.size % PROTO_WORKLOAD_DIGEST_SIZE != 0)
+                return set_reason(ret_reason, -EBADMSG, "evidence.workload_digests: %zu bytes, not a multiple of %u",
+                                  m->workload_digests.size, PROTO_WORKLOAD_DIGEST_SIZE);
+        return 0;
+}
+
 /* "gpu_pci" and "gpu_cc": exactly one valid address and one known mode per GPU report. */
 static int get_gpu_claims(json_object *o, ProtoMsg *m, char **ret_reason) {
         json_object *pci, *cc;
@@ -334,6 +394,42 @@ static int get_gpu_claims(json_object *o, ProtoMsg *m, char **ret_reason) {
         return 0;
 }
 
+/* "switch_reports" and "switch_chains" when present: both, as long as each other, never empty,
+ * at most PROTO_SWITCHES_MAX, each entry a bounded base64 string. */
+static int get_switches(json_object *o, ProtoMsg *m, char **ret_reason) {
+        json_object *reports = NULL, *chains = NULL;
+        bool has_r = json_object_object_get_ex(o, "switch_reports", &reports),
+             has_c = json_object_object_get_ex(o, "switch_chains", &chains);
+        size_t n;
+        int r;
+
+        if (!has_r && !has_c)
+                return 0;
+        n = json_object_array_length(reports);
+        if (!has_r || !has_c || n != json_object_array_length(chains) || n == 0)
+                return set_reason(ret_reason, -EBADMSG, "evidence: switch_reports and switch_chains must come together, "
+                                  "as long as each other and not empty");
+        if (n > PROTO_SWITCHES_MAX)
+                return set_reason(ret_reason, -EBADMSG, "evidence: %zu NVSwitches, at most %u", n, PROTO_SWITCHES_MAX);
+        for (size_t i = 0; i < n; i++) {
+                json_object *a = json_object_array_get_idx(reports, i), *b = json_object_array_get_idx(chains, i);
+                _cleanup_(json_object_putp) json_object *tmp = json_object_new_object();
+                if (!tmp)
+                        return -ENOMEM;
+                if (!json_object_is_type(a, json_type_string) || !json_object_is_type(b, json_type_string))
+                        return set_reason(ret_reason, -EBADMSG, "evidence: NVSwitch %zu entries must be strings", i);
+                json_object_object_add(tmp, "report", json_object_get(a));
+                json_object_object_add(tmp, "chain", json_object_get(b));
+                m->n_switches = i + 1;
+                if ((r = get_b64(tmp, "report", "evidence.switch_reports", 1, GPU_REPORT_MAX, &m->switch_reports[i],
+                                 ret_reason)) < 0 ||
+                    (r = get_b64(tmp, "chain", "evidence.switch_chains", 1, GPU_CHAIN_MAX, &m->switch_chains[i],
+                                 ret_reason)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int decode(json_object *o, ProtoMsg *m, char **ret_reason) {
         const char *what = type_names[m->type];
         int r;
@@ -352,13 +448,17 @@ static int decode(json_object *o, ProtoMsg *m, char **ret_reason) {
                                            { "spec_digest", json_type_string },
                                            { "releaser_key", json_type_string },
                                            { "tee", json_type_string },
-                                           { "gpus", json_type_int } };
+                                           { "gpus", json_type_int },
+                                           { "switches", json_type_int, true } };
                 if ((r = check_members(o, f, ELEMENTSOF(f), what, ret_reason)) < 0 ||
                     (r = get_b64_exact(o, "nonce", what, m->nonce, sizeof(m->nonce), ret_reason)) < 0 ||
                     (r = get_b64_exact(o, "vm_uuid", what, m->vm_uuid, sizeof(m->vm_uuid), ret_reason)) < 0 ||
                     (r = get_b64_exact(o, "spec_digest", what, m->spec_digest, sizeof(m->spec_digest), ret_reason)) < 0 ||
                     (r = get_b64_exact(o, "releaser_key", what, m->releaser_key, sizeof(m->releaser_key), ret_reason)) < 0 ||
                     (r = get_tee(o, what, &m->tee, ret_reason)) < 0)
+                        return r;
+                if (json_object_object_get_ex(o, "switches", NULL) &&
+                    (r = get_u32(o, "switches", what, PROTO_SWITCHES_MAX, &m->switches, ret_reason)) < 0)
                         return r;
                 return get_u32(o, "gpus", what, PROTO_GPUS_MAX, &m->gpus, ret_reason);
         }
@@ -367,7 +467,11 @@ static int decode(json_object *o, ProtoMsg *m, char **ret_reason) {
                                            { "report", json_type_string },     { "cert_table", json_type_string },
                                            { "gpu_reports", json_type_array }, { "gpu_chains", json_type_array },
                                            { "gpu_pci", json_type_array },     { "gpu_cc", json_type_array },
-                                           { "pubkey", json_type_string } };
+                                           { "pubkey", json_type_string },
+                                           { "eventlog", json_type_string, true },
+                                           { "workload_digests", json_type_string, true },
+                                           { "switch_reports", json_type_array, true },
+                                           { "switch_chains", json_type_array, true } };
                 json_object *reports, *chains;
                 size_t n;
 
@@ -375,7 +479,8 @@ static int decode(json_object *o, ProtoMsg *m, char **ret_reason) {
                     (r = get_tee(o, what, &m->tee, ret_reason)) < 0 ||
                     (r = get_b64(o, "report", what, 1, REPORT_MAX, &m->report, ret_reason)) < 0 ||
                     (r = get_b64(o, "cert_table", what, 0, CERT_TABLE_MAX, &m->cert_table, ret_reason)) < 0 ||
-                    (r = get_b64_exact(o, "pubkey", what, m->pubkey, sizeof(m->pubkey), ret_reason)) < 0)
+                    (r = get_b64_exact(o, "pubkey", what, m->pubkey, sizeof(m->pubkey), ret_reason)) < 0 ||
+                    (r = get_optional_blobs(o, m, ret_reason)) < 0 || (r = get_switches(o, m, ret_reason)) < 0)
                         return r;
                 (void) json_object_object_get_ex(o, "gpu_reports", &reports);
                 (void) json_object_object_get_ex(o, "gpu_chains", &chains);
@@ -671,6 +776,22 @@ void proto_report_data(const uint8_t nonce[PROTO_NONCE_SIZE], const uint8_t pubk
         SHA512(msg, sizeof(msg), ret);
 }
 
+void proto_switch_nonce(const uint8_t nonce[PROTO_NONCE_SIZE], const uint8_t pubkey[PROTO_PUBKEY_SIZE], uint32_t index,
+                        uint8_t ret[32]) {
+        static const char label[] = "cvmd-nvswitch-v1";
+        uint8_t msg[sizeof(label) - 1 + PROTO_NONCE_SIZE + PROTO_PUBKEY_SIZE + 4];
+        uint8_t *p = msg + sizeof(label) - 1 + PROTO_NONCE_SIZE + PROTO_PUBKEY_SIZE;
+
+        memcpy(msg, label, sizeof(label) - 1);
+        memcpy(msg + sizeof(label) - 1, nonce, PROTO_NONCE_SIZE);
+        memcpy(msg + sizeof(label) - 1 + PROTO_NONCE_SIZE, pubkey, PROTO_PUBKEY_SIZE);
+        p[0] = (uint8_t) (index >> 24);
+        p[1] = (uint8_t) (index >> 16);
+        p[2] = (uint8_t) (index >> 8);
+        p[3] = (uint8_t) index;
+        SHA256(msg, sizeof(msg), ret);
+}
+
 void proto_gpu_nonce(const uint8_t nonce[PROTO_NONCE_SIZE], const uint8_t pubkey[PROTO_PUBKEY_SIZE], uint32_t index,
                      const char *pci, ProtoGpuCc cc, uint8_t ret[32]) {
         static const char label[] = "cvmd-gpu-v2";
@@ -695,6 +816,20 @@ void proto_gpu_nonce(const uint8_t nonce[PROTO_NONCE_SIZE], const uint8_t pubkey
         p += PROTO_PCI_ADDRESS_SIZE - 1;
         p[0] = (uint8_t) cc;
         SHA256(msg, sizeof(msg), ret);
+}
+
+void proto_report_data_workloads(const uint8_t base[64], const uint8_t *digests, size_t n, uint8_t ret[64]) {
+        static const char label[] = "cvmd-workload-v1";
+        uint8_t msg[sizeof(label) - 1 + 64 + SHA384_DIGEST_LENGTH];
+
+        if (n == 0) {
+                memmove(ret, base, 64);
+                return;
+        }
+        memcpy(msg, label, sizeof(label) - 1);
+        memcpy(msg + sizeof(label) - 1, base, 64);
+        SHA384(digests, n * PROTO_WORKLOAD_DIGEST_SIZE, msg + sizeof(label) - 1 + 64);
+        SHA512(msg, sizeof(msg), ret);
 }
 
 void proto_launch_digest(const uint8_t spec_digest[PROTO_SPEC_DIGEST_SIZE],

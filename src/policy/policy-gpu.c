@@ -17,6 +17,8 @@
 
 void policy_gpu_init(PolicyGpu *s) {
         *s = (PolicyGpu) {
+                /* revocation is the host's to decide: OCSP from its cache or the responder */
+                .require_ocsp = true,
                 .require_measurements = true,
                 .require_nonce = true,
                 .require_cc = true,

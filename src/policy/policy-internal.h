@@ -26,6 +26,15 @@ const char *policy_hex(const uint8_t *p, size_t n, char *buf);
 void policy_eval_digest_list(Verdict *v, const char *section, const char *rule, const char *field,
                              const PolicyDigestList *l, const uint8_t digest[48]);
 
+/* A digest list of 48-byte digests, or the string "predicted" (policy-predicted.c): then
+ * *ret_predicted is set and the list stays unset. */
+int policy_read_digest_list_or_predicted(json_object *v, const char *path, PolicyDigestList *ret,
+                                         bool *ret_predicted, char **reason);
+/* A denial "policy.<section>.<rule>: ..." when predicted (48 bytes) is NULL or differs from got;
+ * the reason names both values. */
+void policy_eval_predicted(Verdict *v, const char *section, const char *rule, const char *field,
+                           const uint8_t got[48], const uint8_t *predicted);
+
 /* The "snp" section (policy-snp.c). */
 void policy_snp_init(PolicySnp *s);
 void policy_snp_done(PolicySnp *s);

@@ -46,6 +46,7 @@ void policy_snp_done(PolicySnp *s) {
         policy_digest_list_done(&s->measurements);
         policy_digest_list_done(&s->id_key_digests);
         policy_digest_list_done(&s->author_key_digests);
+        policy_digest_list_done(&s->workload_digests);
         free(s->simulator_arks);
         policy_snp_init(s);
 }
@@ -74,6 +75,12 @@ static int parse_product_name(json_object *v, const char *path, SnpProduct *ret,
 
 static int parse_measurements(json_object *v, const char *path, void *data, char **reason) {
         return policy_read_digest_list(v, path, 48, data, reason);
+}
+
+static int parse_measurements_or_predicted(json_object *v, const char *path, void *data, char **reason) {
+        PolicySnp *s = data;
+
+        return policy_read_digest_list_or_predicted(v, path, &s->measurements, &s->measurements_predicted, reason);
 }
 
 static int parse_max_vmpl(json_object *v, const char *path, void *data, char **reason) {
@@ -308,7 +315,8 @@ static int parse_max_crl_age(json_object *v, const char *path, void *data, char 
 }
 
 static const JsonField snp_fields[] = {
-        { "measurements", parse_measurements, offsetof(PolicySnp, measurements) },
+        { "measurements", parse_measurements_or_predicted },
+        { "allow_unmeasured_disk_boot", json_field_bool, offsetof(PolicySnp, allow_unmeasured_disk_boot) },
         { "allow_debug", json_field_bool, offsetof(PolicySnp, allow_debug) },
         { "allow_smt", json_field_bool, offsetof(PolicySnp, allow_smt) },
         { "allow_migration_agent", json_field_bool, offsetof(PolicySnp, allow_migration_agent) },
@@ -327,6 +335,7 @@ static const JsonField snp_fields[] = {
         { "min_guest_svn", parse_min_guest_svn },
         { "min_abi", parse_min_abi },
         { "trusted_simulator_arks", parse_simulator_arks },
+        { "workload_digests", parse_measurements, offsetof(PolicySnp, workload_digests) },
 };
 
 int policy_snp_parse(json_object *v, const char *path, void *data, char **reason) {
@@ -419,6 +428,10 @@ static void eval_products(const PolicySnp *s, const SnpAppraisal *a, Verdict *v)
 }
 
 void policy_evaluate_snp(const Policy *p, const SnpAppraisal *a, Verdict *v) {
+        policy_evaluate_snp_predicted(p, a, NULL, v);
+}
+
+void policy_evaluate_snp_predicted(const Policy *p, const SnpAppraisal *a, const uint8_t *predicted, Verdict *v) {
         PolicySnp defaults;
         const PolicySnp *s;
         const SnpReport *r;
@@ -445,7 +458,10 @@ void policy_evaluate_snp(const Policy *p, const SnpAppraisal *a, Verdict *v) {
         }
         r = &a->report;
 
-        policy_eval_digest_list(v, "snp", "measurements", "MEASUREMENT", &s->measurements, r->measurement);
+        if (s->measurements_predicted)
+                policy_eval_predicted(v, "snp", "measurements", "MEASUREMENT", r->measurement, predicted);
+        else
+                policy_eval_digest_list(v, "snp", "measurements", "MEASUREMENT", &s->measurements, r->measurement);
 
         if (!s->allow_debug && (r->policy & SNP_POLICY_DEBUG))
                 verdict_reason(v,

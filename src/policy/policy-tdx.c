@@ -36,6 +36,10 @@ void policy_tdx_done(PolicyTdx *s) {
         policy_digest_list_done(&s->mrtds);
         policy_digest_list_done(&s->mrseams);
         policy_digest_list_done(&s->simulator_roots);
+        policy_digest_list_done(&s->kernel_digests);
+        policy_digest_list_done(&s->initrd_digests);
+        policy_digest_list_done(&s->cmdline_digests);
+        policy_digest_list_done(&s->workload_digests);
         free_advisory_ids(s);
         policy_tdx_init(s);
 }
@@ -207,8 +211,14 @@ static int parse_simulator_roots(json_object *v, const char *path, void *data, c
         return policy_read_simulator_roots(v, path, &((PolicyTdx *) data)->simulator_roots, reason);
 }
 
+static int parse_mrtds(json_object *v, const char *path, void *data, char **reason) {
+        PolicyTdx *s = data;
+
+        return policy_read_digest_list_or_predicted(v, path, &s->mrtds, &s->mrtds_predicted, reason);
+}
+
 static const JsonField tdx_fields[] = {
-        { "mrtds", parse_digests48, offsetof(PolicyTdx, mrtds) },
+        { "mrtds", parse_mrtds },
         { "mrseams", parse_digests48, offsetof(PolicyTdx, mrseams) },
         { "rtmr0", parse_rtmr0 },
         { "rtmr1", parse_rtmr1 },
@@ -223,6 +233,11 @@ static const JsonField tdx_fields[] = {
         { "max_collateral_age_sec", parse_max_age },
         { "report_data", parse_report_data },
         { "trusted_simulator_roots", parse_simulator_roots },
+        { "require_eventlog", json_field_bool, offsetof(PolicyTdx, require_eventlog) },
+        { "kernel_digests", parse_digests48, offsetof(PolicyTdx, kernel_digests) },
+        { "initrd_digests", parse_digests48, offsetof(PolicyTdx, initrd_digests) },
+        { "cmdline_digests", parse_digests48, offsetof(PolicyTdx, cmdline_digests) },
+        { "workload_digests", parse_digests48, offsetof(PolicyTdx, workload_digests) },
 };
 
 int policy_tdx_parse(json_object *v, const char *path, void *data, char **reason) {
@@ -295,6 +310,11 @@ static void eval_tcb(const PolicyTdx *s, const TdxAppraisal *a, Verdict *v) {
 }
 
 void policy_evaluate_tdx(const Policy *p, const TdxAppraisal *a, int64_t at, Verdict *v) {
+        policy_evaluate_tdx_predicted(p, a, at, NULL, v);
+}
+
+void policy_evaluate_tdx_predicted(const Policy *p, const TdxAppraisal *a, int64_t at, const uint8_t *predicted_mrtd,
+                                   Verdict *v) {
         PolicyTdx defaults;
         const PolicyTdx *s;
         const TdxQuote *q;
@@ -321,7 +341,10 @@ void policy_evaluate_tdx(const Policy *p, const TdxAppraisal *a, int64_t at, Ver
         q = &a->quote;
         attrs = tdx_quote_td_attributes(q);
 
-        policy_eval_digest_list(v, "tdx", "mrtds", "MRTD", &s->mrtds, q->mrtd);
+        if (s->mrtds_predicted)
+                policy_eval_predicted(v, "tdx", "mrtds", "MRTD", q->mrtd, predicted_mrtd);
+        else
+                policy_eval_digest_list(v, "tdx", "mrtds", "MRTD", &s->mrtds, q->mrtd);
         policy_eval_digest_list(v, "tdx", "mrseams", "MRSEAM", &s->mrseams, q->mrseam);
         for (unsigned i = 0; i < 4; i++)
                 if (s->rtmr_set[i] && memcmp(q->rtmr[i], s->rtmr[i], 48) != 0)

@@ -270,12 +270,12 @@ static HttpOptions options_normalize(const HttpOptions *in) {
 
 /* The wait before attempt `attempt + 1`: doubling from backoff_initial_ms, or the server's
  * Retry-After when it gave one, both capped at max_retry_after_sec. */
-static uint64_t backoff_ms(const HttpOptions *o, unsigned attempt, curl_off_t retry_after_sec) {
+static uint64_t backoff_ms(const HttpOptions *o, unsigned attempt, uint64_t retry_after_sec) {
         uint64_t cap = (uint64_t) o->max_retry_after_sec * 1000, ms;
 
         ms = (uint64_t) o->backoff_initial_ms << (attempt - 1 < 20 ? attempt - 1 : 20);
         if (retry_after_sec > 0)
-                ms = (uint64_t) retry_after_sec * 1000;
+                ms = retry_after_sec * 1000; /* at most HTTP_RETRY_AFTER_SEC_MAX: no overflow */
         return ms < cap ? ms : cap;
 }
 
@@ -482,7 +482,7 @@ static void on_deadline(HttpTimer *timer) {
 }
 
 /* Takes t out of libcurl and arms the backoff timer for the next attempt. */
-static void transfer_retry_later(HttpTransfer *t, const char *what, curl_off_t retry_after_sec) {
+static void transfer_retry_later(HttpTransfer *t, const char *what, uint64_t retry_after_sec) {
         unsigned attempt = t->result.attempts;
         uint64_t ms = backoff_ms(&t->o, attempt, retry_after_sec);
         long status = t->result.status;
@@ -505,11 +505,25 @@ static void transfer_retry_later(HttpTransfer *t, const char *what, curl_off_t r
                 transfer_finish(t, r, "%s %s: cannot arm the backoff timer", method_names[t->method], t->url);
 }
 
+/* The response's Retry-After in seconds, read by our parser from the header's bytes
+ * (http-retry-after.c); 0 when absent, repeated or malformed. */
+static uint64_t response_retry_after(HttpTransfer *t) {
+        struct curl_header *h = NULL;
+        uint64_t sec;
+
+        if (curl_easy_header(t->easy, "Retry-After", 0, CURLH_HEADER, -1, &h) != CURLHE_OK || !h || !h->value ||
+            h->amount != 1)
+                return 0;
+        if (http_retry_after_parse(h->value, strlen(h->value), (int64_t) time(NULL), &sec) < 0)
+                return 0;
+        return sec;
+}
+
 /* One attempt ended with cc: success, a final failure, or a retry after the backoff. */
 static void transfer_attempt_done(HttpTransfer *t, CURLcode cc) {
         const char *method = method_names[t->method];
         _cleanup_free_ char *what = NULL;
-        curl_off_t retry_after = 0;
+        uint64_t retry_after = 0;
         bool retry = false;
         long status = 0;
         int r;
@@ -525,9 +539,11 @@ static void transfer_attempt_done(HttpTransfer *t, CURLcode cc) {
                 retry = status_is_retryable(status);
                 what = strdup_printf("HTTP %ld%s%s", status, *http_status_phrase(status) ? " " : "",
                                      http_status_phrase(status));
-                if ((status == 429 || status == 503) &&
-                    curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK && retry_after > 0)
-                        t->result.retry_after_usec = (uint64_t) retry_after * 1000000u;
+                if (status == 429 || status == 503) {
+                        retry_after = response_retry_after(t);
+                        if (retry_after > 0)
+                                t->result.retry_after_usec = retry_after * 1000000u;
+                }
         } else if ((cc == CURLE_WRITE_ERROR && t->body.too_large) || cc == CURLE_FILESIZE_EXCEEDED)
                 return transfer_finish(t, -EFBIG, "%s %s: response body larger than %zu bytes, refused", method,
                                        t->url, t->o.max_body);

@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* parallel_for() (include/cvm/parallel.h): a pool of threads started for the call, taking items
- * from a shared counter. The work it runs (several ECDSA P-384 verifications, path validation)
- * takes milliseconds, against tens of microseconds to start a thread, and threads that live
- * only for the call leave nothing behind across fork() in the daemon. */
+/* parallel_for() and parallel_beside() (include/cvm/parallel.h) on a persistent pool of helper
+ * threads, started on first use and then parked on a condition variable: a board's verification
+ * takes a few milliseconds, and starting threads for every call (clone, a fresh stack to fault
+ * in, the scheduler placing a new task) was a visible share of it. One job runs on the pool at a
+ * time; a call made while another holds the pool (another thread, or from inside a job) starts
+ * threads of its own for that call, as before. Helpers are started with every signal blocked, so
+ * signals keep going to the threads that wait for them (sd-event's signalfd). After fork() the
+ * child has none of the parent's helpers: the atfork handler forgets them and the child starts
+ * its own when it first needs them. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -16,19 +22,145 @@ typedef struct Job {
         void (*fn)(void *userdata, size_t i);
         void *userdata;
         size_t n;
-        size_t next; /* atomic */
+        size_t next; /* atomic: the next item to take */
 } Job;
 
-static void *run(void *p) {
-        Job *j = p;
-
+/* Takes items until none is left. */
+static void run_items(Job *j) {
         for (;;) {
                 size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
                 if (i >= j->n)
-                        return NULL;
+                        return;
                 j->fn(j->userdata, i);
         }
 }
+
+static void *run_thread(void *p) {
+        run_items(p);
+        return NULL;
+}
+
+/* ---- the pool ---- */
+
+typedef struct Pool {
+        pthread_mutex_t lock;
+        pthread_cond_t wake; /* a job was posted */
+        pthread_cond_t idle; /* the last helper left a job */
+        Job *job;            /* the posted job; NULL when none or closed */
+        unsigned seats;      /* helpers the posted job still takes */
+        unsigned active;     /* helpers inside the job */
+        unsigned n_threads;  /* helpers started (they never exit) */
+        bool busy;           /* a caller holds the pool */
+} Pool;
+
+static Pool pool = {
+        .lock = PTHREAD_MUTEX_INITIALIZER,
+        .wake = PTHREAD_COND_INITIALIZER,
+        .idle = PTHREAD_COND_INITIALIZER,
+};
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void pool_prepare(void) {
+        pthread_mutex_lock(&pool.lock);
+}
+
+static void pool_parent(void) {
+        pthread_mutex_unlock(&pool.lock);
+}
+
+/* The child has only the forking thread: no helpers, nobody inside a job. */
+static void pool_child(void) {
+        pool = (Pool) {
+                .lock = PTHREAD_MUTEX_INITIALIZER,
+                .wake = PTHREAD_COND_INITIALIZER,
+                .idle = PTHREAD_COND_INITIALIZER,
+        };
+}
+
+static void atfork_setup(void) {
+        (void) pthread_atfork(pool_prepare, pool_parent, pool_child);
+}
+
+static void *helper(void *unused) {
+        pthread_mutex_lock(&pool.lock);
+        for (;;) {
+                Job *j;
+
+                while (!pool.job || pool.seats == 0)
+                        pthread_cond_wait(&pool.wake, &pool.lock);
+                j = pool.job;
+                pool.seats--;
+                pool.active++;
+                pthread_mutex_unlock(&pool.lock);
+                run_items(j);
+                pthread_mutex_lock(&pool.lock);
+                if (--pool.active == 0)
+                        pthread_cond_signal(&pool.idle);
+        }
+        return NULL;
+}
+
+/* Starts a thread running fn(arg) with every signal blocked; false when it cannot. */
+static bool start_thread(pthread_t *ret, void *(*fn)(void *), void *arg) {
+        sigset_t all, old;
+        bool ok;
+
+        sigfillset(&all);
+        (void) pthread_sigmask(SIG_BLOCK, &all, &old);
+        ok = pthread_create(ret, NULL, fn, arg) == 0;
+        (void) pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return ok;
+}
+
+/* Takes the pool for a job wanting `helpers` helpers, starting any missing; false when another
+ * caller holds it or no helper can be had. */
+static bool pool_acquire(unsigned helpers) {
+        (void) pthread_once(&atfork_once, atfork_setup);
+        pthread_mutex_lock(&pool.lock);
+        if (pool.busy) {
+                pthread_mutex_unlock(&pool.lock);
+                return false;
+        }
+        while (pool.n_threads < helpers) {
+                pthread_t t;
+
+                if (!start_thread(&t, helper, NULL))
+                        break;
+                (void) pthread_detach(t);
+                pool.n_threads++;
+        }
+        if (pool.n_threads == 0) {
+                pthread_mutex_unlock(&pool.lock);
+                return false;
+        }
+        pool.busy = true;
+        pthread_mutex_unlock(&pool.lock);
+        return true;
+}
+
+static void pool_post(Job *j, unsigned helpers) {
+        pthread_mutex_lock(&pool.lock);
+        pool.job = j;
+        pool.seats = helpers < pool.n_threads ? helpers : pool.n_threads;
+        if (pool.seats == 1)
+                pthread_cond_signal(&pool.wake);
+        else
+                pthread_cond_broadcast(&pool.wake);
+        pthread_mutex_unlock(&pool.lock);
+}
+
+/* Closes the job to latecomers, waits for the helpers inside it, gives the pool back. */
+static void pool_finish(void) {
+        pthread_mutex_lock(&pool.lock);
+        pool.job = NULL;
+        pool.seats = 0;
+        while (pool.active > 0)
+                pthread_cond_wait(&pool.idle, &pool.lock);
+        pool.busy = false;
+        pthread_mutex_unlock(&pool.lock);
+}
+
+/* ---- the interface ---- */
 
 unsigned parallel_workers(void) {
         unsigned set = __atomic_load_n(&workers_set, __ATOMIC_RELAXED);
@@ -54,22 +186,39 @@ void parallel_set_workers(unsigned n) {
         __atomic_store_n(&workers_set, n > PARALLEL_WORKERS_MAX ? PARALLEL_WORKERS_MAX : n, __ATOMIC_RELAXED);
 }
 
-void parallel_for(size_t n, void (*fn)(void *userdata, size_t i), void *userdata) {
-        Job job = { .fn = fn, .userdata = userdata, .n = n };
+/* Threads of this call's own, for when the pool is taken. */
+static void for_with_own_threads(Job *job, size_t helpers) {
         pthread_t threads[PARALLEL_WORKERS_MAX];
-        size_t want = parallel_workers(), started = 0;
+        size_t started = 0;
 
-        if (want > n)
-                want = n;
-        /* the calling thread is one of the workers */
-        for (size_t t = 1; t < want; t++) {
-                if (pthread_create(&threads[started], NULL, run, &job) != 0)
+        for (size_t t = 0; t < helpers; t++) {
+                if (!start_thread(&threads[started], run_thread, job))
                         break;
                 started++;
         }
-        (void) run(&job);
+        run_items(job);
         for (size_t t = 0; t < started; t++)
                 (void) pthread_join(threads[t], NULL);
+}
+
+void parallel_for(size_t n, void (*fn)(void *userdata, size_t i), void *userdata) {
+        Job job = { .fn = fn, .userdata = userdata, .n = n };
+        size_t want = parallel_workers();
+
+        if (want > n)
+                want = n;
+        if (want <= 1) {
+                run_items(&job);
+                return;
+        }
+        /* the calling thread is one of the workers */
+        if (!pool_acquire((unsigned) want - 1)) {
+                for_with_own_threads(&job, want - 1);
+                return;
+        }
+        pool_post(&job, (unsigned) want - 1);
+        run_items(&job);
+        pool_finish();
 }
 
 typedef struct Beside {
@@ -77,19 +226,34 @@ typedef struct Beside {
         void *data;
 } Beside;
 
-static void *run_beside(void *p) {
+static void run_beside(void *p, size_t i) {
         Beside *b = p;
 
         b->fn(b->data);
+}
+
+static void *run_beside_thread(void *p) {
+        run_beside(p, 0);
         return NULL;
 }
 
 void parallel_beside(void (*fg)(void *fg_data), void *fg_data, void (*bg)(void *bg_data), void *bg_data) {
         Beside b = { .fn = bg, .data = bg_data };
+        Job job = { .fn = run_beside, .userdata = &b, .n = 1 };
         pthread_t t;
-        bool started = bg && parallel_workers() > 1 && pthread_create(&t, NULL, run_beside, &b) == 0;
+        bool pooled = false, started = false;
 
+        if (bg && parallel_workers() > 1) {
+                pooled = pool_acquire(1);
+                if (pooled)
+                        pool_post(&job, 1);
+                else
+                        started = start_thread(&t, run_beside_thread, &b);
+        }
         fg(fg_data);
+        /* bg only fills caches: when no helper took it up while fg ran, it is skipped */
+        if (pooled)
+                pool_finish();
         if (started)
                 (void) pthread_join(t, NULL);
 }

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cvm/worker.h"
@@ -28,6 +29,7 @@ struct Worker {
         JobQueue todo, finished;
         bool stopping, started;
         unsigned pending;
+        uint64_t running_since_usec; /* CLOCK_MONOTONIC: when the job now running started; 0: idle */
         int efd;
         sd_event_source *source;
 };
@@ -52,6 +54,13 @@ static Job *queue_pop(JobQueue *q) {
         return j;
 }
 
+static uint64_t monotonic_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u + 1u; /* never 0 */
+}
+
 static void *worker_main(void *p) {
         Worker *w = p;
         uint64_t one = 1;
@@ -65,9 +74,11 @@ static void *worker_main(void *p) {
                 if (w->stopping)
                         break;
                 j = queue_pop(&w->todo);
+                w->running_since_usec = monotonic_usec();
                 pthread_mutex_unlock(&w->lock);
                 j->result = j->fn(j->userdata);
                 pthread_mutex_lock(&w->lock);
+                w->running_since_usec = 0;
                 queue_push(&w->finished, j);
                 /* an eventfd write of 1 cannot fail short of a counter overflow */
                 (void) !write(w->efd, &one, sizeof(one));
@@ -168,4 +179,13 @@ int worker_submit(Worker *w, WorkerJobFn fn, WorkerDoneFn done, void *userdata) 
 
 unsigned worker_pending(const Worker *w) {
         return w->pending;
+}
+
+uint64_t worker_busy_usec(Worker *w) {
+        uint64_t since;
+
+        pthread_mutex_lock(&w->lock);
+        since = w->running_since_usec;
+        pthread_mutex_unlock(&w->lock);
+        return since ? monotonic_usec() - since : 0;
 }

@@ -2,6 +2,7 @@
 /* A software NVIDIA H100 in CC mode: NVIDIA's five-certificate device chain profile with the
  * Hopper FWID extension (shared/specs/nvidia-gpu.md §2.1, §2.3) and real-format attestation
  * reports (§1) signed with the leaf key. */
+#include <ctype.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
@@ -350,9 +351,13 @@ int gpu_sim_report(const GpuSim *s, const uint8_t nonce[NV_NONCE_SIZE], uint8_t 
         put_text(&o, NV_OPAQUE_PROJECT_SKU, "0200", 5);
         put_tlv(&o, NV_OPAQUE_PROJECT_SKU_MOD, (const uint8_t[]){0, 0}, 2);
         put_tlv(&o, NV_OPAQUE_FWID, s->fwid, NV_FWID_SIZE);
-        put_tlv(&o, NV_OPAQUE_PROTECTED_PCIE_STATUS, (const uint8_t[]){0x55}, 1);
+        /* protected PCIe (an HGX board with its NVSwitches): the status, the switch links, the flag */
+        put_tlv(&o, NV_OPAQUE_PROTECTED_PCIE_STATUS,
+                (const uint8_t[]){s->n_switch_pdis > 0 ? NV_PROTECTED_PCIE_ON : 0x55}, 1);
+        if (s->n_switch_pdis > 0 && s->n_switch_pdis <= NV_SWITCH_PDIS_MAX)
+                put_tlv(&o, NV_OPAQUE_SWITCH_PDI, s->switch_pdis, (uint16_t) (s->n_switch_pdis * NV_PDI_SIZE));
         put_tlv(&o, NV_OPAQUE_OPAQUE_DATA_VERSION, (const uint8_t[]){1, 0}, 2);
-        put_tlv(&o, NV_OPAQUE_FEATURE_FLAG, (const uint8_t[]){0, 0}, 2);
+        put_tlv(&o, NV_OPAQUE_FEATURE_FLAG, (const uint8_t[]){s->n_switch_pdis > 0 ? NV_FEATURE_PPCIE : 0, 0}, 2);
         if (o.overflow)
                 return -ENOBUFS;
 
@@ -440,6 +445,53 @@ int gpu_sim_write(const GpuSim *s, const char *dir) {
         return write_claims(s, dir);
 }
 
+/* switch-pdis, in protected-PCIe mode only: one 16-hex-digit SWITCH_PDI entry a line. */
+static int write_switch_links(const GpuSim *s, const char *dir) {
+        _cleanup_free_ char *text = NULL;
+        size_t n = s->n_switch_pdis;
+
+        if (n == 0)
+                return 0;
+        if (n > NV_SWITCH_PDIS_MAX)
+                return -EINVAL;
+        text = malloc(n * 17 + 1);
+        if (!text)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                for (size_t k = 0; k < NV_PDI_SIZE; k++)
+                        snprintf(text + i * 17 + k * 2, 3, "%02x", s->switch_pdis[i][k]);
+                text[i * 17 + 16] = '\n';
+        }
+        return sim_write_file(dir, "switch-pdis", text, n * 17, 0644);
+}
+
+static int load_switch_links(GpuSim *s, const char *dir) {
+        _cleanup_free_ uint8_t *data = NULL;
+        size_t n;
+        int r;
+
+        r = sim_read_file(dir, "switch-pdis", &data, &n);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        if (n == 0 || n % 17 != 0 || n / 17 > NV_SWITCH_PDIS_MAX)
+                return -EBADMSG;
+        for (size_t i = 0; i < n / 17; i++) {
+                if (data[i * 17 + 16] != '\n')
+                        return -EBADMSG;
+                for (size_t k = 0; k < NV_PDI_SIZE; k++) {
+                        unsigned x;
+                        char hex[3] = { (char) data[i * 17 + 2 * k], (char) data[i * 17 + 2 * k + 1], 0 };
+                        if (!isxdigit((unsigned char) hex[0]) || !isxdigit((unsigned char) hex[1]) || sscanf(hex, "%2x", &x) != 1)
+                                return -EBADMSG;
+                        s->switch_pdis[i][k] = (uint8_t) x;
+                }
+        }
+        s->n_switch_pdis = n / 17;
+        return 0;
+}
+
 /* pci-address and cc-mode: what the simulated driver reports, editable by hand for tests. */
 static int write_claims(const GpuSim *s, const char *dir) {
         const char *mode = proto_gpu_cc_to_string(s->cc_mode);
@@ -453,7 +505,7 @@ static int write_claims(const GpuSim *s, const char *dir) {
         if ((r = sim_write_file(dir, "pci-address", a, strlen(a), 0644)) < 0 ||
             (r = sim_write_file(dir, "cc-mode", m, strlen(m), 0644)) < 0)
                 return r;
-        return 0;
+        return write_switch_links(s, dir);
 }
 
 /* One line of text: the file's bytes less one trailing newline, at most size-1 of them. */
@@ -529,6 +581,8 @@ int gpu_sim_load(const char *dir, GpuSim **ret) {
         if (r < 0)
                 return r;
         r = load_claims(s, dir);
+        if (r >= 0)
+                r = load_switch_links(s, dir);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(s);

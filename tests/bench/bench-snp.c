@@ -121,6 +121,9 @@ int main(int argc, char *argv[]) {
         printf("  fresh chain, caches off (cold: 3 certificates decoded, 3 RSA-PSS links)\n"
                "                                                  %9.1f us  %5.2fx the floor\n",
                bench_median(cold, ROUNDS), bench_median(cold, ROUNDS) / floor_us);
+        printf("  cached where it says so: the kept SnpChain's own link results and leaf extensions; the\n"
+               "  process's decoded certificates (by their bytes) and verified links (by both certificates'\n"
+               "  bytes, within their common validity)\n");
         printf("  not cached in any figure: report parse, claims, product, ARK pin compare, validity at the time,\n"
                "  TCB and chip-ID binding, the report's ECDSA P-384 signature\n");
         bench_print_cache_stats();

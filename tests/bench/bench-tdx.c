@@ -161,6 +161,9 @@ int main(int argc, char *argv[]) {
         LINE("quote only (no collateral), caches warm", qonly, "");
         LINE("quote only, caches off (cold: PCK chain decoded and verified)", qcold, "");
 #undef LINE
+        printf("  cached where it says so: the kept TdxCollateral's signature results and verified PCK chain;\n"
+               "  the process's decoded certificates, CRLs, collateral documents and attestation keys (by\n"
+               "  their bytes) and verified signatures (by both parties' bytes, within their validity)\n");
         printf("  not cached in any figure: quote parse, claims, the SGX extension, the QE report and quote\n"
                "  signatures (the floor's two verifies), validity and CRL windows at the time, revocation\n"
                "  lookups, QE identity match, TCB level evaluation\n");

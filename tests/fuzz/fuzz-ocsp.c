@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* OCSP responses for a GPU device chain (nv_ocsp_response_verify): the input is the certificate
  * and its issuer (one bundle, certificate first), then the DER response. Checked with and
- * without a nonce, at a time inside the certificate's validity. */
+ * without a nonce, at a time inside the certificate's validity. The response alone is also read
+ * as the collateral cache's lister reads it (nv_ocsp_response_info). */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -17,8 +18,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         STACK_OF(X509) *sk = NULL;
         FuzzPart parts[2];
         int64_t at = 1700000000;
+        NvOcspInfo info;
 
-        if (fuzz_split(data, size, parts, 2) != 2 || pem_bundle_parse(parts[0].data, parts[0].size, &sk, NULL) < 0)
+        if (fuzz_split(data, size, parts, 2) != 2)
+                return 0;
+        (void) nv_ocsp_response_info(parts[1].data, parts[1].size, &info);
+        if (pem_bundle_parse(parts[0].data, parts[0].size, &sk, NULL) < 0)
                 return 0;
         if (sk_X509_num(sk) >= 2) {
                 X509 *cert = sk_X509_value(sk, 0), *issuer = sk_X509_value(sk, 1);

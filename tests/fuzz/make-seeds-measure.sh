@@ -118,6 +118,8 @@ seeds = {
     "log-first-not-spec-id": event(1, 4, bytes(4)),
     "log-huge-event-size": spec_id() + struct.pack("<III", 1, 4, 1) + struct.pack("<H", 0x000c) + bytes(48) +
                            struct.pack("<I", 0xffffffff),
+    # cvm-agent's runtime log: a workload event on RTMR3, EV_EVENT_TAG with its tag "cvmw"
+    "log-runtime-workload": spec_id() + event(4, 6, struct.pack("<II", 0x63766d77, 9) + b"seed job\0"),
     "ccel-table": ccel_table(),
     "ccel-table-bad-checksum": ccel_table(fix=False),
     "ccel-table-sev": ccel_table(cc_type=1),

@@ -126,14 +126,14 @@ echo '{"gpu": {"gpu_count": 4, "min_driver_version": "595.1", "require_ocsp": fa
 expect_exit 1 "policy count and driver" "$CVMCTL" verify gpu "${reports[@]}" "${chains[@]}" --nonce "$nonce" --golden "$tmp/golden.json" \
         --at 2026-01-01T00:00:00Z --offline --cache "$tmp/c" --policy "$tmp/p1.json" --json
 jqok "policy denials" '.authentic and .accepted == false and (.reasons | any(startswith("policy.gpu.gpu_count"))) and (.reasons | any(startswith("policy.gpu.min_driver_version")))'
-echo '{"gpu": {"gpu_count": 8, "min_driver_version": "590.12", "min_vbios_version": "96.00.A5.00.01"}}' > "$tmp/p2.json"
+echo '{"gpu": {"gpu_count": 8, "min_driver_version": "590.12", "min_vbios_version": "96.00.A5.00.01", "require_ocsp": false}}' > "$tmp/p2.json"
 expect_exit 0 "policy satisfied" "$CVMCTL" verify gpu "${reports[@]}" "${chains[@]}" --nonce "$nonce" --golden "$tmp/golden.json" \
         --at 2026-01-01T00:00:00Z --offline --cache "$tmp/c" --policy "$tmp/p2.json"
 expect_exit 1 "policy needs a nonce" "$CVMCTL" verify gpu "${reports[@]}" "${chains[@]}" --golden "$tmp/golden.json" \
         --at 2026-01-01T00:00:00Z --offline --cache "$tmp/c" --policy "$tmp/p2.json" --json
 jqok "require_nonce" '.authentic and (.reasons | any(startswith("policy.gpu.require_nonce")))'
 c="$V/nvidia/nvtrust_2023_h100_545.00"
-echo '{"gpu": {"allowed_rim_ids": ["NV_GPU_DRIVER_GH100_545.00"]}}' > "$tmp/p3.json"
+echo '{"gpu": {"allowed_rim_ids": ["NV_GPU_DRIVER_GH100_545.00"], "require_ocsp": false}}' > "$tmp/p3.json"
 expect_exit 1 "allowed RIM ids" "$CVMCTL" verify gpu "$c/report.bin" --chain "$c/chain.pem" --nonce "$(cat "$c/nonce.hex")" \
         --rim-dir "$c/rims" --at 2024-01-01T00:00:00Z --offline --cache "$tmp/c" --policy "$tmp/p3.json" --json
 jqok "allowed RIM ids" '.measurements == "match" and (.reasons | any(test("policy.gpu.allowed_rim_ids: GPU 0.s VBIOS RIM NV_GPU_VBIOS")))'

@@ -11,7 +11,10 @@
 # Every good VM reaches running, within the boot deadline, with the original key; every bad one
 # ends failed (garbage1: quarantined) with a reason that names its fault and no key; cvmd answers
 # `cvmctl list` within 2 s while the bad guests are pending; /metrics counts the VMs per state;
-# the audit chain is intact and records key releases for the good VMs only.
+# the audit chain is intact and records key releases for the good VMs only. Then a stalled
+# libvirt call: VM stall1's create job hangs STALL seconds on its worker (cvmd's test-only
+# CVMD_TEST_STALL_LIBVIRT, cvmd(8)); while it does, stallb and stallc reach running on the other
+# workers and `cvmctl list` answers; stall1 itself reaches running once its call returns.
 #
 #   BUILD=build tests/integration/test-cvmd-chaos.sh
 set -uo pipefail
@@ -25,7 +28,9 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 GOOD=${CVMD_CHAOS_GOOD:-12}
 BOOT=5
 ATTEST=2
+STALL=20
 export CVMD_SANDBOX_BOOT_TIMEOUT=$BOOT CVMD_SANDBOX_ATTEST_TIMEOUT=$ATTEST
+export CVMD_TEST_STALL_LIBVIRT=stall1:$STALL
 BAD=(close1 silent1 garbage1 badjson1 backlog1 untrusted1 absent1)
 passed=0 failed=0
 tmp=$(mktemp -d)
@@ -252,6 +257,32 @@ done
 jq -e --argjson n "$GOOD" '[.events[] | select(.kind == "key_release") | .vm] | unique
         == ([range(1; $n + 1) | "good\(.)"] | sort)' "$tmp/audit.json" > /dev/null && ok \
         || bad "audit: key releases for $(jq -c '[.events[] | select(.kind == "key_release") | .vm]' "$tmp/audit.json")"
+
+# --- a stalled libvirt call holds one worker: the other launches go on, D-Bus answers
+for n in stall1 stallb stallc; do
+        "$SANDBOX" agent "$n" > /dev/null 2> "$tmp/$n.agent.err" || bad "agent $n: $(cat "$tmp/$n.agent.err")"
+        spec "$n" sim-dev > "$tmp/$n.json"
+done
+lpids=()
+launch stall1
+for _ in $(seq 50); do
+        [ "$("$CVMCTL" status stall1 --json 2> /dev/null | jq -r .state)" = defined ] && break
+        sleep 0.1
+done
+launch stallb
+launch stallc
+wait "${lpids[1]}" "${lpids[2]}"
+for n in stallb stallc; do
+        [ "$(cat "$tmp/$n.rc")" = 0 ] && grep -q "^$n: running" "$tmp/$n.out" && ok \
+                || bad "$n beside a stalled libvirt call: exit $(cat "$tmp/$n.rc"): $(cat "$tmp/$n.out" "$tmp/$n.err")"
+done
+timeout 5 "$CVMCTL" list --json > "$tmp/stall-list.json" 2> "$tmp/stall-list.err"; rc=$?
+[ "$rc" -eq 0 ] && [ "$(jq -r '.vms[] | select(.name == "stall1") | .state' "$tmp/stall-list.json")" = defined ] && ok \
+        || bad "list during the stall: exit $rc: $(cat "$tmp/stall-list.err") $(jq -c '.vms[] | select(.name == "stall1")' "$tmp/stall-list.json" 2> /dev/null)"
+[ ! -f "$tmp/stall1.end" ] && ok || bad "stall1 ended before the others: $(cat "$tmp/stall1.out" "$tmp/stall1.err")"
+wait "${lpids[0]}"
+[ "$(cat "$tmp/stall1.rc")" = 0 ] && grep -q "^stall1: running" "$tmp/stall1.out" && ok \
+        || bad "stall1 after its stall: exit $(cat "$tmp/stall1.rc"): $(cat "$tmp/stall1.out" "$tmp/stall1.err")"
 
 echo "setup ${setup}s; $GOOD good running within ${good_last} ms; bad guests ended within ${bad_last} ms;" \
         "$probes list probes while pending (up to $pending_seen bad pending), slowest ${maxlat} ms"

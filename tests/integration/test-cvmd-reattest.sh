@@ -4,8 +4,11 @@
 # exchanges (the sandbox's agent without --once): `cvmctl attest` on a running VM succeeds, the
 # guest's key file is replaced (same bytes, a new file) and the token is new; a re-attestation
 # the reloaded policy now refuses applies its failure action (destroyed, quarantined) and
-# releases nothing; the policy's reattest_interval_sec timer re-attests by itself; the usage
-# errors and unknown names.
+# releases nothing; the policy's reattest_interval_sec timer re-attests by itself; a GPU driver
+# reload in the guest (the simulated guest's switch, `cvmd-sandbox gpu-reload`) makes its agent
+# tell cvmd, which re-attests the VM, and a refused one applies the failure action; the usage
+# errors and unknown names. (A VM recovered after a restart is re-attested in the unit test
+# test-cvmd-recover: the sandbox's libvirt test driver lives inside cvmd and dies with it.)
 #
 #   BUILD=build tests/integration/test-cvmd-reattest.sh
 set -uo pipefail
@@ -79,6 +82,7 @@ policy keep sim-dev
 policy flip sim-dev
 policy flipq sim-dev '.failure_action = "quarantine"'
 policy tick sim-dev '.reattest_interval_sec = 5'
+policy gpuflip sim-dev
 reload
 
 # --- on demand: accepted, the key file replaced with the same bytes, a new token
@@ -140,6 +144,44 @@ done
 [ -n "$seen" ] && [ "$(state_of re4)" = running ] && ok \
         || bad "re4: no timer re-attestation: $(state_of re4): $(reason_of re4)"
 cmp -s "$keys/demo-key" "$sandbox_dir/demo.key" && ok || bad "re4: the guest's key differs"
+
+# --- the guest's GPU driver was reloaded: its agent tells cvmd, which attests it again
+wait_reason() { # name reason-regex: up to 30 s
+        for _ in $(seq 150); do
+                reason_of "$1" | grep -qE "$2" && return 0
+                sleep 0.2
+        done
+        return 1
+}
+keys=$(launch gr1 keep)
+before=$(file_id "$keys/demo-key")
+token1=$("$CVMCTL" token gr1)
+sleep 1
+"$SANDBOX" gpu-reload gr1 || bad "gpu-reload gr1"
+wait_reason gr1 '^re-attestation: GPU driver reload$' && [ "$(state_of gr1)" = running ] && ok \
+        || bad "gr1: no re-attestation on a GPU driver reload: $(state_of gr1): $(reason_of gr1)"
+after=$(file_id "$keys/demo-key")
+[ -n "$after" ] && [ "$after" != "$before" ] && cmp -s "$keys/demo-key" "$sandbox_dir/demo.key" && ok \
+        || bad "gr1: the key file was not replaced with the same key ($before / $after)"
+[ "$("$CVMCTL" token gr1)" != "$token1" ] && ok || bad "gr1: no new token after the re-attestation"
+grep -q "GPU driver reload: told the host" "$sandbox_dir/agents/gr1.log" && ok \
+        || bad "gr1: the agent did not tell the host: $(tail -3 "$sandbox_dir/agents/gr1.log")"
+# a burst of reloads: coalesced, rate-limited; the VM stays running and attested
+"$SANDBOX" gpu-reload gr1; sleep 0.3; "$SANDBOX" gpu-reload gr1
+sleep 1
+[ "$(state_of gr1)" = running ] || [ "$(state_of gr1)" = attesting ] || [ "$(state_of gr1)" = releasing ] && ok \
+        || bad "gr1 after a burst of reloads: $(state_of gr1): $(reason_of gr1)"
+# refused now: the reloaded policy no longer trusts the simulator; the failure action applies
+keys=$(launch gr2 gpuflip)
+before=$(file_id "$keys/demo-key")
+policy gpuflip production
+reload
+"$SANDBOX" gpu-reload gr2 || bad "gpu-reload gr2"
+wait_reason gr2 '^re-attestation: GPU driver reload: failed: ' && [ "$(state_of gr2)" = failed ] && ok \
+        || bad "gr2: a refused re-attestation after a reload did not fail it: $(state_of gr2): $(reason_of gr2)"
+[ "$(file_id "$keys/demo-key")" = "$before" ] && ok || bad "gr2: a key was released to a refused guest"
+"$CVMCTL" token gr2 > /dev/null 2>&1; rc=$?
+[ "$rc" -eq 1 ] && ok || bad "token of gr2 after its failed re-attestation: exit $rc"
 
 # --- usage and names
 "$CVMCTL" attest > /dev/null 2>&1; rc=$?

@@ -58,12 +58,13 @@ head -c 32 /dev/urandom > datakey.bin
 "$CVMCTL" key wrap --kek "file:$tmp/kek.bin" --kid train-1 --keys-dir wrapped < datakey.bin > wrap.out 2> wrap.err \
         && ok || bad "key wrap: $(cat wrap.err)"
 snp='"snp": {"trusted_simulator_arks": [{"product": "Milan", "spki_sha256": "'$ark'"}]}'
-printf '{"name": "sim", %s, "gpu": {"gpu_count": 8, "trusted_simulator_roots": [{"spki_sha256": "%s"}]}}\n' \
+# the simulated chains have no OCSP responder here (test-exchange-gpu-rim.sh has one)
+printf '{"name": "sim", %s, "gpu": {"gpu_count": 8, "require_ocsp": false, "trusted_simulator_roots": [{"spki_sha256": "%s"}]}}\n' \
         "$snp" "$gpu_root" > trusting.json
-printf '{"name": "nvidia-only", %s, "gpu": {"gpu_count": 8}}\n' "$snp" > nvidia-only.json
-printf '{"name": "shared", %s, "gpu": {"trusted_simulator_roots": [{"spki_sha256": "%s"}]}}\n' \
+printf '{"name": "nvidia-only", %s, "gpu": {"gpu_count": 8, "require_ocsp": false}}\n' "$snp" > nvidia-only.json
+printf '{"name": "shared", %s, "gpu": {"require_ocsp": false, "trusted_simulator_roots": [{"spki_sha256": "%s"}]}}\n' \
         "$snp" "$shared_root" > shared-policy.json
-printf '{"name": "devtools", %s, "gpu": {"allow_devtools": true, "trusted_simulator_roots": [{"spki_sha256": "%s"}]}}\n' \
+printf '{"name": "devtools", %s, "gpu": {"allow_devtools": true, "require_ocsp": false, "trusted_simulator_roots": [{"spki_sha256": "%s"}]}}\n' \
         "$snp" "$gpu_root" > devtools-ok.json
 jq '.[3].values[0] |= (if startswith("0") then "1" else "0" end + .[1:])' sim/gpu/golden.json > bad-golden.json
 uuid=2a7d1c3e-5b6f-4a81-9c02-7e4d3b2a1f90

@@ -185,6 +185,16 @@ for dir in "$V"/tdx/*/; do
         esac
 done
 
+# What the log says booted: the kernel is the last boot-services application on RTMR1, the
+# command line GRUB's "kernel_cmdline:" EV_IPL event on RTMR2 (checked here from the event list).
+d=$V/tdx/goeventlog-cos113-ccel-replay
+expect_exit 0 "eventlog booted" "$CVMCTL" eventlog tdx "$d/cos-113-intel-tdx.bin" --quote "$d/cos-113-tdx-quote.dat" --json
+jq -e '.booted.kernel == ([.events[] | select(.mr == "rtmr1" and .type == "EV_EFI_BOOT_SERVICES_APPLICATION")] | last | .digest)
+       and .booted.cmdline == ([.events[] | select(.mr == "rtmr2" and .type == "EV_IPL" and
+                                (.data | startswith("kernel_cmdline:")))] | last | .digest)
+       and .booted.workloads == [] and .quote_match' "$tmp/out" >/dev/null && ok \
+        || bad "booted: $(jq -c .booted "$tmp/out")"
+
 # A replayed CCEL that does not match the quote's RTMRs is refused: one event's SHA-384 digest
 # changed (the second event's digest starts 4+4+4+2 bytes into it).
 d=$V/tdx/goeventlog-cos113-ccel-replay

@@ -3,7 +3,8 @@
  * with its keys, one hangs in Attesting because its agent never answers), then is dropped
  * without stopping anything, as a SIGKILL would leave it. A second manager over the same
  * libvirt state and state directory recovers: the keyed VM is Running again, the other domain
- * is destroyed, never trusted. A tampered audit chain trusts nothing. libvirt's test driver
+ * is destroyed, never trusted, and the keyed one can be attested again (its plan rebuilt from
+ * the domain's metadata). A tampered audit chain trusts nothing. libvirt's test driver
  * keeps its domains per process, so the "restart" happens within this process. */
 #include <errno.h>
 #include <fcntl.h>
@@ -198,6 +199,12 @@ static bool first_running_second_attesting(Manager *m) {
         return a && b && vm_run(a)->phase == LAUNCH_RUNNING && vm_run(b)->phase == LAUNCH_ATTESTING;
 }
 
+static bool keyed_reattested(Manager *m) {
+        Vm *a = manager_find_vm(m, "keyed");
+        return a && vm_run(a)->phase == LAUNCH_RUNNING && !vm_run(a)->reattesting && vm_run(a)->reason &&
+               strstr(vm_run(a)->reason, "re-attestation");
+}
+
 static const char *spec(const char *name) {
         static char s[512];
 
@@ -249,6 +256,19 @@ static void test_restart(void **state) {
         assert_non_null(strstr(vm_run(vm)->reason, "recovered"));
         /* the VM that was mid-attestation is not in the table: its domain was destroyed */
         assert_null(manager_find_vm(m, "silent"));
+        assert_true(manager_audit_verifies(m, NULL));
+
+        /* the plan was rebuilt from the domain's metadata: the recovered VM is attested again,
+         * with its launch digest computed anew, and gets its keys again */
+        assert_non_null(vm_run(vm)->plan);
+        assert_memory_equal(vm_run(vm)->plan->releaser_key, releaser_pk, sizeof(releaser_pk));
+        keyed = spawn_agent(m, "keyed", true);
+        assert_int_equal(launch_run_attest(vm->run, LAUNCH_REATTEST_ON_DEMAND), 0);
+        run_until(e, m, keyed_reattested);
+        assert_string_equal(vm_run(vm)->reason, "re-attestation: on demand");
+        assert_true(vm_run(vm)->result.released && vm_run(vm)->result.confirmed);
+        assert_int_equal(waitpid(keyed, &status, 0), keyed);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
         assert_true(manager_audit_verifies(m, NULL));
         manager_free(m);
 }

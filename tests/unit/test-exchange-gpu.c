@@ -8,7 +8,8 @@
  * measurements off the golden list, no golden list, a policy without a "gpu" section, one GPU
  * identity answering for two or eight GPUs, a GPU at a guest address the domain does not have
  * (properly bound, or changed on the way), a GPU whose driver reports CC off or devtools, and
- * NVSwitches passed through get nothing, with a reason, and the agent never sees a KeyRelease. */
+ * NVSwitches passed through without their evidence get nothing, with a reason, and the agent never
+ * sees a KeyRelease. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -186,10 +187,12 @@ static void exchange(Misbehaviour how, const Host *host, ExchangeResult *res, in
 
         if (host->no_gpu_section)
                 gpu = strdup("");
+        /* no OCSP responder for the simulated chains in these exchanges */
         else if (host->untrusted_gpu_root)
-                gpu = strdup_printf(", \"gpu\": {%s}", host->gpu_extra ?: "");
+                gpu = strdup_printf(", \"gpu\": {\"require_ocsp\": false%s%s}", host->gpu_extra ? ", " : "",
+                                    host->gpu_extra ?: "");
         else
-                gpu = strdup_printf(", \"gpu\": {\"trusted_simulator_roots\": [{\"spki_sha256\": \"%s\"}]%s%s}",
+                gpu = strdup_printf(", \"gpu\": {\"require_ocsp\": false, \"trusted_simulator_roots\": [{\"spki_sha256\": \"%s\"}]%s%s}",
                                     gpu_root_digest, host->gpu_extra ? ", " : "", host->gpu_extra ?: "");
         json = strdup_printf(
                 "{\"snp\": {\"require_crl\": false, \"trusted_simulator_arks\": [{\"product\": \"Genoa\", "
@@ -351,7 +354,9 @@ static void test_gpu_cc_devtools(void **state) {
 }
 
 static void test_nvswitches_passed_through(void **state) {
-        expect_refused(HONEST, &(Host){.gpus = 8, .golden = golden, .switches = 4}, "nvswitch: 4 NVSwitches");
+        /* their evidence is required (test-nvswitch.c, test-exchange-switch.sh): none came */
+        expect_refused(HONEST, &(Host){.gpus = 8, .golden = golden, .switches = 4},
+                       "nvswitch.count: 0 NVSwitch reports for the 4 NVSwitches passed through");
 }
 
 static void test_policy_gpu_count_no_gpus_asked(void **state) {

@@ -136,7 +136,7 @@ static void exchange(Misbehaviour how, const Host *host, ExchangeResult *res, in
         char *reason = NULL;
 
         json = host->trust_root ? strdup_printf("{\"tdx\": {\"trusted_simulator_roots\": [{\"spki_sha256\": \"%s\"}]%s},"
-                                                " \"gpu\": {\"trusted_simulator_roots\": [{\"spki_sha256\": \"%s\"}]}}",
+                                                " \"gpu\": {\"require_ocsp\": false, \"trusted_simulator_roots\": [{\"spki_sha256\": \"%s\"}]}}",
                                                 root_digest, host->policy_extra ? host->policy_extra : "",
                                                 gpu_root_digest)
                                 : strdup("{\"tdx\": {}}");

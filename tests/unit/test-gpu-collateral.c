@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* RIMs and OCSP for a board without blocking (nvidia-fetch.h): a cache-only lookup on an empty
- * cache lists the RIMs the real 2023 report names as wanted, each once, and fails "rim.fetch";
- * the same lookup with the RIMs in the cache loads both, and their measurements then match;
- * OCSP with nothing cached lists every certificate of the chain as wanted; nv_wants_fetch()
- * refuses to fetch offline or without a cache. Real evidence from $CVM_VECTORS (else
- * ../shared/vectors; skipped without it); no network. */
+/* RIMs and OCSP for a board through the host's collateral provider (collateral_gpu_source()) in
+ * its event mode, as a launch's appraisal gets them: on an empty cache both RIMs the real 2023
+ * report names are asked for at once and the lookup answers -EINPROGRESS (no verdict); when the
+ * fetches end (here: refused by a closed local port) the next lookup fails "rim.fetch" with the
+ * fetch's reason and its backoff; with the RIMs in the cache they load and the measurements
+ * match; OCSP with nothing cached is in flight, then a failed check; offline, an empty cache is a
+ * refusal that says so, never a fetch. Real evidence from $CVM_VECTORS (else ../shared/vectors;
+ * skipped without it); nothing but 127.0.0.1:9. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cvm/collateral.h"
 #include "cvm/gpu.h"
 #include "cvm/nvidia-fetch.h"
 #include "cvm/util.h"
@@ -71,31 +74,20 @@ static Fixture *fixture_or_skip(void **state) {
         return f;
 }
 
-static void test_rims_wanted_then_cached(void **state) {
-        Fixture *f = fixture_or_skip(state);
-        NvFetchOptions o = {.cache_dir = f->cache, .rim_url = "http://127.0.0.1:9"}; /* never asked */
-        NvGpuInput in[2] = {{.report = f->report, .report_size = f->size, .chain = f->chain},
-                            {.report = f->report, .report_size = f->size, .chain = f->chain}};
-        _cleanup_(nv_rim_set_done) NvRimSet set = {}, cached = {};
-        _cleanup_(nv_wants_done) NvWants w = {};
-        _cleanup_(verdict_done) Verdict v = {}, v2 = {};
-        _cleanup_(nv_board_appraisal_done) NvBoardAppraisal b = {};
-        NvBoardParams p = {.gpu = {.at = AT}};
-        const Check *c;
+/* Runs the loop until the provider has no fetch in flight. */
+static void run_until_idle(sd_event *e, Collateral *c) {
+        CollateralStats st;
 
-        /* nothing cached: both ids wanted once for the two GPUs, nothing fetched here */
-        assert_int_equal(verdict_init(&v, "nvidia-gpu"), 0);
-        assert_int_equal(nv_rims_for_reports(&o, in, 2, &set, &w, &v), 0);
-        assert_int_equal(set.n, 0);
-        assert_int_equal(w.n_rim_ids, 2);
-        assert_string_equal(w.rim_ids[0], DRIVER_RIM);
-        assert_string_equal(w.rim_ids[1], VBIOS_RIM);
-        c = verdict_find_check(&v, "rim.fetch");
-        assert_non_null(c);
-        assert_int_equal(c->status, CHECK_FAIL);
-        assert_non_null(strstr(c->detail, "fetched for the next exchange"));
+        for (int i = 0; i < 200; i++) {
+                collateral_stats(c, &st);
+                if (st.in_flight == 0)
+                        return;
+                assert_true(sd_event_run(e, 100000) >= 0);
+        }
+        fail_msg("the fetches did not end");
+}
 
-        /* what a worker would fetch, put in the cache by hand: found without the network */
+static void put_rims(const Fixture *f) {
         for (size_t i = 0; i < 2; i++) {
                 _cleanup_free_ char *src = NULL, *dst = NULL, *dir = strdup_printf("%s/nvidia/rim", f->cache);
                 _cleanup_free_ uint8_t *xml = NULL;
@@ -108,52 +100,136 @@ static void test_rims_wanted_then_cached(void **state) {
                 assert_int_equal(mkdir_p(dir, 0755), 0);
                 assert_int_equal(write_file_atomic(dst, xml, size, 0644), 0);
         }
-        nv_wants_done(&w);
-        assert_int_equal(verdict_init(&v2, "nvidia-gpu"), 0);
-        assert_int_equal(nv_rims_for_reports(&o, in, 2, &cached, &w, &v2), 0);
-        assert_int_equal(cached.n, 2);
-        assert_true(nv_wants_empty(&w));
-        assert_null(verdict_find_check(&v2, "rim.fetch"));
+}
 
-        /* and they are the RIMs the board is measured against */
+static void test_rims_in_flight_then_cached(void **state) {
+        Fixture *f = fixture_or_skip(state);
+        CollateralConfig cc = {.cache_dir = f->cache, .nvidia_rim_url = "http://127.0.0.1:9", .timeout_sec = 2};
+        NvGpuInput in[2] = {{.report = f->report, .report_size = f->size, .chain = f->chain},
+                            {.report = f->report, .report_size = f->size, .chain = f->chain}};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(collateral_freep) Collateral *c = NULL;
+        _cleanup_(nv_rim_set_done) NvRimSet set = {}, failed = {}, cached = {};
+        _cleanup_(verdict_done) Verdict v = {}, v1 = {}, v2 = {};
+        _cleanup_(nv_board_appraisal_done) NvBoardAppraisal b = {};
+        NvBoardParams p = {.gpu = {.at = AT}};
+        CollateralStats st;
+        NvSource src;
+        const Check *k;
+
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_int_equal(collateral_new_event(&cc, e, &c), 0);
+        collateral_gpu_source(c, NULL, NULL, &src);
+
+        /* nothing cached: both ids asked for at once; the second GPU names the same two and joins
+         * their fetches (one flight per item) */
+        assert_int_equal(verdict_init(&v, "nvidia-gpu"), 0);
+        assert_int_equal(nv_rims_for_reports(&src, in, 2, AT, &set, &v), -EINPROGRESS);
+        assert_int_equal(set.n, 0);
+        collateral_stats(c, &st);
+        assert_int_equal(st.in_flight, 2);
+        assert_int_equal(st.joined, 2);
+
+        /* the fetches fail: the lookup now has the reason, and does not fetch again at once */
+        run_until_idle(e, c);
+        collateral_stats(c, &st);
+        assert_int_equal(st.failures, 2);
+        assert_int_equal(verdict_init(&v1, "nvidia-gpu"), 0);
+        assert_int_equal(nv_rims_for_reports(&src, in, 2, AT, &failed, &v1), 0);
+        k = verdict_find_check(&v1, "rim.fetch");
+        assert_non_null(k);
+        assert_int_equal(k->status, CHECK_FAIL);
+        assert_non_null(strstr(k->detail, "next try in"));
+        collateral_stats(c, &st);
+        assert_int_equal(st.in_flight, 0);
+
+        /* in the cache (as a fetch leaves them): found without the network */
+        put_rims(f);
+        assert_int_equal(verdict_init(&v2, "nvidia-gpu"), 0);
+        assert_int_equal(nv_rims_for_reports(&src, in, 2, AT, &cached, &v2), 0);
+        assert_int_equal(cached.n, 2);
+        assert_null(verdict_find_check(&v2, "rim.fetch"));
         p.rims = cached.rims;
         p.n_rims = cached.n;
         assert_int_equal(nv_verify_gpus(in, 1, &p, &b, &v2), 0);
         assert_int_equal(b.measurements, NV_MEAS_MATCH);
 }
 
-static void test_ocsp_wanted(void **state) {
+static void test_ocsp_in_flight_then_refused(void **state) {
         Fixture *f = fixture_or_skip(state);
-        NvFetchOptions o = {.cache_dir = f->cache, .ocsp_url = "http://127.0.0.1:9"};
+        CollateralConfig cc = {.cache_dir = f->cache, .nvidia_ocsp_url = "http://127.0.0.1:9", .timeout_sec = 2};
         NvGpuInput in = {.report = f->report, .report_size = f->size, .chain = f->chain};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(collateral_freep) Collateral *c = NULL;
+        _cleanup_(verdict_done) Verdict v = {}, v1 = {};
         NvBoardAppraisal b = {};
-        _cleanup_(nv_wants_done) NvWants w = {};
-        _cleanup_(verdict_done) Verdict v = {};
-        _cleanup_free_ char *why = NULL;
-        const Check *c;
+        CollateralStats st;
+        NvSource src;
+        const Check *k;
 
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_int_equal(collateral_new_event(&cc, e, &c), 0);
+        collateral_gpu_source(c, NULL, NULL, &src);
         assert_int_equal(verdict_init(&v, "nvidia-gpu"), 0);
-        assert_int_equal(nv_board_ocsp(&o, &in, 1, NULL, &b, AT, &w, &v), 0);
-        /* certificates 1..3 of the chain, all listed for one round of fetching */
-        assert_int_equal(w.n_ocsp, 3);
-        c = verdict_find_check(&v, "gpu0.ocsp");
-        assert_non_null(c);
-        assert_int_equal(c->status, CHECK_FAIL);
+        assert_int_equal(nv_board_ocsp(&src, &in, 1, NULL, &b, AT, &v), -EINPROGRESS);
+        /* certificates 1..3 of the chain, all asked for in one round */
+        collateral_stats(c, &st);
+        assert_int_equal(st.in_flight, 3);
+        run_until_idle(e, c);
+        assert_int_equal(verdict_init(&v1, "nvidia-gpu"), 0);
+        assert_int_equal(nv_board_ocsp(&src, &in, 1, NULL, &b, AT, &v1), 0);
+        k = verdict_find_check(&v1, "gpu0.ocsp");
+        assert_non_null(k);
+        assert_int_equal(k->status, CHECK_FAIL);
+        assert_non_null(strstr(k->detail, "cannot fetch the OCSP answer"));
+}
 
-        /* fetching needs a cache, and is never done offline */
-        o.offline = true;
-        assert_int_equal(nv_wants_fetch(&o, &w, AT, &why), -EIO);
-        assert_non_null(strstr(why, "offline"));
-        free(why);
-        why = NULL;
-        o = (NvFetchOptions) {};
-        assert_int_equal(nv_wants_fetch(&o, &w, AT, &why), -EINVAL);
+static void test_offline_empty_cache(void **state) {
+        Fixture *f = fixture_or_skip(state);
+        CollateralConfig cc = {.cache_dir = f->cache, .offline = true, .nvidia_rim_url = "http://127.0.0.1:9",
+                               .nvidia_ocsp_url = "http://127.0.0.1:9"};
+        NvGpuInput in = {.report = f->report, .report_size = f->size, .chain = f->chain};
+        _cleanup_(collateral_freep) Collateral *c = NULL;
+        _cleanup_(nv_rim_set_done) NvRimSet set = {};
+        _cleanup_(verdict_done) Verdict v = {};
+        NvBoardAppraisal b = {};
+        CollateralStats st;
+        NvSource src;
+        const Check *k;
+
+        assert_int_equal(collateral_new(&cc, &c), 0);
+        collateral_gpu_source(c, NULL, NULL, &src);
+        assert_int_equal(verdict_init(&v, "nvidia-gpu"), 0);
+        assert_int_equal(nv_rims_for_reports(&src, &in, 1, AT, &set, &v), 0);
+        k = verdict_find_check(&v, "rim.fetch");
+        assert_non_null(k);
+        assert_non_null(strstr(k->detail, "not in the cache"));
+        assert_non_null(strstr(k->detail, "offline"));
+        assert_int_equal(nv_board_ocsp(&src, &in, 1, NULL, &b, AT, &v), 0);
+        k = verdict_find_check(&v, "gpu0.ocsp");
+        assert_non_null(k);
+        assert_int_equal(k->status, CHECK_FAIL);
+        assert_non_null(strstr(k->detail, "offline"));
+        collateral_stats(c, &st);
+        assert_int_equal(st.fetches, 0);
+}
+
+/* The item names the provider reports, by vendor (for cvmd's per-vendor failure counters). */
+static void test_item_vendor(void **state) {
+        assert_string_equal(collateral_item_vendor("nvidia/rim/" DRIVER_RIM), "nvidia");
+        assert_string_equal(collateral_item_vendor("nvidia/ocsp/00ff"), "nvidia");
+        assert_string_equal(collateral_item_vendor("snp/Milan/00-11"), "amd");
+        assert_string_equal(collateral_item_vendor("tdx/00906ed50000-platform"), "intel");
+        assert_null(collateral_item_vendor("gpu/x"));
+        assert_null(collateral_item_vendor(NULL));
 }
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_rims_wanted_then_cached),
-                cmocka_unit_test(test_ocsp_wanted),
+                cmocka_unit_test_setup_teardown(test_rims_in_flight_then_cached, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_ocsp_in_flight_then_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_offline_empty_cache, setup, teardown),
+                cmocka_unit_test(test_item_vendor),
         };
-        return cmocka_run_group_tests_name("gpu-collateral", tests, setup, teardown);
+        return cmocka_run_group_tests_name("gpu-collateral", tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
 /* OCSP response checks on responses built here with a throwaway CA: good and revoked answers,
  * the issuer or a delegated responder (with and without the OCSPSigning EKU), a stranger's
  * signature, stale and future answers, nonce mismatch, an answer about another certificate,
- * garbage; and the offline mode failing closed when nothing is cached. No network. */
+ * garbage; and the host's provider offline: failing closed when nothing is cached, a cached
+ * answer used while current and refused past its nextUpdate. No network. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,8 +11,10 @@
 #include <cmocka.h>
 #include <openssl/ocsp.h>
 #include <openssl/x509v3.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "cvm/collateral.h"
 #include "cvm/crypto.h"
 #include "cvm/nvidia-fetch.h"
 #include "cvm/util.h"
@@ -190,25 +193,56 @@ static void test_responses(void **state) {
         assert_int_equal(check((uint8_t *) strdup("not DER"), 7, w.leaf, NULL, &st), 0);
 }
 
-static void test_offline(void **state) {
-        _cleanup_(sk_X509_pop_freep) STACK_OF(X509) *sk = sk_X509_new_null();
-        _cleanup_free_ char *why = NULL, *dir = strdup("/tmp/cvm-ocsp-test-XXXXXX");
-        NvFetchOptions o = { .offline = true };
+/* The host's provider, offline: nothing cached fails closed saying so; a good answer put in the
+ * cache (where a fetch stores it) is used while current and refused once past its nextUpdate;
+ * the lister's reading of it gives its window, serial and status. */
+static void test_provider_cache(void **state) {
+        _cleanup_free_ char *why = NULL, *dir = strdup("/tmp/cvm-ocsp-test-XXXXXX"), *path = NULL, *slash = NULL;
+        _cleanup_(collateral_freep) Collateral *c = NULL;
+        _cleanup_free_ uint8_t *der = NULL;
+        CollateralConfig cc = { .offline = true };
+        NvOcspStatus st = _NV_OCSP_STATUS_INVALID;
+        NvOcspInfo info;
+        NvSource src;
+        size_t n;
+        char cmd[96];
 
         assert_non_null(dir);
         assert_non_null(mkdtemp(dir));
-        o.cache_dir = dir;
-        assert_true(sk_X509_push(sk, X509_dup(w.leaf)));
-        assert_true(sk_X509_push(sk, X509_dup(w.root)));
-        assert_int_equal(nv_ocsp_check_chain(&o, sk, 0, 1, AT, &why), 0);
+        cc.cache_dir = dir;
+        assert_int_equal(collateral_new(&cc, &c), 0);
+        collateral_gpu_source(c, NULL, NULL, &src);
+        assert_int_equal(src.ocsp(&src, w.leaf, w.root, AT, &st, &why), 0);
         assert_non_null(strstr(why, "offline"));
-        (void) rmdir(dir);
+
+        der = response(w.leaf, w.root, w.root_key, V_OCSP_CERTSTATUS_GOOD, -60, 3600, NULL, &n);
+        assert_int_equal(nv_ocsp_cache_path(dir, w.leaf, w.root, &path), 0);
+        slash = strdup(path);
+        assert_non_null(slash);
+        *strrchr(slash, '/') = 0;
+        assert_int_equal(mkdir_p(slash, 0755), 0);
+        assert_int_equal(write_file_atomic(path, der, n, 0644), 0);
+        assert_int_equal(src.ocsp(&src, w.leaf, w.root, AT, &st, NULL), 1);
+        assert_int_equal(st, NV_OCSP_GOOD);
+        free(why);
+        why = NULL;
+        assert_int_equal(src.ocsp(&src, w.leaf, w.root, AT + 7200, &st, &why), 0);
+        assert_non_null(strstr(why, "not current"));
+
+        assert_int_equal(nv_ocsp_response_info(der, n, &info), 0);
+        assert_int_equal(info.this_update, AT - 60);
+        assert_int_equal(info.next_update, AT + 3600);
+        assert_int_equal(info.status, NV_OCSP_GOOD);
+        assert_true(strlen(info.serial) > 0);
+        assert_int_equal(nv_ocsp_response_info((const uint8_t *) "not DER", 7, &info), -EBADMSG);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        assert_int_equal(system(cmd), 0);
 }
 
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_responses),
-                cmocka_unit_test(test_offline),
+                cmocka_unit_test(test_provider_cache),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -98,6 +98,8 @@ static void test_development_tee(void **state) {
 }
 
 #define N "\"name\":\"a\","
+#define H63 "012345678901234567890123456789012345678901234567890123456789abc"
+#define H64 H63 "d"
 #define REST "\"tee\":\"none\",\"vcpus\":1,\"memory_mib\":512," BOOT_DISK ",\"policy\":\"p\""
 /* REST without one member, for tests that give that member a bad value (keys are unique). */
 #define REST_NO_TEE "\"vcpus\":1,\"memory_mib\":512," BOOT_DISK ",\"policy\":\"p\""
@@ -194,6 +196,18 @@ static void test_errors(void **state) {
         field_fails(N "\"tee\":\"none\",\"vcpus\":1,\"memory_mib\":512,\"boot\":{\"disk\":\"/a\",\"disk_format\":\"vmdk\"},"
                       "\"policy\":\"p\"",
                     "boot.disk_format: expected \"raw\" or \"qcow2\"");
+        field_fails(N "\"tee\":\"none\",\"vcpus\":1,\"memory_mib\":512,\"boot\":{\"kernel\":\"/k\","
+                      "\"disk_verity_root_hash\":\"" H64 "\"},\"policy\":\"p\"",
+                    "boot.disk_verity_root_hash: only valid with boot.disk");
+        field_fails(N "\"tee\":\"none\",\"vcpus\":1,\"memory_mib\":512,\"boot\":{\"disk\":\"/a\","
+                      "\"disk_verity_root_hash\":\"abc\"},\"policy\":\"p\"",
+                    "boot.disk_verity_root_hash: expected 64 or 128 hex digits (a SHA-256 or SHA-512 root hash), got 3");
+        field_fails(N "\"tee\":\"none\",\"vcpus\":1,\"memory_mib\":512,\"boot\":{\"disk\":\"/a\","
+                      "\"disk_verity_root_hash\":\"" H63 "g\"},\"policy\":\"p\"",
+                    "boot.disk_verity_root_hash: not a hex digit at offset 63");
+        field_fails(N "\"tee\":\"none\",\"vcpus\":1,\"memory_mib\":512,\"boot\":{\"disk\":\"/a\",\"kernel\":\"/k\","
+                      "\"cmdline\":\"ro roothash=" H63 "0 quiet\",\"disk_verity_root_hash\":\"" H64 "\"},\"policy\":\"p\"",
+                    "boot.cmdline: roothash= differs from boot.disk_verity_root_hash");
         /* keys */
         field_fails(N REST ",\"key_ids\":[\"a\",\"a\"]", "key_ids[1]: \"a\" is listed twice");
         field_fails(N REST ",\"key_ids\":[\"a\",7]", "key_ids[1]: expected a string, got an integer");
@@ -287,6 +301,7 @@ static void test_digest_sensitivity(void **state) {
                 "{\"name\":\"job-1\",\"tee\":\"sev-snp\",\"vcpus\":4,\"memory_mib\":4096," BOOT_DISK ",\"policy\":\"prod\",\"shared_memory_mib\":1024}",
                 "{\"name\":\"job-1\",\"tee\":\"sev-snp\",\"vcpus\":4,\"memory_mib\":4096," BOOT_DISK ",\"policy\":\"prod\",\"launch_security\":{\"policy\":\"0x70000\"}}",
                 "{\"name\":\"job-1\",\"tee\":\"sev-snp\",\"vcpus\":4,\"memory_mib\":4096," BOOT_DISK ",\"policy\":\"prod\",\"launch_security\":{\"vcek\":false}}",
+                "{\"name\":\"job-1\",\"tee\":\"sev-snp\",\"vcpus\":4,\"memory_mib\":4096,\"boot\":{\"disk\":\"/var/lib/cvmd/images/a.img\",\"disk_verity_root_hash\":\"" H64 "\"},\"policy\":\"prod\"}",
         };
         _cleanup_(launch_spec_freep) LaunchSpec *base = parse_ok(MINIMAL);
         _cleanup_(launch_spec_freep) LaunchSpec *same = parse_ok(

@@ -4,7 +4,8 @@
  * again for the very same bytes; a chain whose links were verified and cached is still refused
  * at a time its certificates have expired, and once a CRL revokes its leaf; a board of GPUs
  * gives the same verdict, check for check, on one thread and on several. Simulated SEV-SNP
- * chains (src/sim); the board uses the real eight-GPU capture and skips without the vectors. */
+ * chains (src/sim); the board uses the real eight-GPU capture and the RIM cache the real 545.00
+ * driver RIM, each skipped without the vectors. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -284,6 +285,77 @@ static void test_board_same_verdict_on_any_threads(void **state) {
         }
 }
 
+/* The real 545.00 driver RIM: its parse is shared by every NvRim from the same bytes, its signature
+ * result is reused only for the same bytes and signer, and the verdict at a time after its
+ * signer expired is still a refusal. */
+static void test_rim_cached_parse_and_signature(void **state) {
+        _cleanup_free_ char *path = vector_path("nvidia/nvtrust_2023_h100_545.00/rims/NV_GPU_DRIVER_GH100_545.00.xml");
+        _cleanup_free_ uint8_t *xml = NULL;
+        _cleanup_free_ char *why = NULL, *tampered = NULL;
+        _cleanup_(nv_rim_freep) NvRim *a = NULL, *b = NULL, *c = NULL, *off = NULL;
+        ObjectCacheStats s0, s1;
+        int64_t when, late;
+        NvPin other = { .spki_sha256 = { 2 } };
+        size_t size;
+        char *hit;
+
+        assert_non_null(path);
+        if (read_file_bounded(path, NV_RIM_SIZE_MAX, &xml, &size) < 0)
+                skip();
+        assert_int_equal(parse_rfc3339("2024-01-01T00:00:00Z", &when), 0);
+        assert_int_equal(parse_rfc3339("2025-07-01T00:00:00Z", &late), 0); /* the L4 signer expired 2025-06 */
+
+        object_cache_flush();
+        assert_int_equal(nv_rim_parse(xml, size, &a, NULL), 0);
+        assert_int_equal(nv_rim_verify(a, NULL, 0, when, NULL), 1);
+        object_cache_stats(&s0);
+        assert_int_equal(nv_rim_parse(xml, size, &b, NULL), 0);
+        object_cache_stats(&s1);
+        assert_true(s1.hits > s0.hits);
+        /* a NvRim of its own (callers set id and verified on it), the same document and signers */
+        assert_ptr_not_equal(a, b);
+        assert_ptr_equal(a->doc, b->doc);
+        assert_ptr_equal(sk_X509_value(a->certs, 0), sk_X509_value(b->certs, 0));
+        assert_string_equal(a->version, b->version);
+        assert_int_equal(a->n_entries, b->n_entries);
+        assert_memory_equal(a->entries, b->entries, a->n_entries * sizeof(NvRimEntry));
+        assert_int_equal(b->verified, -1);
+        a->verified = 1;
+        assert_int_equal(b->verified, -1);
+        nv_rim_free(TAKE_PTR(a));
+
+        /* cached: passes; still refused after the signer expired and under another pin */
+        assert_int_equal(nv_rim_verify(b, NULL, 0, when, NULL), 1);
+        assert_int_equal(nv_rim_verify(b, NULL, 0, late, &why), 0);
+        assert_non_null(why);
+        assert_non_null(strstr(why, "has expired"));
+        assert_int_equal(nv_rim_verify(b, &other, 1, when, NULL), 0);
+        assert_int_equal(nv_rim_verify(b, NULL, 0, when, NULL), 1);
+
+        /* one hash digit changed (same length, same signer): another document, not verified */
+        hit = memmem(xml, size, "Hash0=\"0", 8);
+        assert_non_null(hit);
+        tampered = malloc(size);
+        assert_non_null(tampered);
+        memcpy(tampered, xml, size);
+        tampered[hit - (char *) xml + 7] = '1';
+        assert_int_equal(nv_rim_parse((uint8_t *) tampered, size, &c, NULL), 0);
+        assert_ptr_not_equal(c->doc, b->doc);
+        assert_int_equal(nv_rim_verify(c, NULL, 0, when, NULL), 0);
+        nv_rim_free(TAKE_PTR(c));
+        assert_int_equal(nv_rim_parse((uint8_t *) tampered, size, &c, NULL), 0);
+        assert_int_equal(nv_rim_verify(c, NULL, 0, when, NULL), 0);
+
+        /* caches off: the same verdicts from scratch */
+        object_cache_flush();
+        object_cache_set_enabled(false);
+        assert_int_equal(nv_rim_parse(xml, size, &off, NULL), 0);
+        assert_ptr_not_equal(off->doc, b->doc);
+        assert_int_equal(nv_rim_verify(off, NULL, 0, when, NULL), 1);
+        assert_int_equal(nv_rim_verify(off, NULL, 0, late, NULL), 0);
+        object_cache_set_enabled(true);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_hit_needs_the_same_bytes),
@@ -291,6 +363,7 @@ int main(void) {
                 cmocka_unit_test(test_cached_chain_refused_once_revoked),
                 cmocka_unit_test(test_caches_off_same_verdict),
                 cmocka_unit_test(test_board_same_verdict_on_any_threads),
+                cmocka_unit_test(test_rim_cached_parse_and_signature),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
