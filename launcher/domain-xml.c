@@ -646,8 +646,9 @@ int domain_xml_render(const LaunchSpec *spec, const HostProbe *host, const Place
                 return set_reason(ret_reason, -EINVAL, "no vsock CID: the spec gives none and none was assigned");
         if (cid != 0 && (cid < LAUNCH_SPEC_VSOCK_CID_MIN || cid > LAUNCH_SPEC_VSOCK_CID_MAX))
                 return set_reason(ret_reason, -EINVAL, "vsock CID %" PRIu32 " is reserved", cid);
-        r = launch_spec_digest(spec, digest);
-        if (r < 0)
+        if (o.spec_digest)
+                memcpy(digest, o.spec_digest, sizeof(digest));
+        else if ((r = launch_spec_digest(spec, digest)) < 0)
                 return r;
 
         doc = xmlNewDoc(BAD_CAST "1.0");

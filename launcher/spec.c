@@ -647,7 +647,7 @@ static int parse_top(json_object *root, LaunchSpec *s, char **reason) {
         for (size_t i = 0; i < s->n_nvswitches; i++)
                 for (size_t k = 0; k < s->n_gpus; k++)
                         if (pci_address_equal(&s->nvswitches[i], &s->gpus[k])) {
-                                char bdf[16], p[32];
+                                char bdf[16], p[sizeof("nvswitches[]") + 20];
                                 snprintf(p, sizeof(p), "nvswitches[%zu]", i);
                                 return json_error(reason, p, "%s is also listed in gpus",
                                                   pci_address_format(&s->gpus[k], bdf, sizeof(bdf)));

@@ -58,6 +58,9 @@ typedef struct DomainXmlOptions {
         uint32_t vsock_cid;      /* used when the spec has none; 0 with none: no vsock device */
         const char *state_dir;   /* the console log goes to <state_dir>/console/<name>.log; NULL: the default */
         const uint8_t *launch_digest; /* LAUNCH_DIGEST_SIZE bytes for hostData / mrConfigId; NULL: the spec digest */
+        /* the spec digest the launch bound (over the boot files' contents) for cvmd's metadata, which
+         * recovery checks; NULL: launch_spec_digest() of the spec, over its paths */
+        const uint8_t *spec_digest;
 } DomainXmlOptions;
 
 /* Renders the domain XML (malloc'ed, NUL-terminated). -EOPNOTSUPP with a reason when the host

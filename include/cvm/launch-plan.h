@@ -91,6 +91,11 @@ typedef struct LaunchPlan {
 /* Builds the plan. l may be NULL only with capability files (offline: no ledger, the lowest CID).
  * On refusal *ret_reason says which step refused and why ("placement refused: ...");
  * returns -ENOMEM, -EINVAL (bad capability files), or -EPERM (the host cannot run the spec). */
+/* The spec digest the launch binds into p->spec_digest, and the prediction when o->predict: over
+ * the boot files' contents (read once each) when a releaser key is bound or a prediction is
+ * asked for, else over the spec's paths. launch_plan_build() calls it; a run adopted after a
+ * restart calls it again, so a file changed since the launch no longer matches. */
+int launch_plan_boot_contents(const LaunchSpec *spec, const LaunchPlanOptions *o, LaunchPlan *p, char **ret_reason);
 int launch_plan_build(const LaunchSpec *spec, Lifecycle *l, const LaunchPlanOptions *o, LaunchPlan **ret,
                       char **ret_reason);
 LaunchPlan *launch_plan_free(LaunchPlan *p);

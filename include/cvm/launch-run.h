@@ -102,7 +102,8 @@ int launch_run_new_adopted(const LaunchRunConfig *c, const char *domain, const u
  * GPUs' guest addresses); the launch digest is computed anew from the spec and the run's
  * releaser key, never read back. attested_usec (CLOCK_REALTIME): when its last accepted
  * attestation was, from which the policy's timer counts (keep_attested). -EINVAL when the
- * digest is not the spec's. */
+ * digest is not the spec's as launched: computed again over the boot files, so a file that
+ * changed or vanished since the launch refuses the adoption. */
 int launch_run_adopt_plan(LaunchRun *r, const uint8_t spec_digest[LAUNCH_DIGEST_SIZE], uint32_t vsock_cid,
                           const char *metadata_xml, uint64_t attested_usec);
 /* Frees at once; a worker job still in flight for it must have completed (launch_run_busy()). */

@@ -218,7 +218,7 @@ static int launch_in_process(int argc, char *argv[]) {
         if (r < 0)
                 return cli_error(EXIT_REJECTED, "cannot set up the collateral cache: %s", strerror(-r));
         kr.appraise.collateral = collateral;
-        /* GPUs: RIMs and OCSP from the same cache, fetched on the run's worker, never the loop */
+        /* GPUs: RIMs and OCSP from the same cache, fetched by the host-wide provider off the loop (the appraisal waits for them) */
         if (key_release_set_gpu_fetch(&kr, collateral, a.host_collateral.nvidia_rim_url,
                                       a.host_collateral.nvidia_ocsp_url) < 0)
                 return cli_error(EXIT_REJECTED, "out of memory");

@@ -169,8 +169,10 @@ static void on_collateral_fetched(void *userdata, const char *item, int error, c
                 return;
         }
         cvmd_log(LOG_WARNING, NULL, "collateral %s: %s", item, reason ? reason : strerror(-error));
-        if (m && m->metrics)
-                (void) metrics_count_collateral_failure(m->metrics, strncmp(item, "tdx/", 4) == 0 ? "intel" : "amd");
+        if (m && m->metrics) {
+                const char *vendor = collateral_item_vendor(item);
+                (void) metrics_count_collateral_failure(m->metrics, vendor ? vendor : "unknown");
+        }
 }
 
 /* The host's collateral provider for every launch's appraisal: its fetches run on a thread of
@@ -181,6 +183,8 @@ static int make_collateral(const CvmdConfig *cfg, sd_event *e, Manager **m, Coll
                 .kds_url = cfg->kds_url,
                 .pcs_url = cfg->pccs_url,
                 .pccs = !streq(cfg->pccs_url, PCS_DEFAULT_URL),
+                .nvidia_rim_url = cfg->nvidia_rim_url,
+                .nvidia_ocsp_url = cfg->nvidia_ocsp_url,
                 .offline = cfg->collateral_offline,
                 .timeout_sec = cfg->collateral_timeout_sec,
                 .refresh_sec = cfg->collateral_refresh_sec ? (int64_t) cfg->collateral_refresh_sec : -1,

@@ -273,7 +273,7 @@ static int vm_new(Manager *m, LaunchSpec **spec, const char *spec_json, const Po
         vm->kr.appraise.policy = policy;
         vm->kr.appraise.gpu_golden = m->settings.gpu_golden;
         vm->kr.appraise.collateral = m->settings.collateral;
-        /* GPUs: RIMs and OCSP from the provider's cache, fetched on the launch's worker thread */
+        /* GPUs: RIMs and OCSP from the provider's cache, fetched by the provider on its own thread while the appraisal waits */
         if (m->settings.collateral) {
                 r = key_release_set_gpu_fetch(&vm->kr, m->settings.collateral, m->settings.nvidia_rim_url,
                                               m->settings.nvidia_ocsp_url);

@@ -34,6 +34,10 @@ static json_object *state_details(const Vm *vm) {
         if (!o)
                 return NULL;
         json_object_object_add(o, "state", json_object_new_string(launch_phase_to_string(vm_run(vm)->phase)));
+        /* once the plan exists, the digest the launch bound (over the boot files' contents):
+         * recovery matches the domain's metadata against the chain's record of it */
+        if (vm_run(vm)->plan)
+                json_object_object_add(o, "spec_digest", json_object_new_string(vm_run(vm)->plan->spec_digest_hex));
         if (vm_run(vm)->reason)
                 json_object_object_add(o, "reason", json_object_new_string(vm_run(vm)->reason));
         return o;

@@ -17,6 +17,8 @@ typedef struct History {
         bool has_uuid;
         uint8_t uuid[16];
         char *spec_json; /* from the latest launch row */
+        bool has_spec_digest; /* that row's bound spec digest (over the boot files' contents) */
+        uint8_t spec_digest[LAUNCH_DIGEST_SIZE];
         bool released;   /* a key release for this domain since that launch */
         int64_t released_at; /* the latest one's time: its last accepted attestation */
         bool ended;      /* a stop or a failure since */
@@ -50,6 +52,7 @@ static int scan_event(const AuditEvent *e, void *userdata) {
                 h->released = h->ended = false;
                 if (d && json_object_object_get_ex(d, "spec", &spec) && json_object_is_type(spec, json_type_object))
                         h->spec_json = strdup(json_object_to_json_string_ext(spec, JSON_C_TO_STRING_PLAIN));
+                h->has_spec_digest = false;
                 break;
         }
         case AUDIT_KEY_RELEASE:
@@ -58,6 +61,16 @@ static int scan_event(const AuditEvent *e, void *userdata) {
                         h->released_at = e->time;
                 }
                 break;
+        case AUDIT_STATE: {
+                /* the first state row with a plan names the spec digest the launch bound */
+                _cleanup_(json_object_putp) json_object *d = h->has_spec_digest ? NULL : json_tokener_parse(e->details);
+                json_object *digest;
+
+                if (d && json_object_object_get_ex(d, "spec_digest", &digest) && json_object_is_type(digest, json_type_string))
+                        h->has_spec_digest = hex_decode_exact(json_object_get_string(digest), h->spec_digest,
+                                                              sizeof(h->spec_digest)) == 0;
+                break;
+        }
         case AUDIT_STOP:
         case AUDIT_FAILURE:
                 h->ended = true;
@@ -91,8 +104,15 @@ static const char *recover_one(Manager *m, const LifecycleDomain *d, const Histo
                 return "it was stopped or failed before";
         if (launch_spec_parse(spec_json, strlen(spec_json), &spec, NULL) < 0)
                 return "its recorded spec does not parse";
-        /* the domain must be the one that was launched: its metadata carries the launch digest */
-        if (launch_spec_digest(spec, digest) < 0 || memcmp(digest, d->meta.digest, sizeof(digest)) != 0)
+        /* the domain must be the one that was launched: its metadata carries the spec digest the
+         * launch bound, which the chain recorded (over the boot files' contents, so it is compared
+         * as recorded, not recomputed from files that may have changed since); rows written
+         * before the chain kept it are checked against the spec's path digest */
+        if (h->has_spec_digest)
+                memcpy(digest, h->spec_digest, sizeof(digest));
+        else if (launch_spec_digest(spec, digest) < 0)
+                return "out of memory";
+        if (memcmp(digest, d->meta.digest, sizeof(digest)) != 0)
                 return "its launch digest differs from the recorded spec's";
         policy = m->policies ? policy_set_find(m->policies, spec->policy) : NULL;
         if (!policy)
@@ -103,8 +123,8 @@ static const char *recover_one(Manager *m, const LifecycleDomain *d, const Histo
          * launch digest computed anew from the spec and this cvmd's releaser key */
         if (!metadata || launch_run_adopt_plan(vm->run, d->meta.digest, d->meta.vsock_cid, metadata,
                                                h->released_at > 0 ? (uint64_t) h->released_at * 1000000u : 0) < 0)
-                cvmd_log(LOG_WARNING, vm, "recovery: no plan for '%s' (its metadata is unreadable): it cannot be "
-                         "re-attested", d->name);
+                cvmd_log(LOG_WARNING, vm, "recovery: no plan for '%s' (its metadata is unreadable, or a boot file "
+                         "changed since its launch): it cannot be re-attested", d->name);
         *ret = vm;
         return NULL;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cvm/appraise.h"
+#include "cvm/collateral.h"
 #include "cvm/evidence-request.h"
 #include "cvm/util.h"
 #include "cvmd-internal.h"
@@ -16,6 +17,7 @@ int manager_verify_evidence(Manager *m, const char *request, const char *policy_
         _cleanup_(evidence_request_done) EvidenceRequest req = {};
         _cleanup_(verdict_done) Verdict v = {};
         AppraiseConfig c;
+        NvSource gpu_source;
         const Policy *p;
         int r;
 
@@ -32,6 +34,12 @@ int manager_verify_evidence(Manager *m, const char *request, const char *policy_
                 .collateral = m->settings.collateral,
                 .gpu_golden = m->settings.gpu_golden, /* GPUs: the golden list launches use */
         };
+        /* GPUs: RIMs and OCSP answers from the host-wide provider, as a launch's appraisal gets them */
+        if (m->settings.collateral) {
+                collateral_gpu_source(m->settings.collateral, m->settings.nvidia_rim_url, m->settings.nvidia_ocsp_url,
+                                      &gpu_source);
+                c.gpu_source = &gpu_source;
+        }
         memcpy(c.launch_digest, req.launch_digest, sizeof(c.launch_digest));
         r = verdict_init(&v, cvm_tee_to_string(req.msg.tee));
         if (r < 0)

@@ -120,7 +120,7 @@ static int set_ledger_lock(Lifecycle *l, const LaunchPlanOptions *o) {
 /* The spec digest and, when asked, the prediction: from the boot files' contents when a
  * releaser key is bound (what a guest will carry) or a prediction is asked for; offline
  * rendering without a key names the files by path, as they may live on another host. */
-static int plan_boot_contents(const LaunchSpec *spec, const LaunchPlanOptions *o, LaunchPlan *p, char **ret_reason) {
+int launch_plan_boot_contents(const LaunchSpec *spec, const LaunchPlanOptions *o, LaunchPlan *p, char **ret_reason) {
         _cleanup_(launch_boot_files_done) LaunchBootFiles files = {};
         char *why = NULL;
         uint32_t vcpu_sig = 0;
@@ -213,7 +213,7 @@ static int plan_build(const LaunchSpec *spec, Lifecycle *l, const LaunchPlanOpti
         /* the launch digest: the spec's, bound to the releaser that alone may release keys to
          * this VM (its agent recomputes it from the challenge and compares with hardware's); a
          * bound spec names its files by content, read once here, and so does the prediction */
-        r = plan_boot_contents(spec, o, p, ret_reason);
+        r = launch_plan_boot_contents(spec, o, p, ret_reason);
         if (r < 0)
                 return r;
         if (o->releaser_key) {
@@ -238,6 +238,7 @@ static int plan_build(const LaunchSpec *spec, Lifecycle *l, const LaunchPlanOpti
                 .vsock_cid = p->vsock_cid,
                 .state_dir = o->state_dir,
                 .launch_digest = p->launch_digest,
+                .spec_digest = p->spec_digest,
         };
         r = domain_xml_render(spec, p->host, p->placement, &xo, &p->xml, &why);
         if (r < 0)

@@ -449,11 +449,21 @@ int launch_run_adopt_plan(LaunchRun *r, const uint8_t spec_digest[LAUNCH_DIGEST_
         _cleanup_(launch_plan_freep) LaunchPlan *p = calloc(1, sizeof(LaunchPlan));
         _cleanup_free_ char *sh = NULL, *lh = NULL;
 
+        CvmTee evidence = cvm_tee_has_evidence(r->c.spec->tee) ? r->c.spec->tee : r->c.dev_evidence;
+        LaunchPlanOptions po = r->c.plan;
+        _cleanup_free_ char *why = NULL;
+        int k;
+
         if (!p)
                 return -ENOMEM;
         p->spec = r->c.spec;
-        if (launch_spec_digest(r->c.spec, p->spec_digest) < 0)
-                return -ENOMEM;
+        /* the digest as the launch computed it: over the boot files' contents, read again now (a
+         * file changed since the launch no longer matches), with the prediction a policy asks for */
+        po.predict = launch_policy_predicts(r->c.kr->appraise.policy, evidence);
+        po.predict_tee = evidence;
+        k = launch_plan_boot_contents(r->c.spec, &po, p, &why);
+        if (k < 0)
+                return k == -ENOMEM ? k : -EINVAL;
         /* the domain must carry this very spec: its digest was bound at launch */
         if (memcmp(p->spec_digest, spec_digest, LAUNCH_DIGEST_SIZE) != 0)
                 return -EINVAL;

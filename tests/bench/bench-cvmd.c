@@ -406,7 +406,7 @@ static int bench_appraisal(double *ret_ms) {
         AgentConfig ac = { .source = EVIDENCE_SIM_SNP, .sim_dir = snp_dir, .sim_gpu_dir = gpu_dir };
         ProtoMsg chal = { .type = PROTO_CHALLENGE, .gpus = GPUS, .tee = CVM_TEE_SEV_SNP }, ev = {};
         _cleanup_(secret_freep) Secret *sk = NULL;
-        _cleanup_free_ char *json = NULL, *gpath = NULL;
+        _cleanup_free_ char *json = NULL, *gpath = NULL, *why = NULL;
         _cleanup_free_ uint8_t *gdata = NULL;
         ExchangeEvidence e = { .gpus_requested = GPUS };
         AppraiseConfig apc = {};
@@ -417,19 +417,32 @@ static int bench_appraisal(double *ret_ms) {
         int r = -1;
 
         json = strdup_printf("{\"snp\": {\"require_crl\": false, \"trusted_simulator_arks\": [{\"product\": \"Genoa\", \"spki_sha256\": \"%s\"}]},"
-                             " \"gpu\": {\"gpu_count\": %d, \"require_nonce\": true,"
+                             " \"gpu\": {\"gpu_count\": %d, \"require_nonce\": true, \"require_ocsp\": false,"
                              " \"trusted_simulator_roots\": [{\"spki_sha256\": \"%s\"}]}}",
                              snp_ark, GPUS, gpu_root);
         gpath = strdup_printf("%s/golden.json", gpu_dir);
-        if (!json || !gpath || policy_parse(json, strlen(json), &policy, NULL) < 0 ||
+        if (!json || !gpath || policy_parse(json, strlen(json), &policy, &why) < 0 ||
             read_file_bounded(gpath, 1 << 20, &gdata, &gsize) < 0 ||
-            nv_golden_parse((const char *) gdata, gsize, &golden, NULL) < 0)
+            nv_golden_parse((const char *) gdata, gsize, &golden, &why) < 0) {
+                fprintf(stderr, "bench-cvmd: (c) policy or golden measurements: %s\n", why ? why : "?");
                 goto out;
+        }
         apc.policy = policy;
         apc.gpu_golden = golden;
         (void) RAND_bytes(chal.nonce, sizeof(chal.nonce));
-        if (agent_build_evidence(&ac, &chal, &sk, &ev, NULL) < 0)
+        /* the agent answers only a releaser bound into its HOST_DATA: bind this challenge's */
+        (void) RAND_bytes(chal.spec_digest, sizeof(chal.spec_digest));
+        memcpy(chal.releaser_key, releaser_pk, sizeof(chal.releaser_key));
+        {
+                uint8_t bound[PROTO_LAUNCH_DIGEST_SIZE];
+
+                proto_launch_digest(chal.spec_digest, chal.releaser_key, bound);
+                memcpy(ac.sim_host_data, bound, sizeof(ac.sim_host_data));
+        }
+        if (agent_build_evidence(&ac, &chal, &sk, &ev, &why) < 0) {
+                fprintf(stderr, "bench-cvmd: (c) evidence: %s\n", why ? why : "?");
                 goto out;
+        }
         e.msg = &ev;
         proto_report_data(chal.nonce, ev.pubkey, e.report_data);
         for (uint32_t g = 0; g < GPUS; g++)

@@ -84,7 +84,7 @@ static int setup(void) {
         ark = hex_encode(a.spki_sha256, 32);
         root = hex_encode(pin.spki_sha256, 32);
         json = strdup_printf("{\"snp\": {\"require_crl\": false, \"trusted_simulator_arks\": [{\"product\": \"Genoa\", \"spki_sha256\": \"%s\"}]},"
-                             " \"gpu\": {\"gpu_count\": %d, \"require_nonce\": true,"
+                             " \"gpu\": {\"gpu_count\": %d, \"require_nonce\": true, \"require_ocsp\": false,"
                              " \"trusted_simulator_roots\": [{\"spki_sha256\": \"%s\"}]}}",
                              ark, GPUS, root);
         gpath = strdup_printf("%s/golden.json", gpu_dir);

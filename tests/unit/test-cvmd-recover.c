@@ -30,6 +30,7 @@
 #include "cvm/channel-addr.h"
 #include "cvm/kek.h"
 #include "cvm/keystore.h"
+#include "cvm/launch-predict.h"
 #include "cvm/launch-spec.h"
 #include "cvm/secret.h"
 #include "cvm/util.h"
@@ -101,8 +102,12 @@ static pid_t spawn_agent(const Manager *m, const char *name, bool answer) {
         pid_t pid;
         int lfd;
 
+        _cleanup_(launch_boot_files_done) LaunchBootFiles files = {};
+
         assert_int_equal(launch_spec_parse(spec(name), strlen(spec(name)), &ls, NULL), 0);
-        assert_int_equal(launch_spec_digest(ls, spec_digest), 0);
+        /* what the launch bound: the boot files by their contents */
+        assert_int_equal(launch_boot_files_read(ls, &files, NULL), 0);
+        assert_int_equal(launch_boot_spec_digest(ls, &files, spec_digest), 0);
         proto_launch_digest(spec_digest, m->releaser.pk, bound);
         snprintf(addr, sizeof(addr), "unix:%s/agents/%s.sock", dir, name);
         assert_int_equal(channel_addr_parse(addr, true, &a), 0);
@@ -205,13 +210,29 @@ static bool keyed_reattested(Manager *m) {
                strstr(vm_run(a)->reason, "re-attestation");
 }
 
+/* "keyed" boots a kernel file: its launch binds the file's contents, which recovery must match
+ * as recorded and a re-attestation must bind again; the others boot a disk. */
 static const char *spec(const char *name) {
-        static char s[512];
+        static char s[1024], kernel[600];
+        FILE *f;
 
-        snprintf(s, sizeof(s),
-                 "{\"name\": \"%s\", \"tee\": \"none\", \"vcpus\": 2, \"memory_mib\": 1024, \"gpus\": [], "
-                 "\"boot\": {\"disk\": \"/img.qcow2\"}, \"policy\": \"dev\", \"key_ids\": [\"k1\"]}",
-                 name);
+        snprintf(kernel, sizeof(kernel), "%s/vmlinuz", dir);
+        if (access(kernel, F_OK) < 0) {
+                assert_non_null(f = fopen(kernel, "we"));
+                assert_true(fputs("not a real kernel: its SHA-384 is what the launch binds\n", f) >= 0);
+                assert_int_equal(fclose(f), 0);
+        }
+        if (strcmp(name, "keyed") == 0)
+                snprintf(s, sizeof(s),
+                         "{\"name\": \"%s\", \"tee\": \"none\", \"vcpus\": 2, \"memory_mib\": 1024, \"gpus\": [], "
+                         "\"boot\": {\"kernel\": \"%s\", \"disk\": \"/img.qcow2\"}, \"policy\": \"dev\", "
+                         "\"key_ids\": [\"k1\"]}",
+                         name, kernel);
+        else
+                snprintf(s, sizeof(s),
+                         "{\"name\": \"%s\", \"tee\": \"none\", \"vcpus\": 2, \"memory_mib\": 1024, \"gpus\": [], "
+                         "\"boot\": {\"disk\": \"/img.qcow2\"}, \"policy\": \"dev\", \"key_ids\": [\"k1\"]}",
+                         name);
         return s;
 }
 
