@@ -181,7 +181,7 @@ static int appraise_one(const NvGpuInput *in, size_t i, const NvBoardParams *p, 
 typedef struct EvidenceJob {
         const NvGpuInput *gpus;
         const NvBoardParams *p;
-        char (*prefixes)[24];
+        char (*prefixes)[sizeof("gpu.") + 20];
         Verdict *verdicts;
         NvGpuAppraisal *g;
         int *results;
@@ -216,7 +216,7 @@ static void verdicts_free(Verdict *verdicts, size_t n) {
 /* Runs the jobs; the caller merges each GPU's verdict in GPU order, whichever thread ran what. */
 static int verify_all_evidence(const NvGpuInput *gpus, size_t n, const NvBoardParams *p, NvGpuAppraisal *g,
                                const char *tee, Verdict **ret_verdicts, int **ret_results) {
-        _cleanup_free_ char(*prefixes)[24] = calloc(n ? n : 1, sizeof(*prefixes));
+        _cleanup_free_ char(*prefixes)[sizeof("gpu.") + 20] = calloc(n ? n : 1, sizeof(*prefixes));
         Verdict *verdicts = calloc(n ? n : 1, sizeof(Verdict));
         int *results = calloc(n ? n : 1, sizeof(int));
         EvidenceJob job = { .gpus = gpus, .p = p, .prefixes = prefixes, .verdicts = verdicts, .g = g, .results = results };

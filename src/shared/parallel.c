@@ -8,6 +8,7 @@
  * signals keep going to the threads that wait for them (sd-event's signalfd). After fork() the
  * child has none of the parent's helpers: the atfork handler forgets them and the child starts
  * its own when it first needs them. */
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -49,8 +50,9 @@ typedef struct Pool {
         Job *job;            /* the posted job; NULL when none or closed */
         unsigned seats;      /* helpers the posted job still takes */
         unsigned active;     /* helpers inside the job */
-        unsigned n_threads;  /* helpers started (they never exit) */
+        unsigned n_threads;  /* helpers alive */
         bool busy;           /* a caller holds the pool */
+        bool stopping;       /* the process exits: helpers leave */
 } Pool;
 
 static Pool pool = {
@@ -77,8 +79,23 @@ static void pool_child(void) {
         };
 }
 
+/* At exit the helpers leave, each freeing OpenSSL's per-thread state (its random generators)
+ * on the way out: a parked thread would keep it past OpenSSL's own cleanup, and the leak
+ * checker rightly reports that. Runs before OPENSSL_cleanup(), which was registered first. */
+static void pool_shutdown(void) {
+        pthread_mutex_lock(&pool.lock);
+        pool.stopping = true;
+        pthread_cond_broadcast(&pool.wake);
+        while (pool.n_threads > 0)
+                pthread_cond_wait(&pool.idle, &pool.lock);
+        pthread_mutex_unlock(&pool.lock);
+}
+
 static void atfork_setup(void) {
         (void) pthread_atfork(pool_prepare, pool_parent, pool_child);
+        /* OpenSSL registers its exit handler when initialised: first, so that it runs after ours */
+        (void) OPENSSL_init_crypto(0, NULL);
+        (void) atexit(pool_shutdown);
 }
 
 static void *helper(void *unused) {
@@ -86,8 +103,10 @@ static void *helper(void *unused) {
         for (;;) {
                 Job *j;
 
-                while (!pool.job || pool.seats == 0)
+                while (!pool.stopping && (!pool.job || pool.seats == 0))
                         pthread_cond_wait(&pool.wake, &pool.lock);
+                if (pool.stopping)
+                        break;
                 j = pool.job;
                 pool.seats--;
                 pool.active++;
@@ -95,8 +114,15 @@ static void *helper(void *unused) {
                 run_items(j);
                 pthread_mutex_lock(&pool.lock);
                 if (--pool.active == 0)
-                        pthread_cond_signal(&pool.idle);
+                        pthread_cond_broadcast(&pool.idle);
         }
+        /* OpenSSL's state of this thread is freed before the exit handler may go on */
+        pthread_mutex_unlock(&pool.lock);
+        OPENSSL_thread_stop();
+        pthread_mutex_lock(&pool.lock);
+        pool.n_threads--;
+        pthread_cond_broadcast(&pool.idle);
+        pthread_mutex_unlock(&pool.lock);
         return NULL;
 }
 
@@ -117,7 +143,7 @@ static bool start_thread(pthread_t *ret, void *(*fn)(void *), void *arg) {
 static bool pool_acquire(unsigned helpers) {
         (void) pthread_once(&atfork_once, atfork_setup);
         pthread_mutex_lock(&pool.lock);
-        if (pool.busy) {
+        if (pool.busy || pool.stopping) {
                 pthread_mutex_unlock(&pool.lock);
                 return false;
         }

@@ -176,7 +176,7 @@ static void test_agent_refusals(void **state) {
         memcpy(buf, "CVMK\x02\x01\x40", 7);
         n = 7;
         for (int i = 0; i < 64; i++) {
-                char kid[8];
+                char kid[sizeof("k") + 11];
                 snprintf(kid, sizeof(kid), "k%d", i);
                 n += put_record(buf + n, kid, 0, 0, "", 4096);
         }
@@ -196,7 +196,7 @@ static void write_envelope(const char *keys_dir, const char *kid, size_t wrapped
 static void test_host_check_keys(void **state) {
         const char *dir = *state;
         _cleanup_free_ char *keys = strdup_printf("%s/keys", dir), *reason = NULL;
-        char *ids[KEY_BUNDLE_MAX_KEYS + 1], names[KEY_BUNDLE_MAX_KEYS + 1][8];
+        char *ids[KEY_BUNDLE_MAX_KEYS + 1], names[KEY_BUNDLE_MAX_KEYS + 1][sizeof("k") + 11];
 
         for (int i = 0; i <= (int) KEY_BUNDLE_MAX_KEYS; i++) {
                 snprintf(names[i], sizeof(names[i]), "k%d", i);
