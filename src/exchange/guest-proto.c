@@ -394,6 +394,31 @@ static int get_gpu_claims(json_object *o, ProtoMsg *m, char **ret_reason) {
         return 0;
 }
 
+/* n report/chain pairs from two arrays of equal length (checked by the caller): each entry a
+ * bounded base64 string; *n_done counts the pairs read, so a failure frees only what was read. */
+static int get_report_chain_pairs(json_object *reports, json_object *chains, size_t n, const char *device,
+                                  const char *reports_what, const char *chains_what, ProtoBlob *ret_reports,
+                                  ProtoBlob *ret_chains, size_t *n_done, char **ret_reason) {
+        int r;
+
+        for (size_t i = 0; i < n; i++) {
+                json_object *a = json_object_array_get_idx(reports, i), *b = json_object_array_get_idx(chains, i);
+                _cleanup_(json_object_putp) json_object *tmp = json_object_new_object();
+
+                if (!tmp)
+                        return -ENOMEM;
+                if (!json_object_is_type(a, json_type_string) || !json_object_is_type(b, json_type_string))
+                        return set_reason(ret_reason, -EBADMSG, "evidence: %s %zu entries must be strings", device, i);
+                json_object_object_add(tmp, "report", json_object_get(a));
+                json_object_object_add(tmp, "chain", json_object_get(b));
+                *n_done = i + 1;
+                if ((r = get_b64(tmp, "report", reports_what, 1, GPU_REPORT_MAX, &ret_reports[i], ret_reason)) < 0 ||
+                    (r = get_b64(tmp, "chain", chains_what, 1, GPU_CHAIN_MAX, &ret_chains[i], ret_reason)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* "switch_reports" and "switch_chains" when present: both, as long as each other, never empty,
  * at most PROTO_SWITCHES_MAX, each entry a bounded base64 string. */
 static int get_switches(json_object *o, ProtoMsg *m, char **ret_reason) {
@@ -401,7 +426,6 @@ static int get_switches(json_object *o, ProtoMsg *m, char **ret_reason) {
         bool has_r = json_object_object_get_ex(o, "switch_reports", &reports),
              has_c = json_object_object_get_ex(o, "switch_chains", &chains);
         size_t n;
-        int r;
 
         if (!has_r && !has_c)
                 return 0;
@@ -411,23 +435,9 @@ static int get_switches(json_object *o, ProtoMsg *m, char **ret_reason) {
                                   "as long as each other and not empty");
         if (n > PROTO_SWITCHES_MAX)
                 return set_reason(ret_reason, -EBADMSG, "evidence: %zu NVSwitches, at most %u", n, PROTO_SWITCHES_MAX);
-        for (size_t i = 0; i < n; i++) {
-                json_object *a = json_object_array_get_idx(reports, i), *b = json_object_array_get_idx(chains, i);
-                _cleanup_(json_object_putp) json_object *tmp = json_object_new_object();
-                if (!tmp)
-                        return -ENOMEM;
-                if (!json_object_is_type(a, json_type_string) || !json_object_is_type(b, json_type_string))
-                        return set_reason(ret_reason, -EBADMSG, "evidence: NVSwitch %zu entries must be strings", i);
-                json_object_object_add(tmp, "report", json_object_get(a));
-                json_object_object_add(tmp, "chain", json_object_get(b));
-                m->n_switches = i + 1;
-                if ((r = get_b64(tmp, "report", "evidence.switch_reports", 1, GPU_REPORT_MAX, &m->switch_reports[i],
-                                 ret_reason)) < 0 ||
-                    (r = get_b64(tmp, "chain", "evidence.switch_chains", 1, GPU_CHAIN_MAX, &m->switch_chains[i],
-                                 ret_reason)) < 0)
-                        return r;
-        }
-        return 0;
+        return get_report_chain_pairs(reports, chains, n, "NVSwitch", "evidence.switch_reports",
+                                      "evidence.switch_chains", m->switch_reports, m->switch_chains, &m->n_switches,
+                                      ret_reason);
 }
 
 static int decode(json_object *o, ProtoMsg *m, char **ret_reason) {
@@ -490,22 +500,10 @@ static int decode(json_object *o, ProtoMsg *m, char **ret_reason) {
                                           json_object_array_length(chains));
                 if (n > PROTO_GPUS_MAX)
                         return set_reason(ret_reason, -EBADMSG, "evidence: %zu GPUs, at most %u", n, PROTO_GPUS_MAX);
-                for (size_t i = 0; i < n; i++) {
-                        json_object *a = json_object_array_get_idx(reports, i), *b = json_object_array_get_idx(chains, i);
-                        _cleanup_(json_object_putp) json_object *tmp = json_object_new_object();
-                        if (!tmp)
-                                return -ENOMEM;
-                        if (!json_object_is_type(a, json_type_string) || !json_object_is_type(b, json_type_string))
-                                return set_reason(ret_reason, -EBADMSG, "evidence: GPU %zu entries must be strings", i);
-                        json_object_object_add(tmp, "report", json_object_get(a));
-                        json_object_object_add(tmp, "chain", json_object_get(b));
-                        m->n_gpus = i + 1;
-                        if ((r = get_b64(tmp, "report", "evidence.gpu_reports", 1, GPU_REPORT_MAX, &m->gpu_reports[i],
-                                         ret_reason)) < 0 ||
-                            (r = get_b64(tmp, "chain", "evidence.gpu_chains", 1, GPU_CHAIN_MAX, &m->gpu_chains[i],
-                                         ret_reason)) < 0)
-                                return r;
-                }
+                r = get_report_chain_pairs(reports, chains, n, "GPU", "evidence.gpu_reports", "evidence.gpu_chains",
+                                           m->gpu_reports, m->gpu_chains, &m->n_gpus, ret_reason);
+                if (r < 0)
+                        return r;
                 m->n_gpus = n;
                 return get_gpu_claims(o, m, ret_reason);
         }

@@ -280,38 +280,17 @@ int gpu_sim_write_board(GpuSim *const *board, size_t n, bool shared_identity, co
 
 /* ---- reports ---- */
 
-typedef struct Buf {
-        uint8_t *p;
-        size_t n, cap;
-        bool overflow;
-} Buf;
-
-static void put(Buf *b, const void *p, size_t n) {
-        if (b->overflow || n > b->cap - b->n) {
-                b->overflow = true;
-                return;
-        }
-        memcpy(b->p + b->n, p, n);
-        b->n += n;
+static void put_u8(SimBuf *b, uint8_t v) {
+        sim_buf_put(b, &v, 1);
 }
 
-static void put_u8(Buf *b, uint8_t v) {
-        put(b, &v, 1);
-}
-
-static void put_le16(Buf *b, uint16_t v) {
-        uint8_t x[2] = {(uint8_t) v, (uint8_t) (v >> 8)};
-        put(b, x, 2);
-}
-
-static void put_tlv(Buf *b, uint16_t type, const void *v, uint16_t len) {
-        put_le16(b, type);
-        put_le16(b, len);
-        put(b, v, len);
+static void put_tlv(SimBuf *b, uint16_t type, const void *v, uint16_t len) {
+        sim_buf_tlv_header(b, type, len);
+        sim_buf_put(b, v, len);
 }
 
 /* A text TLV of `width` bytes, NUL-padded as NVIDIA's. */
-static void put_text(Buf *b, uint16_t type, const char *s, uint16_t width) {
+static void put_text(SimBuf *b, uint16_t type, const char *s, uint16_t width) {
         uint8_t v[16] = {};
         size_t n = strlen(s);
 
@@ -328,7 +307,7 @@ int gpu_sim_report(const GpuSim *s, const uint8_t nonce[NV_NONCE_SIZE], uint8_t 
         const uint32_t rec_len = GPU_SIM_BLOCKS * 55u;
         _cleanup_free_ uint8_t *out = malloc(NV_REPORT_SIZE_MAX);
         uint8_t responder_nonce[NV_NONCE_SIZE], opaque[1024], drv[16] = {};
-        Buf b = {.p = out, .cap = NV_REPORT_SIZE_MAX}, o = {.p = opaque, .cap = sizeof(opaque)};
+        SimBuf b = {.p = out, .cap = NV_REPORT_SIZE_MAX}, o = {.p = opaque, .cap = sizeof(opaque)};
         size_t dn = strlen(s->driver_version);
         int r;
 
@@ -362,24 +341,24 @@ int gpu_sim_report(const GpuSim *s, const uint8_t nonce[NV_NONCE_SIZE], uint8_t 
                 return -ENOBUFS;
 
         /* Request: SPDM 1.1 GET_MEASUREMENTS, signature requested, all blocks, slot 0. */
-        put(&b, (const uint8_t[]){0x11, 0xE0, 0x01, 0xFF}, 4);
-        put(&b, nonce, NV_NONCE_SIZE);
+        sim_buf_put(&b, (const uint8_t[]){0x11, 0xE0, 0x01, 0xFF}, 4);
+        sim_buf_put(&b, nonce, NV_NONCE_SIZE);
         put_u8(&b, 0);
         /* Response: MEASUREMENTS, the record of DMTF blocks with SHA-384 values. */
-        put(&b, (const uint8_t[]){0x11, 0x60, 0x00, 0x00}, 4);
+        sim_buf_put(&b, (const uint8_t[]){0x11, 0x60, 0x00, 0x00}, 4);
         put_u8(&b, GPU_SIM_BLOCKS);
-        put(&b, (const uint8_t[]){(uint8_t) rec_len, (uint8_t) (rec_len >> 8), (uint8_t) (rec_len >> 16)}, 3);
+        sim_buf_put(&b, (const uint8_t[]){(uint8_t) rec_len, (uint8_t) (rec_len >> 8), (uint8_t) (rec_len >> 16)}, 3);
         for (unsigned i = 0; i < GPU_SIM_BLOCKS; i++) {
                 put_u8(&b, (uint8_t) (i + 1));
                 put_u8(&b, 0x01); /* DMTF */
-                put_le16(&b, 51);
+                sim_buf_le16(&b, 51);
                 put_u8(&b, 0x01);
-                put_le16(&b, 48);
-                put(&b, s->measurements[i], 48);
+                sim_buf_le16(&b, 48);
+                sim_buf_put(&b, s->measurements[i], 48);
         }
-        put(&b, responder_nonce, NV_NONCE_SIZE);
-        put_le16(&b, (uint16_t) o.n);
-        put(&b, opaque, o.n);
+        sim_buf_put(&b, responder_nonce, NV_NONCE_SIZE);
+        sim_buf_le16(&b, (uint16_t) o.n);
+        sim_buf_put(&b, opaque, o.n);
         if (b.overflow || b.n + NV_SIGNATURE_SIZE > b.cap)
                 return -ENOBUFS;
         r = ecdsa_sign_raw(s->leaf_key, EVP_sha384(), out, b.n, out + b.n, 48);

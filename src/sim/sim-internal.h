@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "cvm/crypto.h"
@@ -16,6 +17,35 @@
 
 #define DAY_SEC  INT64_C(86400)
 #define YEAR_SEC (365 * DAY_SEC)
+
+/* ---- a bounded writer for the simulated SPDM reports (GPUs, NVSwitches): what does not fit
+ * is not written and the overflow is remembered, to be checked once at the end ---- */
+
+typedef struct SimBuf {
+        uint8_t *p;
+        size_t n, cap;
+        bool overflow;
+} SimBuf;
+
+static inline void sim_buf_put(SimBuf *b, const void *p, size_t n) {
+        if (b->overflow || n > b->cap - b->n) {
+                b->overflow = true;
+                return;
+        }
+        memcpy(b->p + b->n, p, n);
+        b->n += n;
+}
+
+static inline void sim_buf_le16(SimBuf *b, uint16_t v) {
+        const uint8_t x[2] = { (uint8_t) v, (uint8_t) (v >> 8) };
+        sim_buf_put(b, x, 2);
+}
+
+/* An opaque-data TLV's header: type and length, little-endian. */
+static inline void sim_buf_tlv_header(SimBuf *b, uint16_t type, uint16_t len) {
+        sim_buf_le16(b, type);
+        sim_buf_le16(b, len);
+}
 
 /* ---- little-endian stores for the binary evidence formats ---- */
 

@@ -150,69 +150,45 @@ void switch_sim_link_gpus(SwitchSim *const *switches, size_t n, GpuSim *const *g
 
 /* ---- reports ---- */
 
-typedef struct Buf {
-        uint8_t *p;
-        size_t n, cap;
-        bool overflow;
-} Buf;
-
-static void put(Buf *b, const void *p, size_t n) {
-        if (b->overflow || n > b->cap - b->n) {
-                b->overflow = true;
-                return;
-        }
-        memcpy(b->p + b->n, p, n);
-        b->n += n;
-}
-
-static void put_le16(Buf *b, uint16_t v) {
-        put(b, (const uint8_t[]){(uint8_t) v, (uint8_t) (v >> 8)}, 2);
-}
-
-static void put_be64(Buf *b, uint64_t v) {
+static void put_be64(SimBuf *b, uint64_t v) {
         uint8_t x[8];
 
         for (size_t i = 0; i < 8; i++)
                 x[i] = (uint8_t) (v >> (56 - 8 * i));
-        put(b, x, 8);
-}
-
-static void put_tlv_header(Buf *b, uint16_t type, uint16_t len) {
-        put_le16(b, type);
-        put_le16(b, len);
+        sim_buf_put(b, x, 8);
 }
 
 /* The opaque data in the order of the real captures. */
-static void put_opaque(Buf *o, const SwitchSim *s) {
+static void put_opaque(SimBuf *o, const SwitchSim *s) {
         uint8_t msrscnt[108] = {}, ports[SWITCH_SIM_PORTS];
 
-        put_tlv_header(o, NV_SWITCH_OPAQUE_BIOS_VERSION, sizeof(BIOS_VERSION) - 1);
-        put(o, BIOS_VERSION, sizeof(BIOS_VERSION) - 1);
-        put_tlv_header(o, NV_SWITCH_OPAQUE_DEVICE_PDI, NV_PDI_SIZE);
+        sim_buf_tlv_header(o, NV_SWITCH_OPAQUE_BIOS_VERSION, sizeof(BIOS_VERSION) - 1);
+        sim_buf_put(o, BIOS_VERSION, sizeof(BIOS_VERSION) - 1);
+        sim_buf_tlv_header(o, NV_SWITCH_OPAQUE_DEVICE_PDI, NV_PDI_SIZE);
         put_be64(o, s->pdi);
-        put_tlv_header(o, NV_SWITCH_OPAQUE_MSRSCNT, sizeof(msrscnt));
-        put(o, msrscnt, sizeof(msrscnt));
+        sim_buf_tlv_header(o, NV_SWITCH_OPAQUE_MSRSCNT, sizeof(msrscnt));
+        sim_buf_put(o, msrscnt, sizeof(msrscnt));
         /* two ports per GPU, the rest unused */
         memset(ports, 0xff, sizeof(ports));
         for (size_t i = 0; i < 2 * NV_SWITCH_GPU_PDIS; i++)
                 ports[32 + i] = (uint8_t) (i / 2);
-        put_tlv_header(o, NV_SWITCH_OPAQUE_GPU_PDIS, NV_SWITCH_GPU_PDIS * NV_PDI_SIZE + sizeof(ports));
+        sim_buf_tlv_header(o, NV_SWITCH_OPAQUE_GPU_PDIS, NV_SWITCH_GPU_PDIS * NV_PDI_SIZE + sizeof(ports));
         for (size_t i = 0; i < NV_SWITCH_GPU_PDIS; i++)
                 put_be64(o, s->gpu_pdis[i]);
-        put(o, ports, sizeof(ports));
-        put_tlv_header(o, NV_SWITCH_OPAQUE_FLOORSWEPT_PORTS, 2);
-        put(o, (const uint8_t[]){0xec, 0x00}, 2);
-        put_tlv_header(o, NV_SWITCH_OPAQUE_POSITION_ID, 2);
-        put_le16(o, s->position_id);
-        put_tlv_header(o, NV_SWITCH_OPAQUE_LOCK_STATUS, 2);
-        put_le16(o, s->lock_status);
+        sim_buf_put(o, ports, sizeof(ports));
+        sim_buf_tlv_header(o, NV_SWITCH_OPAQUE_FLOORSWEPT_PORTS, 2);
+        sim_buf_put(o, (const uint8_t[]){0xec, 0x00}, 2);
+        sim_buf_tlv_header(o, NV_SWITCH_OPAQUE_POSITION_ID, 2);
+        sim_buf_le16(o, s->position_id);
+        sim_buf_tlv_header(o, NV_SWITCH_OPAQUE_LOCK_STATUS, 2);
+        sim_buf_le16(o, s->lock_status);
 }
 
 int switch_sim_report(const SwitchSim *s, const uint8_t nonce[NV_NONCE_SIZE], uint8_t **ret, size_t *ret_size) {
         const uint32_t rec_len = SWITCH_SIM_BLOCKS * 55u;
         _cleanup_free_ uint8_t *out = malloc(NV_REPORT_SIZE_MAX);
         uint8_t responder_nonce[NV_NONCE_SIZE], opaque[1024];
-        Buf b = {.p = out, .cap = NV_REPORT_SIZE_MAX}, o = {.p = opaque, .cap = sizeof(opaque)};
+        SimBuf b = {.p = out, .cap = NV_REPORT_SIZE_MAX}, o = {.p = opaque, .cap = sizeof(opaque)};
         int r;
 
         if (!out)
@@ -222,21 +198,21 @@ int switch_sim_report(const SwitchSim *s, const uint8_t nonce[NV_NONCE_SIZE], ui
         put_opaque(&o, s);
         if (o.overflow)
                 return -ENOBUFS;
-        put(&b, (const uint8_t[]){0x11, 0xE0, 0x01, 0xFF}, 4);
-        put(&b, nonce, NV_NONCE_SIZE);
-        put(&b, (const uint8_t[]){0}, 1);
-        put(&b, (const uint8_t[]){0x11, 0x60, 0x00, 0x00, SWITCH_SIM_BLOCKS}, 5);
-        put(&b, (const uint8_t[]){(uint8_t) rec_len, (uint8_t) (rec_len >> 8), (uint8_t) (rec_len >> 16)}, 3);
+        sim_buf_put(&b, (const uint8_t[]){0x11, 0xE0, 0x01, 0xFF}, 4);
+        sim_buf_put(&b, nonce, NV_NONCE_SIZE);
+        sim_buf_put(&b, (const uint8_t[]){0}, 1);
+        sim_buf_put(&b, (const uint8_t[]){0x11, 0x60, 0x00, 0x00, SWITCH_SIM_BLOCKS}, 5);
+        sim_buf_put(&b, (const uint8_t[]){(uint8_t) rec_len, (uint8_t) (rec_len >> 8), (uint8_t) (rec_len >> 16)}, 3);
         for (unsigned i = 0; i < SWITCH_SIM_BLOCKS; i++) {
-                put(&b, (const uint8_t[]){(uint8_t) (i + 1), 0x01}, 2);
-                put_le16(&b, 51);
-                put(&b, (const uint8_t[]){0x01}, 1);
-                put_le16(&b, 48);
-                put(&b, s->measurements[i], 48);
+                sim_buf_put(&b, (const uint8_t[]){(uint8_t) (i + 1), 0x01}, 2);
+                sim_buf_le16(&b, 51);
+                sim_buf_put(&b, (const uint8_t[]){0x01}, 1);
+                sim_buf_le16(&b, 48);
+                sim_buf_put(&b, s->measurements[i], 48);
         }
-        put(&b, responder_nonce, NV_NONCE_SIZE);
-        put_le16(&b, (uint16_t) o.n);
-        put(&b, opaque, o.n);
+        sim_buf_put(&b, responder_nonce, NV_NONCE_SIZE);
+        sim_buf_le16(&b, (uint16_t) o.n);
+        sim_buf_put(&b, opaque, o.n);
         if (b.overflow || b.n + NV_SIGNATURE_SIZE > b.cap)
                 return -ENOBUFS;
         r = ecdsa_sign_raw(s->leaf_key, EVP_sha384(), out, b.n, out + b.n, 48);
