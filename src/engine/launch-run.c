@@ -76,13 +76,26 @@ static void enter(LaunchRun *r, LaunchPhase phase, const char *reason) {
                 r->c.phase_changed(r, previous, r->c.userdata);
 }
 
+/* The kind of evidence the guest gives: "tee": "none" has none of its own, the simulated kind it asks for. */
+static CvmTee run_evidence(const LaunchRun *r) {
+        return cvm_tee_has_evidence(r->c.spec->tee) ? r->c.spec->tee : r->c.dev_evidence;
+}
+
+/* The plan options of this run; a policy that compares with a prediction has the plan make it
+ * from the files it binds. */
+static LaunchPlanOptions run_plan_options(const LaunchRun *r) {
+        LaunchPlanOptions po = r->c.plan;
+
+        po.predict = launch_policy_predicts(r->c.kr->appraise.policy, run_evidence(r));
+        po.predict_tee = run_evidence(r);
+        return po;
+}
+
 /* ---- worker jobs: on the worker thread, touching only the run's job fields ---- */
 
 static int job_plan_create(void *userdata) {
         LaunchRun *r = userdata;
-        /* "tee": "none" has no evidence of its own: the simulated kind it asks for */
-        CvmTee evidence = cvm_tee_has_evidence(r->c.spec->tee) ? r->c.spec->tee : r->c.dev_evidence;
-        LaunchPlanOptions po = r->c.plan;
+        LaunchPlanOptions po = run_plan_options(r);
         int k;
 
         /* tests: a hung libvirtd, holding this worker (and only this one) */
@@ -91,14 +104,11 @@ static int job_plan_create(void *userdata) {
         /* refused here, before a domain exists, rather than after boot and attestation */
         k = launch_check_policy(r->c.spec, r->c.kr->appraise.policy, &r->job_reason);
         if (k >= 0)
-                k = launch_check_boot(r->c.spec, r->c.kr->appraise.policy, evidence, &r->job_reason);
+                k = launch_check_boot(r->c.spec, r->c.kr->appraise.policy, run_evidence(r), &r->job_reason);
         if (k >= 0)
                 k = launch_check_keys(r->c.kr->keys_dir, r->c.spec->key_ids, r->c.spec->n_key_ids, &r->job_reason);
         if (k < 0)
                 return k;
-        /* a policy that compares with a prediction: the plan makes it from the files it binds */
-        po.predict = launch_policy_predicts(r->c.kr->appraise.policy, evidence);
-        po.predict_tee = evidence;
         k = launch_plan_build(r->c.spec, r->c.lifecycle, &po, &r->s.plan, &r->job_reason);
         if (k < 0)
                 return k;
@@ -447,11 +457,8 @@ int launch_run_new_adopted(const LaunchRunConfig *c, const char *domain, const u
 int launch_run_adopt_plan(LaunchRun *r, const uint8_t spec_digest[LAUNCH_DIGEST_SIZE], uint32_t vsock_cid,
                           const char *metadata_xml, uint64_t attested_usec) {
         _cleanup_(launch_plan_freep) LaunchPlan *p = calloc(1, sizeof(LaunchPlan));
-        _cleanup_free_ char *sh = NULL, *lh = NULL;
-
-        CvmTee evidence = cvm_tee_has_evidence(r->c.spec->tee) ? r->c.spec->tee : r->c.dev_evidence;
-        LaunchPlanOptions po = r->c.plan;
-        _cleanup_free_ char *why = NULL;
+        _cleanup_free_ char *sh = NULL, *lh = NULL, *why = NULL;
+        LaunchPlanOptions po = run_plan_options(r);
         int k;
 
         if (!p)
@@ -459,8 +466,6 @@ int launch_run_adopt_plan(LaunchRun *r, const uint8_t spec_digest[LAUNCH_DIGEST_
         p->spec = r->c.spec;
         /* the digest as the launch computed it: over the boot files' contents, read again now (a
          * file changed since the launch no longer matches), with the prediction a policy asks for */
-        po.predict = launch_policy_predicts(r->c.kr->appraise.policy, evidence);
-        po.predict_tee = evidence;
         k = launch_plan_boot_contents(r->c.spec, &po, p, &why);
         if (k < 0)
                 return k == -ENOMEM ? k : -EINVAL;

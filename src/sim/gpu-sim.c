@@ -280,10 +280,6 @@ int gpu_sim_write_board(GpuSim *const *board, size_t n, bool shared_identity, co
 
 /* ---- reports ---- */
 
-static void put_u8(SimBuf *b, uint8_t v) {
-        sim_buf_put(b, &v, 1);
-}
-
 static void put_tlv(SimBuf *b, uint16_t type, const void *v, uint16_t len) {
         sim_buf_tlv_header(b, type, len);
         sim_buf_put(b, v, len);
@@ -304,19 +300,12 @@ static void put_text(SimBuf *b, uint16_t type, const char *s, uint16_t width) {
 
 int gpu_sim_report(const GpuSim *s, const uint8_t nonce[NV_NONCE_SIZE], uint8_t **ret, size_t *ret_size) {
         static const uint8_t gpu_info[8] = {0x80, 0x01}; /* H100 */
-        const uint32_t rec_len = GPU_SIM_BLOCKS * 55u;
-        _cleanup_free_ uint8_t *out = malloc(NV_REPORT_SIZE_MAX);
-        uint8_t responder_nonce[NV_NONCE_SIZE], opaque[1024], drv[16] = {};
-        SimBuf b = {.p = out, .cap = NV_REPORT_SIZE_MAX}, o = {.p = opaque, .cap = sizeof(opaque)};
+        uint8_t opaque[1024], drv[16] = {};
+        SimBuf o = { .p = opaque, .cap = sizeof(opaque) };
         size_t dn = strlen(s->driver_version);
-        int r;
 
-        if (!out)
-                return -ENOMEM;
         if (dn + 1 > sizeof(drv))
                 return -EINVAL;
-        if (RAND_bytes(responder_nonce, sizeof(responder_nonce)) != 1)
-                return openssl_fail(-EIO);
 
         /* Opaque data, VBIOS first as in real reports. */
         put_tlv(&o, NV_OPAQUE_VBIOS_VERSION, s->vbios_raw, 8);
@@ -339,34 +328,8 @@ int gpu_sim_report(const GpuSim *s, const uint8_t nonce[NV_NONCE_SIZE], uint8_t 
         put_tlv(&o, NV_OPAQUE_FEATURE_FLAG, (const uint8_t[]){s->n_switch_pdis > 0 ? NV_FEATURE_PPCIE : 0, 0}, 2);
         if (o.overflow)
                 return -ENOBUFS;
-
-        /* Request: SPDM 1.1 GET_MEASUREMENTS, signature requested, all blocks, slot 0. */
-        sim_buf_put(&b, (const uint8_t[]){0x11, 0xE0, 0x01, 0xFF}, 4);
-        sim_buf_put(&b, nonce, NV_NONCE_SIZE);
-        put_u8(&b, 0);
-        /* Response: MEASUREMENTS, the record of DMTF blocks with SHA-384 values. */
-        sim_buf_put(&b, (const uint8_t[]){0x11, 0x60, 0x00, 0x00}, 4);
-        put_u8(&b, GPU_SIM_BLOCKS);
-        sim_buf_put(&b, (const uint8_t[]){(uint8_t) rec_len, (uint8_t) (rec_len >> 8), (uint8_t) (rec_len >> 16)}, 3);
-        for (unsigned i = 0; i < GPU_SIM_BLOCKS; i++) {
-                put_u8(&b, (uint8_t) (i + 1));
-                put_u8(&b, 0x01); /* DMTF */
-                sim_buf_le16(&b, 51);
-                put_u8(&b, 0x01);
-                sim_buf_le16(&b, 48);
-                sim_buf_put(&b, s->measurements[i], 48);
-        }
-        sim_buf_put(&b, responder_nonce, NV_NONCE_SIZE);
-        sim_buf_le16(&b, (uint16_t) o.n);
-        sim_buf_put(&b, opaque, o.n);
-        if (b.overflow || b.n + NV_SIGNATURE_SIZE > b.cap)
-                return -ENOBUFS;
-        r = ecdsa_sign_raw(s->leaf_key, EVP_sha384(), out, b.n, out + b.n, 48);
-        if (r < 0)
-                return r;
-        *ret_size = b.n + NV_SIGNATURE_SIZE;
-        *ret = TAKE_PTR(out);
-        return 0;
+        return sim_spdm_measurements(s->leaf_key, nonce, (const uint8_t(*)[48]) s->measurements, GPU_SIM_BLOCKS, opaque,
+                                     o.n, ret, ret_size);
 }
 
 int gpu_sim_golden_json(const GpuSim *s, char **ret) {

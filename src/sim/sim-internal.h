@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "cvm/crypto.h"
+#include "cvm/gpu.h"
 #include "cvm/macro.h"
 
 #define DAY_SEC  INT64_C(86400)
@@ -46,6 +47,14 @@ static inline void sim_buf_tlv_header(SimBuf *b, uint16_t type, uint16_t len) {
         sim_buf_le16(b, type);
         sim_buf_le16(b, len);
 }
+
+/* A signed SPDM 1.1 GET_MEASUREMENTS request and MEASUREMENTS response as NVIDIA's devices send
+ * them (sim-spdm.c): the requester's nonce, n_blocks DMTF blocks of SHA-384 values, a fresh
+ * responder nonce, the opaque data, and key's raw ECDSA P-384 signature over all of it.
+ * *ret is malloc'ed; -ENOBUFS when it would exceed NV_REPORT_SIZE_MAX. */
+int sim_spdm_measurements(EVP_PKEY *key, const uint8_t nonce[NV_NONCE_SIZE], const uint8_t (*measurements)[48],
+                          unsigned n_blocks, const uint8_t *opaque, size_t opaque_size, uint8_t **ret,
+                          size_t *ret_size);
 
 /* ---- little-endian stores for the binary evidence formats ---- */
 

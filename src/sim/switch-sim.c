@@ -185,42 +185,14 @@ static void put_opaque(SimBuf *o, const SwitchSim *s) {
 }
 
 int switch_sim_report(const SwitchSim *s, const uint8_t nonce[NV_NONCE_SIZE], uint8_t **ret, size_t *ret_size) {
-        const uint32_t rec_len = SWITCH_SIM_BLOCKS * 55u;
-        _cleanup_free_ uint8_t *out = malloc(NV_REPORT_SIZE_MAX);
-        uint8_t responder_nonce[NV_NONCE_SIZE], opaque[1024];
-        SimBuf b = {.p = out, .cap = NV_REPORT_SIZE_MAX}, o = {.p = opaque, .cap = sizeof(opaque)};
-        int r;
+        uint8_t opaque[1024];
+        SimBuf o = { .p = opaque, .cap = sizeof(opaque) };
 
-        if (!out)
-                return -ENOMEM;
-        if (RAND_bytes(responder_nonce, sizeof(responder_nonce)) != 1)
-                return openssl_fail(-EIO);
         put_opaque(&o, s);
         if (o.overflow)
                 return -ENOBUFS;
-        sim_buf_put(&b, (const uint8_t[]){0x11, 0xE0, 0x01, 0xFF}, 4);
-        sim_buf_put(&b, nonce, NV_NONCE_SIZE);
-        sim_buf_put(&b, (const uint8_t[]){0}, 1);
-        sim_buf_put(&b, (const uint8_t[]){0x11, 0x60, 0x00, 0x00, SWITCH_SIM_BLOCKS}, 5);
-        sim_buf_put(&b, (const uint8_t[]){(uint8_t) rec_len, (uint8_t) (rec_len >> 8), (uint8_t) (rec_len >> 16)}, 3);
-        for (unsigned i = 0; i < SWITCH_SIM_BLOCKS; i++) {
-                sim_buf_put(&b, (const uint8_t[]){(uint8_t) (i + 1), 0x01}, 2);
-                sim_buf_le16(&b, 51);
-                sim_buf_put(&b, (const uint8_t[]){0x01}, 1);
-                sim_buf_le16(&b, 48);
-                sim_buf_put(&b, s->measurements[i], 48);
-        }
-        sim_buf_put(&b, responder_nonce, NV_NONCE_SIZE);
-        sim_buf_le16(&b, (uint16_t) o.n);
-        sim_buf_put(&b, opaque, o.n);
-        if (b.overflow || b.n + NV_SIGNATURE_SIZE > b.cap)
-                return -ENOBUFS;
-        r = ecdsa_sign_raw(s->leaf_key, EVP_sha384(), out, b.n, out + b.n, 48);
-        if (r < 0)
-                return r;
-        *ret_size = b.n + NV_SIGNATURE_SIZE;
-        *ret = TAKE_PTR(out);
-        return 0;
+        return sim_spdm_measurements(s->leaf_key, nonce, (const uint8_t(*)[48]) s->measurements, SWITCH_SIM_BLOCKS,
+                                     opaque, o.n, ret, ret_size);
 }
 
 int switch_sim_chain_pem(const SwitchSim *s, uint8_t **ret, size_t *ret_size) {
