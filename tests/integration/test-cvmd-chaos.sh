@@ -19,11 +19,11 @@
 #   BUILD=build tests/integration/test-cvmd-chaos.sh
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/check.sh
 BUILD=${BUILD:-build}
 export BUILD
 CVMCTL=$PWD/$BUILD/cvmctl
 AGENT=$PWD/$BUILD/cvm-agent
-SANDBOX=$PWD/tools/cvmd-sandbox
 PYTHON=${PYTHON:-/usr/bin/python3}
 GOOD=${CVMD_CHAOS_GOOD:-12}
 BOOT=5
@@ -39,42 +39,16 @@ STALL=20
 export CVMD_SANDBOX_BOOT_TIMEOUT=$BOOT CVMD_SANDBOX_ATTEST_TIMEOUT=$ATTEST
 export CVMD_TEST_STALL_LIBVIRT=stall1:$STALL
 BAD=(close1 silent1 garbage1 badjson1 backlog1 untrusted1 absent1)
-passed=0 failed=0
-tmp=$(mktemp -d)
-sandbox_dir=
-mypids=()
-cleanup() {
-        local p
-        for p in ${mypids[@]+"${mypids[@]}"}; do kill "$p" 2> /dev/null; done
-        for p in ${mypids[@]+"${mypids[@]}"}; do wait "$p" 2> /dev/null; done
-        [ -n "$sandbox_dir" ] && "$SANDBOX" stop "$sandbox_dir"
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
-finish() {
-        echo "cvmd chaos: $passed passed, $failed failed (${SECONDS}s)"
-        [ "$failed" -eq 0 ]
-        exit
-}
 ms() { echo $(($(date +%s%N) / 1000000)); }
 SECONDS=0
-
-for f in "$CVMCTL" "$PWD/$BUILD/cvmd" "$AGENT" "$PYTHON"; do
-        [ -x "$f" ] || { bad "$f is not built or installed"; finish; }
-done
+CHECK_QUIET_OK=1
+check_init "cvmd chaos"
+require_programs "$CVMCTL" "$PWD/$BUILD/cvmd" "$AGENT" "$PYTHON"
 # untrusted1's simulator: a second `sim init` (RSA keys take seconds: alongside the sandbox's)
 "$CVMCTL" sim init "$tmp/sim2" --json > /dev/null 2> "$tmp/sim2.log" &
 sim2=$!
-mypids+=("$sim2")
-if ! "$SANDBOX" start > "$tmp/env" 2> "$tmp/start.log"; then
-        bad "the sandbox did not start: $(cat "$tmp/start.log")"
-        finish
-fi
-# shellcheck disable=SC1091
-. "$tmp/env"
-sandbox_dir=$CVMD_SANDBOX_DIR
+track_pid "$sim2"
+start_cvmd_sandbox
 agents=$CVMD_SANDBOX_AGENT_DIR
 
 spec() { # name policy > spec
@@ -138,7 +112,7 @@ while True:
 EOF2
 for m in close silent garbage badjson backlog; do
         "$PYTHON" "$tmp/bad-agent.py" "$m" "$agents/${m}1.sock" > "$tmp/${m}1.agent.log" 2>&1 &
-        mypids+=($!)
+        track_pid $!
         wait_sock "$agents/${m}1.sock" $! || bad "the $m agent did not start: $(cat "$tmp/${m}1.agent.log")"
 done
 
@@ -155,7 +129,7 @@ for i in $(seq "$GOOD"); do
 done
 for n in "${BAD[@]}"; do spec "$n" sim-dev > "$tmp/$n.json"; done
 spec garbage1 quarantine > "$tmp/garbage1.json"
-[ "$failed" -eq 0 ] || finish
+[ "$failed" -eq 0 ] || give_up "the setup failed: no launch was tried"
 setup=$SECONDS
 
 # --- all at once: bad and good interleaved
@@ -163,7 +137,7 @@ launch() { # name: cvmctl launch --wait in the background, its end time in ms in
         { timeout 60 "$CVMCTL" launch "$tmp/$1.json" --wait > "$tmp/$1.out" 2> "$tmp/$1.err"
           echo $? > "$tmp/$1.rc"; ms > "$tmp/$1.end"; } &
         lpids+=($!)
-        mypids+=($!)
+        track_pid $!
 }
 lpids=()
 t0=$(ms)
@@ -293,4 +267,4 @@ wait "${lpids[0]}"
 
 echo "setup ${setup}s; $GOOD good running within ${good_last} ms; bad guests ended within ${bad_last} ms;" \
         "$probes list probes while pending (up to $pending_seen bad pending), slowest ${maxlat} ms"
-finish
+check_finish

@@ -12,41 +12,17 @@
 #   BUILD=build tests/integration/test-cvmd-gpu-ocsp.sh
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/check.sh
 BUILD=${BUILD:-build}
 export BUILD
 CVMCTL=$PWD/$BUILD/cvmctl
-SANDBOX=$PWD/tools/cvmd-sandbox
 SERVER=$PWD/$BUILD/tests/nvidia-server
 EVIDENCE=$PWD/$BUILD/tests/make-evidence
 export CVMD_SANDBOX_BOOT_TIMEOUT=10
-passed=0 failed=0
-tmp=$(mktemp -d)
-sandbox_dir= server_pid=
-cleanup() {
-        [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-        [ -n "$sandbox_dir" ] && "$SANDBOX" stop "$sandbox_dir"
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
-finish() {
-        echo "cvmd-gpu-ocsp: $passed passed, $failed failed (${SECONDS}s)"
-        [ "$failed" -eq 0 ]
-        exit
-}
-SECONDS=0
-
-for f in "$CVMCTL" "$PWD/$BUILD/cvmd" "$PWD/$BUILD/cvm-agent" "$SERVER" "$EVIDENCE"; do
-        [ -x "$f" ] || { bad "$f is not built"; finish; }
-done
-if ! "$SANDBOX" start --gpu 0000:41:00.0@0 --gpu 0000:42:00.0@0 > "$tmp/env" 2> "$tmp/start.log"; then
-        bad "the sandbox did not start: $(cat "$tmp/start.log")"
-        finish
-fi
-# shellcheck disable=SC1091
-. "$tmp/env"
-sandbox_dir=$CVMD_SANDBOX_DIR
+CHECK_QUIET_OK=1
+check_init cvmd-gpu-ocsp
+require_programs "$CVMCTL" "$PWD/$BUILD/cvmd" "$PWD/$BUILD/cvm-agent" "$SERVER" "$EVIDENCE"
+start_cvmd_sandbox --gpu 0000:41:00.0@0 --gpu 0000:42:00.0@0
 sim=$sandbox_dir/sim
 cache=$sandbox_dir/cache
 
@@ -69,11 +45,9 @@ grep -h -q 'gpu0.ocsp.*offline' "$tmp/nocache.out" "$tmp/nocache.err" "$tmp/noca
         || bad "the refusal does not name the OCSP answers: $(cat "$tmp/nocache.out" "$tmp/nocache.err" "$tmp/nocache.status")"
 
 # --- the operator fills cvmd's cache from the responder, then the same launch is accepted
-"$SERVER" --rim-dir "$sim/gpu/rim" --status good --responders "$sim/gpu/ocsp" --port-file "$tmp/port" \
-        --log "$tmp/server.log" 2> "$tmp/server.err" &
-server_pid=$!
-for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
-url=http://127.0.0.1:$(cat "$tmp/port")
+start_port_server nvidia "$SERVER" --rim-dir "$sim/gpu/rim" --status good --responders "$sim/gpu/ocsp" \
+        --log "$tmp/server.log"
+url=http://127.0.0.1:$port
 "$EVIDENCE" snp "$sim/snp" "$sim/gpu" 2 > "$tmp/ev.json" 2> "$tmp/ev.err" || bad "make-evidence: $(cat "$tmp/ev.err")"
 for i in 0 1; do
         jq -r ".evidence.gpu_reports[$i]" "$tmp/ev.json" | base64 -d > "$tmp/report$i.bin"
@@ -90,4 +64,4 @@ launch cached
         || bad "from the cache: exit $status: $(cat "$tmp/cached.err" "$tmp/cached.out")"
 cmp -s "$keys/demo-key" "$sandbox_dir/demo.key" && ok || bad "the guest's key differs"
 [ ! -s "$tmp/server.log" ] && ok || bad "cvmd (offline) asked the responder: $(cat "$tmp/server.log")"
-finish
+check_finish

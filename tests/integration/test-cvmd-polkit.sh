@@ -12,40 +12,29 @@
 #   BUILD=build tests/integration/test-cvmd-polkit.sh
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/check.sh
 BUILD=${BUILD:-build}
 export BUILD
 CVMCTL=$PWD/$BUILD/cvmctl
-SANDBOX=$PWD/tools/cvmd-sandbox
 POLKITD=${POLKITD:-/usr/lib/polkit-1/polkitd}
 ACTIONS=/usr/share/polkit-1/actions/org.cvmd.policy
 RULE=/etc/polkit-1/rules.d/49-cvmd-test-$$.rules
 export CVMD_SANDBOX_BOOT_TIMEOUT=5
-passed=0 failed=0
-tmp=$(mktemp -d)
-sandbox_dir= polkit_pid= added_actions=
-cleanup() {
-        [ -n "$polkit_pid" ] && kill "$polkit_pid" 2> /dev/null
-        [ -n "$sandbox_dir" ] && "$SANDBOX" stop "$sandbox_dir"
-        [ -n "$added_actions" ] && rm -f "$ACTIONS"
-        rm -f "$RULE"
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
-finish() {
-        echo "cvmd-polkit: $passed passed, $failed failed"
-        [ "$failed" -eq 0 ]
-        exit
-}
+CHECK_QUIET_OK=1
+check_init cvmd-polkit
+polkit_pid=''
+# set when this script installed the actions file: the at_exit command removes it then
+added_actions=''
+stop_at_exit polkit_pid
+at_exit '[ -n "$added_actions" ] && rm -f "$ACTIONS"; rm -f "$RULE"'
 
-[ -x "$POLKITD" ] || { bad "$POLKITD is missing (Debian package polkitd; tools/install-deps.sh installs it)"; finish; }
-[ "$(id -u)" -eq 0 ] || { bad "needs root: it runs a polkitd and calls as nobody"; finish; }
+[ -x "$POLKITD" ] || give_up "$POLKITD is missing (Debian package polkitd; tools/install-deps.sh installs it)"
+[ "$(id -u)" -eq 0 ] || give_up "needs root: it runs a polkitd and calls as nobody"
 if [ ! -f "$ACTIONS" ]; then
+        # shellcheck disable=SC2034  # read by the at_exit command
         install -Dm0644 systemd/org.cvmd.policy "$ACTIONS" && added_actions=1
 elif ! cmp -s systemd/org.cvmd.policy "$ACTIONS"; then
-        bad "$ACTIONS differs from systemd/org.cvmd.policy (an older install?)"
-        finish
+        give_up "$ACTIONS differs from systemd/org.cvmd.policy (an older install?)"
 fi
 mkdir -p "$(dirname "$RULE")"
 cat > "$RULE" << 'EOF'
@@ -56,13 +45,7 @@ polkit.addRule(function(action, subject) {
 });
 EOF
 
-if ! "$SANDBOX" start > "$tmp/env" 2> "$tmp/start.log"; then
-        bad "the sandbox did not start: $(cat "$tmp/start.log")"
-        finish
-fi
-# shellcheck disable=SC1091
-. "$tmp/env"
-sandbox_dir=$CVMD_SANDBOX_DIR
+start_cvmd_sandbox
 
 # a VM to read and to try to stop
 jq '.name = "job1" | .policy = "sim-dev"' examples/specs/sim-dev.json > "$tmp/job1.json"
@@ -110,4 +93,4 @@ as_nobody list > /dev/null 2> "$tmp/list2.err"; rc=$?
         || bad "nobody without polkitd: list: exit $rc: $(cat "$tmp/list2.err")"
 "$CVMCTL" list > /dev/null 2> "$tmp/list3.err" && ok || bad "root: list after polkitd left: $(cat "$tmp/list3.err")"
 
-finish
+check_finish

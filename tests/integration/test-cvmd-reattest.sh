@@ -13,31 +13,14 @@
 #   BUILD=build tests/integration/test-cvmd-reattest.sh
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/check.sh
 BUILD=${BUILD:-build}
 export BUILD
 CVMCTL=$PWD/$BUILD/cvmctl
-SANDBOX=$PWD/tools/cvmd-sandbox
 export CVMD_SANDBOX_BOOT_TIMEOUT=10
-passed=0 failed=0
-tmp=$(mktemp -d)
-sandbox_dir=
-cleanup() {
-        [ -n "$sandbox_dir" ] && "$SANDBOX" stop "$sandbox_dir"
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
-finish() {
-        echo "cvmd-reattest: $passed passed, $failed failed (${SECONDS}s)"
-        [ "$failed" -eq 0 ]
-        exit
-}
-SECONDS=0
-
-for f in "$CVMCTL" "$PWD/$BUILD/cvmd" "$PWD/$BUILD/cvm-agent"; do
-        [ -x "$f" ] || { bad "$f is not built"; finish; }
-done
+CHECK_QUIET_OK=1
+check_init cvmd-reattest
+require_programs "$CVMCTL" "$PWD/$BUILD/cvmd" "$PWD/$BUILD/cvm-agent"
 # the sandbox's agent serves one exchange (--once); a re-attestation needs one that stays
 cat > "$tmp/agent" <<EOF2
 #!/bin/bash
@@ -47,13 +30,7 @@ exec "$PWD/$BUILD/cvm-agent" "\${args[@]}"
 EOF2
 chmod 755 "$tmp/agent"
 export CVMD_SANDBOX_AGENT=$tmp/agent
-if ! "$SANDBOX" start > "$tmp/env" 2> "$tmp/start.log"; then
-        bad "the sandbox did not start: $(cat "$tmp/start.log")"
-        finish
-fi
-# shellcheck disable=SC1091
-. "$tmp/env"
-sandbox_dir=$CVMD_SANDBOX_DIR
+start_cvmd_sandbox
 policies=$sandbox_dir/policies
 
 # policy NAME FROM [jq filter]: policies/NAME.json from FROM's, renamed; then cvmd reloads
@@ -191,4 +168,4 @@ wait_reason gr2 '^re-attestation: GPU driver reload: failed: ' && [ "$(state_of 
 "$CVMCTL" attest re1 --bogus > /dev/null 2>&1; rc=$?
 [ "$rc" -eq 2 ] && ok || bad "attest --bogus: exit $rc"
 
-finish
+check_finish

@@ -9,34 +9,14 @@
 #   BUILD=build tests/integration/test-cvmd-verify.sh
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/check.sh
 BUILD=${BUILD:-build}
 export BUILD
-SANDBOX=$PWD/tools/cvmd-sandbox
 MAKE_EVIDENCE=$PWD/$BUILD/tests/make-evidence
-passed=0 failed=0
-tmp=$(mktemp -d)
-sandbox_dir=
-cleanup() {
-        [ -n "$sandbox_dir" ] && "$SANDBOX" stop "$sandbox_dir"
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
-finish() {
-        echo "cvmd-verify: $passed passed, $failed failed"
-        [ "$failed" -eq 0 ]
-        exit
-}
-
-[ -x "$MAKE_EVIDENCE" ] || { bad "$MAKE_EVIDENCE is not built"; finish; }
-if ! "$SANDBOX" start > "$tmp/env" 2> "$tmp/start.log"; then
-        bad "the sandbox did not start: $(cat "$tmp/start.log")"
-        finish
-fi
-# shellcheck disable=SC1091
-. "$tmp/env"
-sandbox_dir=$CVMD_SANDBOX_DIR
+CHECK_QUIET_OK=1
+check_init cvmd-verify
+require_programs "$MAKE_EVIDENCE"
+start_cvmd_sandbox
 sim=$sandbox_dir/sim
 
 # verify REQUEST-FILE POLICY: the verdict JSON in $tmp/out.json, busctl's error in $tmp/err
@@ -99,4 +79,4 @@ verify "$tmp/snp.json" no-such-policy; [ $? -ne 0 ] && grep -q "no policy named 
 [ "$(busctl --system --json=short call org.cvmd /org/cvmd/Manager1 org.cvmd.Manager1 List | jq '.data[0] | length')" = 0 ] \
         && ok || bad "VerifyEvidence left a VM in the table"
 
-finish
+check_finish

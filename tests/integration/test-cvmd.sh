@@ -11,40 +11,17 @@
 #   BUILD=build tests/integration/test-cvmd.sh
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/check.sh
 BUILD=${BUILD:-build}
 export BUILD
 CVMCTL=$PWD/$BUILD/cvmctl
-SANDBOX=$PWD/tools/cvmd-sandbox
 PYTHON=${PYTHON:-/usr/bin/python3}
 BULK=${CVMD_TEST_BULK:-50}
 export CVMD_SANDBOX_BOOT_TIMEOUT=5
-passed=0 failed=0
-tmp=$(mktemp -d)
-sandbox_dir=
-cleanup() {
-        [ -n "$sandbox_dir" ] && "$SANDBOX" stop "$sandbox_dir"
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
-finish() {
-        echo "cvmd: $passed passed, $failed failed (${SECONDS}s)"
-        [ "$failed" -eq 0 ]
-        exit
-}
-SECONDS=0
-
-for f in "$CVMCTL" "$PWD/$BUILD/cvmd" "$PWD/$BUILD/cvm-agent"; do
-        [ -x "$f" ] || { bad "$f is not built"; finish; }
-done
-if ! "$SANDBOX" start > "$tmp/env" 2> "$tmp/start.log"; then
-        bad "the sandbox did not start: $(cat "$tmp/start.log")"
-        finish
-fi
-# shellcheck disable=SC1091
-. "$tmp/env"
-sandbox_dir=$CVMD_SANDBOX_DIR
+CHECK_QUIET_OK=1
+check_init cvmd
+require_programs "$CVMCTL" "$PWD/$BUILD/cvmd" "$PWD/$BUILD/cvm-agent"
+start_cvmd_sandbox
 JWKS_URL=${CVMD_METRICS_URL%/metrics}/.well-known/jwks.json
 
 spec() { # name policy > spec
@@ -211,4 +188,4 @@ grep -qxF "cvmd_vms{state=\"running\"} $want" "$tmp/metrics.txt" && ok \
 [ "$("$CVMCTL" list --json | jq '[.vms[] | select(.state == "running")] | length')" = "$want" ] && ok \
         || bad "list: running count is not $want"
 
-finish
+check_finish

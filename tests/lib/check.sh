@@ -1,16 +1,18 @@
+# shellcheck shell=bash
 # SPDX-License-Identifier: Apache-2.0
 # The scaffolding every integration script needs, in one place: a temporary directory that is
 # removed on exit together with the background processes the script started, and one way to
 # count checks and report them. Source it, then call check_init:
 #
 #   . "$(dirname "$0")/../lib/check.sh"
-#   check_init                  # sets $tmp; traps EXIT
+#   check_init [NAME]           # sets $tmp; traps EXIT; NAME (default: the script's) for reports
 #   track_pid $!                # a background process to stop at exit
 #   at_exit 'rm -rf "$keys"'    # more cleanup, run before $tmp is removed
 #   ok "what held"              # counts a passed check
 #   fail "what did not" [FILE]  # counts a failed one; shows FILE's last 20 lines
 #   bad "what did not"          # the same, for scripts that report only failures
-#   check_finish NAME           # "NAME: N passed, N failed"; non-zero if anything failed
+#   give_up "why"               # a failure that makes the rest meaningless: reported, script ends
+#   check_finish [NAME]         # "NAME: N passed, N failed"; non-zero if anything failed
 #
 # A script whose checks never ran must not pass: check_finish also fails when nothing was
 # counted at all.
@@ -34,6 +36,7 @@ _check_cleanup() {
 }
 
 check_init() {
+        check_name=${1:-$(basename "$0" .sh)}
         tmp=$(mktemp -d)
         trap _check_cleanup EXIT
 }
@@ -72,13 +75,13 @@ require_programs() {
 # $tmp/NAME.port (--port-file); sets $port and $server_pid. The server's stderr is $tmp/NAME.err,
 # shown if it does not start.
 start_port_server() {
-        local name=$1 prog=$2 i
+        local name=$1 prog=$2
         shift 2
         rm -f "$tmp/$name.port"
         "$prog" --port-file "$tmp/$name.port" "$@" 2>"$tmp/$name.err" &
         server_pid=$!
         track_pid $server_pid
-        for i in $(seq 1 200); do
+        for _ in $(seq 1 200); do
                 [ -s "$tmp/$name.port" ] && break
                 kill -0 "$server_pid" 2>/dev/null || break
                 sleep 0.05
@@ -108,6 +111,28 @@ guest_keys_dir() {
         at_exit 'rm -rf "$keys"'
 }
 
+# give_up WHY: a failure after which the remaining checks mean nothing (a server that did not
+# start): counted and reported, and the script ends failing.
+give_up() {
+        fail "$1"
+        check_finish
+        exit 1
+}
+
+# start_cvmd_sandbox [OPTIONS...]: cvmd in its sandbox (tools/cvmd-sandbox start OPTIONS: a
+# private dbus-daemon, libvirt's test driver, the simulator), stopped at exit. Its environment
+# is sourced; sets $SANDBOX and $sandbox_dir. The script gives up if it does not start.
+start_cvmd_sandbox() {
+        SANDBOX=${SANDBOX:-$PWD/tools/cvmd-sandbox}
+        if ! "$SANDBOX" start "$@" >"$tmp/sandbox.env" 2>"$tmp/sandbox-start.log"; then
+                give_up "the sandbox did not start: $(cat "$tmp/sandbox-start.log")"
+        fi
+        # shellcheck disable=SC1091
+        . "$tmp/sandbox.env"
+        sandbox_dir=$CVMD_SANDBOX_DIR
+        at_exit '[ -n "${sandbox_dir:-}" ] && "$SANDBOX" stop "$sandbox_dir"'
+}
+
 # stop_at_exit VAR...: the processes whose PIDs are in these variables at exit are killed then.
 stop_at_exit() {
         local v
@@ -117,9 +142,10 @@ stop_at_exit() {
 }
 
 check_finish() {
-        echo "$1: $passed passed, $failed failed"
+        local name=${1:-$check_name}
+        echo "$name: $passed passed, $failed failed"
         if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then
-                echo "$1: no check ran" >&2
+                echo "$name: no check ran" >&2
                 return 1
         fi
         [ "$failed" -eq 0 ]
