@@ -134,7 +134,7 @@ $(BUILD)/tests/vector-runner: $(patsubst tests/%.c,$(BUILD)/obj/tests/%.o,$(wild
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Test helpers (local servers and the like): one program per file in tests/helpers/.
-$(BUILD)/tests/%: $(BUILD)/obj/tests/helpers/%.o $(LIBS)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/helpers/%.o $(TEST_COMMON) $(LIBS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)

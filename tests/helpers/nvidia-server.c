@@ -17,24 +17,21 @@
  * that issued it, and the responder's key (what `cvmctl sim init` writes to DIR/gpu/ocsp/).
  */
 #include <dirent.h>
-#include <arpa/inet.h>
 #include <getopt.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "cvm/crypto.h"
 #include "cvm/gpu.h"
 #include "cvm/nvidia-fetch.h"
 #include "cvm/util.h"
+#include "../common/loopback-http.h"
 
 static const char *arg_rim_dir;
 static const char *arg_port_file;
@@ -288,12 +285,7 @@ int main(int argc, char *argv[]) {
                 { "responders", required_argument, NULL, 'R' }, {},
         };
         const char *cert = NULL, *key = NULL;
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = 0 };
-        const union MHD_DaemonInfo *info;
-        struct MHD_Daemon *d;
-        sigset_t mask;
-        char port[16];
-        int c, sig;
+        int c, r;
 
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
                 switch (c) {
@@ -335,39 +327,15 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "nvidia-server: cannot set up the OCSP signer\n");
                 return 1;
         }
-        if (arg_log && !(log_file = fopen(arg_log, "ae")))
+        if (arg_log && !(log_file = fopen(arg_log, "ae"))) {
+                fprintf(stderr, "nvidia-server: %s: %s\n", arg_log, strerror(errno));
                 return 1;
+        }
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return 1;
-        (void) signal(SIGPIPE, SIG_IGN);
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, NULL,
-                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sa, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-                             NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 10, MHD_OPTION_END);
-        if (!d) {
-                fprintf(stderr, "nvidia-server: cannot listen on 127.0.0.1\n");
-                return 1;
-        }
-        info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-        if (!info || info->port == 0) {
-                MHD_stop_daemon(d);
-                return 1;
-        }
-        snprintf(port, sizeof(port), "%u\n", (unsigned) info->port);
-        if (write_file_atomic(arg_port_file, port, strlen(port), 0644) < 0) {
-                MHD_stop_daemon(d);
-                return 1;
-        }
-        while (sigwait(&mask, &sig) != 0)
-                ;
-        MHD_stop_daemon(d);
+        r = loopback_http_serve("nvidia-server", arg_port_file, on_request, on_completed);
         X509_free(signer_cert);
         EVP_PKEY_free(signer_key);
         if (log_file)
                 fclose(log_file);
-        return 0;
+        return r;
 }

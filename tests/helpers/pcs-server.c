@@ -11,18 +11,15 @@
  *
  *   pcs-server --collateral DIR --port-file FILE [--log FILE]
  */
-#include <arpa/inet.h>
 #include <getopt.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 
 #include "cvm/tdx.h"
 #include "cvm/util.h"
+#include "../common/loopback-http.h"
 
 static const char *arg_dir;
 static const char *arg_port_file;
@@ -148,15 +145,10 @@ int main(int argc, char *argv[]) {
                 { "log", required_argument, NULL, 'l' },
                 {},
         };
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = 0 };
-        const union MHD_DaemonInfo *info;
         _cleanup_free_ uint8_t *json = NULL;
         TdxTcbInfo *ti = NULL;
-        struct MHD_Daemon *d;
-        sigset_t mask;
-        char port[16];
         size_t size;
-        int c, sig, r;
+        int c, r;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
@@ -191,37 +183,8 @@ int main(int argc, char *argv[]) {
                 return 1;
         }
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return 1;
-        (void) signal(SIGPIPE, SIG_IGN);
-
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, NULL,
-                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sa, MHD_OPTION_CONNECTION_TIMEOUT,
-                             (unsigned) 10, MHD_OPTION_END);
-        if (!d) {
-                fprintf(stderr, "pcs-server: cannot listen on 127.0.0.1\n");
-                return 1;
-        }
-        info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-        if (!info || info->port == 0) {
-                MHD_stop_daemon(d);
-                return 1;
-        }
-        snprintf(port, sizeof(port), "%u\n", (unsigned) info->port);
-        r = write_file_atomic(arg_port_file, port, strlen(port), 0644);
-        if (r < 0) {
-                fprintf(stderr, "pcs-server: %s: %s\n", arg_port_file, strerror(-r));
-                MHD_stop_daemon(d);
-                return 1;
-        }
-        while (sigwait(&mask, &sig) != 0)
-                ;
-        MHD_stop_daemon(d);
+        r = loopback_http_serve("pcs-server", arg_port_file, on_request, NULL);
         if (log_file)
                 fclose(log_file);
-        return 0;
+        return r;
 }
