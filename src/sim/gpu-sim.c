@@ -483,36 +483,13 @@ static int load_claims(GpuSim *s, const char *dir) {
 
 int gpu_sim_load(const char *dir, GpuSim **ret) {
         _cleanup_(gpu_sim_freep) GpuSim *s = calloc(1, sizeof(GpuSim));
-        _cleanup_(nv_chain_freep) NvChain *chain = NULL;
-        _cleanup_free_ uint8_t *pem = NULL;
-        size_t size;
         int r;
 
         if (!s)
                 return -ENOMEM;
-        r = sim_read_file(dir, "chain.pem", &pem, &size);
+        r = sim_spdm_load_identity(dir, s->certs, &s->leaf_key);
         if (r < 0)
                 return r;
-        r = nv_chain_new(pem, size, &chain);
-        if (r < 0)
-                return r == -ENOMEM ? r : -EBADMSG;
-        if (sk_X509_num(chain->certs) != (int) NV_CHAIN_LENGTH)
-                return -EBADMSG;
-        for (size_t i = 0; i < NV_CHAIN_LENGTH; i++) {
-                X509 *c = sk_X509_value(chain->certs, (int) i),
-                     *issuer = sk_X509_value(chain->certs, (int) (i + 1 < NV_CHAIN_LENGTH ? i + 1 : i));
-
-                if (!sim_cert_has_org(c, GPU_SIM_ORGANIZATION) || x509_signed_by(c, X509_get0_pubkey(issuer)) != 1)
-                        return openssl_fail(-EBADMSG);
-                if (!X509_up_ref(c))
-                        return openssl_fail(-ENOMEM);
-                s->certs[i] = c;
-        }
-        r = sim_read_key(dir, "leaf-key.pem", NID_secp384r1, &s->leaf_key);
-        if (r < 0)
-                return r;
-        if (EVP_PKEY_eq(s->leaf_key, X509_get0_pubkey(s->certs[0])) != 1)
-                return openssl_fail(-EBADMSG);
         r = nv_leaf_fwid(s->certs[0], s->fwid);
         if (r < 0)
                 return r == -ENOMEM ? r : -EBADMSG;

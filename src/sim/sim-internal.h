@@ -55,6 +55,11 @@ static inline void sim_buf_tlv_header(SimBuf *b, uint16_t type, uint16_t len) {
 int sim_spdm_measurements(EVP_PKEY *key, const uint8_t nonce[NV_NONCE_SIZE], const uint8_t (*measurements)[48],
                           unsigned n_blocks, const uint8_t *opaque, size_t opaque_size, uint8_t **ret,
                           size_t *ret_size);
+/* A simulated device's identity as `cvmctl sim init` stored it in dir (GPUs and NVSwitches
+ * alike): chain.pem, NV_CHAIN_LENGTH certificates of the simulator's organization, each signed by
+ * the next (the root by itself), and leaf-key.pem, the leaf's P-384 key. certs[] get a reference
+ * each; -EBADMSG when anything does not hold. */
+int sim_spdm_load_identity(const char *dir, X509 *certs[NV_CHAIN_LENGTH], EVP_PKEY **ret_leaf_key);
 
 /* ---- little-endian stores for the binary evidence formats ---- */
 

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The signed SPDM envelope NVIDIA devices answer with, GPUs and NVSwitches alike
- * (shared/specs/nvidia-gpu.md §1): the simulators differ only in their blocks and opaque data. */
+ * (shared/specs/nvidia-gpu.md §1), and the stored identity they sign it with: the simulators
+ * differ only in their blocks and opaque data. */
 #include <errno.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 
 #include "cvm/cleanup.h"
+#include "cvm/gpu-sim.h"
 #include "sim-internal.h"
 
 int sim_spdm_measurements(EVP_PKEY *key, const uint8_t nonce[NV_NONCE_SIZE], const uint8_t (*measurements)[48],
@@ -47,5 +49,37 @@ int sim_spdm_measurements(EVP_PKEY *key, const uint8_t nonce[NV_NONCE_SIZE], con
                 return r;
         *ret_size = b.n + NV_SIGNATURE_SIZE;
         *ret = TAKE_PTR(out);
+        return 0;
+}
+
+int sim_spdm_load_identity(const char *dir, X509 *certs[NV_CHAIN_LENGTH], EVP_PKEY **ret_leaf_key) {
+        _cleanup_(nv_chain_freep) NvChain *chain = NULL;
+        _cleanup_free_ uint8_t *pem = NULL;
+        size_t size;
+        int r;
+
+        r = sim_read_file(dir, "chain.pem", &pem, &size);
+        if (r < 0)
+                return r;
+        r = nv_chain_new(pem, size, &chain);
+        if (r < 0)
+                return r == -ENOMEM ? r : -EBADMSG;
+        if (sk_X509_num(chain->certs) != (int) NV_CHAIN_LENGTH)
+                return -EBADMSG;
+        for (size_t i = 0; i < NV_CHAIN_LENGTH; i++) {
+                X509 *c = sk_X509_value(chain->certs, (int) i),
+                     *issuer = sk_X509_value(chain->certs, (int) (i + 1 < NV_CHAIN_LENGTH ? i + 1 : i));
+
+                if (!sim_cert_has_org(c, GPU_SIM_ORGANIZATION) || x509_signed_by(c, X509_get0_pubkey(issuer)) != 1)
+                        return openssl_fail(-EBADMSG);
+                if (!X509_up_ref(c))
+                        return openssl_fail(-ENOMEM);
+                certs[i] = c;
+        }
+        r = sim_read_key(dir, "leaf-key.pem", NID_secp384r1, ret_leaf_key);
+        if (r < 0)
+                return r;
+        if (EVP_PKEY_eq(*ret_leaf_key, X509_get0_pubkey(certs[0])) != 1)
+                return openssl_fail(-EBADMSG);
         return 0;
 }

@@ -288,34 +288,14 @@ static int read_numbers(const char *dir, const char *name, size_t want, uint64_t
 
 int switch_sim_load(const char *dir, SwitchSim **ret) {
         _cleanup_(switch_sim_freep) SwitchSim *s = calloc(1, sizeof(SwitchSim));
-        _cleanup_(nv_chain_freep) NvChain *chain = NULL;
-        _cleanup_free_ uint8_t *pem = NULL;
         uint64_t position, lock;
-        size_t size;
         int r;
 
         if (!s)
                 return -ENOMEM;
-        r = sim_read_file(dir, "chain.pem", &pem, &size);
+        r = sim_spdm_load_identity(dir, s->certs, &s->leaf_key);
         if (r < 0)
                 return r;
-        r = nv_chain_new(pem, size, &chain);
-        if (r < 0)
-                return r == -ENOMEM ? r : -EBADMSG;
-        if (sk_X509_num(chain->certs) != (int) NV_CHAIN_LENGTH)
-                return -EBADMSG;
-        for (size_t i = 0; i < NV_CHAIN_LENGTH; i++) {
-                X509 *c = sk_X509_value(chain->certs, (int) i);
-
-                if (!sim_cert_has_org(c, GPU_SIM_ORGANIZATION) || !X509_up_ref(c))
-                        return -EBADMSG;
-                s->certs[i] = c;
-        }
-        r = sim_read_key(dir, "leaf-key.pem", NID_secp384r1, &s->leaf_key);
-        if (r < 0)
-                return r;
-        if (EVP_PKEY_eq(s->leaf_key, X509_get0_pubkey(s->certs[0])) != 1)
-                return openssl_fail(-EBADMSG);
         if ((r = read_numbers(dir, "pdi", 1, &s->pdi, 0)) < 0 ||
             (r = read_numbers(dir, "gpu-pdis", NV_SWITCH_GPU_PDIS, s->gpu_pdis, 0)) < 0 ||
             (r = read_numbers(dir, "position", 0, &position, UINT16_MAX)) < 0 ||
