@@ -4,6 +4,7 @@
  * OCSP over the device and RIM chains, all from an NvSource (the host's collateral provider). A
  * source on an event loop answers -EINPROGRESS for what it is fetching: every item is still asked
  * for, so that one wait covers them all, and the caller gets -EINPROGRESS instead of a verdict. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cvm/crypto.h"
@@ -149,22 +150,21 @@ static bool rim_used(const NvRim *rim, const NvBoardAppraisal *b) {
         return false;
 }
 
-int nv_board_ocsp(const NvSource *src, const NvGpuInput *gpus, size_t n, const NvRimSet *rims,
-                  const NvBoardAppraisal *b, int64_t at, Verdict *v) {
+int nv_chains_ocsp(const NvSource *src, const char *kind, NvChain *const *chains, size_t n, int64_t at, Verdict *v) {
         bool all = n > 0, pending = false;
 
         for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *name = strdup_printf("gpu%zu.ocsp", i);
+                _cleanup_free_ char *name = strdup_printf("%s%zu.ocsp", kind, i);
                 int k;
 
                 if (!name)
                         return -ENOMEM;
-                if (!gpus[i].chain) {
+                if (!chains[i]) {
                         verdict_check(v, name, CHECK_FAIL, "no certificate chain");
                         all = false;
                         continue;
                 }
-                k = chain_ocsp(src, gpus[i].chain->certs, 1, NV_CHAIN_LENGTH - 1, at, name,
+                k = chain_ocsp(src, chains[i]->certs, 1, NV_CHAIN_LENGTH - 1, at, name,
                                "certificates 1-3 of the chain are", v);
                 if (k == -EINPROGRESS) {
                         pending = true;
@@ -174,6 +174,26 @@ int nv_board_ocsp(const NvSource *src, const NvGpuInput *gpus, size_t n, const N
                         return k;
                 all = all && k > 0;
         }
+        if (pending)
+                return -EINPROGRESS;
+        return all ? 1 : 0;
+}
+
+int nv_board_ocsp(const NvSource *src, const NvGpuInput *gpus, size_t n, const NvRimSet *rims,
+                  const NvBoardAppraisal *b, int64_t at, Verdict *v) {
+        _cleanup_free_ NvChain **chains = calloc(n ? n : 1, sizeof(NvChain *));
+        bool all, pending;
+        int r;
+
+        if (!chains)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                chains[i] = gpus[i].chain;
+        r = nv_chains_ocsp(src, "gpu", chains, n, at, v);
+        if (r < 0 && r != -EINPROGRESS)
+                return r;
+        pending = r == -EINPROGRESS;
+        all = r > 0;
         for (size_t j = 0; rims && j < rims->n; j++) {
                 const NvRim *rim = rims->rims[j];
                 _cleanup_free_ char *name = NULL;

@@ -130,3 +130,6 @@ int nv_rims_for_reports(const NvSource *src, const NvGpuInput *gpus, size_t n, i
  * certificate is good, 0 when not, -ENOMEM, or -EINPROGRESS as nv_rims_for_reports(). */
 int nv_board_ocsp(const NvSource *src, const NvGpuInput *gpus, size_t n, const NvRimSet *rims,
                   const NvBoardAppraisal *b, int64_t at, Verdict *v);
+/* OCSP for device chains of another kind, NVSwitches: certificates 1..3 of each, as for the
+ * GPUs, checks "<kind><i>.ocsp" (a NULL chain is a failed check). Returns as nv_board_ocsp(). */
+int nv_chains_ocsp(const NvSource *src, const char *kind, NvChain *const *chains, size_t n, int64_t at, Verdict *v);

@@ -24,6 +24,7 @@
 
 typedef struct SwitchSim {
         EVP_PKEY *leaf_key;
+        EVP_PKEY *provisioner_key; /* a new board's "LS_10 Provisioner ICA" key; NULL when loaded */
         X509 *certs[NV_CHAIN_LENGTH]; /* leaf first */
         uint64_t pdi;
         uint16_t position_id;
@@ -52,7 +53,9 @@ int switch_sim_chain_pem(const SwitchSim *s, uint8_t **ret, size_t *ret_size);
 /* dir/switch<i>: where switch_sim_write_board() puts switch i. */
 int switch_sim_board_dir(const char *dir, size_t i, char **ret);
 /* Writes dir/switch<i>/ for each: chain.pem, leaf-key.pem (0600), pdi, gpu-pdis, position and
- * lock-status (one line of text each, editable for tests). */
+ * lock-status (one line of text each, editable for tests); for a new board also
+ * dir/ocsp/switch-provisioner.pem, the OCSP responder for the switches' BROM certificates (the
+ * GPU responders for the rest of their chain are gpu_sim_write_ocsp_responders()'). */
 int switch_sim_write_board(SwitchSim *const *switches, size_t n, const char *dir);
 /* Loads what switch_sim_write_board() wrote for one switch: -ENOENT when missing, -EBADMSG when
  * inconsistent (a chain not of the simulator, a key not the leaf's, malformed lines). */

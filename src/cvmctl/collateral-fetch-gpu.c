@@ -10,6 +10,7 @@
 #include "cvm/collateral.h"
 #include "cvm/crypto.h"
 #include "cvm/gpu.h"
+#include "cvm/guest-proto.h"
 #include "cvm/nvidia-fetch.h"
 #include "cvm/util.h"
 
@@ -20,6 +21,7 @@ typedef struct Board {
         size_t sizes[GPU_FETCH_MAX];
         NvChain *chains[GPU_FETCH_MAX];
         NvGpuInput in[GPU_FETCH_MAX];
+        NvChain *switches[PROTO_SWITCHES_MAX];
         NvRimSet rims;
 } Board;
 
@@ -28,6 +30,8 @@ static void board_done(Board *b) {
                 free(b->reports[i]);
                 nv_chain_free(b->chains[i]);
         }
+        for (size_t i = 0; i < PROTO_SWITCHES_MAX; i++)
+                nv_chain_free(b->switches[i]);
         nv_rim_set_done(&b->rims);
 }
 
@@ -55,6 +59,22 @@ static int report(Out *o, const char *kind, const char *what, const char *outcom
             json_object_object_add(j, "result", error ? NULL : json_object_new_string(outcome)) < 0 ||
             json_object_object_add(j, "error", error ? json_object_new_string(error) : NULL) < 0)
                 return -ENOMEM;
+        return 0;
+}
+
+/* A chain file: PEM or DER; -ENOMEM, else EXIT_USAGE reported. */
+static int load_chain(const char *path, NvChain **ret) {
+        _cleanup_free_ uint8_t *pem = NULL;
+        size_t size;
+        int r;
+
+        if (cli_read_file(path, &pem, &size) < 0)
+                return EXIT_USAGE;
+        r = nv_chain_new(pem, size, ret);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return cli_error(EXIT_USAGE, "%s: no PEM or DER certificate chain", path);
         return 0;
 }
 
@@ -100,6 +120,9 @@ static int fetch(const GpuFetchArgs *a, Collateral *provider, Board *b, Out *o) 
         for (size_t i = 0; i < a->n; i++)
                 if (b->chains[i] && (r = chain_ocsp(&src, b->chains[i]->certs, 1, NV_CHAIN_LENGTH - 1, a->at, o)) < 0)
                         return r;
+        for (size_t i = 0; i < a->n_switch_chains; i++)
+                if ((r = chain_ocsp(&src, b->switches[i]->certs, 1, NV_CHAIN_LENGTH - 1, a->at, o)) < 0)
+                        return r;
         for (size_t i = 0; i < b->rims.n; i++) {
                 STACK_OF(X509) *certs = b->rims.rims[i]->certs;
 
@@ -121,19 +144,21 @@ int collateral_fetch_gpu(const GpuFetchArgs *a) {
 
         if (a->n > GPU_FETCH_MAX)
                 return cli_usage_error("collateral fetch gpu: %zu reports, at most %u", a->n, GPU_FETCH_MAX);
+        if (a->n_switch_chains > PROTO_SWITCHES_MAX)
+                return cli_usage_error("collateral fetch gpu: %zu switch chains, at most %u", a->n_switch_chains,
+                                       PROTO_SWITCHES_MAX);
         for (size_t i = 0; i < a->n; i++) {
-                _cleanup_free_ uint8_t *pem = NULL;
-                size_t size;
-
-                if (cli_read_file(a->reports[i], &b.reports[i], &b.sizes[i]) < 0 ||
-                    cli_read_file(a->chains[i], &pem, &size) < 0)
+                if (cli_read_file(a->reports[i], &b.reports[i], &b.sizes[i]) < 0)
                         return EXIT_USAGE;
-                r = nv_chain_new(pem, size, &b.chains[i]);
-                if (r == -ENOMEM)
-                        return cli_error(EXIT_REJECTED, "out of memory");
-                if (r < 0)
-                        return cli_error(EXIT_USAGE, "%s: no PEM or DER certificate chain", a->chains[i]);
+                r = load_chain(a->chains[i], &b.chains[i]);
+                if (r != 0)
+                        return r == -ENOMEM ? cli_error(EXIT_REJECTED, "out of memory") : r;
                 b.in[i] = (NvGpuInput) { .report = b.reports[i], .report_size = b.sizes[i], .chain = b.chains[i] };
+        }
+        for (size_t i = 0; i < a->n_switch_chains; i++) {
+                r = load_chain(a->switch_chains[i], &b.switches[i]);
+                if (r != 0)
+                        return r == -ENOMEM ? cli_error(EXIT_REJECTED, "out of memory") : r;
         }
         if (collateral_new(&cc, &provider) < 0)
                 return cli_error(EXIT_REJECTED, "cannot set up the collateral cache %s", a->cache);

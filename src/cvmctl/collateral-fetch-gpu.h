@@ -14,11 +14,13 @@ typedef struct GpuFetchArgs {
         char *const *reports;
         const char *const *chains; /* one per report */
         size_t n;
+        const char *const *switch_chains; /* NVSwitch chains: OCSP answers only */
+        size_t n_switch_chains;
         int64_t at;
         bool json;
 } GpuFetchArgs;
 
-/* The RIMs each report names, and OCSP answers for certificates 1-3 of each chain and for the
- * RIMs' signer chains. Exit status: 0 all in the cache and current, 1 any could not be had, 2 an
+/* The RIMs each report names, and OCSP answers for certificates 1-3 of each chain (GPUs' and
+ * NVSwitches') and for the RIMs' signer chains. Exit status: 0 all in the cache and current, 1 any could not be had, 2 an
  * unreadable file. */
 int collateral_fetch_gpu(const GpuFetchArgs *a);

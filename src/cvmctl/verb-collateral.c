@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "collateral-fetch-gpu.h"
 #include "cvm/collateral.h"
+#include "cvm/guest-proto.h"
 #include "cvm/kds.h"
 #include "cvm/nvidia-fetch.h"
 #include "cvm/pcs.h"
@@ -19,7 +20,7 @@
 static void help(void) {
         printf("Usage: cvmctl collateral fetch snp REPORT [OPTIONS]\n"
                "       cvmctl collateral fetch tdx QUOTE|--fmspc HEX [--ca platform|processor] [OPTIONS]\n"
-               "       cvmctl collateral fetch gpu REPORT... --chain FILE... [OPTIONS]\n"
+               "       cvmctl collateral fetch gpu REPORT... --chain FILE... [--switch-chain FILE...] [OPTIONS]\n"
                "       cvmctl collateral list [OPTIONS]\n"
                "\n"
                "fetch snp: what verifying an AMD SEV-SNP report needs from AMD KDS, into the cache: the VCEK\n"
@@ -30,8 +31,9 @@ static void help(void) {
                "their issuer chains) for a platform: its FMSPC and PCK CA, read from a quote's PCK\n"
                "certificate or given with --fmspc and --ca.\n"
                "fetch gpu: the NVIDIA collateral for GPU evidence: the driver and VBIOS RIMs each report\n"
-               "names, from the RIM service, and OCSP answers for each device chain (certificates 1-3)\n"
-               "and each RIM's signer chain. Current ones in the cache are used, as a launch would.\n"
+               "names, from the RIM service, and OCSP answers for each device chain (certificates 1-3),\n"
+               "each NVSwitch chain given, and each RIM's signer chain. Current ones in the cache are\n"
+               "used, as a launch would.\n"
                "list: what the cache holds, for which platform, valid until when, and whether it is fresh,\n"
                "expiring (fetched anew on its next use), stale or invalid.\n"
                "\n"
@@ -46,6 +48,8 @@ static void help(void) {
                "  --fmspc HEX         tdx: the platform's FMSPC (6 bytes), instead of a quote\n"
                "  --ca NAME           tdx with --fmspc: the PCK CA, platform (default) or processor\n"
                "  --chain FILE        gpu: a report's device certificate chain (PEM), one per REPORT, in order\n"
+               "  --switch-chain FILE gpu: an NVSwitch's certificate chain (PEM), for its OCSP answers\n"
+               "                      (repeatable; for boards in protected-PCIe mode)\n"
                "  --rim-url URL       gpu: NVIDIA RIM service (default " NV_RIM_SERVICE_DEFAULT_URL ")\n"
                "  --ocsp-url URL      gpu: NVIDIA OCSP responder (default " NV_OCSP_DEFAULT_URL ")\n"
                "  --at TIME           fetch: cached files must be valid at this time; list: judge them at\n"
@@ -118,6 +122,8 @@ typedef struct Args {
         bool has_ca;
         const char *chains[64]; /* gpu */
         size_t n_chains;
+        const char *switch_chains[PROTO_SWITCHES_MAX]; /* gpu */
+        size_t n_switch_chains;
         const char *rim_url, *ocsp_url;
         char *const *reports; /* gpu: every REPORT */
         size_t n_reports;
@@ -311,6 +317,8 @@ static int fetch_gpu(const Args *a) {
                 return r;
         return collateral_fetch_gpu(&(GpuFetchArgs) { .cache = cache, .rim_url = a->rim_url, .ocsp_url = a->ocsp_url,
                                                       .reports = a->reports, .chains = a->chains, .n = a->n_reports,
+                                                      .switch_chains = a->switch_chains,
+                                                      .n_switch_chains = a->n_switch_chains,
                                                       .at = a->at, .json = a->json });
 }
 
@@ -395,12 +403,13 @@ static int check_options(const Args *a) {
 
         if (streq(a->action, "list")) {
                 if (a->kds_url || a->pccs_url || a->product || a->crl || a->has_fmspc || a->has_ca || a->n_chains ||
-                    a->rim_url || a->ocsp_url)
+                    a->n_switch_chains || a->rim_url || a->ocsp_url)
                         return cli_usage_error("collateral list takes only --cache, --at and --json");
                 return 0;
         }
-        if (!streq(a->tee, "gpu") && (a->n_chains || a->rim_url || a->ocsp_url))
-                return cli_usage_error("collateral fetch %s: --chain, --rim-url and --ocsp-url are for gpu", a->tee);
+        if (!streq(a->tee, "gpu") && (a->n_chains || a->n_switch_chains || a->rim_url || a->ocsp_url))
+                return cli_usage_error("collateral fetch %s: --chain, --switch-chain, --rim-url and --ocsp-url are "
+                                       "for gpu", a->tee);
         if (streq(a->tee, "gpu") && a->n_reports == 0)
                 return cli_usage_error("collateral fetch gpu: missing REPORT file");
         if (streq(a->tee, "gpu") && a->n_chains != a->n_reports)
@@ -431,6 +440,7 @@ int verb_collateral(int argc, char *argv[]) {
                 ARG_FMSPC,
                 ARG_CA,
                 ARG_CHAIN,
+                ARG_SWITCH_CHAIN,
                 ARG_RIM_URL,
                 ARG_OCSP_URL,
         };
@@ -446,6 +456,7 @@ int verb_collateral(int argc, char *argv[]) {
                 { "fmspc", required_argument, NULL, ARG_FMSPC },
                 { "ca", required_argument, NULL, ARG_CA },
                 { "chain", required_argument, NULL, ARG_CHAIN },
+                { "switch-chain", required_argument, NULL, ARG_SWITCH_CHAIN },
                 { "rim-url", required_argument, NULL, ARG_RIM_URL },
                 { "ocsp-url", required_argument, NULL, ARG_OCSP_URL },
                 {},
@@ -483,6 +494,11 @@ int verb_collateral(int argc, char *argv[]) {
                         if (a.n_chains >= ELEMENTSOF(a.chains))
                                 return cli_usage_error("--chain: at most %zu", ELEMENTSOF(a.chains));
                         a.chains[a.n_chains++] = optarg;
+                        break;
+                case ARG_SWITCH_CHAIN:
+                        if (a.n_switch_chains >= ELEMENTSOF(a.switch_chains))
+                                return cli_usage_error("--switch-chain: at most %zu", ELEMENTSOF(a.switch_chains));
+                        a.switch_chains[a.n_switch_chains++] = optarg;
                         break;
                 case ARG_PRODUCT:
                         if (snp_product_from_string(optarg) < 0)

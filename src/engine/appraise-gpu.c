@@ -100,6 +100,16 @@ static int topology(const AppraiseConfig *c, const NvBoardAppraisal *b, Verdict 
         return nv_board_topology(reports, b->n_gpus, c->gpu_switches, v);
 }
 
+/* Two steps that may wait for the collateral provider: an error first, else -EINPROGRESS when
+ * either waits, else 0. */
+static int first_failure(int a, int b) {
+        if (a < 0 && a != -EINPROGRESS)
+                return a;
+        if (b < 0 && b != -EINPROGRESS)
+                return b;
+        return a == -EINPROGRESS || b == -EINPROGRESS ? -EINPROGRESS : 0;
+}
+
 int appraise_gpus(const AppraiseConfig *c, const ExchangeEvidence *e, Verdict *v) {
         _cleanup_(nv_board_appraisal_done) NvBoardAppraisal b = {};
         _cleanup_(nv_rim_set_done) NvRimSet rims = {};
@@ -170,10 +180,15 @@ int appraise_gpus(const AppraiseConfig *c, const ExchangeEvidence *e, Verdict *v
                 goto finish;
 
         if (c->gpu_source && policy_gpu_requires_ocsp(c->policy)) {
-                r = nv_board_ocsp(c->gpu_source, in, n, &rims, &b, at, v);
+                /* the GPUs', the RIM signers' and the switches' certificates: all asked for before
+                 * a wait, so that one wait covers them */
+                int gpus = nv_board_ocsp(c->gpu_source, in, n, &rims, &b, at, v),
+                    switches = appraise_switches_ocsp(c, e, at, v);
+
+                r = first_failure(gpus, switches);
                 if (r < 0)
                         goto finish;
-                b.ocsp_checked = r > 0;
+                b.ocsp_checked = gpus > 0 && switches > 0;
         } else
                 verdict_check(v, "gpu.ocsp", CHECK_SKIP, "%s",
                               c->gpu_source ? "not required by the policy (gpu.require_ocsp)"

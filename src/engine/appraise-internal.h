@@ -16,6 +16,9 @@ int appraise_gpus(const AppraiseConfig *c, const ExchangeEvidence *e, Verdict *v
  * "nvswitch*", appraise-switch.c): makes v->authentic false when a switch is not authentic. */
 struct NvBoardAppraisal;
 int appraise_switches(const AppraiseConfig *c, const ExchangeEvidence *e, const struct NvBoardAppraisal *b, Verdict *v);
+/* OCSP for the switches' chains from c->gpu_source (checks "nvswitch<i>.ocsp"): 1 all good or no
+ * switch, 0 not, -EINPROGRESS while the source fetches answers, -ENOMEM. */
+int appraise_switches_ocsp(const AppraiseConfig *c, const ExchangeEvidence *e, int64_t at, Verdict *v);
 
 /* A binding check: passes when got equals want (constant time), named `name`. */
 void appraise_check_equal(Verdict *v, const char *name, const uint8_t *got, const uint8_t *want, size_t n,

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "appraise-internal.h"
+#include "cvm/nvidia-fetch.h"
 #include "cvm/nvswitch.h"
 #include "cvm/util.h"
 
@@ -55,4 +56,26 @@ finish:
         for (size_t i = 0; i < n; i++)
                 nv_chain_free(chains[i]);
         return r < 0 ? r : 0;
+}
+
+int appraise_switches_ocsp(const AppraiseConfig *c, const ExchangeEvidence *e, int64_t at, Verdict *v) {
+        const ProtoMsg *m = e->msg;
+        NvChain *chains[PROTO_SWITCHES_MAX] = {};
+        size_t n = m->n_switches;
+        int r = 0;
+
+        if (n == 0)
+                return 1;
+        if (n > PROTO_SWITCHES_MAX)
+                return -EINVAL;
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                /* an unreadable chain stays NULL: nv_chains_ocsp() fails its check */
+                r = nv_chain_new(m->switch_chains[i].data, m->switch_chains[i].size, &chains[i]);
+                r = r == -ENOMEM ? r : 0;
+        }
+        if (r >= 0)
+                r = nv_chains_ocsp(c->gpu_source, "nvswitch", chains, n, at, v);
+        for (size_t i = 0; i < n; i++)
+                nv_chain_free(chains[i]);
+        return r;
 }

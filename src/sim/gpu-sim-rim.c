@@ -290,8 +290,8 @@ int gpu_sim_write_rims(const GpuSim *s, const GpuSimRimSigner *signer, int wrong
 
 /* ---- OCSP responders ---- */
 
-/* dir/<name>.pem: the responder's certificate, its issuer's, then its key. */
-static int write_responder(const char *dir, const char *name, X509 *ca, EVP_PKEY *ca_key, int64_t nb, int64_t na) {
+int sim_write_ocsp_responder(const char *dir, const char *name, X509 *ca, EVP_PKEY *ca_key) {
+        int64_t nb = (int64_t) time(NULL) - 86400, na = nb + 366 * 86400;
         _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = EVP_EC_gen("P-384");
         _cleanup_(X509_freep) X509 *cert = NULL;
         _cleanup_(BIO_freep) BIO *b = BIO_new(BIO_s_mem());
@@ -302,6 +302,9 @@ static int write_responder(const char *dir, const char *name, X509 *ca, EVP_PKEY
 
         if (!key || !b || !file)
                 return openssl_fail(-ENOMEM);
+        r = mkdir_p(dir, 0700);
+        if (r < 0)
+                return r;
         r = issue("cvmd Simulated NVIDIA OCSP Responder", key, ca, ca_key, false, "OCSPSigning", nb, na, &cert);
         if (r < 0)
                 return r;
@@ -317,21 +320,17 @@ static int write_responder(const char *dir, const char *name, X509 *ca, EVP_PKEY
 }
 
 int gpu_sim_write_ocsp_responders(const GpuSim *s, const GpuSimRimSigner *signer, const char *dir) {
-        int64_t nb = (int64_t) time(NULL) - 86400, na = nb + 366 * 86400;
         int r;
 
         if (!s->ca_keys[0] || !signer)
                 return -EINVAL;
-        r = mkdir_p(dir, 0700);
-        if (r < 0)
-                return r;
         /* the issuers of the certificates OCSP is asked about: the device chain's certificates 1-3
          * (issued by the provisioner CA, the identity CA and the root: ca_keys[2], [1], [0]) and
          * the RIM signer (issued by the RIM root) */
-        if ((r = write_responder(dir, "provisioner", s->certs[2], s->ca_keys[2], nb, na)) < 0 ||
-            (r = write_responder(dir, "identity", s->certs[3], s->ca_keys[1], nb, na)) < 0 ||
-            (r = write_responder(dir, "root", s->certs[4], s->ca_keys[0], nb, na)) < 0 ||
-            (r = write_responder(dir, "rim-root", signer->root, signer->root_key, nb, na)) < 0)
+        if ((r = sim_write_ocsp_responder(dir, "provisioner", s->certs[2], s->ca_keys[2])) < 0 ||
+            (r = sim_write_ocsp_responder(dir, "identity", s->certs[3], s->ca_keys[1])) < 0 ||
+            (r = sim_write_ocsp_responder(dir, "root", s->certs[4], s->ca_keys[0])) < 0 ||
+            (r = sim_write_ocsp_responder(dir, "rim-root", signer->root, signer->root_key)) < 0)
                 return r;
         return 0;
 }

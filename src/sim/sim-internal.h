@@ -156,5 +156,10 @@ int sim_read_cert(const char *dir, const char *name, X509 **ret);
 /* A PEM private key on the curve curve_nid; -EBADMSG otherwise. */
 int sim_read_key(const char *dir, const char *name, int curve_nid, EVP_PKEY **ret);
 
+/* dir/<name>.pem for tests/helpers/nvidia-server --responders: an OCSP responder certificate
+ * issued by ca (a year's validity from yesterday), ca's certificate, then the responder's key
+ * (0600). dir is made when missing. */
+int sim_write_ocsp_responder(const char *dir, const char *name, X509 *ca, EVP_PKEY *ca_key);
+
 /* Deterministic, plausible-looking bytes: md(text), truncated to n or zero-extended. */
 void sim_fill_digest(const EVP_MD *md, const char *text, uint8_t *out, size_t n);

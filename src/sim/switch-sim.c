@@ -17,6 +17,7 @@ SwitchSim *switch_sim_free(SwitchSim *s) {
         if (!s)
                 return NULL;
         EVP_PKEY_free(s->leaf_key);
+        EVP_PKEY_free(s->provisioner_key);
         for (size_t i = 0; i < NV_CHAIN_LENGTH; i++)
                 X509_free(s->certs[i]);
         free(s);
@@ -99,6 +100,9 @@ static int new_switch(const GpuSim *gpu0, X509 *provisioner, EVP_PKEY *provision
                 return openssl_fail(-ENOMEM);
         s->certs[2] = provisioner;
         s->certs[3] = gpu0->certs[3];
+        if (!EVP_PKEY_up_ref(provisioner_key))
+                return openssl_fail(-ENOMEM);
+        s->provisioner_key = provisioner_key;
         s->certs[4] = gpu0->certs[4];
         s->position_id = (uint16_t) position;
         s->lock_status = NV_SWITCH_LOCKED;
@@ -235,6 +239,7 @@ static int write_one(const SwitchSim *s, const char *dir) {
 }
 
 int switch_sim_write_board(SwitchSim *const *switches, size_t n, const char *dir) {
+        _cleanup_free_ char *ocsp = NULL;
         int r;
 
         for (size_t i = 0; i < n; i++) {
@@ -243,7 +248,13 @@ int switch_sim_write_board(SwitchSim *const *switches, size_t n, const char *dir
                 if ((r = switch_sim_board_dir(dir, i, &sub)) < 0 || (r = write_one(switches[i], sub)) < 0)
                         return r;
         }
-        return 0;
+        if (n == 0 || !switches[0]->provisioner_key)
+                return 0;
+        /* the switches' provisioner CA issued their BROM certificates: its OCSP responder */
+        ocsp = strdup_printf("%s/ocsp", dir);
+        if (!ocsp)
+                return -ENOMEM;
+        return sim_write_ocsp_responder(ocsp, "switch-provisioner", switches[0]->certs[2], switches[0]->provisioner_key);
 }
 
 /* Lines of 16 hex digits (want of them), or one decimal number up to max (want 0). */

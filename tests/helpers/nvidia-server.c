@@ -11,10 +11,13 @@
  *                          asked about (the throwaway key when none did)
  *
  *   nvidia-server --rim-dir DIR --port-file FILE [--status good|revoked|unknown]
- *                 [--signer-cert PEM --signer-key PEM] [--responders DIR] [--log FILE]
+ *                 [--signer-cert PEM --signer-key PEM] [--responders DIR [--revoke-under NAME]]
+ *                 [--log FILE]
  *
  * --responders DIR: every DIR/<name>.pem holds a responder certificate, the certificate of the CA
  * that issued it, and the responder's key (what `cvmctl sim init` writes to DIR/gpu/ocsp/).
+ * --revoke-under NAME: the certificates issued by responder NAME's CA (DIR/NAME.pem) are revoked,
+ * whatever --status says of the others.
  */
 #include <dirent.h>
 #include <getopt.h>
@@ -37,14 +40,17 @@ static const char *arg_rim_dir;
 static const char *arg_port_file;
 static const char *arg_log;
 static int arg_status = V_OCSP_CERTSTATUS_GOOD;
+static const char *arg_revoke_under;
 static X509 *signer_cert;
 static EVP_PKEY *signer_key;
 static FILE *log_file;
 
 #define RESPONDERS_MAX 16
 typedef struct Responder {
+        char name[64]; /* the file's name without .pem */
         X509 *cert, *ca;
         EVP_PKEY *key;
+        bool revoke; /* --revoke-under: what its CA issued is revoked */
 } Responder;
 static Responder responders[RESPONDERS_MAX];
 static size_t n_responders;
@@ -108,24 +114,28 @@ static enum MHD_Result serve_rim(struct MHD_Connection *c, const char *url) {
         return respond(c, "GET", url, 200, body, strlen(body), "application/json");
 }
 
-/* The responder whose CA issued the first certificate asked about; else the default signer. */
-static void pick_signer(OCSP_REQUEST *req, X509 **ret_cert, EVP_PKEY **ret_key) {
-        OCSP_CERTID *want =
-                OCSP_request_onereq_count(req) > 0 ? OCSP_onereq_get0_id(OCSP_request_onereq_get0(req, 0)) : NULL;
-
-        *ret_cert = signer_cert;
-        *ret_key = signer_key;
+/* The responder whose CA issued the certificate `want` names; NULL when none did. */
+static const Responder *responder_for(OCSP_CERTID *want) {
         for (size_t i = 0; want && i < n_responders; i++) {
                 OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), NULL, responders[i].ca);
                 bool match = id && OCSP_id_issuer_cmp(want, id) == 0;
 
                 OCSP_CERTID_free(id);
-                if (match) {
-                        *ret_cert = responders[i].cert;
-                        *ret_key = responders[i].key;
-                        return;
-                }
+                if (match)
+                        return &responders[i];
         }
+        return NULL;
+}
+
+/* The responder whose CA issued the first certificate asked about; else the default signer. */
+static void pick_signer(OCSP_REQUEST *req, X509 **ret_cert, EVP_PKEY **ret_key) {
+        OCSP_CERTID *want =
+                OCSP_request_onereq_count(req) > 0 ? OCSP_onereq_get0_id(OCSP_request_onereq_get0(req, 0)) : NULL;
+
+        const Responder *r = responder_for(want);
+
+        *ret_cert = r ? r->cert : signer_cert;
+        *ret_key = r ? r->key : signer_key;
 }
 
 static enum MHD_Result serve_ocsp(struct MHD_Connection *c, const char *url, const Upload *u) {
@@ -145,8 +155,11 @@ static enum MHD_Result serve_ocsp(struct MHD_Connection *c, const char *url, con
                 goto out;
         for (int i = 0; i < OCSP_request_onereq_count(req); i++) {
                 OCSP_CERTID *id = OCSP_onereq_get0_id(OCSP_request_onereq_get0(req, i));
-                if (!OCSP_basic_add1_status(bs, id, arg_status, arg_status == V_OCSP_CERTSTATUS_REVOKED ? 0 : -1,
-                                            arg_status == V_OCSP_CERTSTATUS_REVOKED ? revoked : NULL, now, next))
+                const Responder *r = responder_for(id);
+                int status = r && r->revoke ? V_OCSP_CERTSTATUS_REVOKED : arg_status;
+
+                if (!OCSP_basic_add1_status(bs, id, status, status == V_OCSP_CERTSTATUS_REVOKED ? 0 : -1,
+                                            status == V_OCSP_CERTSTATUS_REVOKED ? revoked : NULL, now, next))
                         goto out;
         }
         (void) OCSP_copy_nonce(bs, req);
@@ -258,8 +271,9 @@ static int load_responders(const char *dir) {
                 FILE *f;
                 Responder *r = &responders[n_responders];
 
-                if (n < 5 || !streq(de->d_name + n - 4, ".pem"))
+                if (n < 5 || n - 4 >= sizeof(r->name) || !streq(de->d_name + n - 4, ".pem"))
                         continue;
+                memcpy(r->name, de->d_name, n - 4);
                 path = strdup_printf("%s/%s", dir, de->d_name);
                 f = path ? fopen(path, "re") : NULL;
                 free(path);
@@ -282,7 +296,8 @@ int main(int argc, char *argv[]) {
                 { "rim-dir", required_argument, NULL, 'r' },   { "port-file", required_argument, NULL, 'p' },
                 { "status", required_argument, NULL, 's' },    { "signer-cert", required_argument, NULL, 'c' },
                 { "signer-key", required_argument, NULL, 'k' }, { "log", required_argument, NULL, 'l' },
-                { "responders", required_argument, NULL, 'R' }, {},
+                { "responders", required_argument, NULL, 'R' }, { "revoke-under", required_argument, NULL, 'V' },
+                {},
         };
         const char *cert = NULL, *key = NULL;
         int c, r;
@@ -315,9 +330,21 @@ int main(int argc, char *argv[]) {
                                 return 1;
                         }
                         break;
+                case 'V':
+                        arg_revoke_under = optarg;
+                        break;
                 default:
                         return 2;
                 }
+        for (size_t i = 0; arg_revoke_under && i < n_responders; i++)
+                if (streq(responders[i].name, arg_revoke_under)) {
+                        responders[i].revoke = true;
+                        arg_revoke_under = NULL;
+                }
+        if (arg_revoke_under) {
+                fprintf(stderr, "nvidia-server: --revoke-under %s: no such responder in --responders\n", arg_revoke_under);
+                return 2;
+        }
         if (!arg_rim_dir || !arg_port_file || optind < argc || !cert != !key) {
                 fprintf(stderr, "nvidia-server: --rim-dir and --port-file are required (and both or neither of "
                                 "--signer-cert, --signer-key)\n");

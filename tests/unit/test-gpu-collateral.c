@@ -5,7 +5,7 @@
  * fetches end (here: refused by a closed local port) the next lookup fails "rim.fetch" with the
  * fetch's reason and its backoff; with the RIMs in the cache they load and the measurements
  * match; OCSP with nothing cached is in flight, then a failed check; offline, an empty cache is a
- * refusal that says so, never a fetch. Real evidence from $CVM_VECTORS (else ../shared/vectors;
+ * refusal that says so, never a fetch; NVSwitch chains go through the same source. Real evidence from $CVM_VECTORS (else ../shared/vectors;
  * skipped without it); nothing but 127.0.0.1:9. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -184,6 +184,39 @@ static void test_ocsp_in_flight_then_refused(void **state) {
         assert_non_null(strstr(k->detail, "cannot fetch the OCSP answer"));
 }
 
+/* NVSwitch chains through the same source (nv_chains_ocsp): asked for in one round with nothing
+ * cached, then failed checks named per switch; a switch without a readable chain fails at once. */
+static void test_switch_ocsp(void **state) {
+        Fixture *f = fixture_or_skip(state);
+        CollateralConfig cc = {.cache_dir = f->cache, .nvidia_ocsp_url = "http://127.0.0.1:9", .timeout_sec = 2};
+        NvChain *chains[2] = {f->chain, NULL};
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(collateral_freep) Collateral *c = NULL;
+        _cleanup_(verdict_done) Verdict v = {}, v1 = {};
+        CollateralStats st;
+        NvSource src;
+        const Check *k;
+
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_int_equal(collateral_new_event(&cc, e, &c), 0);
+        collateral_gpu_source(c, NULL, NULL, &src);
+        assert_int_equal(verdict_init(&v, "nvidia-gpu"), 0);
+        assert_int_equal(nv_chains_ocsp(&src, "nvswitch", chains, 2, AT, &v), -EINPROGRESS);
+        collateral_stats(c, &st);
+        assert_int_equal(st.in_flight, 3);
+        run_until_idle(e, c);
+        assert_int_equal(verdict_init(&v1, "nvidia-gpu"), 0);
+        assert_int_equal(nv_chains_ocsp(&src, "nvswitch", chains, 2, AT, &v1), 0);
+        k = verdict_find_check(&v1, "nvswitch0.ocsp");
+        assert_non_null(k);
+        assert_int_equal(k->status, CHECK_FAIL);
+        assert_non_null(strstr(k->detail, "cannot fetch the OCSP answer"));
+        k = verdict_find_check(&v1, "nvswitch1.ocsp");
+        assert_non_null(k);
+        assert_int_equal(k->status, CHECK_FAIL);
+        assert_string_equal(k->detail, "no certificate chain");
+}
+
 static void test_offline_empty_cache(void **state) {
         Fixture *f = fixture_or_skip(state);
         CollateralConfig cc = {.cache_dir = f->cache, .offline = true, .nvidia_rim_url = "http://127.0.0.1:9",
@@ -228,6 +261,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_rims_in_flight_then_cached, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_ocsp_in_flight_then_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_switch_ocsp, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_offline_empty_cache, setup, teardown),
                 cmocka_unit_test(test_item_vendor),
         };
