@@ -226,7 +226,11 @@ clean:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 .PHONY: all deps check check-build demo bench fuzz install analyze format clean print-layers
-.SECONDARY:
+# Objects reached only through pattern rules (a test's, a fuzz target's) are kept after linking.
+# Not .SECONDARY: that makes every object intermediate, and an archive newer than a just-added
+# source file would then count as up to date without the new object (gcc removes its output
+# when interrupted, so a kept object is never half-written).
+.PRECIOUS: %.o
 
 print-layers:
 	@echo $(LAYERS)

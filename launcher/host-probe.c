@@ -710,34 +710,13 @@ int host_probe_gpu_from_sysfs(HostProbe *h, const PciAddress *a, const char *sys
 
 /* ---- live probe ---- */
 
-static int vir_errno(void) {
-        virErrorPtr e = virGetLastError();
-
-        if (!e)
-                return -EIO;
-        switch (e->code) {
-        case VIR_ERR_NO_MEMORY:
-                return -ENOMEM;
-        case VIR_ERR_NO_SUPPORT:
-                return -EOPNOTSUPP;
-        case VIR_ERR_NO_DOMAIN:
-        case VIR_ERR_NO_NODE_DEVICE:
-                return -ENOENT;
-        case VIR_ERR_OPERATION_DENIED:
-        case VIR_ERR_AUTH_FAILED:
-                return -EPERM;
-        default:
-                return -EIO;
-        }
-}
-
 int host_probe_refresh_free_pages(HostProbe *h, virConnectPtr conn, char **reason) {
         unsigned sizes[_HOST_PAGE_MAX] = { 2048, 1048576 };
 
         for (size_t i = 0; i < h->n_cells; i++) {
                 unsigned long long counts[_HOST_PAGE_MAX] = {};
                 if (virNodeGetFreePages(conn, _HOST_PAGE_MAX, sizes, (int) h->cells[i].id, 1, counts, 0) < 0)
-                        return set_reason(reason, vir_errno(), "cannot read the free hugepages of cell %u: %s",
+                        return set_reason(reason, vir_last_errno(), "cannot read the free hugepages of cell %u: %s",
                                           h->cells[i].id, virGetLastErrorMessage());
                 for (int p = 0; p < _HOST_PAGE_MAX; p++)
                         h->cells[i].pages_free[p] = counts[p];
@@ -771,7 +750,7 @@ int host_probe_libvirt(virConnectPtr conn, const PciAddress *gpus, size_t n_gpus
         if (!sysfs)
                 return -ENOMEM;
         if (virConnectGetLibVersion(conn, &h->libvirt_version) < 0)
-                return set_reason(reason, vir_errno(), "cannot read libvirt's version: %s", virGetLastErrorMessage());
+                return set_reason(reason, vir_last_errno(), "cannot read libvirt's version: %s", virGetLastErrorMessage());
         type = virConnectGetType(conn);
         if (type && !(h->driver_name = strdup(type)))
                 return -ENOMEM;
@@ -780,7 +759,7 @@ int host_probe_libvirt(virConnectPtr conn, const PciAddress *gpus, size_t n_gpus
 
         caps = virConnectGetCapabilities(conn);
         if (!caps)
-                return set_reason(reason, vir_errno(), "cannot read the host capabilities: %s",
+                return set_reason(reason, vir_last_errno(), "cannot read the host capabilities: %s",
                                   virGetLastErrorMessage());
         r = host_probe_parse_caps(h, caps, strlen(caps), reason);
         if (r < 0)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* Helpers the launcher's files share: bounded libxml2 reading of libvirt's XML. */
+/* Helpers the launcher's files share: bounded libxml2 reading of libvirt's XML, and libvirt's
+ * errors as errnos. */
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -30,3 +31,8 @@ bool xml_prop_is(xmlNode *n, const char *attr, const char *value);
 /* The element's text, trimmed, malloc'ed (never NULL unless OOM: "" when empty). */
 char *xml_text(xmlNode *n);
 int parse_u64_strict(const char *s, uint64_t max, uint64_t *ret);
+
+/* libvirt's last error (virGetLastError()) as a negative errno: -ENOENT no such domain, node
+ * device or metadata; -EPERM denied; -EINVAL invalid; -EEXIST exists; -EOPNOTSUPP; -ENOMEM;
+ * -EIO otherwise or when there is none. */
+int vir_last_errno(void);

@@ -14,6 +14,7 @@
 #include "cvm/cleanup.h"
 #include "cvm/lifecycle.h"
 #include "cvm/util.h"
+#include "launcher-internal.h"
 
 #define LIFECYCLE_NAMES_MAX 4096u
 
@@ -43,34 +44,6 @@ const char *lifecycle_event_to_string(LifecycleEventKind k) {
 }
 
 static void error_sink(void *userdata, virErrorPtr e) {
-}
-
-static int vir_errno(void) {
-        virErrorPtr e = virGetLastError();
-
-        if (!e)
-                return -EIO;
-        switch (e->code) {
-        case VIR_ERR_NO_MEMORY:
-                return -ENOMEM;
-        case VIR_ERR_NO_SUPPORT:
-                return -EOPNOTSUPP;
-        case VIR_ERR_NO_DOMAIN:
-        case VIR_ERR_NO_DOMAIN_METADATA:
-                return -ENOENT;
-        case VIR_ERR_OPERATION_DENIED:
-        case VIR_ERR_AUTH_FAILED:
-                return -EPERM;
-        case VIR_ERR_OPERATION_INVALID:
-        case VIR_ERR_XML_ERROR:
-        case VIR_ERR_CONFIG_UNSUPPORTED:
-        case VIR_ERR_INVALID_ARG:
-                return -EINVAL;
-        case VIR_ERR_DOM_EXIST:
-                return -EEXIST;
-        default:
-                return -EIO;
-        }
 }
 
 /* ---- name sets ---- */
@@ -204,12 +177,12 @@ int lifecycle_open(const char *uri, LifecycleEventFn fn, void *userdata, Lifecyc
         l->userdata = userdata;
         l->conn = virConnectOpen(uri);
         if (!l->conn)
-                return set_reason(reason, vir_errno(), "cannot connect to libvirt at '%s': %s",
+                return set_reason(reason, vir_last_errno(), "cannot connect to libvirt at '%s': %s",
                                   uri ? uri : "(default)", virGetLastErrorMessage());
         l->callback_id = virConnectDomainEventRegisterAny(l->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
                                                           VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), l, NULL);
         if (l->callback_id < 0)
-                return set_reason(reason, vir_errno(), "cannot subscribe to lifecycle events: %s",
+                return set_reason(reason, vir_last_errno(), "cannot subscribe to lifecycle events: %s",
                                   virGetLastErrorMessage());
         *ret = TAKE_PTR(l);
         return 0;
@@ -240,7 +213,7 @@ static int domain_metadata(virDomainPtr dom, CvmdMetadata *ret) {
         _cleanup_free_ char *xml = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, CVMD_METADATA_NS, 0);
 
         if (!xml)
-                return vir_errno() == -ENOMEM ? -ENOMEM : -ENOENT;
+                return vir_last_errno() == -ENOMEM ? -ENOMEM : -ENOENT;
         return cvmd_metadata_parse(xml, strlen(xml), ret);
 }
 
@@ -258,7 +231,7 @@ int lifecycle_create(Lifecycle *l, const char *xml, char **ret_name, char **reas
         /* created (or refused): the next launch's ledger sees it, so the lock can go */
         lifecycle_ledger_unlock(l);
         if (!dom)
-                return set_reason(reason, vir_errno(), "cannot create the domain: %s", virGetLastErrorMessage());
+                return set_reason(reason, vir_last_errno(), "cannot create the domain: %s", virGetLastErrorMessage());
         name = virDomainGetName(dom);
         if (!name)
                 return -EIO;
@@ -279,7 +252,7 @@ int lifecycle_destroy(Lifecycle *l, const char *name, char **reason) {
         int r;
 
         if (!dom)
-                return set_reason(reason, vir_errno(), "no domain '%s': %s", name, virGetLastErrorMessage());
+                return set_reason(reason, vir_last_errno(), "no domain '%s': %s", name, virGetLastErrorMessage());
         r = domain_metadata(dom, &m);
         if (r == -ENOENT)
                 return set_reason(reason, -EPERM, "domain '%s' is not cvmd's (no cvmd metadata)", name);
@@ -289,7 +262,7 @@ int lifecycle_destroy(Lifecycle *l, const char *name, char **reason) {
         if (r < 0)
                 return r;
         if (virDomainDestroy(dom) < 0) {
-                r = vir_errno();
+                r = vir_last_errno();
                 (void) names_remove(l->stopping, &l->n_stopping, name);
                 return set_reason(reason, r, "cannot destroy '%s': %s", name, virGetLastErrorMessage());
         }
@@ -302,12 +275,12 @@ int lifecycle_suspend(Lifecycle *l, const char *name, char **reason) {
         int r;
 
         if (!dom)
-                return set_reason(reason, vir_errno(), "no domain '%s': %s", name, virGetLastErrorMessage());
+                return set_reason(reason, vir_last_errno(), "no domain '%s': %s", name, virGetLastErrorMessage());
         r = domain_metadata(dom, &m);
         if (r < 0)
                 return set_reason(reason, r == -ENOENT ? -EPERM : r, "domain '%s' is not cvmd's", name);
         if (virDomainSuspend(dom) < 0)
-                return set_reason(reason, vir_errno(), "cannot pause '%s': %s", name, virGetLastErrorMessage());
+                return set_reason(reason, vir_last_errno(), "cannot pause '%s': %s", name, virGetLastErrorMessage());
         return 0;
 }
 
@@ -316,7 +289,7 @@ int lifecycle_domain_uuid(Lifecycle *l, const char *name, uint8_t ret[16]) {
         unsigned char uuid[VIR_UUID_BUFLEN];
 
         if (!dom || virDomainGetUUID(dom, uuid) < 0)
-                return vir_errno();
+                return vir_last_errno();
         memcpy(ret, uuid, 16);
         return 0;
 }
@@ -342,7 +315,7 @@ int lifecycle_list(Lifecycle *l, LifecycleDomain **ret, size_t *ret_n, size_t *r
 
         k = virConnectListAllDomains(l->conn, &doms, 0);
         if (k < 0)
-                return set_reason(reason, vir_errno(), "cannot list domains: %s", virGetLastErrorMessage());
+                return set_reason(reason, vir_last_errno(), "cannot list domains: %s", virGetLastErrorMessage());
         out = calloc(k > 0 ? (size_t) k : 1, sizeof(LifecycleDomain));
         if (!out)
                 r = -ENOMEM;
@@ -509,7 +482,7 @@ int lifecycle_rebuild_host_ledger(Lifecycle *l, const HostProbe *host, Placement
         ledger->n_host_cells = host ? (unsigned) host->n_cells : 0;
         k = virConnectListAllDomains(l->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
         if (k < 0) {
-                r = set_reason(reason, vir_errno(), "cannot list domains: %s", virGetLastErrorMessage());
+                r = set_reason(reason, vir_last_errno(), "cannot list domains: %s", virGetLastErrorMessage());
                 lifecycle_ledger_unlock(l);
                 return r;
         }
@@ -522,7 +495,7 @@ int lifecycle_rebuild_host_ledger(Lifecycle *l, const HostProbe *host, Placement
                 if (r >= 0) {
                         xml = virDomainGetXMLDesc(doms[i], 0);
                         if (!xml)
-                                r = set_reason(reason, vir_errno(), "cannot read domain '%s': %s", name ? name : "?",
+                                r = set_reason(reason, vir_last_errno(), "cannot read domain '%s': %s", name ? name : "?",
                                                virGetLastErrorMessage());
                 }
                 if (r >= 0 && (r = domain_holdings_parse(xml, strlen(xml), &p)) < 0 && r != -ENOMEM)

@@ -4,18 +4,13 @@
 # the default path from $CVMD_STATE_DIR, and a missing store that is reported, not created.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/check.sh
 BUILD=${BUILD:-build}
 CVMCTL=$PWD/$BUILD/cvmctl
 APPEND=$PWD/$BUILD/tests/audit-append
-passed=0 failed=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
-
-for p in "$CVMCTL" "$APPEND"; do
-        [ -x "$p" ] || { echo "FAIL: $p is not built"; echo "0 passed, 1 failed"; exit 1; }
-done
+CHECK_QUIET_OK=1
+check_init audit
+require_programs "$CVMCTL" "$APPEND"
 
 # run WANT_EXIT ARGS...: cvmctl audit ARGS, stdout in $tmp/out
 run() {
@@ -106,5 +101,4 @@ check '.ok == false and .exit_status == 2'
 run 2 --db "$db" extra
 run 0 --help
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_finish

@@ -4,25 +4,15 @@
 # gpu section, RIMs fetched from a local RIM service (nvidia-server on 127.0.0.1) and the cache,
 # OCSP refusing a responder the chain does not trust, and the usage and malformed-input paths.
 set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/check.sh
 BUILD=${BUILD:-build}
 V=${CVM_VECTORS:-../shared/vectors}
 CVMCTL="$BUILD/cvmctl"
 SERVER="$BUILD/tests/nvidia-server"
-passed=0 failed=0
-tmp=$(mktemp -d)
-server_pid=
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
+CHECK_QUIET_OK=1
+check_init cli-gpu
 
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
-expect_exit() { # want-status description command...
-        local want=$1 what=$2
-        shift 2
-        "$@" >"$tmp/out" 2>"$tmp/err"
-        local got=$?
-        if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, expected $want; stderr: $(head -3 "$tmp/err")"; fi
-}
 jqok() { # description jq-filter (on $tmp/out)
         if jq -e "$2" "$tmp/out" >/dev/null 2>&1; then ok; else bad "$1: $(jq -c '[.authentic, .measurements, .reasons]' "$tmp/out" 2>/dev/null | head -c 600)"; fi
 }
@@ -52,8 +42,7 @@ jqok "random report JSON" '.authentic == false and .measurements == "not-checked
 
 if [ ! -d "$V/nvidia" ]; then
         echo "SKIP: no vectors at $V: the vector cases are skipped"
-        echo "$passed passed, $failed failed"
-        [ "$failed" -eq 0 ]
+        check_finish
         exit
 fi
 
@@ -149,10 +138,7 @@ jqok "expired RIM signer" '.authentic and .measurements == "not-checked" and (.r
 # --- RIM service and cache through a local server
 mkdir -p "$tmp/rimsrv"
 cp "$c"/rims/*.xml "$tmp/rimsrv/"
-"$SERVER" --rim-dir "$tmp/rimsrv" --port-file "$tmp/port" --log "$tmp/server.log" &
-server_pid=$!
-for _ in $(seq 50); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-port=$(cat "$tmp/port")
+start_port_server nvidia "$SERVER" --rim-dir "$tmp/rimsrv" --log "$tmp/server.log"
 url="http://127.0.0.1:$port"
 expect_exit 0 "RIMs from the service" "$CVMCTL" verify gpu "$c/report.bin" --chain "$c/chain.pem" --nonce "$(cat "$c/nonce.hex")" \
         --rim-url "$url" --cache "$tmp/cache" --at 2024-01-01T00:00:00Z --json
@@ -181,5 +167,4 @@ expect_exit 1 "policy requires OCSP" "$CVMCTL" verify gpu "$c/report.bin" --chai
 jqok "require_ocsp" '.reasons | any(startswith("policy.gpu.require_ocsp"))'
 
 [ "$informative" -gt 0 ] && echo "$informative informative case(s) not counted"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_finish

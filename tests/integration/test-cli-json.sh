@@ -2,14 +2,13 @@
 # --json means one JSON object on stdout whatever the outcome: failures included, for every verb
 # that takes --json; and a usage error points at the verb's own --help.
 set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/check.sh
 BUILD=${BUILD:-build}
 CVMCTL=$PWD/$BUILD/cvmctl
 V=${CVM_VECTORS:-$(cd .. && pwd)/shared/vectors}
-passed=0 failed=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
+CHECK_QUIET_OK=1
+check_init cli-json
 
 # one_object WANT_EXIT VERB-ARGS...: exit status, and stdout is exactly one JSON object
 one_object() {
@@ -60,5 +59,4 @@ grep -q "Try 'cvmctl render --help'." "$tmp/err" && ok || bad "render usage: $(c
 "$CVMCTL" frob 2> "$tmp/err" > /dev/null
 grep -q "Try 'cvmctl --help'." "$tmp/err" && ok || bad "unknown verb: $(cat "$tmp/err")"
 
-echo "cli-json: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_finish

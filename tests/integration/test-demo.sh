@@ -9,11 +9,9 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
 export BUILD
-passed=0 failed=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
+. tests/lib/check.sh
+CHECK_QUIET_OK=1
+check_init demo
 LAST_OK="Demo ended as expected: keys released only to verified evidence (CPU and GPUs), refused and quarantined for the stated reasons."
 
 # runs the demo with its temporary files under a directory of its own, then checks that nothing
@@ -59,5 +57,4 @@ step_failed "the guest's key file is byte-for-byte the original data key" broken
 step_failed "refused for the evidence: the GPUs' root is not pinned by the policy" broken
 step_failed "quarantined for the evidence: the SEV-SNP root is not pinned by the policy" broken
 
-echo "demo: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_finish

@@ -10,21 +10,14 @@
 # is refused (domain destroyed) and an honest one gets its key. The expected digests are computed
 # here with sha384sum and iconv, independently of cvmd's code.
 set -uo pipefail
-. "$(dirname "$0")/../lib/secrets.sh"
-. "$(dirname "$0")/../lib/releaser.sh"
-BUILD=${BUILD:-build}
-CVMCTL=$PWD/$BUILD/cvmctl
-AGENT=$PWD/$BUILD/cvm-agent
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/sim-guest.sh
 VECTORS=${CVM_VECTORS:-$PWD/../shared/vectors}
-passed=0 failed=0
-tmp=$(mktemp -d)
-keys=$(mktemp -d /dev/shm/cvmd-test-eventlog-keys.XXXXXX)
-agent_pid=
-cleanup() { [ -n "$agent_pid" ] && kill "$agent_pid" 2> /dev/null; [ -n "${KEEP:-}" ] || rm -rf "$tmp" "$keys"; }
-trap cleanup EXIT
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
-cd "$tmp" && mkdir out || exit 1
+# KEEP=1 leaves the run's files and the guest's keys where they are, for a look (registered
+# first: it runs before the removals)
+at_exit '[ -z "${KEEP:-}" ] || { echo "kept $tmp and $keys" >&2; tmp= keys=; }'
+guest_test_init exchange-eventlog
+mkdir out || exit 1
 
 "$CVMCTL" sim init sim --json > sim.json 2> sim.err && ok || bad "sim init: $(cat sim.err)"
 root=$(jq -r '.trusted_simulator_roots[0].spki_sha256' sim.json)
@@ -69,7 +62,7 @@ start_agent() { # log tee [agent options...]
         fi
         "$AGENT" --listen "unix:$tmp/agent.sock" --once --keys-dir "$keys" --vm-uuid "$uuid" --timeout 10 "$@" 2> "$log" &
         agent_pid=$!
-        for _ in $(seq 50); do [ -S agent.sock ] && break; sleep 0.1; done
+        wait_for_socket agent.sock
 }
 
 attest() { # tee policy out
@@ -79,8 +72,7 @@ attest() { # tee policy out
                 --keys-dir wrapped --vm-uuid "$uuid" --releaser-key releaser.key --json > "out/$3.json" 2> "out/$3.err"
         local status=$?
         # --once ends with a concluded exchange; one that never reached the agent does not
-        for _ in $(seq 30); do kill -0 "$agent_pid" 2> /dev/null || break; sleep 0.1; done
-        kill "$agent_pid" 2> /dev/null; wait "$agent_pid" 2> /dev/null; agent_pid=
+        stop_agent
         return $status
 }
 
@@ -176,10 +168,7 @@ refused sev-snp snp-workload-2.json snp-workload-out "policy.snp.workload_digest
 echo '{"name":"tdx-job","tee":"none","vcpus":2,"memory_mib":1024,"gpus":[],"boot":{"disk":"/img.qcow2"},"policy":"p","key_ids":["train-1"]}' > spec.json
 printf '{"name": "p", "allow_development": true, "tdx": {"trusted_simulator_roots": [{"spki_sha256": "%s"}], "require_eventlog": true}}\n' \
         "$root" > launch-policy.json
-printf "<capabilities><host><topology><cells num='1'><cell id='0'><memory unit='KiB'>8388608</memory>%s<cpus num='8'>%s</cpus></cell></cells></topology></host></capabilities>" \
-        "<pages unit='KiB' size='2048'>2048</pages>" \
-        "$(for c in 0 1 2 3; do echo "<cpu id='$c' socket_id='0' core_id='$c' siblings='$c,$((c + 4))'/><cpu id='$((c + 4))' socket_id='0' core_id='$c' siblings='$c,$((c + 4))'/>"; done)" > caps.xml
-echo '<domainCapabilities><features><sev supported="no"/><tdx supported="no"/></features></domainCapabilities>' > domcaps.xml
+write_test_host
 HOST=(--host-caps caps.xml --domcaps domcaps.xml --domain-type test)
 spec_digest=$("$CVMCTL" render spec.json "${HOST[@]}" --json | jq -r .spec_digest)
 launch_digest=$(bound_digest "$spec_digest" "$(releaser_pub releaser.key)")
@@ -189,13 +178,12 @@ launch() { # name [agent options...]
         "$AGENT" --listen "unix:$tmp/agent.sock" --once --simulate tdx --sim-dir sim/tdx --sim-mrconfigid "$launch_digest" \
                 --keys-dir "$keys" --timeout 10 "$@" 2> "agent-$name.log" &
         agent_pid=$!
-        for _ in $(seq 50); do [ -S agent.sock ] && break; sleep 0.1; done
+        wait_for_socket agent.sock
         "$CVMCTL" launch spec.json --connect test:///default "${HOST[@]}" --policy launch-policy.json --evidence tdx \
                 --collateral sim/tdx/collateral --keys-dir wrapped --channel "unix:$tmp/agent.sock" --boot-timeout 5 \
                 --releaser-key releaser.key --json > "out/$name.json" 2> "out/$name.err"
         local status=$?
-        for _ in $(seq 30); do kill -0 "$agent_pid" 2> /dev/null || break; sleep 0.1; done
-        kill "$agent_pid" 2> /dev/null; wait "$agent_pid" 2> /dev/null; agent_pid=
+        stop_agent
         return $status
 }
 launch launch-lies --sim-cmdline "console=hvc0 init=/bin/sh" --sim-log-cmdline "$booted"; status=$?
@@ -217,5 +205,4 @@ launch launch-ok --sim-cmdline "$booted"; status=$?
 
 no_key_bytes datakey.bin *.log *.out out/* && ok || bad "key material leaked into output"
 
-echo "exchange-eventlog: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_finish

@@ -8,25 +8,11 @@
 # trust, a RIM whose measurement the GPUs do not report, and an OCSP "revoked"; offline with an
 # empty cache, the RIMs cannot be had. A golden list still overrides the RIMs.
 set -uo pipefail
-. "$(dirname "$0")/../lib/secrets.sh"
-. "$(dirname "$0")/../lib/releaser.sh"
-BUILD=${BUILD:-build}
-CVMCTL=$PWD/$BUILD/cvmctl
-AGENT=$PWD/$BUILD/cvm-agent
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/sim-guest.sh
 SERVER=$PWD/$BUILD/tests/nvidia-server
-passed=0 failed=0
-tmp=$(mktemp -d)
-keys=$(mktemp -d /dev/shm/cvmd-test-gpu-rim-keys.XXXXXX)
-agent_pid= server_pid=
-cleanup() {
-        [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null
-        [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
-        rm -rf "$tmp" "$keys"
-}
-trap cleanup EXIT
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
-cd "$tmp" || exit 1
+guest_test_init exchange-gpu-rim
+server_pid=
 
 export CVM_CACHE_DIR=$tmp/cache
 "$CVMCTL" sim init sim --gpus 2 --cache "$CVM_CACHE_DIR" --json > sim.json 2> sim.err && ok || bad "sim init: $(cat sim.err)"
@@ -59,11 +45,8 @@ host_data=$(bound_digest "$(zero_spec)" "$(releaser_pub releaser.key)")
 
 start_server() { # rim-dir status
         [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-        rm -f port
-        "$SERVER" --rim-dir "$1" --status "$2" --responders sim/gpu/ocsp --port-file port --log server.log &
-        server_pid=$!
-        for _ in $(seq 50); do [ -s port ] && break; sleep 0.1; done
-        url=http://127.0.0.1:$(cat port)
+        start_port_server nvidia "$SERVER" --rim-dir "$1" --status "$2" --responders sim/gpu/ocsp --log server.log
+        url=http://127.0.0.1:$port
 }
 
 start_agent() { # log
@@ -71,7 +54,7 @@ start_agent() { # log
         "$AGENT" --listen "unix:$tmp/agent.sock" --once --simulate snp --sim-dir sim/snp --simulate-gpus sim/gpu \
                 --keys-dir "$keys" --vm-uuid "$uuid" --timeout 10 --sim-host-data "${host_data:0:64}" 2> "$1" &
         agent_pid=$!
-        for _ in $(seq 50); do [ -S agent.sock ] && break; sleep 0.1; done
+        wait_for_socket agent.sock
 }
 
 attest() { # name policy cache [more options]
@@ -149,5 +132,4 @@ attest golden trusting.json c-golden --gpu-golden sim/gpu/golden.json
 
 no_key_bytes datakey.bin *.log *.json *.err && ok || bad "key material leaked into output"
 
-echo "exchange-gpu-rim: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_finish

@@ -9,20 +9,9 @@
 # --gpu-fault shared-identity), and a GPU whose driver reports CC off or devtools release nothing;
 # no key byte appears in any output or log.
 set -uo pipefail
-. "$(dirname "$0")/../lib/secrets.sh"
-. "$(dirname "$0")/../lib/releaser.sh"
-BUILD=${BUILD:-build}
-CVMCTL=$PWD/$BUILD/cvmctl
-AGENT=$PWD/$BUILD/cvm-agent
-passed=0 failed=0
-tmp=$(mktemp -d)
-keys=$(mktemp -d /dev/shm/cvmd-test-gpu-keys.XXXXXX)
-agent_pid=
-cleanup() { [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null; rm -rf "$tmp" "$keys"; }
-trap cleanup EXIT
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
-cd "$tmp" || exit 1
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/sim-guest.sh
+guest_test_init exchange-gpu
 
 # the host's collateral (the simulator's CRL) in a cache of the test's own: never the network
 export CVM_CACHE_DIR=$tmp/cache
@@ -77,7 +66,7 @@ start_agent() { # log [gpu dir]
         "$AGENT" --listen "unix:$tmp/agent.sock" --once --simulate snp --sim-dir sim/snp --simulate-gpus "${2:-sim/gpu}" \
                 --keys-dir "$keys" --vm-uuid "$uuid" --timeout 10 --sim-host-data "${host_data:0:64}" 2> "$1" &
         agent_pid=$!
-        for _ in $(seq 50); do [ -S agent.sock ] && break; sleep 0.1; done
+        wait_for_socket agent.sock
 }
 
 attest() { # policy out gpus golden
@@ -143,5 +132,4 @@ echo '[{"index": 1}]' > broken-golden.json
 # --- no key byte in any output or log
 no_key_bytes datakey.bin *.log *.json *.err *.out && ok || bad "key material leaked into output"
 
-echo "exchange-gpu: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_finish

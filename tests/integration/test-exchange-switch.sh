@@ -6,22 +6,14 @@
 # --switches 4 verifies all twelve devices and releases a data key. All or nothing: one switch
 # not locked, a switch of another board (another root), a switch whose PDI the GPUs do not name,
 # a GPU naming another set of switches, and a switch missing release nothing, and the reason
-# names the switch; no key byte appears in any output or log.
+# names the switch; under gpu.require_ocsp the switches' chains are checked by OCSP like the GPUs'
+# (tests/helpers/nvidia-server): good answers pass, a revoked switch certificate refuses the
+# board, and `cvmctl collateral fetch gpu --switch-chain` lets an offline host accept it; no key
+# byte appears in any output or log.
 set -uo pipefail
-. "$(dirname "$0")/../lib/secrets.sh"
-. "$(dirname "$0")/../lib/releaser.sh"
-BUILD=${BUILD:-build}
-CVMCTL=$PWD/$BUILD/cvmctl
-AGENT=$PWD/$BUILD/cvm-agent
-passed=0 failed=0
-tmp=$(mktemp -d)
-keys=$(mktemp -d /dev/shm/cvmd-test-switch-keys.XXXXXX)
-agent_pid=
-cleanup() { [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null; rm -rf "$tmp" "$keys"; }
-trap cleanup EXIT
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
-cd "$tmp" || exit 1
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/sim-guest.sh
+guest_test_init exchange-switch
 
 export CVM_CACHE_DIR=$tmp/cache
 "$CVMCTL" sim init sim --gpus 8 --switches 4 --cache "$CVM_CACHE_DIR" --json > sim.json 2> sim.err && ok \
@@ -62,13 +54,15 @@ start_agent() { # log gpu-dir
         "$AGENT" --listen "unix:$tmp/agent.sock" --once --simulate snp --sim-dir sim/snp --simulate-gpus "$2" \
                 --keys-dir "$keys" --vm-uuid "$uuid" --timeout 10 --sim-host-data "${host_data:0:64}" 2> "$1" &
         agent_pid=$!
-        for _ in $(seq 50); do [ -S agent.sock ] && break; sleep 0.1; done
+        wait_for_socket agent.sock
 }
 
-attest() { # out switches
-        "$CVMCTL" attest-guest --channel "unix:$tmp/agent.sock" --tee snp --gpus 8 --switches "$2" \
+attest() { # out switches [attest-guest options...]
+        local out=$1 n=$2
+        shift 2
+        "$CVMCTL" attest-guest --channel "unix:$tmp/agent.sock" --tee snp --gpus 8 --switches "$n" \
                 --gpu-golden sim/gpu/golden.json --policy policy.json --key train-1 --keys-dir wrapped \
-                --vm-uuid "$uuid" --releaser-key releaser.key --json > "$1.json" 2> "$1.err"
+                --vm-uuid "$uuid" --releaser-key releaser.key --json "$@" > "$out.json" 2> "$out.err"
 }
 
 # --- accepted: 8 GPUs and 4 NVSwitches, every one attested; the key arrives byte for byte
@@ -85,10 +79,10 @@ jq -e '.authentic and .accepted and .released and .confirmed and (.claims.nvswit
         host-ok.json > /dev/null && ok || bad "host verdict: $(jq -c '{authentic, accepted, released, error, reasons}' host-ok.json)"
 cmp -s "$keys/train-1" datakey.bin && ok || bad "the guest's key differs from the original"
 
-refused() { # name gpu-dir switches needle
+refused() { # name gpu-dir switches needle [attest-guest options...]
         rm -f "$keys"/*
         start_agent "agent-$1.log" "$2"
-        attest "host-$1" "$3"
+        attest "host-$1" "$3" "${@:5}"
         local status=$?
         # an agent that could not make its evidence waits for a host that decides: the host is done
         kill "$agent_pid" 2>/dev/null; wait "$agent_pid"; agent_pid=
@@ -110,7 +104,61 @@ refused not-asked sim/gpu 0 "nvswitch: GPU 0 is in protected-PCIe mode"
 "$CVMCTL" attest-guest --channel "unix:$tmp/agent.sock" --gpus 8 --switches 9 --policy policy.json \
         --key train-1 > /dev/null 2>&1; [ $? -eq 2 ] && ok || bad "--switches 9 is a usage error"
 
+# --- OCSP over the switches' chains as over the GPUs' (gpu.require_ocsp): every certificate good
+# passes, checks nvswitch<i>.ocsp; a revoked BROM certificate (issued by the switches' provisioner
+# CA) refuses the whole board, naming each switch
+sed -i 's/"require_ocsp": false/"require_ocsp": true/' policy.json
+nvidia_server() { # nvidia-server options...: (re)started, its URL in $url
+        [ -n "${server_pid:-}" ] && kill "$server_pid" && wait "$server_pid" 2>/dev/null
+        start_port_server nvidia "$(dirname "$CVMCTL")/tests/nvidia-server" --rim-dir sim/gpu/rim \
+                --responders sim/gpu/ocsp "$@"
+        url=http://127.0.0.1:$port
+}
+nvidia_server --status good
+# each case its own copy of the cache: the simulator's AMD CRL, no OCSP answer yet
+for c in c-good c-revoked c-fetched; do cp -r "$CVM_CACHE_DIR" "$c"; done
+rm -f "$keys"/*
+start_agent agent-ocsp.log sim/gpu
+attest host-ocsp 4 --cache c-good --nvidia-ocsp-url "$url/ocsp" --nvidia-rim-url "$url"
+status=$?
+wait "$agent_pid"; agent_pid=
+[ "$status" -eq 0 ] && ok || bad "OCSP good: exit $status: $(cat host-ocsp.err) $(jq -c '{error, reasons}' host-ocsp.json)"
+jq -e '([.checks[] | select((.name | test("^nvswitch[0-3]\\.ocsp$")) and .result == "pass")] | length == 4)
+       and ([.checks[] | select((.name | test("^gpu[0-7]\\.ocsp$")) and .result == "pass")] | length == 8)' \
+        host-ocsp.json > /dev/null && ok || bad "OCSP checks: $(jq -c '[.checks[] | select(.name | test("ocsp"))]' host-ocsp.json)"
+nvidia_server --status good --revoke-under switch-provisioner
+refused switch-revoked sim/gpu 4 "nvswitch0.ocsp: certificate 1 (LS_10 A01 FSP BROM) is revoked according to OCSP" \
+        --cache c-revoked --nvidia-ocsp-url "$url/ocsp" --nvidia-rim-url "$url"
+jq -e '[.checks[] | select(.result == "fail") | .name] == ["nvswitch0.ocsp", "nvswitch1.ocsp", "nvswitch2.ocsp", "nvswitch3.ocsp"]' \
+        host-switch-revoked.json > /dev/null && ok \
+        || bad "switch revoked: not exactly the switches failed: $(jq -c '[.checks[] | select(.result == "fail")]' host-switch-revoked.json)"
+
+# --- an offline host: cvmctl collateral fetch gpu --switch-chain fills the cache with the switches'
+# OCSP answers beside the GPUs', and the board is then accepted without a responder
+nvidia_server --status good
+"$(dirname "$CVMCTL")/tests/make-evidence" snp sim/snp sim/gpu 8 > ev.json 2> ev.err || bad "make-evidence: $(cat ev.err)"
+fetch_args=()
+for i in $(seq 0 7); do
+        jq -r ".evidence.gpu_reports[$i]" ev.json | base64 -d > "report$i.bin"
+        jq -r ".evidence.gpu_chains[$i]" ev.json | base64 -d > "chain$i.pem"
+        fetch_args+=("report$i.bin" --chain "chain$i.pem")
+done
+for i in 0 1 2 3; do fetch_args+=(--switch-chain "sim/gpu/switch$i/chain.pem"); done
+"$CVMCTL" collateral fetch gpu "${fetch_args[@]}" --cache c-fetched --rim-url "$url" --ocsp-url "$url/ocsp" --json \
+        > fetch.json 2> fetch.err && jq -e '.failed == 0 and ([.items[] | select(.kind == "ocsp"
+        and (.name | startswith("LS_10")) and .result == "good")] | length == 4)' fetch.json > /dev/null && ok \
+        || bad "fetch gpu --switch-chain: $(cat fetch.err) $(jq -c '[.items[] | select(.kind == "ocsp")]' fetch.json)"
+kill "$server_pid"; wait "$server_pid" 2>/dev/null
+rm -f "$keys"/*
+start_agent agent-offline.log sim/gpu
+attest host-offline 4 --cache c-fetched --offline
+status=$?
+wait "$agent_pid"; agent_pid=
+[ "$status" -eq 0 ] && jq -e '[.checks[] | select((.name | test("^nvswitch[0-3]\\.ocsp$")) and .result == "pass")] | length == 4' \
+        host-offline.json > /dev/null && ok \
+        || bad "offline after fetch --switch-chain: exit $status: $(jq -c '{error, reasons}' host-offline.json)"
+cmp -s "$keys/train-1" datakey.bin && ok || bad "offline: the guest's key differs from the original"
+
 no_key_bytes datakey.bin *.log *.json *.err *.out && ok || bad "key material leaked into output"
 
-echo "exchange-switch: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_finish

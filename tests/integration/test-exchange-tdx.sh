@@ -6,20 +6,9 @@
 # that does not name the simulated root, or a spec digest other than the bound one, releases nothing; no key byte
 # appears in any output or log.
 set -uo pipefail
-. "$(dirname "$0")/../lib/secrets.sh"
-. "$(dirname "$0")/../lib/releaser.sh"
-BUILD=${BUILD:-build}
-CVMCTL=$PWD/$BUILD/cvmctl
-AGENT=$PWD/$BUILD/cvm-agent
-passed=0 failed=0
-tmp=$(mktemp -d)
-keys=$(mktemp -d /dev/shm/cvmd-test-tdx-keys.XXXXXX)
-agent_pid=
-cleanup() { [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null; rm -rf "$tmp" "$keys"; }
-trap cleanup EXIT
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
-cd "$tmp" || exit 1
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/sim-guest.sh
+guest_test_init exchange-tdx
 
 "$CVMCTL" sim init sim --json > sim.json 2> sim.err && ok || bad "sim init: $(cat sim.err)"
 root=$(jq -r '.trusted_simulator_roots[0].spki_sha256' sim.json)
@@ -50,7 +39,7 @@ start_agent() { # log
         "$AGENT" --listen "unix:$tmp/agent.sock" --once --simulate tdx --sim-dir sim/tdx --sim-mrconfigid "$digest" \
                 --keys-dir "$keys" --vm-uuid "$uuid" --timeout 10 2> "$1" &
         agent_pid=$!
-        for _ in $(seq 50); do [ -S agent.sock ] && break; sleep 0.1; done
+        wait_for_socket agent.sock
 }
 
 attest() { # policy out spec-digest
@@ -105,5 +94,4 @@ grep -q "refused a peer: releaser not bound at launch" agent-digest.log && ok ||
 # --- no key byte in any output or log
 no_key_bytes datakey.bin *.log *.json *.err *.out && ok || bad "key material leaked into output"
 
-echo "exchange-tdx: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_finish

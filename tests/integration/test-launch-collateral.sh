@@ -13,40 +13,13 @@
 #     cache, fetch the VCEK once (counted at the server).
 # Never contacts anything but 127.0.0.1.
 set -uo pipefail
-. "$(dirname "$0")/../lib/secrets.sh"
-. "$(dirname "$0")/../lib/releaser.sh"
-BUILD=${BUILD:-build}
-CVMCTL=$PWD/$BUILD/cvmctl
-AGENT=$PWD/$BUILD/cvm-agent
-KDS=$PWD/$BUILD/tests/kds-server
-PCS=$PWD/$BUILD/tests/pcs-server
-for b in "$CVMCTL" "$AGENT" "$KDS" "$PCS"; do
-        [ -x "$b" ] || { echo "missing $b: build it first" >&2; exit 1; }
-done
-passed=0 failed=0
-tmp=$(mktemp -d)
-keys=$(mktemp -d /dev/shm/cvmd-test-collateral.XXXXXX)
-pids=()
-cleanup() {
-        local p
-        for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-        rm -rf "$tmp" "$keys"
-}
-trap cleanup EXIT
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
-cd "$tmp" || exit 1
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/sim-guest.sh
+KDS=$PWD/$BUILD/tests/kds-server PCS=$PWD/$BUILD/tests/pcs-server
+require_programs "$CVMCTL" "$AGENT" "$KDS" "$PCS"
+guest_test_init launch-collateral
 unset CVM_CACHE_DIR
 
-serve() { # name binary args...: starts a helper server, sets $url
-        local name=$1 bin=$2
-        shift 2
-        "$bin" "$@" --port-file "$name.port" --log "$name.log" 2> "$name.err" &
-        pids+=($!)
-        for _ in $(seq 100); do [ -s "$name.port" ] && break; sleep 0.05; done
-        [ -s "$name.port" ] || { echo "$name did not start: $(cat "$name.err")" >&2; exit 1; }
-        url=http://127.0.0.1:$(cat "$name.port")
-}
 count() { # log regex: requests logged that match
         grep -cE "$2" "$1" 2> /dev/null || true
 }
@@ -72,12 +45,8 @@ start_agent() { # name snp|tdx [--once] [--no-spec]
         "$AGENT" --listen "unix:$tmp/$name.sock" $once --simulate "$tee" --sim-dir "sim/$tee" --keys-dir "$keys/$name" \
                 --timeout 10 "$@" 2> "$name.agent.log" &
         agent_pid=$!
-        pids+=($agent_pid)
-        for _ in $(seq 50); do [ -S "$name.sock" ] && break; sleep 0.1; done
-}
-stop_agent() {
-        for _ in $(seq 20); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.1; done
-        kill "$agent_pid" 2>/dev/null; wait "$agent_pid" 2>/dev/null
+        track_pid $agent_pid
+        wait_for_socket "$name.sock"
 }
 launch() { # name policy options...
         local name=$1 policy=$2
@@ -107,20 +76,17 @@ echo '{"name":"job","tee":"none","vcpus":2,"memory_mib":1024,"gpus":[],"boot":{"
 # the policies' defaults: the host's CRL is required (snp.require_crl), TDX collateral checked
 printf '{"name": "p", "allow_development": true, "snp": {"trusted_simulator_arks": [{"product": "Milan", "spki_sha256": "%s"}]}, "tdx": {"trusted_simulator_roots": [{"spki_sha256": "%s"}]}}' \
         "$ark" "$root" > dev.json
-printf "<capabilities><host><topology><cells num='1'><cell id='0'><memory unit='KiB'>8388608</memory>%s<cpus num='8'>%s</cpus></cell></cells></topology></host></capabilities>" \
-        "<pages unit='KiB' size='2048'>2048</pages>" \
-        "$(for c in 0 1 2 3; do echo "<cpu id='$c' socket_id='0' core_id='$c' siblings='$c,$((c + 4))'/><cpu id='$((c + 4))' socket_id='0' core_id='$c' siblings='$c,$((c + 4))'/>"; done)" > caps.xml
-echo '<domainCapabilities><features><sev supported="no"/><tdx supported="no"/></features></domainCapabilities>' > domcaps.xml
+write_test_host
 new_releaser_key releaser.key
-serve kds "$KDS" --root sim/kds
-kds_url=$url
-serve pcs "$PCS" --collateral sim/tdx/collateral
-pcs_url=$url
+start_port_server kds "$KDS" --root sim/kds --log kds.log
+kds_url=http://127.0.0.1:$port
+start_port_server pcs "$PCS" --collateral sim/tdx/collateral --log pcs.log
+pcs_url=http://127.0.0.1:$port
 
 # --- SNP, no certificate table, offline with an empty cache: refused, naming the missing VCEK
 start_agent snp-offline snp --once
 launch snp-offline dev.json --offline --cache "$tmp/empty-cache"; status=$?
-stop_agent
+stop_agent 20
 [ "$status" -eq 1 ] && refused snp-offline 'VCEK.*offline|offline.*VCEK' && ok \
         || bad "offline, empty cache: exit $status: $(jq -c '{phase, released, error}' snp-offline.json)"
 [ "$(count kds.log .)" -eq 0 ] && ok || bad "offline, yet KDS was asked: $(cat kds.log)"
@@ -129,7 +95,7 @@ stop_agent
 # in the first exchange (the agent serves one only)
 start_agent snp-kds snp --once
 launch snp-kds dev.json --kds-url "$kds_url" --cache "$tmp/cache"; status=$?
-stop_agent
+stop_agent 20
 [ "$status" -eq 0 ] && released snp-kds && ok \
         || bad "from KDS: exit $status: $(cat snp-kds.err) $(jq -c '{phase, error, reasons}' snp-kds.json)"
 jq -e 'any(.checks[]; .name == "chain.revocation" and .result == "pass")' snp-kds.json > /dev/null && ok \
@@ -142,7 +108,7 @@ jq -e 'any(.checks[]; .name == "chain.revocation" and .result == "pass")' snp-kd
 # --- then from the cache, offline: keys, and KDS is not asked again
 start_agent snp-cached snp --once
 launch snp-cached dev.json --offline --cache "$tmp/cache"; status=$?
-stop_agent
+stop_agent 20
 [ "$status" -eq 0 ] && released snp-cached && ok || bad "from the cache: exit $status: $(jq -c '{error}' snp-cached.json)"
 [ "$(count kds.log .)" -eq 3 ] && ok || bad "KDS asked again: $(cat kds.log)"
 
@@ -150,7 +116,7 @@ stop_agent
 at=$(date -u -d '+31 days' +%Y-%m-%dT%H:%M:%SZ)
 start_agent snp-stale snp --once
 launch snp-stale dev.json --offline --cache "$tmp/cache" --at "$at"; status=$?
-stop_agent
+stop_agent 20
 [ "$status" -eq 1 ] && refused snp-stale 'CRL.*not current' && ok \
         || bad "stale CRL: exit $status: $(jq -c '{phase, released, error}' snp-stale.json)"
 
@@ -165,19 +131,19 @@ jq -e 'any(.collateral[]; .kind == "crl" and .state == "stale")' list-later.json
 # --- TDX: collateral from the PCS-shaped server in the first exchange, then from the cache offline
 start_agent tdx-pcs tdx --once
 launch tdx-pcs dev.json --evidence tdx --pccs-url "$pcs_url" --cache "$tmp/cache"; status=$?
-stop_agent
+stop_agent 20
 [ "$status" -eq 0 ] && released tdx-pcs && jq -e '.claims.tcb_status == "UpToDate"' tdx-pcs.json > /dev/null && ok \
         || bad "TDX from PCS: exit $status: $(cat tdx-pcs.err) $(jq -c '{phase, error, reasons}' tdx-pcs.json)"
 n_pcs=$(count pcs.log .)
 [ "$n_pcs" -ge 4 ] && ok || bad "PCS requests: $(cat pcs.log)"
 start_agent tdx-cached tdx --once
 launch tdx-cached dev.json --evidence tdx --offline --cache "$tmp/cache"; status=$?
-stop_agent
+stop_agent 20
 [ "$status" -eq 0 ] && released tdx-cached && [ "$(count pcs.log .)" -eq "$n_pcs" ] && ok \
         || bad "TDX from the cache: exit $status: $(jq -c '{error}' tdx-cached.json); $(cat pcs.log)"
 start_agent tdx-stale tdx --once
 launch tdx-stale dev.json --evidence tdx --offline --cache "$tmp/cache" --at "$at"; status=$?
-stop_agent
+stop_agent 20
 [ "$status" -eq 1 ] && refused tdx-stale 'current only from' && ok \
         || bad "stale TDX collateral: exit $status: $(jq -c '{phase, released, error}' tdx-stale.json)"
 "$CVMCTL" collateral list --cache "$tmp/cache" --json | jq -e 'any(.collateral[]; .tee == "tdx" and .kind == "bundle"
@@ -208,5 +174,4 @@ done
         fetch-tdx.json > /dev/null && ok || bad "fetch tdx --fmspc: $(cat fetch-tdx.err)"
 
 no_key_bytes data.key ./*.json ./*.err ./*.log && ok || bad "key material leaked into output"
-echo "launch-collateral: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_finish

@@ -16,29 +16,12 @@
 #   - OCSP "revoked": refused.
 # Never contacts anything but 127.0.0.1.
 set -uo pipefail
-. "$(dirname "$0")/../lib/secrets.sh"
-. "$(dirname "$0")/../lib/releaser.sh"
-BUILD=${BUILD:-build}
-CVMCTL=$PWD/$BUILD/cvmctl
-AGENT=$PWD/$BUILD/cvm-agent
-SERVER=$PWD/$BUILD/tests/nvidia-server
-EVIDENCE=$PWD/$BUILD/tests/make-evidence
-for b in "$CVMCTL" "$AGENT" "$SERVER" "$EVIDENCE"; do
-        [ -x "$b" ] || { echo "missing $b: build it first" >&2; exit 1; }
-done
-passed=0 failed=0
-tmp=$(mktemp -d)
-keys=$(mktemp -d /dev/shm/cvmd-test-launch-gpu-rim.XXXXXX)
-agent_pid= server_pid=
-cleanup() {
-        [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null
-        [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-        rm -rf "$tmp" "$keys"
-}
-trap cleanup EXIT
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
-cd "$tmp" || exit 1
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/sim-guest.sh
+SERVER=$PWD/$BUILD/tests/nvidia-server EVIDENCE=$PWD/$BUILD/tests/make-evidence
+require_programs "$CVMCTL" "$AGENT" "$SERVER" "$EVIDENCE"
+guest_test_init launch-gpu-rim
+server_pid=
 unset CVM_CACHE_DIR
 
 # --- the simulated platform and board; the SEV-SNP collateral in the base cache, as a host has it
@@ -56,10 +39,7 @@ policy() { # file rim-root: no golden list, gpu.require_ocsp left at its default
 }
 policy trusting.json "$rim_root"
 policy untrusting.json "$(printf 'ab%.0s' $(seq 32))"
-printf "<capabilities><host><topology><cells num='1'><cell id='0'><memory unit='KiB'>8388608</memory>%s<cpus num='8'>%s</cpus></cell></cells></topology></host></capabilities>" \
-        "<pages unit='KiB' size='2048'>2048</pages>" \
-        "$(for c in 0 1 2 3; do echo "<cpu id='$c' socket_id='0' core_id='$c' siblings='$c,$((c + 4))'/><cpu id='$((c + 4))' socket_id='0' core_id='$c' siblings='$c,$((c + 4))'/>"; done)" > caps.xml
-echo '<domainCapabilities><features><sev supported="no"/><tdx supported="no"/></features></domainCapabilities>' > domcaps.xml
+write_test_host
 gpus=(--gpu 0000:41:00.0@0 --gpu 0000:42:00.0@0)
 new_releaser_key releaser.key
 spec_digest=$("$CVMCTL" render spec.json --host-caps caps.xml --domcaps domcaps.xml --domain-type test "${gpus[@]}" --json |
@@ -68,12 +48,8 @@ host_data=$(bound_digest "$spec_digest" "$(releaser_pub releaser.key)")
 
 start_server() { # rim-dir status
         [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-        rm -f port
-        "$SERVER" --rim-dir "$1" --status "$2" --responders sim/gpu/ocsp --port-file port --log server.log 2> server.err &
-        server_pid=$!
-        for _ in $(seq 100); do [ -s port ] && break; sleep 0.05; done
-        [ -s port ] || { echo "nvidia-server did not start: $(cat server.err)" >&2; exit 1; }
-        url=http://127.0.0.1:$(cat port)
+        start_port_server nvidia "$SERVER" --rim-dir "$1" --status "$2" --responders sim/gpu/ocsp --log server.log
+        url=http://127.0.0.1:$port
 }
 
 # cvmctl launch against a fresh agent that serves one exchange: a refetch by a second exchange
@@ -85,14 +61,13 @@ launch() { # name policy cache [options...]
         "$AGENT" --listen "unix:$tmp/$name.sock" --once --simulate snp --sim-dir sim/snp --simulate-gpus sim/gpu \
                 --keys-dir "$keys/$name" --timeout 20 --sim-host-data "${host_data:0:64}" 2> "$name.agent.log" &
         agent_pid=$!
-        for _ in $(seq 50); do [ -S "$name.sock" ] && break; sleep 0.1; done
+        wait_for_socket "$name.sock"
         "$CVMCTL" launch spec.json --connect test:///default --host-caps caps.xml --domcaps domcaps.xml --domain-type test \
                 "${gpus[@]}" --policy "$policy" --keys-dir wrapped --channel "unix:$tmp/$name.sock" --boot-timeout 20 \
                 --releaser-key releaser.key --cache "$cache" --nvidia-rim-url "$url" --nvidia-ocsp-url "$url/ocsp" \
                 --json "$@" > "$name.json" 2> "$name.err"
         status=$?
-        for _ in $(seq 20); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.1; done
-        kill "$agent_pid" 2>/dev/null; wait "$agent_pid" 2>/dev/null; agent_pid=
+        stop_agent 20
 }
 released() { # name: running with its key, byte for byte
         [ "$status" -eq 0 ] && jq -e '.running and .released and .confirmed' "$1.json" > /dev/null &&
@@ -177,5 +152,4 @@ refused revoked 'revoked according to OCSP' && ok \
         || bad "fetch snp --chain"
 
 no_key_bytes data.key ./*.json ./*.err ./*.log && ok || bad "key material leaked into output"
-echo "launch-gpu-rim: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_finish

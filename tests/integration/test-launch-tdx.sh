@@ -4,20 +4,9 @@
 # appraised with the collateral, and the key is released and confirmed; without --collateral
 # the same launch is refused (no collateral, no keys) and the domain destroyed.
 set -uo pipefail
-. "$(dirname "$0")/../lib/secrets.sh"
-. "$(dirname "$0")/../lib/releaser.sh"
-BUILD=${BUILD:-build}
-CVMCTL=$PWD/$BUILD/cvmctl
-AGENT=$PWD/$BUILD/cvm-agent
-passed=0 failed=0
-tmp=$(mktemp -d)
-keys=$(mktemp -d /dev/shm/cvmd-test-launch-tdx.XXXXXX)
-agent_pid=
-cleanup() { [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null; rm -rf "$tmp" "$keys"; }
-trap cleanup EXIT
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
-cd "$tmp" || exit 1
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/sim-guest.sh
+guest_test_init launch-tdx
 
 # The simulated TD's MRCONFIGID: the launch digest of the spec and the launch's releaser key.
 start_agent() {
@@ -29,11 +18,7 @@ start_agent() {
         "$AGENT" --listen "unix:$tmp/agent.sock" --once --simulate tdx --sim-dir sim/tdx --keys-dir "$keys" \
                 --sim-mrconfigid "$mrconfigid" --timeout 10 2> agent.log &
         agent_pid=$!
-        for _ in $(seq 50); do [ -S agent.sock ] && break; sleep 0.1; done
-}
-stop_agent() {
-        for _ in $(seq 30); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.1; done
-        kill "$agent_pid" 2>/dev/null; wait "$agent_pid" 2>/dev/null; agent_pid=
+        wait_for_socket agent.sock
 }
 launch() { # extra options...
         "$CVMCTL" launch spec.json --connect test:///default --host-caps caps.xml --domcaps domcaps.xml --domain-type test \
@@ -50,10 +35,7 @@ head -c 32 /dev/urandom > data.key
 # with simulated TDX evidence, appraised exactly as a TDX guest's would be
 echo '{"name":"tdx-job","tee":"none","vcpus":2,"memory_mib":1024,"gpus":[],"boot":{"disk":"/img.qcow2"},"policy":"p","key_ids":["k1"]}' > spec.json
 printf '{"name": "p", "allow_development": true, "tdx": {"trusted_simulator_roots": [{"spki_sha256": "%s"}]}}\n' "$root" > dev.json
-printf "<capabilities><host><topology><cells num='1'><cell id='0'><memory unit='KiB'>8388608</memory>%s<cpus num='8'>%s</cpus></cell></cells></topology></host></capabilities>" \
-        "<pages unit='KiB' size='2048'>2048</pages>" \
-        "$(for c in 0 1 2 3; do echo "<cpu id='$c' socket_id='0' core_id='$c' siblings='$c,$((c + 4))'/><cpu id='$((c + 4))' socket_id='0' core_id='$c' siblings='$c,$((c + 4))'/>"; done)" > caps.xml
-echo '<domainCapabilities><features><sev supported="no"/><tdx supported="no"/></features></domainCapabilities>' > domcaps.xml
+write_test_host
 new_releaser_key releaser.key
 
 # --- with collateral: running, keys released and confirmed, byte for byte
@@ -83,5 +65,4 @@ jq -e '.ok == false' out.json > /dev/null && ok || bad "usage error JSON: $(cat 
 grep -q "created" err && bad "a domain was created before the collateral was read" || ok
 
 no_key_bytes data.key ./*.json err agent.log && ok || bad "key material leaked into output"
-echo "launch-tdx: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_finish

@@ -2,13 +2,12 @@
 # The libraries are layers: each archive may use the ones below it (earlier in LAYERS) and never
 # one above, and no symbol is defined in two archives. Fails naming each offending reference.
 set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/check.sh
 BUILD=${BUILD:-build}
 LAYERS=$(make --no-print-directory -s -f Makefile print-layers)
-passed=0 failed=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
+CHECK_QUIET_OK=1
+check_init
 
 rank=0
 for l in $LAYERS; do
@@ -30,5 +29,4 @@ up=$(awk 'NR == FNR { def[$1] = $2; rank[$1] = $3; next }
         "$tmp/defined" "$tmp/undefined" | sort -u)
 if [ -z "$up" ]; then ok; else bad "a lower layer calls a higher one:"; echo "$up" | sed 's/^/        /'; fi
 
-echo "layers ($LAYERS): $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_finish "layers ($LAYERS)"

@@ -11,21 +11,12 @@ cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
 CVMCTL="$BUILD/cvmctl"
 MAN=man/cvmctl.1
-passed=0 failed=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. tests/lib/check.sh
+CHECK_QUIET_OK=1
+check_init man
 
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
-
-finish() {
-        echo "$passed passed, $failed failed"
-        [ "$failed" -eq 0 ]
-        exit
-}
-
-[ -x "$CVMCTL" ] || { bad "$CVMCTL is not built"; finish; }
-[ -f "$MAN" ] || { bad "$MAN is missing"; finish; }
+[ -x "$CVMCTL" ] || give_up "$CVMCTL is not built"
+[ -f "$MAN" ] || give_up "$MAN is missing"
 
 # groff spells '-' as '\-' in the page source.
 man_escape() { printf '%s' "$1" | sed 's/-/\\-/g'; }
@@ -114,8 +105,7 @@ fi
 
 # --- (b) every man page renders without a warning
 if ! command -v groff > /dev/null; then
-        bad "groff is not installed (Debian package groff-base): cannot check the man pages"
-        finish
+        give_up "groff is not installed (Debian package groff-base): cannot check the man pages"
 fi
 pages=(man/*.[0-9])
 [ -f "${pages[0]}" ] && [ "${#pages[@]}" -ge 4 ] && ok || bad "expected at least 4 man pages in man/, found: ${pages[*]}"
@@ -135,4 +125,4 @@ for page in "${pages[@]}"; do
         done
 done
 
-finish
+check_finish

@@ -6,10 +6,8 @@
 # both values named; an SNP disk boot is refused before any domain unless the policy opts in;
 # the launch digest covers the boot files' contents, not their paths.
 set -uo pipefail
-. "$(dirname "$0")/../lib/releaser.sh"
-BUILD=${BUILD:-build}
-CVMCTL=$PWD/$BUILD/cvmctl
-AGENT=$PWD/$BUILD/cvm-agent
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/sim-guest.sh
 V=${CVM_VECTORS:-$PWD/../shared/vectors}/measure
 SNP_FW=$V/snp/ssm-snp-cmdline-gf1/ovmf_AmdSev_suffix.bin
 TDX_FW=$V/tdx/gce-clean-example-2m-mrtd/clean_example_2m.fd
@@ -17,15 +15,7 @@ if [ ! -f "$SNP_FW" ] || [ ! -f "$TDX_FW" ]; then
         echo "SKIP: no measure vectors at $V: the firmware images this test boots are missing"
         exit 0
 fi
-passed=0 failed=0
-tmp=$(mktemp -d)
-keys=$(mktemp -d /dev/shm/cvmd-test-predicted.XXXXXX)
-agent_pid=
-cleanup() { [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null; rm -rf "$tmp" "$keys"; }
-trap cleanup EXIT
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
-cd "$tmp" || exit 1
+guest_test_init measure-predicted
 OFF=(--host-caps caps.xml --domcaps domcaps.xml --domain-type test)
 
 # The plan a launch of SPEC binds (render with the launch's releaser key): its launch digest is
@@ -49,11 +39,10 @@ start_agent() { # kind xml
                         --sim-mrconfigid "$digest" --timeout 10 2> agent.log &
         fi
         agent_pid=$!
-        for _ in $(seq 50); do [ -S agent.sock ] && break; sleep 0.1; done
+        wait_for_socket agent.sock
 }
-stop_agent() {
-        for _ in $(seq 30); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.1; done
-        kill "$agent_pid" 2>/dev/null; wait "$agent_pid" 2>/dev/null; agent_pid=
+stop_guest() { # the agent, and the domain XML it booted
+        stop_agent
         rm -f sim/snp/domain.xml sim/tdx/domain.xml
 }
 launch() { # spec policy extra...
@@ -79,10 +68,7 @@ head -c 32 /dev/urandom > kek.bin && chmod 0600 kek.bin
 head -c 32 /dev/urandom > data.key
 "$CVMCTL" key wrap --kek "file:$tmp/kek.bin" --kid k1 --keys-dir wrapped < data.key > /dev/null || bad "key wrap"
 new_releaser_key releaser.key
-printf "<capabilities><host><topology><cells num='1'><cell id='0'><memory unit='KiB'>8388608</memory>%s<cpus num='8'>%s</cpus></cell></cells></topology></host></capabilities>" \
-        "<pages unit='KiB' size='2048'>2048</pages>" \
-        "$(for c in 0 1 2 3; do echo "<cpu id='$c' socket_id='0' core_id='$c' siblings='$c,$((c + 4))'/><cpu id='$((c + 4))' socket_id='0' core_id='$c' siblings='$c,$((c + 4))'/>"; done)" > caps.xml
-echo '<domainCapabilities><features><sev supported="no"/><tdx supported="no"/></features></domainCapabilities>' > domcaps.xml
+write_test_host
 
 # The boot files: an OVMF image with an SNP_KERNEL_HASHES section (from the measure vectors),
 # a made-up kernel and initrd (the measurement hashes them whatever they hold).
@@ -129,7 +115,7 @@ timeout 10 "$CVMCTL" render fifo-spec.json "${OFF[@]}" --releaser-key releaser.k
 render spec.json
 start_agent snp <(jq -r .xml plan.json)
 launch spec.json predicted.json; status=$?
-stop_agent
+stop_guest
 [ "$status" -eq 0 ] && ok || bad "predicted, matching: exit $status: $(cat err) $(jq -c '{error, reasons}' out.json)"
 jq -e '.running and .released and .confirmed' out.json > /dev/null && ok || bad "predicted JSON: $(jq -c 'del(.checks)' out.json)"
 cmp -s "$keys/k1" data.key && ok || bad "the guest's key differs"
@@ -147,7 +133,7 @@ jq -r .xml plan.json | sed "s|<cmdline>$CMDLINE</cmdline>|<cmdline>$CMDLINE init
 grep -q "init=/bin/sh" other.xml || bad "the edited domain XML lacks the other command line"
 start_agent snp other.xml
 launch spec.json predicted.json; status=$?
-stop_agent
+stop_guest
 [ "$status" -eq 1 ] && ok || bad "other command line: exit $status"
 jq -e '(.released | not) and (.reasons | any(test("^policy.snp.measurements: MEASUREMENT [0-9a-f]{96} differs from the MEASUREMENT predicted at launch from the files booted, [0-9a-f]{96}")))' \
         out.json > /dev/null && ok || bad "other command line: $(jq -c '{error, reasons}' out.json)"
@@ -181,7 +167,7 @@ printf '{"name": "p", "allow_development": true, "tdx": {"trusted_simulator_root
 render tdx.json
 start_agent tdx <(jq -r .xml plan.json)
 launch tdx.json tdx-predicted.json --evidence tdx --collateral sim/tdx/collateral; status=$?
-stop_agent
+stop_guest
 [ "$status" -eq 0 ] && jq -e '.running and .released' out.json > /dev/null && ok \
         || bad "TDX predicted: exit $status: $(cat err) $(jq -c '{error, reasons}' out.json)"
 jq -e --arg m "$(jq -r .expected.mrtd "$V/tdx/gce-clean-example-2m-mrtd/case.json")" '.claims.mrtd == $m' out.json > /dev/null \
@@ -192,9 +178,8 @@ cp "$TDX_FW" other.fd && chmod u+w other.fd && printf '\x01' | dd of=other.fd bs
 jq -r .xml plan.json | sed "s|$tmp/tdvf.fd|$tmp/other.fd|" > other-tdx.xml
 start_agent tdx other-tdx.xml
 launch tdx.json tdx-predicted.json --evidence tdx --collateral sim/tdx/collateral; status=$?
-stop_agent
+stop_guest
 [ "$status" -eq 1 ] && jq -e '.reasons | any(test("^policy.tdx.mrtds: MRTD [0-9a-f]{96} differs from the MRTD predicted"))' \
         out.json > /dev/null && ok || bad "TDX other firmware: exit $status: $(jq -c '{error, reasons}' out.json)"
 
-echo "measure-predicted: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_finish

@@ -4,24 +4,17 @@
 # replays against their quote), a tampered event log refused against the quote, and the usage
 # and malformed-input paths with their exit status and single JSON object.
 set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/check.sh
 BUILD=${BUILD:-build}
 V=${CVM_VECTORS:-../shared/vectors}/measure
 CVMCTL="$BUILD/cvmctl"
-passed=0 failed=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+CHECK_QUIET_OK=1
+check_init measure
 
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
 run() { # command... ; leaves $tmp/out, $tmp/err, $rc
         "$@" >"$tmp/out" 2>"$tmp/err"
         rc=$?
-}
-expect_exit() { # want description command...
-        local want=$1 what=$2
-        shift 2
-        run "$@"
-        if [ "$rc" -eq "$want" ]; then ok; else bad "$what: exit $rc, expected $want; stderr: $(head -3 "$tmp/err")"; fi
 }
 one_json_object() { # description: stdout holds exactly one JSON object
         if [ "$(jq -s 'length' "$tmp/out" 2>/dev/null)" = 1 ] && jq -e 'type == "object"' "$tmp/out" >/dev/null; then
@@ -74,8 +67,7 @@ jq -e '.error | test("event log")' "$tmp/out" >/dev/null && ok || bad "event log
 
 if [ ! -d "$V/snp" ]; then
         echo "SKIP: no vectors at $V: the vector cases are skipped"
-        echo "$passed passed, $failed failed"
-        [ "$failed" -eq 0 ]
+        check_finish
         exit
 fi
 
@@ -220,5 +212,4 @@ printf '\x00' | dd of="$tmp/table" bs=1 seek=9 conv=notrunc status=none
 expect_exit 1 "bad CCEL table checksum" "$CVMCTL" eventlog tdx "$d/cos-113-intel-tdx.bin" --table "$tmp/table"
 grep -q "checksum" "$tmp/err" && ok || bad "checksum reason: $(cat "$tmp/err")"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_finish

@@ -6,13 +6,12 @@
 # non-extractable object), refusals (extractable KEK, wrong PIN, tampered envelope, bad file
 # KEK modes), and no key byte in any output or log of the run.
 set -uo pipefail
-. "$(dirname "$0")/../lib/secrets.sh"
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/check.sh
+. tests/lib/secrets.sh
 BUILD=${BUILD:-build}
 CVMCTL="$BUILD/cvmctl"
 UNWRAP="$BUILD/tests/kek-unwrap"
-passed=0 failed=0
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
 
 MODULE=""
 for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so; do
@@ -22,13 +21,10 @@ if [ -z "$MODULE" ] || ! command -v softhsm2-util >/dev/null || ! command -v pkc
         echo "SKIP: SoftHSM2 or pkcs11-tool not installed (tools/install-deps.sh installs softhsm2 and opensc)"
         exit 0
 fi
-if [ ! -x "$CVMCTL" ] || [ ! -x "$UNWRAP" ]; then
-        echo "FAIL: build $CVMCTL and $UNWRAP first"
-        exit 1
-fi
+require_programs "$CVMCTL" "$UNWRAP"
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+CHECK_QUIET_OK=1
+check_init softhsm
 log=$tmp/log # every output of the run goes here, to be searched for key bytes at the end
 mkdir -p "$tmp/tokens" "$tmp/keys"
 printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$tmp" >"$tmp/softhsm2.conf"
@@ -42,7 +38,7 @@ run() { # command... ; stdout+stderr appended to the log, also kept in $tmp/out
 }
 p11() { run pkcs11-tool --module "$MODULE" --token-label cvmd --login --pin 5678 "$@"; }
 
-run softhsm2-util --init-token --free --label cvmd --so-pin 1234 --pin 5678 || { bad "token init"; exit 1; }
+run softhsm2-util --init-token --free --label cvmd --so-pin 1234 --pin 5678 || give_up "token init"
 umask 077
 printf '5678\n' >"$tmp/pin"
 printf 'wrong\n' >"$tmp/badpin"
@@ -166,5 +162,4 @@ for k in k32 k24 k45; do
 done
 grep -q "5678" "$log" && bad "the PIN appears in the output" || ok
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_finish

@@ -23,25 +23,12 @@ BUILD=${BUILD:-build}
 # The exposure systemd 252 reports for cvmd.service is 2.0; a change that weakens the sandbox
 # has to raise this on purpose.
 MAX_EXPOSURE=${MAX_EXPOSURE:-2.0}
-passed=0 failed=0
-tmp=$(mktemp -d)
-bus_pid=
-cleanup() {
-        [ -n "$bus_pid" ] && kill "$bus_pid" 2> /dev/null
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok() { passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
-finish() {
-        echo "$passed passed, $failed failed"
-        [ "$failed" -eq 0 ]
-        exit
-}
+. tests/lib/check.sh
+CHECK_QUIET_OK=1
+check_init systemd-units
 
 for tool in systemd-analyze systemd-sysusers systemd-tmpfiles dbus-daemon dbus-send xmllint setpriv; do
-        command -v "$tool" > /dev/null || { bad "$tool is not installed"; finish; }
+        command -v "$tool" > /dev/null || give_up "$tool is not installed"
 done
 
 units=(systemd/*.service)
@@ -172,6 +159,7 @@ cat > "$tmp/bus.conf" << EOF
 EOF
 dbus-daemon --config-file="$tmp/bus.conf" --nofork --nosyslog --print-address=3 3> "$tmp/address" 2> "$tmp/bus.err" &
 bus_pid=$!
+track_pid $bus_pid
 for _ in $(seq 50); do
         [ -s "$tmp/address" ] && break
         kill -0 "$bus_pid" 2> /dev/null || break
@@ -222,4 +210,4 @@ fi
 [ "$(stat -c %a "$tmp/root/var/lib/cvmd" 2> /dev/null)" = 700 ] && ok || bad "tmpfiles: /var/lib/cvmd is not 0700"
 [ "$(stat -c %a "$tmp/root/var/cache/cvmd" 2> /dev/null)" = 750 ] && ok || bad "tmpfiles: /var/cache/cvmd is not 0750"
 
-finish
+check_finish
