@@ -10,20 +10,13 @@
 #
 #   BUILD=build tests/integration/test-agent-auth.sh
 set -uo pipefail
-. "$(dirname "$0")/../lib/check.sh"
-. "$(dirname "$0")/../lib/secrets.sh"
-. "$(dirname "$0")/../lib/releaser.sh"
-BUILD=${BUILD:-build}
-CVMCTL=$PWD/$BUILD/cvmctl
-AGENT=$PWD/$BUILD/cvm-agent
+cd "$(dirname "$0")/../.." || exit 1
 PYTHON=${PYTHON:-/usr/bin/python3}
-CHECK_QUIET_OK=1
-check_init
-guest_keys_dir agent-auth
-agent_pid= staller_pid=
-stop_at_exit agent_pid staller_pid
-finish() { check_finish agent-auth; exit; }
-cd "$tmp" || exit 1
+. tests/lib/sim-guest.sh
+guest_test_init agent-auth
+staller_pid=
+stop_at_exit staller_pid
+finish() { check_finish; exit; }
 for f in "$CVMCTL" "$AGENT"; do [ -x "$f" ] || { bad "$f is not built"; finish; }; done
 
 # the host's collateral (the simulator's CRL) in a cache of the test's own: never the network
@@ -53,7 +46,7 @@ start_agent() { # log [agent options...]
         "$AGENT" --listen "unix:$tmp/agent.sock" --simulate snp --sim-dir sim/snp --keys-dir "$keys" \
                 --sim-host-data "${host_data:0:64}" "$@" 2> "$log" &
         agent_pid=$!
-        for _ in $(seq 50); do [ -S agent.sock ] && break; sleep 0.1; done
+        wait_for_socket agent.sock
         [ -S agent.sock ] || bad "the agent did not start: $(cat "$log")"
 }
 attest() { # out releaser-key wrapped-dir [options...]
@@ -138,7 +131,7 @@ attest again host.key wrapped2; status=$?
         || bad "second exchange: exit $status $(jq -c '{released, confirmed, error}' again.json)"
 cmp -s "$keys/train-1" key2.bin && ok || bad "the key was not replaced by the second exchange"
 kill -0 "$agent_pid" 2> /dev/null && ok || bad "the agent ended: $(cat agent.log)"
-kill "$agent_pid" 2> /dev/null; wait "$agent_pid" 2> /dev/null; agent_pid=
+stop_agent 0 # it serves on (no --once): stopped now
 
 # --- usage
 "$AGENT" --simulate snp --sim-dir sim/snp --keys-dir "$keys" --trust-uid nobody > /dev/null 2>&1

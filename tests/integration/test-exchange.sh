@@ -4,18 +4,9 @@
 # key wrapped under a file KEK. The guest ends up with exactly the original key; a policy that
 # does not name the simulator releases nothing; and no key byte appears in any output or log.
 set -uo pipefail
-. "$(dirname "$0")/../lib/check.sh"
-. "$(dirname "$0")/../lib/secrets.sh"
-. "$(dirname "$0")/../lib/releaser.sh"
-BUILD=${BUILD:-build}
-CVMCTL=$PWD/$BUILD/cvmctl
-AGENT=$PWD/$BUILD/cvm-agent
-CHECK_QUIET_OK=1
-check_init
-guest_keys_dir keys
-agent_pid=
-stop_at_exit agent_pid
-cd "$tmp" || exit 1
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/sim-guest.sh
+guest_test_init exchange
 
 # the host's collateral (the simulator's CRL) in a cache of the test's own: never the network
 export CVM_CACHE_DIR=$tmp/cache
@@ -40,13 +31,16 @@ start_agent() { # log
         "$AGENT" --listen "unix:$tmp/agent.sock" --once --simulate snp --sim-dir sim/snp --keys-dir "$keys" \
                 --vm-uuid "$uuid" --timeout 10 --sim-host-data "$host_data" 2> "$1" &
         agent_pid=$!
-        for _ in $(seq 50); do [ -S agent.sock ] && break; sleep 0.1; done
+        wait_for_socket agent.sock
+}
+attest() { # policy key out: the host's side, into out.json and out.err
+        "$CVMCTL" attest-guest --channel "unix:$tmp/agent.sock" --policy "$1" --key "$2" --keys-dir wrapped \
+                --vm-uuid "$uuid" --releaser-key releaser.key --json > "$3.json" 2> "$3.err"
 }
 
 # --- accepted: the key arrives, confirmed, byte for byte
 start_agent agent-ok.log
-"$CVMCTL" attest-guest --channel "unix:$tmp/agent.sock" --policy trusting.json --key train-1 --keys-dir wrapped \
-        --vm-uuid "$uuid" --releaser-key releaser.key --json > host-ok.json 2> host-ok.err
+attest trusting.json train-1 host-ok
 status=$?
 wait "$agent_pid"; agent_status=$?; agent_pid=
 [ "$status" -eq 0 ] && ok || bad "accepted exchange: exit $status: $(cat host-ok.err) $(jq -c '{error, reasons}' host-ok.json)"
@@ -59,8 +53,7 @@ cmp -s "$keys/train-1" datakey.bin && ok || bad "the guest's key differs from th
 # --- refused: a production policy does not trust the simulator; nothing is released
 rm -f "$keys"/*
 start_agent agent-refused.log
-"$CVMCTL" attest-guest --channel "unix:$tmp/agent.sock" --policy production.json --key train-1 --keys-dir wrapped \
-        --vm-uuid "$uuid" --releaser-key releaser.key --json > host-refused.json 2> host-refused.err
+attest production.json train-1 host-refused
 status=$?
 wait "$agent_pid"; agent_status=$?; agent_pid=
 [ "$status" -eq 1 ] && ok || bad "refused exchange exit $status"
@@ -93,8 +86,7 @@ if [ -n "$MODULE" ] && command -v softhsm2-util >/dev/null && command -v pkcs11-
                 && ok || bad "HSM wrap: $(cat hsm-wrap.out)"
         rm -f "$keys"/*
         start_agent agent-hsm.log
-        "$CVMCTL" attest-guest --channel "unix:$tmp/agent.sock" --policy trusting.json --key hsm-1 --keys-dir wrapped \
-                --vm-uuid "$uuid" --releaser-key releaser.key --json > host-hsm.json 2> host-hsm.err
+        attest trusting.json hsm-1 host-hsm
         status=$?
         wait "$agent_pid"; agent_pid=
         [ "$status" -eq 0 ] && jq -e '.released and .confirmed' host-hsm.json > /dev/null && ok \
@@ -110,4 +102,4 @@ for key in datakey.bin hsmkey.bin; do
         no_key_bytes "$key" *.log *.json *.err *.out && ok || bad "key material of $key leaked into output"
 done
 
-check_finish exchange
+check_finish

@@ -7,19 +7,9 @@
 # and the host hears why (released, not confirmed); no key byte in any output.
 # Needs root (key files owned by nobody, nobody's keyring), keyutils (keyctl), setpriv.
 set -uo pipefail
-. "$(dirname "$0")/../lib/check.sh"
-. "$(dirname "$0")/../lib/secrets.sh"
-. "$(dirname "$0")/../lib/releaser.sh"
-BUILD=${BUILD:-build}
-CVMCTL=$PWD/$BUILD/cvmctl
-AGENT=$PWD/$BUILD/cvm-agent
-CHECK_QUIET_OK=1
-check_init
-guest_keys_dir install
-agent_pid=
-stop_at_exit agent_pid
-finish() { check_finish key-install; exit; }
-cd "$tmp" || exit 1
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/sim-guest.sh
+guest_test_init key-install
 
 if [ "$(id -u)" -ne 0 ] || ! command -v keyctl > /dev/null || ! command -v setpriv > /dev/null; then
         echo "SKIP: needs root, keyctl (keyutils) and setpriv"
@@ -52,9 +42,8 @@ start_agent() { # log swaps-file
         "$AGENT" --listen "unix:$tmp/agent.sock" --simulate snp --sim-dir sim/snp --keys-dir "$keys" \
                 --vm-uuid "$uuid" --timeout 10 --sim-host-data "$host_data" --swaps-file "$2" 2> "$1" &
         agent_pid=$!
-        for _ in $(seq 50); do [ -S agent.sock ] && break; sleep 0.1; done
+        wait_for_socket agent.sock
 }
-stop_agent() { kill "$agent_pid" 2>/dev/null; wait "$agent_pid" 2>/dev/null; agent_pid=; }
 exchange() { # name key...
         local name=$1 args=()
         shift
@@ -111,7 +100,7 @@ status=$?
 [ "$status" -eq 1 ] && jq -e '(.released | not) and (.error | test("over the 262128"))' host-big.json > /dev/null && ok \
         || bad "64 keys of 4 KiB: exit $status $(jq -c '{released, error}' host-big.json)"
 [ ! -e "$keys/big-1" ] && ok || bad "a key of the refused release was installed"
-stop_agent
+stop_agent 0 # it serves on (no --once): stopped now
 
 # --- swap on in the guest: key files refused, the host is told the real reason
 start_agent agent-swap.log swap-on
@@ -123,9 +112,9 @@ status=$?
         || bad "swap: exit $status $(jq -c '{released, confirmed, error}' host-swap.json)"
 cmp -s "$keys/ds-key" ds2.bin && ok || bad "a refused install changed the installed key"
 grep -q "swap is on" agent-swap.log && ok || bad "the agent did not log why: $(cat agent-swap.log)"
-stop_agent
+stop_agent 0
 
 for key in ds.bin ds2.bin ds3.bin ring.bin ring2.bin big-1.bin; do
         no_key_bytes "$key" *.log *.json *.err && ok || bad "key material of $key leaked into output"
 done
-finish
+check_finish

@@ -3,17 +3,9 @@
 # created, the guest attested, the key released; a refusal destroys the domain and releases
 # nothing; a development ("tee": "none") launch needs a policy that allows it.
 set -uo pipefail
-. "$(dirname "$0")/../lib/check.sh"
-. "$(dirname "$0")/../lib/releaser.sh"
-BUILD=${BUILD:-build}
-CVMCTL=$PWD/$BUILD/cvmctl
-AGENT=$PWD/$BUILD/cvm-agent
-CHECK_QUIET_OK=1
-check_init
-guest_keys_dir launch
-agent_pid=
-stop_at_exit agent_pid
-cd "$tmp" || exit 1
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/sim-guest.sh
+guest_test_init launch
 
 # The simulated guest's HOST_DATA: the launch digest that binds the spec and the releaser key
 # (default releaser.key) that `launch` uses, as the hypervisor sets it from the domain XML.
@@ -26,11 +18,7 @@ start_agent() { # [releaser-key]
         "$AGENT" --listen "unix:$tmp/agent.sock" --once --simulate snp --sim-dir sim/snp --keys-dir "$keys" \
                 --sim-host-data "${host_data:0:64}" 2> agent.log &
         agent_pid=$!
-        for _ in $(seq 50); do [ -S agent.sock ] && break; sleep 0.1; done
-}
-stop_agent() {
-        for _ in $(seq 30); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.1; done
-        kill "$agent_pid" 2>/dev/null; wait "$agent_pid" 2>/dev/null; agent_pid=
+        wait_for_socket agent.sock
 }
 launch() { # policy [releaser-key]
         "$CVMCTL" launch spec.json --connect test:///default --host-caps caps.xml --domcaps domcaps.xml --domain-type test \
@@ -49,10 +37,7 @@ echo '{"name":"job","tee":"none","vcpus":2,"memory_mib":1024,"gpus":[],"boot":{"
 printf '{"name": "p", "allow_development": true, "snp": {"trusted_simulator_arks": [{"product": "Milan", "spki_sha256": "%s"}]}}' "$digest" > dev.json
 echo '{"name": "p", "allow_development": true, "snp": {}}' > prod.json
 echo '{"name": "p", "snp": {}}' > nodev.json
-printf "<capabilities><host><topology><cells num='1'><cell id='0'><memory unit='KiB'>8388608</memory>%s<cpus num='8'>%s</cpus></cell></cells></topology></host></capabilities>" \
-        "<pages unit='KiB' size='2048'>2048</pages>" \
-        "$(for c in 0 1 2 3; do echo "<cpu id='$c' socket_id='0' core_id='$c' siblings='$c,$((c + 4))'/><cpu id='$((c + 4))' socket_id='0' core_id='$c' siblings='$c,$((c + 4))'/>"; done)" > caps.xml
-echo '<domainCapabilities><features><sev supported="no"/><tdx supported="no"/></features></domainCapabilities>' > domcaps.xml
+write_test_host
 new_releaser_key releaser.key
 
 start_agent
@@ -110,4 +95,4 @@ cp good-spec.json spec.json
 "$CVMCTL" launch spec.json --policy dev.json > /dev/null 2>&1; [ $? -eq 2 ] && ok || bad "--policy without --connect"
 "$CVMCTL" launch /nonexistent.json --connect test:///default --policy dev.json > /dev/null 2>&1; [ $? -eq 2 ] && ok || bad "unreadable spec"
 
-check_finish launch
+check_finish
