@@ -79,6 +79,7 @@ static int charge(Placement *p, const char *nodeset, uint64_t kib, uint64_t page
                   bool confidential) {
         _cleanup_free_ unsigned *nodes = NULL;
         unsigned any = PLACEMENT_CELL_ANY;
+        PlacementCell *cells;
         size_t n = 1;
         int r;
 
@@ -87,13 +88,16 @@ static int charge(Placement *p, const char *nodeset, uint64_t kib, uint64_t page
                 if (r < 0)
                         return r == -ENOMEM ? r : -EBADMSG;
         }
+        /* one allocation for all of the nodeset's cells: growing by one per node made a long
+         * nodeset in a foreign domain quadratic (found by fuzzing) */
+        cells = reallocarray(p->cells, p->n_cells + n, sizeof(PlacementCell));
+        if (!cells)
+                return -ENOMEM;
+        p->cells = cells;
         for (size_t i = 0; i < n; i++) {
                 uint64_t share = kib / n + (i < kib % n ? 1 : 0);
-                PlacementCell *c = reallocarray(p->cells, p->n_cells + 1, sizeof(PlacementCell));
-                if (!c)
-                        return -ENOMEM;
-                p->cells = c;
-                c = &p->cells[p->n_cells];
+                PlacementCell *c = &p->cells[p->n_cells];
+
                 *c = (PlacementCell) {
                         .host_cell = nodes ? nodes[i] : any,
                         .guest_cell = (unsigned) p->n_cells,
