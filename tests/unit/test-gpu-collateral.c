@@ -102,6 +102,13 @@ static void put_rims(const Fixture *f) {
         }
 }
 
+/* The host's provider in its event mode, as a launch's appraisal has it, and its GPU source. */
+static void event_source(const CollateralConfig *cc, sd_event **e, Collateral **c, NvSource *src) {
+        assert_int_equal(sd_event_new(e), 0);
+        assert_int_equal(collateral_new_event(cc, *e, c), 0);
+        collateral_gpu_source(*c, NULL, NULL, src);
+}
+
 static void test_rims_in_flight_then_cached(void **state) {
         Fixture *f = fixture_or_skip(state);
         CollateralConfig cc = {.cache_dir = f->cache, .nvidia_rim_url = "http://127.0.0.1:9", .timeout_sec = 2};
@@ -117,9 +124,7 @@ static void test_rims_in_flight_then_cached(void **state) {
         NvSource src;
         const Check *k;
 
-        assert_int_equal(sd_event_new(&e), 0);
-        assert_int_equal(collateral_new_event(&cc, e, &c), 0);
-        collateral_gpu_source(c, NULL, NULL, &src);
+        event_source(&cc, &e, &c, &src);
 
         /* nothing cached: both ids asked for at once; the second GPU names the same two and joins
          * their fetches (one flight per item) */
@@ -167,9 +172,7 @@ static void test_ocsp_in_flight_then_refused(void **state) {
         NvSource src;
         const Check *k;
 
-        assert_int_equal(sd_event_new(&e), 0);
-        assert_int_equal(collateral_new_event(&cc, e, &c), 0);
-        collateral_gpu_source(c, NULL, NULL, &src);
+        event_source(&cc, &e, &c, &src);
         assert_int_equal(verdict_init(&v, "nvidia-gpu"), 0);
         assert_int_equal(nv_board_ocsp(&src, &in, 1, NULL, &b, AT, &v), -EINPROGRESS);
         /* certificates 1..3 of the chain, all asked for in one round */
@@ -197,9 +200,7 @@ static void test_switch_ocsp(void **state) {
         NvSource src;
         const Check *k;
 
-        assert_int_equal(sd_event_new(&e), 0);
-        assert_int_equal(collateral_new_event(&cc, e, &c), 0);
-        collateral_gpu_source(c, NULL, NULL, &src);
+        event_source(&cc, &e, &c, &src);
         assert_int_equal(verdict_init(&v, "nvidia-gpu"), 0);
         assert_int_equal(nv_chains_ocsp(&src, "nvswitch", chains, 2, AT, &v), -EINPROGRESS);
         collateral_stats(c, &st);
