@@ -113,7 +113,7 @@ static int first_failure(int a, int b) {
 int appraise_gpus(const AppraiseConfig *c, const ExchangeEvidence *e, Verdict *v) {
         _cleanup_(nv_board_appraisal_done) NvBoardAppraisal b = {};
         _cleanup_(nv_rim_set_done) NvRimSet rims = {};
-        NvChain *chains[PROTO_GPUS_MAX] = {};
+        NvChain *chains[PROTO_GPUS_MAX] = {}, *switch_chains[PROTO_SWITCHES_MAX] = {};
         NvGpuInput in[PROTO_GPUS_MAX] = {};
         _cleanup_free_ NvPin *pins = NULL, *rim_pins = NULL;
         const ProtoMsg *m = e->msg;
@@ -175,7 +175,9 @@ int appraise_gpus(const AppraiseConfig *c, const ExchangeEvidence *e, Verdict *v
         record_claims(m, &b, v);
         r = topology(c, &b, v);
         if (r >= 0)
-                r = appraise_switches(c, e, &b, v); /* NVSwitches passed through: all or nothing */
+                r = appraise_switch_chains(e, switch_chains);
+        if (r >= 0)
+                r = appraise_switches(c, e, &b, switch_chains, v); /* NVSwitches passed through: all or nothing */
         if (r < 0)
                 goto finish;
 
@@ -183,7 +185,7 @@ int appraise_gpus(const AppraiseConfig *c, const ExchangeEvidence *e, Verdict *v
                 /* the GPUs', the RIM signers' and the switches' certificates: all asked for before
                  * a wait, so that one wait covers them */
                 int gpus = nv_board_ocsp(c->gpu_source, in, n, &rims, &b, at, v),
-                    switches = appraise_switches_ocsp(c, e, at, v);
+                    switches = appraise_switches_ocsp(c, e, switch_chains, at, v);
 
                 r = first_failure(gpus, switches);
                 if (r < 0)
@@ -198,5 +200,7 @@ int appraise_gpus(const AppraiseConfig *c, const ExchangeEvidence *e, Verdict *v
 finish:
         for (size_t i = 0; i < n; i++)
                 nv_chain_free(chains[i]);
+        for (size_t i = 0; i < PROTO_SWITCHES_MAX; i++)
+                nv_chain_free(switch_chains[i]);
         return r;
 }

@@ -12,10 +12,24 @@
 #include "cvm/nvswitch.h"
 #include "cvm/util.h"
 
-int appraise_switches(const AppraiseConfig *c, const ExchangeEvidence *e, const NvBoardAppraisal *b, Verdict *v) {
+int appraise_switch_chains(const ExchangeEvidence *e, NvChain *chains[PROTO_SWITCHES_MAX]) {
+        const ProtoMsg *m = e->msg;
+
+        if (m->n_switches > PROTO_SWITCHES_MAX)
+                return -EINVAL;
+        for (size_t i = 0; i < m->n_switches; i++) {
+                /* an unreadable chain stays NULL: its checks fail ("nvswitch<i>.chain", ".ocsp") */
+                int r = nv_chain_new(m->switch_chains[i].data, m->switch_chains[i].size, &chains[i]);
+                if (r == -ENOMEM)
+                        return r;
+        }
+        return 0;
+}
+
+int appraise_switches(const AppraiseConfig *c, const ExchangeEvidence *e, const NvBoardAppraisal *b,
+                      NvChain *const *chains, Verdict *v) {
         const ProtoMsg *m = e->msg;
         const NvReport *gpus[PROTO_GPUS_MAX] = {};
-        NvChain *chains[PROTO_SWITCHES_MAX] = {};
         NvSwitchInput in[PROTO_SWITCHES_MAX] = {};
         uint8_t nonces[PROTO_SWITCHES_MAX][NV_NONCE_SIZE] = {};
         _cleanup_free_ NvPin *pins = NULL;
@@ -31,13 +45,9 @@ int appraise_switches(const AppraiseConfig *c, const ExchangeEvidence *e, const 
         for (size_t i = 0; i < b->n_gpus; i++)
                 gpus[i] = b->gpus[i].a.parsed ? &b->gpus[i].a.report : NULL;
         for (size_t i = 0; i < n; i++) {
-                r = nv_chain_new(m->switch_chains[i].data, m->switch_chains[i].size, &chains[i]);
-                if (r == -ENOMEM)
-                        goto finish;
-                /* an unreadable chain is the failed "nvswitch<i>.chain" check */
                 in[i] = (NvSwitchInput){.report = m->switch_reports[i].data,
                                         .report_size = m->switch_reports[i].size,
-                                        .chain = r < 0 ? NULL : chains[i]};
+                                        .chain = chains[i]};
                 /* a switch beyond those asked for has no nonce: all zero, which no report signs */
                 if (i < e->switches_requested)
                         memcpy(nonces[i], e->switch_nonces[i], NV_NONCE_SIZE);
@@ -52,30 +62,14 @@ int appraise_switches(const AppraiseConfig *c, const ExchangeEvidence *e, const 
                                    &authentic, v);
         if (r >= 0 && !authentic)
                 v->authentic = false;
-finish:
-        for (size_t i = 0; i < n; i++)
-                nv_chain_free(chains[i]);
         return r < 0 ? r : 0;
 }
 
-int appraise_switches_ocsp(const AppraiseConfig *c, const ExchangeEvidence *e, int64_t at, Verdict *v) {
-        const ProtoMsg *m = e->msg;
-        NvChain *chains[PROTO_SWITCHES_MAX] = {};
-        size_t n = m->n_switches;
-        int r = 0;
+int appraise_switches_ocsp(const AppraiseConfig *c, const ExchangeEvidence *e, NvChain *const *chains, int64_t at,
+                           Verdict *v) {
+        size_t n = e->msg->n_switches;
 
         if (n == 0)
                 return 1;
-        if (n > PROTO_SWITCHES_MAX)
-                return -EINVAL;
-        for (size_t i = 0; i < n && r >= 0; i++) {
-                /* an unreadable chain stays NULL: nv_chains_ocsp() fails its check */
-                r = nv_chain_new(m->switch_chains[i].data, m->switch_chains[i].size, &chains[i]);
-                r = r == -ENOMEM ? r : 0;
-        }
-        if (r >= 0)
-                r = nv_chains_ocsp(c->gpu_source, "nvswitch", chains, n, at, v);
-        for (size_t i = 0; i < n; i++)
-                nv_chain_free(chains[i]);
-        return r;
+        return nv_chains_ocsp(c->gpu_source, "nvswitch", chains, n, at, v);
 }
