@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 
 #include "cli.h"
+#include "cvm/xml-quiet.h"
 
 #ifndef CVM_VERSION
 #define CVM_VERSION "0.1.0"
@@ -62,6 +63,7 @@ int main(int argc, char *argv[]) {
 
         /* Nothing secret passes through cvmctl today, but keys will: no core dumps, ever. */
         (void) prctl(PR_SET_DUMPABLE, 0);
+        xml_quiet_errors();
 
         /* '+': stop at the first non-option, the verb; its own options follow it. */
         while ((c = getopt_long(argc, argv, "+hV", options, NULL)) >= 0)

@@ -19,6 +19,7 @@
 #include "cvm/pcs.h"
 #include "cvm/secret.h"
 #include "cvm/util.h"
+#include "cvm/xml-quiet.h"
 #include "cvmd-internal.h"
 
 #ifndef CVMD_VERSION
@@ -390,6 +391,7 @@ int main(int argc, char *argv[]) {
 
         /* keys pass through cvmd: no core dumps, ever */
         (void) prctl(PR_SET_DUMPABLE, 0);
+        xml_quiet_errors();
         /* blocked before any thread exists (the worker, libmicrohttpd's): the threads inherit the
          * mask, so the signals reach the event loop's signalfd and nothing else */
         sigemptyset(&mask);

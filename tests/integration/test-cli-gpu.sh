@@ -134,6 +134,15 @@ jqok "no gpu section" '.reasons | any(startswith("policy.gpu: "))'
 expect_exit 1 "expired RIM signer" "$CVMCTL" verify gpu "$c/report.bin" --chain "$c/chain.pem" --rim-dir "$c/rims" \
         --at 2025-08-01T00:00:00Z --offline --cache "$tmp/c" --json
 jqok "expired RIM signer" '.authentic and .measurements == "not-checked" and (.reasons | any(test("rim.driver: .*has expired")))'
+# a RIM whose bytes are not in its declared encoding: refused with cvmctl's reason, and libxml2
+# prints nothing of its own on stderr
+mkdir -p "$tmp/badenc"
+cp "$c"/rims/NV_GPU_VBIOS_*.xml "$tmp/badenc/"
+printf '<?xml version="1.0" encoding="EUC-JP"?>\n<a>\216\377\377</a>\n' > "$tmp/badenc/NV_GPU_DRIVER_GH100_545.00.xml"
+expect_exit 1 "RIM in a broken encoding" "$CVMCTL" verify gpu "$c/report.bin" --chain "$c/chain.pem" --rim-dir "$tmp/badenc" \
+        --at 2024-01-01T00:00:00Z --offline --cache "$tmp/c" --json
+jqok "broken encoding named" '.measurements == "not-checked" and (.reasons | any(startswith("rim.load: ") and endswith("NV_GPU_DRIVER_GH100_545.00.xml: the RIM is not well-formed XML")))'
+grep -q "encoding error\|I/O error" "$tmp/err" && bad "libxml2 wrote on stderr: $(head -2 "$tmp/err")" || ok
 
 # --- RIM service and cache through a local server
 mkdir -p "$tmp/rimsrv"
