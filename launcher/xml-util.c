@@ -1,10 +1,25 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Bounded libxml2 reading shared by the host probe and the metadata parser. */
+/* Bounded libxml2 reading shared by the host probe and the metadata parser, and the programs'
+ * one-time silencing of libxml2's own error printing. */
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
 
+#include <libxml/globals.h>
+#include <libxml/xmlerror.h>
+
+#include "cvm/xml-quiet.h"
 #include "launcher-internal.h"
+
+static void discard(void *ctx, const char *msg, ...) {
+}
+
+void xml_quiet_errors(void) {
+        xmlInitParser();
+        /* the default for threads that start later, then this thread's own */
+        xmlThrDefSetGenericErrorFunc(NULL, discard);
+        xmlSetGenericErrorFunc(NULL, discard);
+}
 
 int xml_read(const char *xml, size_t size, size_t max, xmlDoc **ret) {
         xmlDoc *doc;
